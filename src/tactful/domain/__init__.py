@@ -1,0 +1,61 @@
+"""Immutable domain types. Nothing here does I/O or imports a backend."""
+
+from tactful.domain.channels import INTRUSIVE_CHANNELS, PUBLIC_CHANNELS, Channel
+from tactful.domain.customer import (
+    Customer,
+    CustomerProfile,
+    PersonalisationIntensity,
+    Preferences,
+    QuietHours,
+    Tier,
+)
+from tactful.domain.decision import (
+    Action,
+    ActionType,
+    ChannelChoice,
+    ChannelConstraint,
+    Decision,
+    Explanation,
+    Reply,
+)
+from tactful.domain.events import Envelope
+from tactful.domain.ids import ConversationId, CustomerId, DecisionId, EventId, TenantId, new_id
+from tactful.domain.message import InboundMessage
+from tactful.domain.outcome import Outcome, OutcomeType
+from tactful.domain.signals import PiiFinding, SentimentLabel, Signals
+from tactful.domain.tone import TONE_ATTRIBUTES, ToneAttribute, ToneProfile
+
+__all__ = [
+    "INTRUSIVE_CHANNELS",
+    "PUBLIC_CHANNELS",
+    "TONE_ATTRIBUTES",
+    "Action",
+    "ActionType",
+    "Channel",
+    "ChannelChoice",
+    "ChannelConstraint",
+    "ConversationId",
+    "Customer",
+    "CustomerId",
+    "CustomerProfile",
+    "Decision",
+    "DecisionId",
+    "Envelope",
+    "EventId",
+    "Explanation",
+    "InboundMessage",
+    "Outcome",
+    "OutcomeType",
+    "PersonalisationIntensity",
+    "PiiFinding",
+    "Preferences",
+    "QuietHours",
+    "Reply",
+    "SentimentLabel",
+    "Signals",
+    "TenantId",
+    "Tier",
+    "ToneAttribute",
+    "ToneProfile",
+    "new_id",
+]

@@ -1,0 +1,98 @@
+"""The decision: tone, channel, action, the rendered reply, and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from tactful.domain.channels import Channel
+from tactful.domain.ids import ConversationId, CustomerId, DecisionId, EventId, TenantId
+from tactful.domain.tone import ToneProfile
+
+
+class ActionType(StrEnum):
+    REPLY = "reply"
+    CLARIFY = "clarify"
+    HANDOFF_HUMAN = "handoff_human"
+    ESCALATE = "escalate"
+    OFFER_CALLBACK = "offer_callback"
+    SWITCH_CHANNEL = "switch_channel"
+    NO_CONTACT = "no_contact"
+
+
+class ChannelConstraint(BaseModel):
+    """Why a channel was removed from the candidates."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: Channel
+    rule_id: str
+    reason: str
+
+
+class ChannelChoice(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    primary: Channel | None  # None only with action no_contact
+    fallbacks: tuple[Channel, ...] = ()
+    removed: tuple[ChannelConstraint, ...] = ()
+
+
+class Action(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: ActionType
+    reason: str = ""
+    rule_id: str | None = None
+
+
+class Reply(BaseModel):
+    """The rendered reply, already fitted to its channel's constraints."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    channel: Channel | None
+    text: str
+    subject: str | None = None  # email
+    ssml: str | None = None  # voice
+    segments: tuple[str, ...] = ()  # sms: the text split into segments as sent
+    encoding: str | None = None  # sms: "GSM-7" or "UCS-2"
+    template_id: str = ""
+    template_version: str = ""
+    truncated: bool = False
+
+
+class Explanation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rules_fired: tuple[str, ...] = ()
+    signals: dict[str, object] = Field(default_factory=dict)  # the top signals, name → value
+    notes: tuple[str, ...] = ()  # plain-language lines, e.g. "personalisation off: neutral tone"
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    decision_id: DecisionId
+    tenant_id: TenantId
+    event_id: EventId
+    customer_id: CustomerId
+    conversation_id: ConversationId
+    inbound_channel: Channel
+    tone: ToneProfile
+    channel: ChannelChoice
+    action: Action
+    reply: Reply
+    explanation: Explanation
+    policy_version: str
+    model_versions: dict[str, str]
+    latency_ms: dict[str, float]  # per stage and "total"
+    degraded: tuple[str, ...] = ()  # what ran in a reduced mode, and why; empty when nothing did
+    proactive: bool = False  # the decision initiates contact on a channel the customer is not using
+    decided_at: AwareDatetime
+
+    @property
+    def decided_at_utc(self) -> datetime:
+        return self.decided_at

@@ -1,0 +1,21 @@
+"""Events on the bus: one envelope for all of them, so handlers can dedupe by ``event_id``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+EventType = Literal["message.received", "decision.made", "outcome.recorded"]
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: str
+    type: EventType
+    tenant_id: str
+    key: str  # ordering key: the conversation id, so one conversation's events stay in order
+    schema_version: int = 1
+    occurred_at: AwareDatetime
+    payload: dict[str, Any]

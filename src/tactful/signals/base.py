@@ -1,0 +1,14 @@
+"""The signal-tier interface. A tier turns (already PII-tokenised) text into ``Signals``."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from tactful.domain import Signals
+
+
+class SignalTier(Protocol):
+    name: str  # "lexicon", later "fast", "embed", "transformer"
+    version: str  # recorded in every decision's model_versions
+
+    def extract(self, text: str) -> Signals: ...

@@ -1,0 +1,130 @@
+"""The storage interfaces. Backends (``sqlite:///``, ``postgresql://``) implement all of them.
+
+Each Protocol is narrow on purpose; ``Store`` bundles them so a caller opens one URL and gets
+every interface backed by the same database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from tactful.domain import Customer, CustomerId, Decision, DecisionId, EventId, Outcome, TenantId
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: TenantId
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    key_id: str
+    tenant_id: TenantId
+    role: str  # "admin" | "decide" | "auditor"
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    """An immutable, published policy. ``version`` counts up per tenant; ``content_hash`` is sha256."""
+
+    tenant_id: TenantId
+    version: int
+    content_hash: str
+    source: str  # the YAML text as published
+    created_at: datetime
+    created_by: str
+    active: bool
+
+    @property
+    def label(self) -> str:
+        """How decisions name it: ``v3+1a2b3c4d``."""
+        return f"v{self.version}+{self.content_hash[:8]}"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    tenant_id: TenantId
+    seq: int
+    kind: str  # "decision", "policy.publish", "policy.activate", ...
+    payload: dict[str, Any]
+    created_at: datetime
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AuditVerification:
+    ok: bool
+    checked: int
+    tenant_id: TenantId | None = None
+    first_bad_seq: int | None = None  # the first entry that fails, when not ok
+    reason: str = ""
+
+
+class TenantStore(Protocol):
+    def create_tenant(self, name: str) -> Tenant: ...
+    def get_tenant(self, tenant_id: TenantId) -> Tenant | None: ...
+    def find_tenant_by_name(self, name: str) -> Tenant | None: ...
+    def add_api_key(self, tenant_id: TenantId, key_hash: str, role: str) -> ApiKeyRecord: ...
+    def find_api_key(self, key_hash: str) -> ApiKeyRecord | None: ...
+
+
+class CustomerStore(Protocol):
+    def get_customer(self, tenant_id: TenantId, customer_id: CustomerId) -> Customer | None: ...
+    def put_customer(self, customer: Customer) -> Customer:
+        """Insert or replace; returns the stored customer with its version incremented."""
+        ...
+
+
+class PolicyStore(Protocol):
+    def publish_policy(self, tenant_id: TenantId, source: str, content_hash: str, by: str) -> PolicyVersion:
+        """Store a new immutable version (audited). Publishing identical content returns the existing one."""
+        ...
+
+    def get_policy(self, tenant_id: TenantId, version: int | None = None) -> PolicyVersion | None:
+        """A given version, or the active one when ``version`` is None."""
+        ...
+
+    def list_policies(self, tenant_id: TenantId) -> list[PolicyVersion]: ...
+    def activate_policy(self, tenant_id: TenantId, version: int, by: str) -> PolicyVersion: ...
+
+
+class DecisionStore(Protocol):
+    def record_decision(self, decision: Decision, snapshot: dict[str, Any]) -> tuple[Decision, bool]:
+        """Atomically store the decision, append it to the audit chain and queue its event.
+
+        Idempotent by ``(tenant_id, event_id)``: a second call with the same event id stores nothing
+        and returns ``(original_decision, False)``.
+        """
+        ...
+
+    def get_decision(self, tenant_id: TenantId, decision_id: DecisionId) -> Decision | None: ...
+    def get_decision_by_event(self, tenant_id: TenantId, event_id: EventId) -> Decision | None: ...
+    def count_proactive_since(self, tenant_id: TenantId, customer_id: CustomerId, since: datetime) -> int: ...
+
+
+class OutcomeStore(Protocol):
+    def record_outcome(self, outcome: Outcome) -> tuple[Outcome, bool]:
+        """Idempotent by ``(tenant_id, event_id)``; the decision must exist for that tenant."""
+        ...
+
+
+class AuditLog(Protocol):
+    def append(self, tenant_id: TenantId, kind: str, payload: dict[str, Any]) -> AuditEntry: ...
+    def entries(self, tenant_id: TenantId, after_seq: int = 0, limit: int = 1000) -> list[AuditEntry]: ...
+    def verify(self, tenant_id: TenantId | None = None) -> list[AuditVerification]:
+        """Check every tenant's chain (or one); a result per tenant."""
+        ...
+
+
+class Store(TenantStore, CustomerStore, PolicyStore, DecisionStore, OutcomeStore, Protocol):
+    """Everything durable, behind one URL."""
+
+    @property
+    def audit(self) -> AuditLog: ...
+    def close(self) -> None: ...
