@@ -1,12 +1,12 @@
 """Tactful's exceptions. Every error a caller can act on carries a stable machine-readable ``code``.
 
-    TactfulError
-    ├── InputRejected        bad input: too large, invalid text, unknown channel   (HTTP 4xx)
-    ├── NotFound             no such tenant / customer / decision / policy for this tenant (404)
-    ├── Conflict             the request contradicts stored state (409)
-    ├── AuthError            missing, unknown or revoked API key (401)
-    ├── PolicyError          a policy failed to parse, validate or compile (422); names file, line, rule
-    └── StoreError           a storage backend failed; adapters translate driver errors into it (503)
+TactfulError
+├── InputRejected        bad input: too large, invalid text, unknown channel   (HTTP 4xx)
+├── NotFound             no such tenant / customer / decision / policy for this tenant (404)
+├── Conflict             the request contradicts stored state (409)
+├── AuthError            missing, unknown or revoked API key (401)
+├── PolicyError          a policy failed to parse, validate or compile (422); names file, line, rule
+└── StoreError           a storage backend failed; adapters translate driver errors into it (503)
 """
 
 from __future__ import annotations

@@ -1,6 +1,12 @@
 """Immutable domain types. Nothing here does I/O or imports a backend."""
 
-from tactful.domain.channels import INTRUSIVE_CHANNELS, PUBLIC_CHANNELS, Channel
+from tactful.domain.channels import (
+    INTRUSIVE_CHANNELS,
+    PRIVATE_COUNTERPART,
+    PUBLIC_CHANNELS,
+    Channel,
+    continues_conversation,
+)
 from tactful.domain.customer import (
     Customer,
     CustomerProfile,
@@ -27,6 +33,7 @@ from tactful.domain.tone import TONE_ATTRIBUTES, ToneAttribute, ToneProfile
 
 __all__ = [
     "INTRUSIVE_CHANNELS",
+    "PRIVATE_COUNTERPART",
     "PUBLIC_CHANNELS",
     "TONE_ATTRIBUTES",
     "Action",
@@ -57,5 +64,6 @@ __all__ = [
     "Tier",
     "ToneAttribute",
     "ToneProfile",
+    "continues_conversation",
     "new_id",
 ]

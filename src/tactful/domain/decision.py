@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tactful.domain.channels import Channel
 from tactful.domain.ids import ConversationId, CustomerId, DecisionId, EventId, TenantId
@@ -89,9 +89,16 @@ class Decision(BaseModel):
     policy_version: str
     model_versions: dict[str, str]
     latency_ms: dict[str, float]  # per stage and "total"
-    degraded: tuple[str, ...] = ()  # what ran in a reduced mode, and why; empty when nothing did
+    degraded: bool = False  # True when any stage ran in a reduced mode; ``degradations`` says which and why
+    degradations: tuple[str, ...] = ()
     proactive: bool = False  # the decision initiates contact on a channel the customer is not using
     decided_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _degraded_matches(self) -> Decision:
+        if self.degraded != bool(self.degradations):
+            raise ValueError("degraded must be true exactly when degradations are listed")
+        return self
 
     @property
     def decided_at_utc(self) -> datetime:

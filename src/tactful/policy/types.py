@@ -42,7 +42,7 @@ class PolicyResult(BaseModel):
     tone: ToneProfile
     channel: ChannelChoice
     action: Action
-    proactive: bool  # the primary channel differs from the one the customer wrote on
+    proactive: bool  # starts a contact: another channel than the conversation's, or a call back
     rules_fired: tuple[str, ...]
     notes: tuple[str, ...] = ()
     policy_version: str

@@ -122,9 +122,23 @@ class AuditLog(Protocol):
         ...
 
 
-class Store(TenantStore, CustomerStore, PolicyStore, DecisionStore, OutcomeStore, Protocol):
+class Outbox(Protocol):
+    """Events written in the same transaction as the state they announce (the outbox pattern)."""
+
+    def claim_outbox(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Up to ``limit`` unpublished events, oldest first, as ``(id, envelope dict)``."""
+        ...
+
+    def mark_published(self, ids: list[int]) -> None: ...
+
+
+class Store(TenantStore, CustomerStore, PolicyStore, DecisionStore, OutcomeStore, Outbox, Protocol):
     """Everything durable, behind one URL."""
 
     @property
     def audit(self) -> AuditLog: ...
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        ...
+
     def close(self) -> None: ...

@@ -1,0 +1,297 @@
+"""``make bench``: measure the decision path and write docs/performance.md.
+
+Every figure is measured in this process (or a server it starts), next to a baseline from the same
+run, because the machine is shared and noisy: compare ratios across runs, not absolute numbers.
+
+    python bench/run.py [--write docs/performance.md] [--decisions 3000] [--http-seconds 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tactful.config import Settings
+from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
+from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
+from tactful.engine import Engine
+from tactful.store import open_store
+from tactful.tenants import create_tenant
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 6, 17, 15, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=7)
+        return self.now
+
+
+def bench_decide(n: int, tmp: Path) -> dict[str, object]:
+    """In-process ``Engine.decide`` on a SQLite file (WAL), every decision durably written with its
+    audit entry and outbox event in one transaction."""
+    engine = Engine.from_settings(Settings(database_url=f"sqlite:///{tmp / 'bench.db'}"), clock=Clock())
+    tenant_id, _ = seed(engine)
+    messages, source = load_messages(None)
+    texts = [m.text for m in messages]
+    stages: dict[str, list[float]] = {}
+    totals: list[float] = []
+
+    def message(i: int) -> InboundMessage:
+        c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
+        return InboundMessage(
+            event_id=EventId(f"b{i}"),
+            tenant_id=tenant_id,
+            customer_id=CustomerId(c.customer_id),
+            conversation_id=ConversationId(f"k{i % 97}"),
+            channel=c.channel,
+            text=texts[i % len(texts)],
+            sent_at=engine.clock.now,
+        )  # type: ignore[attr-defined]
+
+    for i in range(200):  # warm-up: imports, caches, prepared statements
+        engine.decide(message(10_000_000 + i))
+    start = time.perf_counter()
+    for i in range(n):
+        t0 = time.perf_counter()
+        d = engine.decide(message(i))
+        totals.append((time.perf_counter() - t0) * 1000)
+        for stage, ms in d.latency_ms.items():
+            stages.setdefault(stage, []).append(ms)
+    elapsed = time.perf_counter() - start
+    engine.close()
+
+    # Baseline, same process and disk: one durable SQLite insert+commit of a decision-sized row.
+    con = sqlite3.connect(tmp / "baseline.db", isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=FULL")
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, doc TEXT)")
+    doc = "x" * 3000
+    base: list[float] = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("INSERT INTO t (doc) VALUES (?)", (doc,))
+        con.execute("COMMIT")
+        base.append((time.perf_counter() - t0) * 1000)
+    con.close()
+    return {
+        "n": n,
+        "source": source,
+        "p50_ms": pct(totals, 0.50),
+        "p99_ms": pct(totals, 0.99),
+        "mean_ms": statistics.fmean(totals),
+        "per_s": n / elapsed,
+        "stages_p50": {k: pct(v, 0.5) for k, v in stages.items() if k != "total"},
+        "stages_p99": {k: pct(v, 0.99) for k, v in stages.items() if k != "total"},
+        "baseline_commit_p50_ms": pct(base, 0.5),
+        "baseline_commit_p99_ms": pct(base, 0.99),
+    }
+
+
+def _load(
+    base: str, path: str, body: bytes | None, headers: dict[str, str], seconds: float, threads: int
+) -> dict[str, float]:
+    host, port = re.match(r"http://([^:]+):(\d+)", base).groups()  # type: ignore[union-attr]
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    lock = threading.Lock()
+    counter = [0]
+
+    def worker() -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        mine: list[float] = []
+        bad = 0
+        while time.perf_counter() < stop:
+            with lock:
+                counter[0] += 1
+                i = counter[0]
+            payload = body.replace(b"@N@", str(i).encode()) if body else None
+            t0 = time.perf_counter()
+            conn.request("POST" if body else "GET", path, body=payload, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            mine.append((time.perf_counter() - t0) * 1000)
+            bad += resp.status != 200
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return {
+        "per_s": len(latencies) / elapsed,
+        "p50_ms": pct(latencies, 0.5),
+        "p99_ms": pct(latencies, 0.99),
+        "requests": len(latencies),
+        "errors": errors,
+    }
+
+
+def bench_http(seconds: float, tmp: Path, threads: int) -> dict[str, object]:
+    """One uvicorn worker; a threaded keep-alive client in this process. The trivial endpoint
+    (/healthz) and POST /v1/messages are measured in the same run, one after the other."""
+    url = f"sqlite:///{tmp / 'http.db'}"
+    store = open_store(url)
+    key = create_tenant(store, "bench").api_key
+    store.close()
+    base = None
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tactful.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--log-level",
+            "info",
+            "--no-access-log",
+        ],
+        env={**os.environ, "TACTFUL_DATABASE_URL": url},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
+        if found:
+            base = found.group(1)
+            break
+    assert base
+    drain = threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True)  # type: ignore[union-attr]
+    drain.start()
+    try:
+        auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        body = json.dumps(
+            {
+                "customer_id": "c@N@",
+                "conversation_id": "k@N@",
+                "channel": "chat",
+                "text": "I was charged twice for my order, please refund the second payment",
+            }
+        ).encode()
+        _load(base, "/healthz", None, {}, 1.0, threads)  # warm-up
+        _load(base, "/v1/messages", body, auth, 1.0, threads)
+        trivial = _load(base, "/healthz", None, {}, seconds, threads)
+        decide = _load(base, "/v1/messages", body, auth, seconds, threads)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    return {
+        "threads": threads,
+        "seconds": seconds,
+        "trivial": trivial,
+        "decide": decide,
+        "ratio": decide["per_s"] / trivial["per_s"],
+    }
+
+
+def render(decide: dict[str, object], http_: dict[str, object] | None, command: str) -> str:
+    sp50: dict[str, float] = decide["stages_p50"]  # type: ignore[assignment]
+    sp99: dict[str, float] = decide["stages_p99"]  # type: ignore[assignment]
+    lines = [
+        "# Performance",
+        "",
+        "Measured by `make bench` (`bench/run.py`); the machine is shared and noisy (2 cores), so each",
+        "figure comes with a baseline from the same run. Re-run to refresh; the file is overwritten.",
+        "",
+        f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; python {platform.python_version()}; "
+        f"{os.cpu_count()} cores",
+        f"- command: `{command}`",
+        "",
+        "## In-process `Engine.decide` (SQLite file, WAL, durable audit write per decision)",
+        "",
+        f"{decide['n']} decisions over the customer messages of {Path(str(decide['source'])).name}, "
+        "8 demo customers, default policy, lexicon signal tier.",
+        "",
+        "| figure | value | aim |",
+        "|---|---|---|",
+        f"| p50 | {decide['p50_ms']:.2f} ms | |",
+        f"| p99 | {decide['p99_ms']:.2f} ms | ≤ 5 ms |",
+        f"| mean | {decide['mean_ms']:.2f} ms | |",
+        f"| decisions/s (one thread) | {decide['per_s']:.0f} | |",
+        f"| baseline: bare durable SQLite commit of a 3 KB row, p50 / p99 | "
+        f"{decide['baseline_commit_p50_ms']:.3f} / {decide['baseline_commit_p99_ms']:.3f} ms | |",
+        "",
+        "Per stage (ms):",
+        "",
+        "| stage | p50 | p99 |",
+        "|---|---|---|",
+        *[f"| {k} | {sp50[k]:.3f} | {sp99[k]:.3f} |" for k in sp50],
+        "",
+    ]
+    if http_:
+        t: dict[str, float] = http_["trivial"]  # type: ignore[assignment]
+        d: dict[str, float] = http_["decide"]  # type: ignore[assignment]
+        lines += [
+            "## Over HTTP (one uvicorn worker)",
+            "",
+            f"{http_['threads']} keep-alive client threads in the bench process, {http_['seconds']} s per "
+            "endpoint, both endpoints in the same run against the same server process.",
+            "",
+            "| endpoint | req/s | p50 | p99 | errors |",
+            "|---|---|---|---|---|",
+            f"| GET /healthz (trivial, baseline) | {t['per_s']:.0f} | {t['p50_ms']:.2f} ms | "
+            f"{t['p99_ms']:.2f} ms | {t['errors']:.0f} |",
+            f"| POST /v1/messages (decide) | {d['per_s']:.0f} | {d['p50_ms']:.2f} ms | "
+            f"{d['p99_ms']:.2f} ms | {d['errors']:.0f} |",
+            "",
+            f"Ratio decide / trivial: **{http_['ratio']:.2f}** (aim ≥ 0.5).",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--write", type=Path)
+    parser.add_argument("--decisions", type=int, default=3000)
+    parser.add_argument("--http-seconds", type=float, default=8.0)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--no-http", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        decide = bench_decide(args.decisions, Path(tmp))
+        print(json.dumps(decide, indent=2))
+        http_ = None if args.no_http else bench_http(args.http_seconds, Path(tmp), args.threads)
+        if http_:
+            print(json.dumps(http_, indent=2))
+    if args.write:
+        args.write.write_text(render(decide, http_, "python bench/run.py " + " ".join(sys.argv[1:])))
+        print(f"wrote {args.write}")
+
+
+if __name__ == "__main__":
+    main()

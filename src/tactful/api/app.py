@@ -1,0 +1,49 @@
+"""The FastAPI application factory: the composition root of the HTTP service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tactful import __version__
+from tactful.api import customers, health, messages, outcomes, policies, problems
+from tactful.api.limits import BodyLimit
+from tactful.api.metrics import Metrics
+from tactful.config import Settings
+from tactful.engine import Engine
+
+
+def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
+    """Build the app. Pass an ``engine`` to share one (tests, embedding); otherwise one is built from
+    ``settings`` (or the environment) when the app starts and closed when it stops."""
+    settings = settings or Settings.from_env()
+    owns_engine = engine is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_engine:
+            app.state.engine = Engine.from_settings(settings)
+            app.state.engine.observers.append(app.state.metrics.observe)
+        try:
+            yield
+        finally:
+            if owns_engine:
+                app.state.engine.close()
+
+    app = FastAPI(
+        title="Tactful",
+        version=__version__,
+        summary="Tone, channel and next best action for every customer-support turn.",
+        lifespan=lifespan,
+    )
+    app.state.metrics = Metrics()
+    if engine is not None:
+        app.state.engine = engine
+        engine.observers.append(app.state.metrics.observe)
+    problems.install(app)
+    for module in (messages, outcomes, customers, policies, health):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

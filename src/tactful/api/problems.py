@@ -1,0 +1,67 @@
+"""Errors as RFC 9457 ``application/problem+json`` with a stable machine-readable ``code``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tactful.errors import AuthError, PolicyError, TactfulError
+
+PROBLEM = "application/problem+json"
+
+
+def problem(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": f"https://tactful.dev/problems/{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "code": code,
+        "detail": detail,
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _validation_code(errors: list[dict[str, Any]]) -> tuple[int, str]:
+    kinds = {e.get("type") for e in errors}
+    if "json_invalid" in kinds:
+        return 400, "malformed_json"
+    if any(e.get("type") == "enum" and "channel" in e.get("loc", ()) for e in errors):
+        return 422, "unknown_channel"
+    return 422, "validation_error"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(TactfulError)
+    async def _tactful(_: Request, exc: TactfulError) -> JSONResponse:
+        extra: dict[str, Any] = {}
+        if isinstance(exc, PolicyError):
+            extra = {"source": exc.source, "line": exc.line, "rule_id": exc.rule_id}
+        status = exc.status if not isinstance(exc, AuthError) else 401
+        return problem(status, exc.code, exc.message, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        status, code = _validation_code(errors)
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
+        return problem(status, code, detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # FastAPI answers 400 only when it cannot decode the body (bad JSON, invalid UTF-8).
+        code = {
+            400: "malformed_json",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }.get(exc.status_code, f"http_{exc.status_code}")
+        return problem(exc.status_code, code, str(exc.detail))

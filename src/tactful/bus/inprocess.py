@@ -1,0 +1,63 @@
+"""The default bus: in the same process, synchronous, at-least-once with bounded retries.
+
+``publish`` delivers to every subscribed group before it returns, in publish order (so per-key order
+holds trivially). A handler that raises is retried up to ``max_attempts`` times; after that the event
+goes to :attr:`InProcessBus.dead_letters` and a log line says so — never silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict, deque
+
+from tactful.bus.base import Handler
+from tactful.domain import Envelope
+from tactful.domain.events import EventType
+
+log = logging.getLogger(__name__)
+
+
+class InProcessBus:
+    def __init__(self, *, max_attempts: int = 3) -> None:
+        self._subs: dict[EventType, list[tuple[str, Handler]]] = defaultdict(list)
+        self._max_attempts = max_attempts
+        self._queue: deque[Envelope] = deque()
+        self._draining = False
+        self.dead_letters: list[tuple[str, Envelope, str]] = []  # (group, event, error)
+        self.published: int = 0
+
+    def subscribe(self, event_type: EventType, handler: Handler, *, group: str) -> None:
+        self._subs[event_type].append((group, handler))
+
+    def publish(self, envelope: Envelope) -> None:
+        self.published += 1
+        self._queue.append(envelope)
+        # A handler that publishes re-enters here; queue instead of recursing so order is kept.
+        if self._draining:
+            return
+        self._draining = True
+        try:
+            while self._queue:
+                self._deliver(self._queue.popleft())
+        finally:
+            self._draining = False
+
+    def _deliver(self, envelope: Envelope) -> None:
+        for group, handler in list(self._subs.get(envelope.type, ())):
+            for attempt in range(1, self._max_attempts + 1):
+                try:
+                    handler(envelope)
+                    break
+                except Exception as exc:  # a handler's failure must not stop delivery to others
+                    if attempt == self._max_attempts:
+                        log.error(
+                            "event %s to group %s failed %d times; dead-lettered: %s",
+                            envelope.event_id,
+                            group,
+                            attempt,
+                            exc,
+                        )
+                        self.dead_letters.append((group, envelope, repr(exc)))
+
+    def close(self) -> None:
+        self._subs.clear()

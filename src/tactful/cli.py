@@ -1,0 +1,390 @@
+"""The ``tactful`` command line (typer + rich).
+
+Exit codes: 0 success; 1 a check failed (``audit verify`` found tampering, ``policy validate`` found
+an error); 2 bad input or usage (the message names the problem and its ``code``); 3 a store or
+service could not be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from tactful.config import Settings
+from tactful.domain import (
+    Channel,
+    ConversationId,
+    CustomerId,
+    EventId,
+    InboundMessage,
+    TenantId,
+    new_id,
+)
+from tactful.errors import InputRejected, NotFound, PolicyError, StoreError, TactfulError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__.split("\n")[0])
+tenants_app = typer.Typer(no_args_is_help=True, help="Tenants and their API keys.")
+policy_app = typer.Typer(no_args_is_help=True, help="Validate, publish, activate and roll back policies.")
+audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(policy_app, name="policy")
+app.add_typer(audit_app, name="audit")
+
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: $TACTFUL_DATABASE_URL or sqlite:///./tactful.db)."),
+]
+TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant name.")]
+
+
+def fail(message: str, code: str, exit_code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error[/] {escape(f'[{code}]')}: {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(exit_code)
+
+
+@contextmanager
+def errors_to_exit() -> Iterator[None]:
+    try:
+        yield
+    except PolicyError as exc:
+        fail(exc.message, exc.code, 1)
+    except StoreError as exc:
+        fail(exc.message, exc.code, 3)
+    except TactfulError as exc:
+        fail(exc.message, exc.code, 2)
+
+
+def settings_for(db: str | None) -> Settings:
+    return Settings.from_env(database_url=db)
+
+
+def _open_engine(db: str | None):  # type: ignore[no-untyped-def]
+    from tactful.engine import Engine
+
+    return Engine.from_settings(settings_for(db))
+
+
+def _tenant_id(store: Any, name: str) -> TenantId:
+    tenant = store.find_tenant_by_name(name)
+    if tenant is None:
+        raise NotFound(
+            f"no tenant named {name!r} (create it: tactful tenants create {name})", code="tenant_not_found"
+        )
+    return TenantId(tenant.tenant_id)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+# -- serve / decide / demo ----------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP API (uvicorn)."""
+    import os
+
+    import uvicorn
+
+    if db:
+        os.environ["TACTFUL_DATABASE_URL"] = db  # workers build their app from the environment
+    uvicorn.run(
+        "tactful.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
+
+
+@app.command()
+def decide(
+    text: Annotated[str | None, typer.Option(help="Message text (else a JSON message on stdin).")] = None,
+    channel: Annotated[str, typer.Option(help="Channel the customer wrote on.")] = "chat",
+    customer: Annotated[str, typer.Option(help="Customer id.")] = "cli-customer",
+    conversation: Annotated[str | None, typer.Option(help="Conversation id.")] = None,
+    tenant: TenantOption = "demo",
+    db: DbOption = None,
+) -> None:
+    """Decide for one message and print the decision as JSON."""
+    from tactful.api.dto import MessageIn
+
+    if text is None:
+        raw = sys.stdin.read()
+        try:
+            body = MessageIn.model_validate_json(raw)
+        except ValueError as exc:
+            fail(f"stdin is not a valid message: {exc}", "invalid_message")
+    else:
+        if channel not in {c.value for c in Channel}:
+            fail(
+                f"unknown channel {channel!r}; one of {', '.join(c.value for c in Channel)}",
+                "unknown_channel",
+            )
+        try:
+            body = MessageIn(
+                customer_id=customer,
+                conversation_id=conversation or f"conv-{customer}",
+                channel=Channel(channel),
+                text=text,
+            )
+        except ValueError as exc:
+            fail(str(exc), "invalid_message")
+    with errors_to_exit():
+        engine = _open_engine(db)
+        try:
+            tenant_id = _tenant_id(engine.store, tenant)
+            message = InboundMessage(
+                event_id=EventId(body.event_id or new_id("evt")),
+                tenant_id=tenant_id,
+                customer_id=CustomerId(body.customer_id),
+                conversation_id=ConversationId(body.conversation_id),
+                channel=body.channel,
+                text=body.text,
+                sent_at=body.sent_at or datetime.now(UTC),
+            )
+            decision = engine.decide(message)
+        finally:
+            engine.close()
+    sys.stdout.write(decision.model_dump_json(indent=2) + "\n")
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    data: Annotated[Path | None, typer.Option(help="twitter-customer-care-cdp dev.json to replay.")] = None,
+    show: Annotated[int, typer.Option(help="How many decisions to print in the table.")] = 25,
+) -> None:
+    """Seed a demo tenant and customers, replay real customer messages, show the decisions."""
+    from tactful.demo import run_demo
+
+    with errors_to_exit():
+        ok = run_demo(settings_for(db), data_path=data, show=show, console=out)
+    if not ok:
+        raise typer.Exit(1)
+
+
+# -- tenants ------------------------------------------------------------------------------------
+
+
+@tenants_app.command("create")
+def tenants_create(
+    name: str,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print {tenant_id, api_key} as JSON.")] = False,
+    policy: Annotated[
+        Path | None, typer.Option(help="Initial policy YAML (default: the shipped one).")
+    ] = None,
+) -> None:
+    """Create a tenant with an admin API key (shown once) and the default policy active."""
+    from tactful.store import open_store
+    from tactful.tenants import create_tenant
+
+    with errors_to_exit():
+        store = open_store(settings_for(db).database_url)
+        try:
+            created = create_tenant(store, name, policy_path=policy)
+        finally:
+            store.close()
+    if as_json:
+        print_json({"tenant_id": created.tenant.tenant_id, "name": name, "api_key": created.api_key})
+    else:
+        out.print(f"tenant [bold]{name}[/] ({created.tenant.tenant_id})")
+        out.print(f"api key (shown once): [bold]{created.api_key}[/]")
+
+
+# -- policy -------------------------------------------------------------------------------------
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputRejected(f"cannot read {path}: {exc}", code="unreadable_file") from exc
+
+
+@policy_app.command("validate")
+def policy_validate(path: Path) -> None:
+    """Check a policy file: schema, CEL conditions. Exit 1 with file:line and rule id on error."""
+    from tactful.policy import content_hash, lifecycle
+
+    with errors_to_exit():
+        source = _read(path)
+        compiled = lifecycle.validate(source, source_name=str(path))
+    out.print(f"[green]valid[/]: {path} ({len(compiled.rule_ids)} rules, sha256 {content_hash(source)[:12]})")
+
+
+@policy_app.command("publish")
+def policy_publish(
+    path: Path,
+    tenant: TenantOption = "demo",
+    db: DbOption = None,
+    activate: Annotated[bool, typer.Option(help="Activate it too.")] = False,
+) -> None:
+    """Publish a policy file as a new immutable version."""
+    from tactful.policy import lifecycle
+    from tactful.store import open_store
+
+    with errors_to_exit():
+        store = open_store(settings_for(db).database_url)
+        try:
+            tenant_id = _tenant_id(store, tenant)
+            version, created = lifecycle.publish(
+                store, tenant_id, _read(path), by="cli", source_name=str(path)
+            )
+            if activate:
+                version = lifecycle.activate(store, tenant_id, version.version, by="cli")
+        finally:
+            store.close()
+    state = "published" if created else "already published"
+    out.print(f"{state}: {tenant} {version.label}" + (" (active)" if version.active else ""))
+
+
+@policy_app.command("activate")
+def policy_activate(version: int, tenant: TenantOption = "demo", db: DbOption = None) -> None:
+    """Make a published version the active one."""
+    from tactful.policy import lifecycle
+    from tactful.store import open_store
+
+    with errors_to_exit():
+        store = open_store(settings_for(db).database_url)
+        try:
+            done = lifecycle.activate(store, _tenant_id(store, tenant), version, by="cli")
+        finally:
+            store.close()
+    out.print(f"active: {tenant} {done.label}")
+
+
+@policy_app.command("rollback")
+def policy_rollback(tenant: TenantOption = "demo", db: DbOption = None) -> None:
+    """Re-activate the newest version older than the active one."""
+    from tactful.policy import lifecycle
+    from tactful.store import open_store
+
+    with errors_to_exit():
+        store = open_store(settings_for(db).database_url)
+        try:
+            done = lifecycle.rollback(store, _tenant_id(store, tenant), by="cli")
+        finally:
+            store.close()
+    out.print(f"rolled back: {tenant} now runs {done.label}")
+
+
+@policy_app.command("list")
+def policy_list(tenant: TenantOption = "demo", db: DbOption = None) -> None:
+    """List a tenant's policy versions."""
+    from tactful.store import open_store
+
+    with errors_to_exit():
+        store = open_store(settings_for(db).database_url)
+        try:
+            versions = store.list_policies(_tenant_id(store, tenant))
+        finally:
+            store.close()
+    for v in versions:
+        marker = "*" if v.active else " "
+        out.print(f"{marker} {v.label}  {v.created_at:%Y-%m-%d %H:%M}  by {v.created_by}", highlight=False)
+
+
+@policy_app.command("show")
+def policy_show(
+    tenant: TenantOption = "demo",
+    db: DbOption = None,
+    version: Annotated[int | None, typer.Option(help="Version (default: the active one).")] = None,
+) -> None:
+    """Print a published policy's YAML."""
+    from tactful.store import open_store
+
+    with errors_to_exit():
+        store = open_store(settings_for(db).database_url)
+        try:
+            found = store.get_policy(_tenant_id(store, tenant), version)
+        finally:
+            store.close()
+        if found is None:
+            raise NotFound(
+                f"no policy version {version}" if version else "no active policy",
+                code="policy_version_not_found",
+            )
+    err.print(f"# {tenant} {found.label}" + (" (active)" if found.active else ""))
+    sys.stdout.write(found.source if found.source.endswith("\n") else found.source + "\n")
+
+
+@policy_app.command("diff")
+def policy_diff(
+    old: Annotated[str, typer.Argument(help="A policy file, or a version number of --tenant.")],
+    new: Annotated[str, typer.Argument(help="A policy file, or a version number of --tenant.")],
+    tenant: TenantOption = "demo",
+    db: DbOption = None,
+) -> None:
+    """Rule-level differences between two policies (files or published versions)."""
+    from tactful.policy import diff_policies
+
+    with errors_to_exit():
+        sources = [_policy_source(ref, tenant, db) for ref in (old, new)]
+        lines = diff_policies(sources[0], sources[1])
+    for line in lines or ["(no rule-level differences)"]:
+        out.print(line, highlight=False)
+
+
+def _policy_source(ref: str, tenant: str, db: str | None) -> str:
+    if not ref.isdigit():
+        return _read(Path(ref))
+    from tactful.store import open_store
+
+    store = open_store(settings_for(db).database_url)
+    try:
+        found = store.get_policy(_tenant_id(store, tenant), int(ref))
+    finally:
+        store.close()
+    if found is None:
+        raise NotFound(f"no policy version {ref}", code="policy_version_not_found")
+    return found.source
+
+
+# -- audit --------------------------------------------------------------------------------------
+
+
+@audit_app.command("verify")
+def audit_verify(
+    db: DbOption = None,
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant (default: all).")] = None,
+) -> None:
+    """Check every tenant's hash chain. Exit 1 naming the first broken entry."""
+    from tactful.store import open_store
+
+    with errors_to_exit():
+        store = open_store(settings_for(db).database_url)
+        try:
+            tenant_id = _tenant_id(store, tenant) if tenant else None
+            results = store.audit.verify(tenant_id)
+        finally:
+            store.close()
+    broken = [r for r in results if not r.ok]
+    for r in results:
+        if r.ok:
+            out.print(f"[green]ok[/]     tenant {r.tenant_id}: {r.checked} entries")
+        else:
+            out.print(
+                f"[red]BROKEN[/] tenant {r.tenant_id}: first bad entry seq {r.first_bad_seq}: {r.reason}"
+            )
+    if broken:
+        raise typer.Exit(1)
+
+
+def main() -> None:  # pragma: no cover - the console script calls ``app``
+    app()

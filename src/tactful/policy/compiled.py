@@ -1,0 +1,171 @@
+"""A loaded policy, ready to evaluate: pure and deterministic, ``PolicyInput`` → ``PolicyResult``.
+
+Stages run channel → action → tone so that tone rules can read ``decision.channel`` and
+``decision.action``; ``rules_fired`` lists what fired in that order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from tactful.domain import (
+    ActionType,
+    Channel,
+    ChannelChoice,
+    PersonalisationIntensity,
+    ToneAttribute,
+    ToneProfile,
+    continues_conversation,
+)
+from tactful.policy.action_stage import choose_action
+from tactful.policy.channel_stage import plan_channels
+from tactful.policy.evaluation import Evaluation
+from tactful.policy.expressions import Expression
+from tactful.policy.facts import FactBuilder
+from tactful.policy.guardrails import GuardrailConfig
+from tactful.policy.local_time import resolve_clock
+from tactful.policy.rules import ActionRule, ChannelRule, ToneRule
+from tactful.policy.schema import PolicyDocument
+from tactful.policy.tone_stage import compute_tone
+from tactful.policy.types import PolicyInput, PolicyResult
+
+PERSONALISATION_OFF_NOTE = "personalisation off: tenant neutral tone, no profile features read"
+
+
+class CompiledPolicy:
+    """Immutable once built by :func:`tactful.policy.load_policy`; safe to share between threads."""
+
+    __slots__ = (
+        "_action_rules",
+        "_bounds",
+        "_channel_rules",
+        "_decision_stages",
+        "_facts",
+        "_guardrails",
+        "_intensity",
+        "_preference",
+        "_tone_read_early",
+        "_tone_rules",
+        "content_hash",
+        "document",
+        "neutral_tone",
+        "source_name",
+        "tenant",
+        "version_label",
+    )
+
+    def __init__(
+        self,
+        *,
+        document: PolicyDocument,
+        content_hash: str,
+        source_name: str,
+        version_label: str,
+        channel_rules: tuple[ChannelRule, ...],
+        action_rules: tuple[ActionRule, ...],
+        tone_rules: tuple[ToneRule, ...],
+        facts: FactBuilder,
+    ) -> None:
+        self.document = document
+        self.tenant: str | None = document.tenant
+        self.version_label = version_label
+        self.content_hash = content_hash
+        self.source_name = source_name
+        self.neutral_tone = ToneProfile(**document.brand.neutral_tone.model_dump())
+        self._bounds: Mapping[ToneAttribute, tuple[float, float]] = dict(document.brand.bounds)
+        self._preference: tuple[Channel, ...] = tuple(document.channels.preference)
+        guard = document.guardrails
+        self._guardrails = GuardrailConfig.build(
+            guard.quiet_hours.channels, guard.fatigue_cap.proactive_per_day
+        )
+        self._intensity: Mapping[PersonalisationIntensity, float] = {
+            PersonalisationIntensity.OFF: 0.0,
+            PersonalisationIntensity.LOW: guard.intensity.low,
+            PersonalisationIntensity.STANDARD: guard.intensity.standard,
+            PersonalisationIntensity.FULL: guard.intensity.full,
+        }
+        self._channel_rules = channel_rules
+        self._action_rules = action_rules
+        self._tone_rules = tone_rules
+        self._facts = facts
+        stages = {
+            "channel": [r.when for r in channel_rules],
+            "action": [r.when for r in action_rules],
+            "tone": [
+                *(r.when for r in tone_rules),
+                *(v for r in tone_rules for _, v in (*r.sets, *r.shifts) if isinstance(v, Expression)),
+            ],
+        }
+        self._decision_stages = frozenset(
+            s for s, exprs in stages.items() if any("decision" in e.needs for e in exprs)
+        )
+        # `tone` must hold the neutral tone from the start if any expression reads it.
+        self._tone_read_early = any("tone" in e.needs for exprs in stages.values() for e in exprs)
+
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        rules = sorted((*self._channel_rules, *self._action_rules, *self._tone_rules), key=lambda r: r.index)
+        return tuple(r.id for r in rules)
+
+    @property
+    def fatigue_cap(self) -> int:
+        """Proactive contacts allowed per customer per rolling 24 h."""
+        return self._guardrails.fatigue_cap
+
+    def __repr__(self) -> str:
+        rules = len(self.rule_ids)
+        return f"CompiledPolicy(tenant={self.tenant!r}, version={self.version_label!r}, rules={rules})"
+
+    def evaluate(self, inp: PolicyInput) -> PolicyResult:
+        intensity_level = inp.preferences.personalisation
+        personalised = inp.profile is not None and intensity_level is not PersonalisationIntensity.OFF
+        notes: list[str] = []
+        if not personalised:
+            if inp.profile is not None:
+                # Defensive: the engine should pass no profile when personalisation is off.
+                inp = inp.model_copy(update={"profile": None})
+            notes.append(PERSONALISATION_OFF_NOTE)
+        clock = resolve_clock(inp)
+        notes.extend(clock.notes)
+
+        ctx = self._facts.context(inp, clock, notes)
+        ev = Evaluation(ctx=ctx, facts=self._facts, decision_stages=self._decision_stages, notes=notes)
+        inbound = inp.message.channel
+        if self._tone_read_early:
+            self._facts.set_tone(ctx, self.neutral_tone.attributes(), self.neutral_tone.style)
+        ev.publish_decision("channel", channel=inbound, inbound=inbound, proactive=False, action="")
+
+        plan = plan_channels(self._guardrails, self._preference, self._channel_rules, inp, clock, ev)
+        outcome = choose_action(self._action_rules, plan, ev)
+        # Proactive: we start a contact the customer did not ask for on this conversation — a new
+        # channel, or a call back (the reply offering it stays on the inbound channel). These are
+        # what the fatigue cap counts.
+        proactive = outcome.primary is not None and (
+            not continues_conversation(inbound, outcome.primary)
+            or outcome.action.type is ActionType.OFFER_CALLBACK
+        )
+
+        ev.publish_decision(
+            "tone",
+            channel=outcome.primary,
+            inbound=inbound,
+            proactive=proactive,
+            action=outcome.action.type.value,
+        )
+        tone = compute_tone(
+            self.neutral_tone,
+            self._bounds,
+            self._tone_rules,
+            personalised=personalised,
+            intensity=self._intensity[intensity_level] if personalised else 0.0,
+            ev=ev,
+        )
+        return PolicyResult(
+            tone=tone,
+            channel=ChannelChoice(primary=outcome.primary, fallbacks=outcome.fallbacks, removed=plan.removed),
+            action=outcome.action,
+            proactive=proactive,
+            rules_fired=tuple(ev.rules_fired),
+            notes=tuple(ev.notes),
+            policy_version=self.version_label,
+        )

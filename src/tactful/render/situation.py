@@ -1,0 +1,45 @@
+"""What situation a turn is in, read from the signals: the intent family and the dominant emotion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tactful.domain import SentimentLabel, Signals
+
+OTHER = "other"
+
+# Checked in this order so ties resolve the same way every time; anger outranks frustration because an
+# acknowledgement that under-reads anger lands worse than one that over-reads frustration.
+_EMOTION_ORDER = ("anger", "frustration", "urgency", "confusion", "disappointment", "worry")
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "disappointment": ("disappointment", "sadness"),
+    "worry": ("worry", "fear", "anxiety"),
+}
+
+
+def family_of(intent: str, families: Sequence[tuple[str, tuple[str, ...]]]) -> str:
+    """The first family with a keyword contained in ``intent`` (case-insensitive), else ``"other"``."""
+    needle = intent.lower()
+    for family, keywords in families:
+        if any(k in needle for k in keywords):
+            return family
+    return OTHER
+
+
+def dominant_emotion(signals: Signals, minimum: float) -> str | None:
+    """The strongest emotion at or above ``minimum``; ``"negative"`` for plain negative sentiment."""
+    emotions = signals.emotions
+    scores = {
+        "anger": max(signals.anger, emotions.get("anger", 0.0)),
+        "frustration": max(signals.frustration, emotions.get("frustration", 0.0)),
+        "urgency": max(signals.urgency, emotions.get("urgency", 0.0)),
+        "confusion": emotions.get("confusion", 0.0),
+    }
+    for name, keys in _ALIASES.items():
+        scores[name] = max(emotions.get(k, 0.0) for k in keys)
+    best = max(_EMOTION_ORDER, key=lambda name: scores[name])  # max keeps the first of equal scores
+    if scores[best] >= minimum:
+        return best
+    if signals.sentiment is SentimentLabel.NEGATIVE:
+        return "negative"
+    return None

@@ -1,0 +1,58 @@
+"""Durable state behind one URL: tenants, keys, customers, policies, decisions, outcomes, audit, outbox.
+
+``open_store("sqlite:///tactful.db")`` (or ``"postgresql://user@host/db"``) migrates the database
+and returns a ``SqlStore``; ``store.audit`` is the tenant-scoped hash-chained audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from tactful.domain import new_id
+from tactful.store.backends import BACKENDS, open_database
+from tactful.store.base import (
+    ApiKeyRecord,
+    AuditEntry,
+    AuditLog,
+    AuditVerification,
+    PolicyVersion,
+    Store,
+    Tenant,
+)
+from tactful.store.driver_errors import translate_driver_errors
+from tactful.store.migrate import upgrade_to_head
+from tactful.store.sql import SqlStore, utc_now
+
+__all__ = [
+    "BACKENDS",
+    "ApiKeyRecord",
+    "AuditEntry",
+    "AuditLog",
+    "AuditVerification",
+    "PolicyVersion",
+    "SqlStore",
+    "Store",
+    "Tenant",
+    "open_store",
+]
+
+
+def open_store(
+    url: str,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    make_id: Callable[[str], str] = new_id,
+) -> SqlStore:
+    """Open the store at ``url``, migrate its schema to the newest version and return it.
+
+    Unknown schemes raise ``InputRejected(code="unsupported_store_url")``; an unreachable database
+    raises ``StoreError``. ``clock`` and ``make_id`` are injectable for deterministic tests.
+    """
+    database = open_database(url)
+    try:
+        translate_driver_errors(upgrade_to_head)(database)
+    except BaseException:
+        database.close()
+        raise
+    return SqlStore(database, clock=clock, make_id=make_id)

@@ -1,0 +1,133 @@
+"""The audit hash chain: canonical serialisation, entry hashes and chain verification.
+
+Pure functions, no database: the SQL backends feed rows in and store what comes out.
+
+An entry's hash is sha256 over the canonical JSON of
+``{tenant_id, seq, kind, payload, created_at, prev_hash}``; the first entry's ``prev_hash`` is
+:data:`GENESIS_HASH`. Any edit to an entry changes its hash; deleting or reordering entries breaks a
+``prev_hash`` link or the sequence; truncating the tail disagrees with the tenant's head row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tactful.domain import TenantId
+from tactful.store.base import AuditVerification
+
+GENESIS_HASH = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    """One fixed text for a JSON value: sorted keys, no whitespace, UTF-8 kept, NaN refused."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def canonical_time(moment: datetime) -> str:
+    """ISO-8601 in UTC with microseconds always present, so equal instants print identically."""
+    if moment.tzinfo is None:
+        raise ValueError("audit timestamps must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def record_text(
+    *, tenant_id: str, seq: int, kind: str, payload_json: str, created_at: datetime, prev_hash: str
+) -> str:
+    """The canonical JSON of an entry, assembled around the already-canonical payload text.
+
+    Equal to ``canonical_json({...})`` of the whole record (keys in sorted order), but hashes the
+    payload exactly as stored instead of re-serialising a parsed copy of it.
+    """
+    return (
+        '{"created_at":' + canonical_json(canonical_time(created_at))
+        + ',"kind":' + canonical_json(kind)
+        + ',"payload":' + payload_json
+        + ',"prev_hash":' + canonical_json(prev_hash)
+        + ',"seq":' + str(seq)
+        + ',"tenant_id":' + canonical_json(tenant_id)
+        + "}"
+    )  # fmt: skip
+
+
+def entry_hash(
+    *, tenant_id: str, seq: int, kind: str, payload_json: str, created_at: datetime, prev_hash: str
+) -> str:
+    text = record_text(
+        tenant_id=tenant_id,
+        seq=seq,
+        kind=kind,
+        payload_json=payload_json,
+        created_at=created_at,
+        prev_hash=prev_hash,
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """An audit row as read back, payload still in its stored text form."""
+
+    seq: int
+    kind: str
+    payload_json: str
+    created_at: datetime
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Head:
+    seq: int
+    hash: str
+
+
+def verify_chain(tenant_id: TenantId, entries: Iterable[StoredEntry], head: Head | None) -> AuditVerification:
+    """Walk one tenant's entries in ``seq`` order; report the first entry that fails and why."""
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    checked = 0
+
+    def bad(seq: int, reason: str) -> AuditVerification:
+        return AuditVerification(
+            ok=False, checked=checked, tenant_id=tenant_id, first_bad_seq=seq, reason=reason
+        )
+
+    for entry in entries:
+        if entry.seq != expected_seq:
+            # Entries arrive sorted by seq, so a jump means the expected one is gone.
+            return bad(expected_seq, f"entry {expected_seq} is missing (next stored entry is {entry.seq})")
+        recomputed = entry_hash(
+            tenant_id=tenant_id,
+            seq=entry.seq,
+            kind=entry.kind,
+            payload_json=entry.payload_json,
+            created_at=entry.created_at,
+            prev_hash=entry.prev_hash,
+        )
+        if recomputed != entry.hash:
+            return bad(entry.seq, "hash mismatch: the entry was altered or moved")
+        if entry.prev_hash != prev_hash:
+            return bad(entry.seq, "prev_hash does not match the previous entry: entries deleted or reordered")
+        checked += 1
+        prev_hash = entry.hash
+        expected_seq += 1
+
+    last_seq = expected_seq - 1
+    if head is None:
+        if last_seq:
+            return bad(1, "no chain head recorded for a tenant with audit entries")
+        return AuditVerification(ok=True, checked=0, tenant_id=tenant_id)
+    if head.seq > last_seq:
+        return bad(last_seq + 1, f"chain ends at {last_seq} but the head records {head.seq}: tail deleted")
+    if head.seq < last_seq:
+        return bad(
+            head.seq + 1, f"entries after the recorded head {head.seq} were not appended through the log"
+        )
+    if head.hash != prev_hash:
+        return bad(last_seq or 1, "the last entry's hash does not match the recorded head")
+    return AuditVerification(ok=True, checked=checked, tenant_id=tenant_id)

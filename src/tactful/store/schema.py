@@ -1,0 +1,216 @@
+"""The relational schema, as SQLAlchemy Core tables shared by every SQL backend.
+
+Every key starts with ``tenant_id`` because every query is tenant-scoped: the indexes then serve
+the queries directly and one tenant's rows sit together. JSON is stored as TEXT (not JSONB) so
+what is written is exactly what is read back on SQLite and PostgreSQL alike; the audit chain's
+hashes depend on that.
+
+The Alembic migrations under ``migrations/versions`` are the source of truth for the database;
+this module must describe the same schema (a test compares the two).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints keep migrations and error messages stable across backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime that is always stored and returned in UTC.
+
+    SQLite has no time zones and PostgreSQL returns ``timestamptz`` in the session's zone; pinning
+    everything to UTC makes both backends return equal values, which the audit hashes rely on.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass a timezone-aware one")
+        utc = value.astimezone(UTC)
+        # SQLite's DATETIME storage drops the zone anyway; make that explicit.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime from the database, got {type(value).__name__}")
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+OutboxId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    UniqueConstraint("name"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("key_hash", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("revoked", Boolean(create_constraint=False), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "key_id"),
+    # Authentication looks keys up by hash alone, before the tenant is known.
+    UniqueConstraint("key_hash"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("profile", Text(), nullable=False),
+    Column("preferences", Text(), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "customer_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+policies = Table(
+    "policies",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("source", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("active", Boolean(create_constraint=False), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+    UniqueConstraint("tenant_id", "content_hash"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    # At most one active version per tenant, enforced by the database.
+    Index(
+        "uq_policies_active",
+        "tenant_id",
+        unique=True,
+        sqlite_where=text("active"),
+        postgresql_where=text("active"),
+    ),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("decision_id", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("conversation_id", String(128), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
+    Column("proactive", Boolean(create_constraint=False), nullable=False),
+    Column("document", Text(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "decision_id"),
+    # Idempotency: one decision per inbound event per tenant.
+    UniqueConstraint("tenant_id", "event_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    # Contact-frequency caps count a customer's recent (proactive) decisions.
+    Index("ix_decisions_customer_time", "tenant_id", "customer_id", "decided_at"),
+)
+
+outcomes = Table(
+    "outcomes",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("decision_id", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("value", Float(), nullable=True),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "event_id"),
+    ForeignKeyConstraint(["tenant_id", "decision_id"], ["decisions.tenant_id", "decisions.decision_id"]),
+    Index("ix_outcomes_decision", "tenant_id", "decision_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("seq", BigInteger(), nullable=False, autoincrement=False),
+    Column("kind", String(64), nullable=False),
+    Column("payload", Text(), nullable=False),  # canonical JSON, hashed byte for byte
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "seq"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# One row per tenant, created with the tenant: the chain's tip. Appends lock it, which serialises a
+# tenant's appends, and verification compares it with the last entry to detect a truncated tail.
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("seq", BigInteger(), nullable=False, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# Transactional outbox: events written with the state change, relayed to the bus afterwards.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", OutboxId, nullable=False, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("event", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("claimed_at", UtcDateTime(), nullable=True),  # a relay's lease; expired leases are re-claimed
+    Column("published_at", UtcDateTime(), nullable=True),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    # The relay only ever scans unpublished rows in id order.
+    Index(
+        "ix_outbox_pending",
+        "id",
+        sqlite_where=text("published_at IS NULL"),
+        postgresql_where=text("published_at IS NULL"),
+    ),
+)

@@ -1,0 +1,617 @@
+"""``SqlStore``: every store interface over SQLAlchemy Core, shared by the SQLite and PostgreSQL backends.
+
+Core (not the ORM) on purpose: ``record_decision`` is on the decision hot path, and Core statements
+built once with bind parameters avoid per-call construction and identity-map bookkeeping.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, func, insert, literal, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from tactful.domain import (
+    Customer,
+    CustomerId,
+    CustomerProfile,
+    Decision,
+    DecisionId,
+    Envelope,
+    EventId,
+    Outcome,
+    OutcomeType,
+    Preferences,
+    TenantId,
+    new_id,
+)
+from tactful.errors import Conflict, InputRejected, NotFound
+from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
+from tactful.store.chain import GENESIS_HASH, canonical_json
+from tactful.store.database import Database
+from tactful.store.driver_errors import translate_driver_errors
+from tactful.store.schema import (
+    api_keys,
+    audit_heads,
+    customers,
+    decisions,
+    outbox,
+    outcomes,
+    policies,
+    tenants,
+)
+from tactful.store.sql_audit import SqlAuditLog, append_in, lock_head, payload_text
+
+API_KEY_ROLES = frozenset({"admin", "decide", "auditor"})
+DEFAULT_OUTBOX_LEASE = timedelta(seconds=30)
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Hot-path statements, built once (see sql_audit.py for why).
+_PING = select(literal(1))
+_INSERT_DECISION = insert(decisions)
+_INSERT_OUTBOX = insert(outbox)
+_DECISION_BY_EVENT = select(decisions.c.document).where(
+    decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.event_id == bindparam("b_event_id")
+)
+_DECISION_BY_ID = select(decisions.c.document).where(
+    decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
+)
+_CONVERSATION_OF_DECISION = select(decisions.c.conversation_id).where(
+    decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
+)
+_COUNT_PROACTIVE = select(func.count()).where(
+    decisions.c.tenant_id == bindparam("b_tenant_id"),
+    decisions.c.customer_id == bindparam("b_customer_id"),
+    decisions.c.decided_at >= bindparam("b_since"),
+    decisions.c.proactive.is_(True),
+)
+_FIND_KEY = select(api_keys.c.key_id, api_keys.c.tenant_id, api_keys.c.role, api_keys.c.revoked).where(
+    api_keys.c.key_hash == bindparam("b_key_hash")
+)
+_GET_CUSTOMER = select(customers.c.profile, customers.c.preferences, customers.c.version).where(
+    customers.c.tenant_id == bindparam("b_tenant_id"), customers.c.customer_id == bindparam("b_customer_id")
+)
+
+
+class SqlStore:
+    """Implements ``tactful.store.base.Store`` plus the outbox relay's two calls."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        make_id: Callable[[str], str] = new_id,
+        outbox_lease: timedelta = DEFAULT_OUTBOX_LEASE,
+    ) -> None:
+        self._db = database
+        self._clock = clock
+        self._make_id = make_id
+        self._outbox_lease = outbox_lease
+        self._audit = SqlAuditLog(database, clock)
+
+    @property
+    def audit(self) -> AuditLog:
+        return self._audit
+
+    @property
+    def backend(self) -> str:
+        return self._db.backend
+
+    def close(self) -> None:
+        self._db.close()
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query; never raises (readiness probes call it)."""
+        try:
+            with self._db.read() as conn:
+                return conn.execute(_PING).scalar() == 1
+        except SQLAlchemyError:
+            return False
+
+    # -- tenants and API keys ------------------------------------------------------------------
+
+    @translate_driver_errors
+    def create_tenant(self, name: str) -> Tenant:
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InputRejected("tenant name must be 1-200 characters", code="invalid_tenant_name")
+        tenant = Tenant(tenant_id=TenantId(self._make_id("ten")), name=name, created_at=self._clock())
+        try:
+            with self._db.write() as conn:
+                conn.execute(
+                    insert(tenants).values(
+                        tenant_id=tenant.tenant_id, name=tenant.name, created_at=tenant.created_at
+                    )
+                )
+                # The chain's head exists from the start, so appends only ever lock and update it.
+                conn.execute(insert(audit_heads).values(tenant_id=tenant.tenant_id, seq=0, hash=GENESIS_HASH))
+        except IntegrityError as exc:
+            if self.find_tenant_by_name(name) is not None:
+                raise Conflict(f"a tenant named {name!r} already exists", code="tenant_exists") from exc
+            raise
+        return tenant
+
+    @translate_driver_errors
+    def get_tenant(self, tenant_id: TenantId) -> Tenant | None:
+        with self._db.read() as conn:
+            row = conn.execute(select(tenants).where(tenants.c.tenant_id == tenant_id)).first()
+        return None if row is None else _tenant(row)
+
+    @translate_driver_errors
+    def find_tenant_by_name(self, name: str) -> Tenant | None:
+        with self._db.read() as conn:
+            row = conn.execute(select(tenants).where(tenants.c.name == name.strip())).first()
+        return None if row is None else _tenant(row)
+
+    @translate_driver_errors
+    def add_api_key(self, tenant_id: TenantId, key_hash: str, role: str) -> ApiKeyRecord:
+        if role not in API_KEY_ROLES:
+            raise InputRejected(
+                f"unknown role {role!r}; use one of {', '.join(sorted(API_KEY_ROLES))}", code="invalid_role"
+            )
+        if not key_hash or len(key_hash) > 128:
+            raise InputRejected("key_hash must be 1-128 characters", code="invalid_key_hash")
+        record = ApiKeyRecord(key_id=self._make_id("key"), tenant_id=tenant_id, role=role, revoked=False)
+        try:
+            with self._db.write() as conn:
+                _require_tenant(conn, tenant_id)
+                conn.execute(
+                    insert(api_keys).values(
+                        tenant_id=tenant_id,
+                        key_id=record.key_id,
+                        key_hash=key_hash,
+                        role=role,
+                        revoked=False,
+                        created_at=self._clock(),
+                    )
+                )
+        except IntegrityError as exc:
+            raise Conflict("an API key with this hash already exists", code="api_key_exists") from exc
+        return record
+
+    @translate_driver_errors
+    def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
+        """The key with this hash, revoked or not: the caller decides what a revoked key means."""
+        with self._db.read() as conn:
+            row = conn.execute(_FIND_KEY, {"b_key_hash": key_hash}).first()
+        if row is None:
+            return None
+        return ApiKeyRecord(
+            key_id=row.key_id, tenant_id=TenantId(row.tenant_id), role=row.role, revoked=bool(row.revoked)
+        )
+
+    @translate_driver_errors
+    def revoke_api_key(self, tenant_id: TenantId, key_id: str) -> ApiKeyRecord:
+        with self._db.write() as conn:
+            row = conn.execute(
+                update(api_keys)
+                .where(api_keys.c.tenant_id == tenant_id, api_keys.c.key_id == key_id)
+                .values(revoked=True)
+                .returning(api_keys.c.role)
+            ).first()
+        if row is None:
+            raise NotFound(f"no API key {key_id!r} for this tenant", code="api_key_not_found")
+        return ApiKeyRecord(key_id=key_id, tenant_id=tenant_id, role=row.role, revoked=True)
+
+    # -- customers -----------------------------------------------------------------------------
+
+    @translate_driver_errors
+    def get_customer(self, tenant_id: TenantId, customer_id: CustomerId) -> Customer | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                _GET_CUSTOMER, {"b_tenant_id": tenant_id, "b_customer_id": customer_id}
+            ).first()
+        if row is None:
+            return None
+        return Customer(
+            tenant_id=tenant_id,
+            customer_id=customer_id,
+            profile=CustomerProfile.model_validate_json(row.profile),
+            preferences=Preferences.model_validate_json(row.preferences),
+            version=int(row.version),
+        )
+
+    @translate_driver_errors
+    def put_customer(self, customer: Customer) -> Customer:
+        """Insert (version 1) or replace (stored version + 1); the given ``version`` is ignored."""
+        values = {
+            "profile": customer.profile.model_dump_json(),
+            "preferences": customer.preferences.model_dump_json(),
+            "updated_at": self._clock(),
+        }
+        key = (customers.c.tenant_id == customer.tenant_id, customers.c.customer_id == customer.customer_id)
+        # Two attempts: a concurrent first insert of the same customer makes ours fail on the
+        # primary key, and the retry then takes the update path.
+        for attempt in range(2):
+            try:
+                with self._db.write() as conn:
+                    version = conn.execute(
+                        update(customers)
+                        .where(*key)
+                        .values(version=customers.c.version + 1, **values)
+                        .returning(customers.c.version)
+                    ).scalar()
+                    if version is None:
+                        _require_tenant(conn, customer.tenant_id)
+                        version = 1
+                        conn.execute(
+                            insert(customers).values(
+                                tenant_id=customer.tenant_id,
+                                customer_id=customer.customer_id,
+                                version=version,
+                                **values,
+                            )
+                        )
+                return customer.model_copy(update={"version": int(version)})
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    # -- policies ------------------------------------------------------------------------------
+
+    @translate_driver_errors
+    def publish_policy(self, tenant_id: TenantId, source: str, content_hash: str, by: str) -> PolicyVersion:
+        if not _SHA256_HEX.fullmatch(content_hash):
+            raise InputRejected("content_hash must be a lowercase hex sha256", code="invalid_content_hash")
+        if not by:
+            raise InputRejected("publishing a policy needs the publisher's identity", code="missing_actor")
+        now = self._clock()
+        with self._db.write() as conn:
+            # The head lock serialises this tenant's publishes, so neither the dedupe check nor the
+            # next version number can race; it also proves the tenant exists.
+            lock_head(conn, tenant_id)
+            existing = conn.execute(
+                select(policies).where(
+                    policies.c.tenant_id == tenant_id, policies.c.content_hash == content_hash
+                )
+            ).first()
+            if existing is not None:
+                return _policy(existing)
+            version = 1 + int(
+                conn.execute(
+                    select(func.coalesce(func.max(policies.c.version), 0)).where(
+                        policies.c.tenant_id == tenant_id
+                    )
+                ).scalar_one()
+            )
+            _audit(
+                conn,
+                tenant_id,
+                "policy.publish",
+                {"version": version, "content_hash": content_hash, "by": by},
+                now,
+            )
+            conn.execute(
+                insert(policies).values(
+                    tenant_id=tenant_id,
+                    version=version,
+                    content_hash=content_hash,
+                    source=source,
+                    created_at=now,
+                    created_by=by,
+                    active=False,
+                )
+            )
+        return PolicyVersion(
+            tenant_id=tenant_id,
+            version=version,
+            content_hash=content_hash,
+            source=source,
+            created_at=now,
+            created_by=by,
+            active=False,
+        )
+
+    @translate_driver_errors
+    def get_policy(self, tenant_id: TenantId, version: int | None = None) -> PolicyVersion | None:
+        query = select(policies).where(policies.c.tenant_id == tenant_id)
+        query = query.where(policies.c.active.is_(True) if version is None else policies.c.version == version)
+        with self._db.read() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else _policy(row)
+
+    @translate_driver_errors
+    def list_policies(self, tenant_id: TenantId) -> list[PolicyVersion]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(policies).where(policies.c.tenant_id == tenant_id).order_by(policies.c.version)
+            ).all()
+        return [_policy(row) for row in rows]
+
+    @translate_driver_errors
+    def activate_policy(self, tenant_id: TenantId, version: int, by: str) -> PolicyVersion:
+        if not by:
+            raise InputRejected("activating a policy needs the actor's identity", code="missing_actor")
+        now = self._clock()
+        with self._db.write() as conn:
+            # Serialise with the tenant's other policy changes before reading the current state.
+            lock_head(conn, tenant_id)
+            row = conn.execute(
+                select(policies).where(policies.c.tenant_id == tenant_id, policies.c.version == version)
+            ).first()
+            if row is None:
+                raise NotFound(
+                    f"policy version {version} does not exist for this tenant",
+                    code="policy_version_not_found",
+                )
+            target = _policy(row)
+            if target.active:
+                return target  # already live: nothing changes, nothing to audit
+            _audit(
+                conn,
+                tenant_id,
+                "policy.activate",
+                {"version": version, "content_hash": target.content_hash, "by": by},
+                now,
+            )
+            # Deactivate first: the partial unique index allows only one active row at a time.
+            conn.execute(
+                update(policies)
+                .where(policies.c.tenant_id == tenant_id, policies.c.active.is_(True))
+                .values(active=False)
+            )
+            conn.execute(
+                update(policies)
+                .where(policies.c.tenant_id == tenant_id, policies.c.version == version)
+                .values(active=True)
+            )
+        return PolicyVersion(
+            tenant_id=target.tenant_id,
+            version=target.version,
+            content_hash=target.content_hash,
+            source=target.source,
+            created_at=target.created_at,
+            created_by=target.created_by,
+            active=True,
+        )
+
+    # -- decisions -----------------------------------------------------------------------------
+
+    @translate_driver_errors
+    def record_decision(self, decision: Decision, snapshot: dict[str, Any]) -> tuple[Decision, bool]:
+        """Store the decision, its audit entry and its ``decision.made`` outbox event in one transaction."""
+        document_dict = decision.model_dump(mode="json")
+        document = canonical_json(document_dict)
+        snapshot_json = payload_text(snapshot)
+        # Keys in sorted order ("decision" < "snapshot"), so this is exactly the canonical JSON of
+        # the payload without serialising the decision a second time.
+        audit_json = '{"decision":' + document + ',"snapshot":' + snapshot_json + "}"
+        envelope = Envelope(
+            # Derived, not random: a retried relay re-sends the same id and consumers dedupe on it.
+            event_id=f"{decision.decision_id}.made",
+            type="decision.made",
+            tenant_id=decision.tenant_id,
+            key=decision.conversation_id,
+            occurred_at=decision.decided_at,
+            payload=document_dict,
+        )
+        now = self._clock()
+        try:
+            with self._db.write() as conn:
+                conn.execute(
+                    _INSERT_DECISION,
+                    {
+                        "tenant_id": decision.tenant_id,
+                        "decision_id": decision.decision_id,
+                        "event_id": decision.event_id,
+                        "customer_id": decision.customer_id,
+                        "conversation_id": decision.conversation_id,
+                        "decided_at": decision.decided_at,
+                        "proactive": decision.proactive,
+                        "document": document,
+                    },
+                )
+                append_in(
+                    conn,
+                    tenant_id=decision.tenant_id,
+                    kind="decision",
+                    payload={"decision": document_dict, "snapshot": snapshot},
+                    payload_json=audit_json,
+                    created_at=now,
+                )
+                conn.execute(
+                    _INSERT_OUTBOX,
+                    {
+                        "tenant_id": decision.tenant_id,
+                        "event": envelope.model_dump_json(),
+                        "created_at": now,
+                        "claimed_at": None,
+                        "published_at": None,
+                    },
+                )
+        except IntegrityError as exc:
+            # The unique (tenant_id, event_id) lost a race or this is a replay: the first write wins.
+            original = self.get_decision_by_event(decision.tenant_id, decision.event_id)
+            if original is not None:
+                return original, False
+            with self._db.read() as conn:
+                _require_tenant(conn, decision.tenant_id)
+            raise Conflict(
+                f"decision id {decision.decision_id!r} is already used by another event",
+                code="decision_id_conflict",
+            ) from exc
+        return decision, True
+
+    @translate_driver_errors
+    def get_decision(self, tenant_id: TenantId, decision_id: DecisionId) -> Decision | None:
+        with self._db.read() as conn:
+            document = conn.execute(
+                _DECISION_BY_ID, {"b_tenant_id": tenant_id, "b_decision_id": decision_id}
+            ).scalar()
+        return None if document is None else Decision.model_validate_json(document)
+
+    @translate_driver_errors
+    def get_decision_by_event(self, tenant_id: TenantId, event_id: EventId) -> Decision | None:
+        with self._db.read() as conn:
+            document = conn.execute(
+                _DECISION_BY_EVENT, {"b_tenant_id": tenant_id, "b_event_id": event_id}
+            ).scalar()
+        return None if document is None else Decision.model_validate_json(document)
+
+    @translate_driver_errors
+    def count_proactive_since(self, tenant_id: TenantId, customer_id: CustomerId, since: datetime) -> int:
+        if since.tzinfo is None:
+            raise InputRejected("since must be timezone-aware", code="naive_datetime")
+        with self._db.read() as conn:
+            count = conn.execute(
+                _COUNT_PROACTIVE, {"b_tenant_id": tenant_id, "b_customer_id": customer_id, "b_since": since}
+            ).scalar_one()
+        return int(count)
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    @translate_driver_errors
+    def record_outcome(self, outcome: Outcome) -> tuple[Outcome, bool]:
+        try:
+            with self._db.write() as conn:
+                found = conn.execute(
+                    _CONVERSATION_OF_DECISION,
+                    {"b_tenant_id": outcome.tenant_id, "b_decision_id": outcome.decision_id},
+                ).first()
+                if found is None:
+                    raise NotFound(
+                        f"no decision {outcome.decision_id!r} for this tenant", code="decision_not_found"
+                    )
+                conn.execute(
+                    insert(outcomes).values(
+                        tenant_id=outcome.tenant_id,
+                        event_id=outcome.event_id,
+                        decision_id=outcome.decision_id,
+                        type=outcome.type.value,
+                        value=outcome.value,
+                        occurred_at=outcome.occurred_at,
+                    )
+                )
+                # The conversation id is the ordering key, as for the decision's own event.
+                envelope = Envelope(
+                    event_id=outcome.event_id,
+                    type="outcome.recorded",
+                    tenant_id=outcome.tenant_id,
+                    key=str(found.conversation_id),
+                    occurred_at=outcome.occurred_at,
+                    payload=outcome.model_dump(mode="json"),
+                )
+                conn.execute(
+                    _INSERT_OUTBOX,
+                    {
+                        "tenant_id": outcome.tenant_id,
+                        "event": envelope.model_dump_json(),
+                        "created_at": self._clock(),
+                        "claimed_at": None,
+                        "published_at": None,
+                    },
+                )
+        except IntegrityError:
+            original = self.get_outcome(outcome.tenant_id, outcome.event_id)
+            if original is None:
+                raise
+            return original, False
+        return outcome, True
+
+    @translate_driver_errors
+    def get_outcome(self, tenant_id: TenantId, event_id: EventId) -> Outcome | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                select(outcomes).where(outcomes.c.tenant_id == tenant_id, outcomes.c.event_id == event_id)
+            ).first()
+        if row is None:
+            return None
+        return Outcome(
+            event_id=EventId(row.event_id),
+            tenant_id=TenantId(row.tenant_id),
+            decision_id=DecisionId(row.decision_id),
+            type=OutcomeType(row.type),
+            value=row.value,
+            occurred_at=row.occurred_at,
+        )
+
+    # -- outbox (for the bus relay) ------------------------------------------------------------
+
+    @translate_driver_errors
+    def claim_outbox(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope_json)``.
+
+        A claimed event is not handed out again until ``mark_published`` or until its lease
+        (``outbox_lease``) expires, so a relay that dies mid-batch loses nothing: delivery is
+        at-least-once and consumers dedupe by the envelope's ``event_id``.
+        """
+        if limit < 1:
+            raise InputRejected("limit must be at least 1", code="invalid_limit")
+        now = self._clock()
+        with self._db.write() as conn:
+            rows = conn.execute(
+                select(outbox.c.id, outbox.c.event)
+                .where(
+                    outbox.c.published_at.is_(None),
+                    (outbox.c.claimed_at.is_(None)) | (outbox.c.claimed_at < now - self._outbox_lease),
+                )
+                .order_by(outbox.c.id)
+                .limit(limit)
+                # Concurrent relays on PostgreSQL take disjoint batches instead of queueing.
+                .with_for_update(skip_locked=True)
+            ).all()
+            if rows:
+                conn.execute(
+                    update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(claimed_at=now)
+                )
+        return [(int(row.id), json.loads(row.event)) for row in rows]
+
+    @translate_driver_errors
+    def mark_published(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        with self._db.write() as conn:
+            conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(ids), outbox.c.published_at.is_(None))
+                .values(published_at=self._clock())
+            )
+
+    @translate_driver_errors
+    def pending_outbox(self) -> int:
+        """How many events await publishing (claimed or not): a relay-lag gauge."""
+        with self._db.read() as conn:
+            return int(conn.execute(select(func.count()).where(outbox.c.published_at.is_(None))).scalar_one())
+
+
+def _audit(conn: Connection, tenant_id: TenantId, kind: str, payload: dict[str, Any], now: datetime) -> None:
+    append_in(
+        conn,
+        tenant_id=tenant_id,
+        kind=kind,
+        payload=payload,
+        payload_json=payload_text(payload),
+        created_at=now,
+    )
+
+
+def _require_tenant(conn: Connection, tenant_id: TenantId) -> None:
+    if conn.execute(select(tenants.c.tenant_id).where(tenants.c.tenant_id == tenant_id)).first() is None:
+        raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
+
+
+def _tenant(row: Row[Any]) -> Tenant:
+    return Tenant(tenant_id=TenantId(row.tenant_id), name=row.name, created_at=row.created_at)
+
+
+def _policy(row: Row[Any]) -> PolicyVersion:
+    return PolicyVersion(
+        tenant_id=TenantId(row.tenant_id),
+        version=int(row.version),
+        content_hash=row.content_hash,
+        source=row.source,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        active=bool(row.active),
+    )

@@ -1,0 +1,95 @@
+"""A few calls against a real uvicorn process (no in-process shortcuts): startup, auth, a decision,
+bad input, and a clean shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tactful.store import open_store
+from tactful.tenants import create_tenant
+
+pytestmark = pytest.mark.server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    store = open_store(url)
+    api_key = create_tenant(store, "live").api_key
+    store.close()
+    env = {**os.environ, "TACTFUL_DATABASE_URL": url}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tactful.api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--log-level",
+            "info",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    base = None
+    for line in proc.stderr:  # uvicorn says where it listens once the app has started
+        found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
+        if found:
+            base = found.group(1)
+            break
+    assert base, "uvicorn did not start"
+    # Keep reading its log so a full pipe never blocks the server.
+    drain = threading.Thread(target=proc.stderr.read, daemon=True)
+    drain.start()
+    try:
+        yield base, api_key
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught: -SIGTERM is a clean stop.
+        assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
+        drain.join(timeout=30)
+        proc.stderr.close()
+
+
+def test_real_server_decides_and_rejects(server: tuple[str, str]) -> None:
+    base, key = server
+    with httpx.Client(base_url=base, timeout=30) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+        assert http.get("/readyz").status_code == 200
+        assert http.post("/v1/messages", json={}).status_code == 401
+        auth = {"Authorization": f"Bearer {key}"}
+        body = {
+            "customer_id": "c1",
+            "conversation_id": "k1",
+            "channel": "voice",
+            "text": "I've been on hold for an hour, this is absolutely ridiculous",
+        }
+        r = http.post("/v1/messages", json=body, headers=auth)
+        assert r.status_code == 200, r.text
+        d = r.json()
+        assert d["tone"]["brevity"] >= 0.7 and d["reply"]["ssml"].startswith("<speak>")
+        assert http.get(f"/v1/decisions/{d['decision_id']}", headers=auth).json() == d
+        big = http.post(
+            "/v1/messages",
+            content=json.dumps({**body, "text": "x" * 1_000_000}),
+            headers={**auth, "Content-Type": "application/json"},
+        )
+        assert big.status_code == 413 and big.json()["code"] == "payload_too_large"
+        assert "tactful_decisions_total" in http.get("/metrics").text
