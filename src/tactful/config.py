@@ -19,6 +19,8 @@ class Settings:
     #: Largest accepted message text, in characters after normalisation.
     max_text_chars: int = 4000
     max_sms_segments: int = 3
+    #: Publish outbox events from a background thread (services) rather than inside ``decide``.
+    background_relay: bool = True
     #: A policy file used for new tenants that have none published (the packaged default when None).
     default_policy_path: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)

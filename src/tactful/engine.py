@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tactful.bus import Bus, InProcessBus
+from tactful.bus.relay import OutboxRelay
 from tactful.config import Settings
 from tactful.context import CustomerContext, load_context
 from tactful.domain import (
@@ -95,9 +96,13 @@ class Engine:
         clock: Clock = utc_now,
         guard_limits: GuardLimits | None = None,
         max_sms_segments: int = 3,
+        background_relay: bool = False,
     ) -> None:
         self.store = store
         self.bus: Bus = bus if bus is not None else InProcessBus()
+        #: Inline (the default here) publishes a decision's events before ``decide`` returns, which
+        #: keeps tests and scripts deterministic; services relay in the background instead.
+        self.relay = OutboxRelay(store, self.bus, background=background_relay)
         self.tier: SignalTier = tier if tier is not None else default_tier()
         self.renderer = renderer if renderer is not None else TemplateRenderer()
         self.learner: Learner = learner if learner is not None else RulesOnly()
@@ -120,9 +125,11 @@ class Engine:
             clock=clock,
             guard_limits=GuardLimits(max_chars=settings.max_text_chars),
             max_sms_segments=settings.max_sms_segments,
+            background_relay=settings.background_relay,
         )
 
     def close(self) -> None:
+        self.relay.close()
         self.bus.close()
         self.store.close()
 
@@ -191,7 +198,7 @@ class Engine:
         if created:
             for observe in self.observers:
                 observe(stored)
-            self.relay_events()
+            self.relay.kick()
         return stored
 
     def record_outcome(self, outcome: Outcome) -> tuple[Outcome, bool]:
@@ -200,7 +207,7 @@ class Engine:
             raise InputRejected("a csat outcome needs a value from 1 to 5", code="invalid_csat")
         stored, created = self.store.record_outcome(outcome)
         if created:
-            self.relay_events()
+            self.relay.kick()
         return stored, created
 
     # -- the steps' details -----------------------------------------------------------------------
@@ -282,14 +289,9 @@ class Engine:
 
     # -- events ---------------------------------------------------------------------------------
 
-    def relay_events(self, limit: int = 100) -> int:
-        """Publish queued outbox events (at least once: marked published only after the bus took them)."""
-        batch = self.store.claim_outbox(limit)
-        for _, event in batch:
-            self.bus.publish(Envelope.model_validate(event))
-        if batch:
-            self.store.mark_published([row_id for row_id, _ in batch])
-        return len(batch)
+    def relay_events(self) -> int:
+        """Publish every queued outbox event now (tests, shutdown); returns how many went out."""
+        return self.relay.drain()
 
     def on_message_received(self, envelope: Envelope) -> None:
         """Bus entry point: a ``message.received`` event becomes a decision (idempotent by event id)."""

@@ -12,12 +12,14 @@ from tactful.store.base import ApiKeyRecord
 from tactful.tenants import authenticate
 
 
-def engine(request: Request) -> Engine:
+async def engine(request: Request) -> Engine:
     eng: Engine = request.app.state.engine
     return eng
 
 
-def caller(request: Request) -> ApiKeyRecord:
+async def caller(request: Request) -> ApiKeyRecord:
+    # async on purpose: a sync dependency costs a thread-pool hop per request, and this one is a
+    # ~20 µs indexed read.
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if header and scheme.lower() != "bearer":

@@ -20,15 +20,18 @@ class ActivePolicies:
         self._lock = threading.Lock()
 
     def get(self, tenant_id: TenantId) -> CompiledPolicy:
-        version = self._store.get_policy(tenant_id)
-        if version is None:
+        ref = self._store.active_policy_ref(tenant_id)
+        if ref is None:
             raise NotFound(f"tenant {tenant_id} has no active policy", code="no_active_policy")
-        key = (tenant_id, version.version, version.content_hash)
+        key = (tenant_id, *ref)
         compiled = self._compiled.get(key)
         if compiled is None:
             with self._lock:
                 compiled = self._compiled.get(key)
                 if compiled is None:
+                    version = self._store.get_policy(tenant_id, ref[0])
+                    if version is None:  # deleted between the two reads: nothing to run
+                        raise NotFound(f"tenant {tenant_id} has no active policy", code="no_active_policy")
                     compiled = load_policy(
                         version.source,
                         source_name=f"{tenant_id}/policy v{version.version}",

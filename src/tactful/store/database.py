@@ -8,38 +8,124 @@ ignores the mark and relies on row locks instead. ``read()`` is a plain transact
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from sqlite3 import Connection as SqliteConnection
 
-from sqlalchemy import Connection, Engine
+from typing import Any
 
-#: Connection execution option read by the SQLite ``begin`` hook.
+from sqlalchemy import Connection, Engine, Select
+
+#: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
+SINGLE_READ_OPTION = "tactful_single_read"
+
+
+class PreparedQuery:
+    """A SELECT compiled once for the engine's dialect and run straight on a pooled DBAPI cursor.
+
+    The few reads on every decision cost ~20 µs this way against ~120 µs through
+    ``Connection.execute`` (measured on SQLite here); bind values still go through the column types'
+    bind processors, so e.g. timestamps are stored and compared exactly as SQLAlchemy would.
+    """
+
+    def __init__(self, statement: Select[Any], engine: Engine) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self.sql = str(compiled)
+        self._positional = compiled.positiontup
+        self._processors = {
+            name: bind.type.bind_processor(engine.dialect) for name, bind in compiled.binds.items()
+        }
+
+    def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        processed = {}
+        for name, value in values.items():
+            process = self._processors[name]
+            processed[name] = process(value) if process is not None else value
+        if self._positional is not None:
+            return tuple(processed[name] for name in self._positional)
+        return processed
 
 
 class Database:
-    def __init__(self, engine: Engine, *, backend: str, keepalive: SqliteConnection | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        backend: str,
+        keepalive: SqliteConnection | None = None,
+        sqlite_synchronous: str = "FULL",
+    ) -> None:
         self.engine = engine
+        self.sqlite_synchronous = sqlite_synchronous
+        self._write_lock: AbstractContextManager[object] = (
+            threading.Lock() if backend == "sqlite" else nullcontext()
+        )
         self.backend = backend  # "sqlite" | "postgresql"
         self._keepalive = keepalive  # holds an in-memory SQLite database open; closed last
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
+    def write(self, *, durable: bool = True) -> Iterator[Connection]:
+        """A write transaction. ``durable=False`` is for bookkeeping whose loss on a power cut is
+        harmless (the outbox's claimed/published marks: losing one only re-publishes an event,
+        which at-least-once delivery allows); it skips the commit's fsync."""
+        # SQLite has one writer at a time. Threads of this process queue on a lock here rather than
+        # on SQLite's busy handler, which sleeps in growing steps and turned a 1 ms write into a
+        # 100 ms tail under concurrent HTTP requests. Other processes still meet busy_timeout.
+        with self._write_lock, self.engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
-            with conn.begin():
-                yield conn
+            relaxed_sqlite = not durable and self.backend == "sqlite"
+            if relaxed_sqlite:
+                # Per connection; in WAL mode NORMAL commits without syncing the log. Set on the
+                # driver connection: through SQLAlchemy the statement would open a transaction,
+                # and SQLite refuses to change this setting inside one.
+                self._sqlite_pragma(conn, "synchronous=NORMAL")
+            try:
+                with conn.begin():
+                    if not durable and self.backend == "postgresql":
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    yield conn
+            finally:
+                if relaxed_sqlite:
+                    self._sqlite_pragma(conn, f"synchronous={self.sqlite_synchronous}")
+
+    @staticmethod
+    def _sqlite_pragma(conn: Connection, pragma: str) -> None:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute(f"PRAGMA {pragma}")
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """For single-statement reads (every statement sees committed data on its own)."""
         with self.engine.connect() as conn:
+            # Autocommit spares the BEGIN and COMMIT around a lone SELECT (round trips on PostgreSQL,
+            # a lock dance on SQLite); a single statement is atomic and consistent by itself.
             if self.backend == "postgresql":
-                # Autocommit spares the BEGIN and COMMIT round trips around a lone SELECT; a single
-                # statement is atomic and consistent by itself.
                 conn.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                conn.execution_options(**{SINGLE_READ_OPTION: True})
             with conn.begin():
                 yield conn
+
+    def fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
+        """Run a prepared single-statement read; the first row as a plain tuple, or None."""
+        raw = self.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            if self.backend == "postgresql":
+                driver.autocommit = True  # type: ignore[union-attr]  # no BEGIN/ROLLBACK round trips
+            cursor = raw.cursor()
+            try:
+                cursor.execute(query.sql, query.parameters(values))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+                if self.backend == "postgresql":
+                    driver.autocommit = False  # type: ignore[union-attr]
+        finally:
+            raw.close()  # back to the pool
+        return None if row is None else tuple(row)
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:

@@ -151,8 +151,17 @@ decisions = Table(
     # Idempotency: one decision per inbound event per tenant.
     UniqueConstraint("tenant_id", "event_id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
-    # Contact-frequency caps count a customer's recent (proactive) decisions.
     Index("ix_decisions_customer_time", "tenant_id", "customer_id", "decided_at"),
+)
+# The fatigue cap counts a customer's proactive decisions of the last 24 h on every decision: a
+# partial index keeps that a short range scan however many replies the customer has had.
+Index(
+    "ix_decisions_proactive",
+    decisions.c.tenant_id,
+    decisions.c.customer_id,
+    decisions.c.decided_at,
+    sqlite_where=decisions.c.proactive.is_(True),
+    postgresql_where=decisions.c.proactive.is_(True),
 )
 
 outcomes = Table(

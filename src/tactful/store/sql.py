@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,7 +33,7 @@ from tactful.domain import (
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_json
-from tactful.store.database import Database
+from tactful.store.database import Database, PreparedQuery
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import (
     api_keys,
@@ -65,6 +66,9 @@ _DECISION_BY_EVENT = select(decisions.c.document).where(
 _DECISION_BY_ID = select(decisions.c.document).where(
     decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
 )
+_ACTIVE_POLICY_REF = select(policies.c.version, policies.c.content_hash).where(
+    policies.c.tenant_id == bindparam("b_tenant_id"), policies.c.active.is_(True)
+)
 _CONVERSATION_OF_DECISION = select(decisions.c.conversation_id).where(
     decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
 )
@@ -94,6 +98,13 @@ class SqlStore:
         outbox_lease: timedelta = DEFAULT_OUTBOX_LEASE,
     ) -> None:
         self._db = database
+        # The reads on every decision's path, prepared once for this backend (see PreparedQuery).
+        prepare = partial(PreparedQuery, engine=database.engine)
+        self._q_decision_by_event = prepare(_DECISION_BY_EVENT)
+        self._q_active_policy = prepare(_ACTIVE_POLICY_REF)
+        self._q_count_proactive = prepare(_COUNT_PROACTIVE)
+        self._q_find_key = prepare(_FIND_KEY)
+        self._q_customer = prepare(_GET_CUSTOMER)
         self._clock = clock
         self._make_id = make_id
         self._outbox_lease = outbox_lease
@@ -182,13 +193,11 @@ class SqlStore:
     @translate_driver_errors
     def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
         """The key with this hash, revoked or not: the caller decides what a revoked key means."""
-        with self._db.read() as conn:
-            row = conn.execute(_FIND_KEY, {"b_key_hash": key_hash}).first()
+        row = self._db.fetch_one(self._q_find_key, {"b_key_hash": key_hash})
         if row is None:
             return None
-        return ApiKeyRecord(
-            key_id=row.key_id, tenant_id=TenantId(row.tenant_id), role=row.role, revoked=bool(row.revoked)
-        )
+        key_id, tenant_id, role, revoked = row
+        return ApiKeyRecord(key_id=key_id, tenant_id=TenantId(tenant_id), role=role, revoked=bool(revoked))
 
     @translate_driver_errors
     def revoke_api_key(self, tenant_id: TenantId, key_id: str) -> ApiKeyRecord:
@@ -207,18 +216,16 @@ class SqlStore:
 
     @translate_driver_errors
     def get_customer(self, tenant_id: TenantId, customer_id: CustomerId) -> Customer | None:
-        with self._db.read() as conn:
-            row = conn.execute(
-                _GET_CUSTOMER, {"b_tenant_id": tenant_id, "b_customer_id": customer_id}
-            ).first()
+        row = self._db.fetch_one(self._q_customer, {"b_tenant_id": tenant_id, "b_customer_id": customer_id})
         if row is None:
             return None
+        profile, preferences, version = row
         return Customer(
             tenant_id=tenant_id,
             customer_id=customer_id,
-            profile=CustomerProfile.model_validate_json(row.profile),
-            preferences=Preferences.model_validate_json(row.preferences),
-            version=int(row.version),
+            profile=CustomerProfile.model_validate_json(profile),
+            preferences=Preferences.model_validate_json(preferences),
+            version=int(version),
         )
 
     @translate_driver_errors
@@ -320,6 +327,11 @@ class SqlStore:
         with self._db.read() as conn:
             row = conn.execute(query).first()
         return None if row is None else _policy(row)
+
+    @translate_driver_errors
+    def active_policy_ref(self, tenant_id: TenantId) -> tuple[int, str] | None:
+        row = self._db.fetch_one(self._q_active_policy, {"b_tenant_id": tenant_id})
+        return None if row is None else (int(row[0]), str(row[1]))
 
     @translate_driver_errors
     def list_policies(self, tenant_id: TenantId) -> list[PolicyVersion]:
@@ -453,20 +465,17 @@ class SqlStore:
 
     @translate_driver_errors
     def get_decision_by_event(self, tenant_id: TenantId, event_id: EventId) -> Decision | None:
-        with self._db.read() as conn:
-            document = conn.execute(
-                _DECISION_BY_EVENT, {"b_tenant_id": tenant_id, "b_event_id": event_id}
-            ).scalar()
-        return None if document is None else Decision.model_validate_json(document)
+        row = self._db.fetch_one(self._q_decision_by_event, {"b_tenant_id": tenant_id, "b_event_id": event_id})
+        return None if row is None else Decision.model_validate_json(row[0])
 
     @translate_driver_errors
     def count_proactive_since(self, tenant_id: TenantId, customer_id: CustomerId, since: datetime) -> int:
         if since.tzinfo is None:
             raise InputRejected("since must be timezone-aware", code="naive_datetime")
-        with self._db.read() as conn:
-            count = conn.execute(
-                _COUNT_PROACTIVE, {"b_tenant_id": tenant_id, "b_customer_id": customer_id, "b_since": since}
-            ).scalar_one()
+        row = self._db.fetch_one(
+            self._q_count_proactive, {"b_tenant_id": tenant_id, "b_customer_id": customer_id, "b_since": since}
+        )
+        count = row[0] if row is not None else 0
         return int(count)
 
     # -- outcomes ------------------------------------------------------------------------------
@@ -549,7 +558,7 @@ class SqlStore:
         if limit < 1:
             raise InputRejected("limit must be at least 1", code="invalid_limit")
         now = self._clock()
-        with self._db.write() as conn:
+        with self._db.write(durable=False) as conn:
             rows = conn.execute(
                 select(outbox.c.id, outbox.c.event)
                 .where(
@@ -571,7 +580,7 @@ class SqlStore:
     def mark_published(self, ids: list[int]) -> None:
         if not ids:
             return
-        with self._db.write() as conn:
+        with self._db.write(durable=False) as conn:
             conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(ids), outbox.c.published_at.is_(None))

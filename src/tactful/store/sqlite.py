@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
 from tactful.errors import InputRejected
-from tactful.store.database import WRITE_OPTION, Database
+from tactful.store.database import SINGLE_READ_OPTION, WRITE_OPTION, Database
 
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("FULL", "NORMAL")
@@ -45,7 +45,7 @@ def open_database(url: str) -> Database:
         connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
     )
     _install_hooks(engine, pragmas=("journal_mode=WAL", f"synchronous={synchronous}"))
-    return Database(engine, backend="sqlite")
+    return Database(engine, backend="sqlite", sqlite_synchronous=synchronous)
 
 
 def _open_memory() -> Database:
@@ -83,5 +83,7 @@ def _install_hooks(engine: Engine, *, pragmas: tuple[str, ...]) -> None:
     def _on_begin(conn: Connection) -> None:
         # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on busy_timeout
         # instead of failing with SQLITE_BUSY when they upgrade a read lock mid-transaction.
-        write = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = conn.get_execution_options()
+        if options.get(SINGLE_READ_OPTION, False):
+            return  # the sqlite3 module is in autocommit mode: the lone SELECT is its own transaction
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(WRITE_OPTION, False) else "BEGIN")

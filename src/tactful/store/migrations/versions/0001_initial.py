@@ -93,6 +93,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"], name="fk_decisions_tenant_id_tenants"),
     )
     op.create_index("ix_decisions_customer_time", "decisions", ["tenant_id", "customer_id", "decided_at"])
+    op.create_index(
+        "ix_decisions_proactive",
+        "decisions",
+        ["tenant_id", "customer_id", "decided_at"],
+        sqlite_where=sa.text("proactive IS 1"),
+        postgresql_where=sa.text("proactive IS true"),
+    )
     op.create_table(
         "outcomes",
         sa.Column("tenant_id", sa.String(64), nullable=False),
@@ -156,6 +163,7 @@ def downgrade() -> None:
         ("ix_outbox_pending", "outbox"),
         ("ix_outcomes_decision", "outcomes"),
         ("ix_decisions_customer_time", "decisions"),
+        ("ix_decisions_proactive", "decisions"),
         ("uq_policies_active", "policies"),
     ):
         op.drop_index(index, table_name=table)

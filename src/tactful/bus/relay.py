@@ -1,0 +1,80 @@
+"""The outbox relay: moves events the store committed (in the same transaction as the state they
+announce) onto the bus — at least once, in commit order, off the decision's hot path.
+
+An event is marked published only after the bus accepted it; if the relay dies in between, the
+store hands the event out again when its lease expires, so a consumer may see it twice (it dedupes
+by ``event_id``) but never misses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from tactful.bus.base import Bus
+from tactful.domain import Envelope
+from tactful.store.base import Outbox
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self, outbox: Outbox, bus: Bus, *, background: bool, batch: int = 200, linger_s: float = 0.05
+    ) -> None:
+        self._outbox = outbox
+        self._bus = bus
+        self._background = background
+        self._batch = batch
+        # After a wake-up the thread waits this long before draining, so a busy engine relays
+        # events in batches (one claim and one mark per batch) instead of one by one — the same
+        # trade as Kafka's linger.ms: a little publish delay for much less write-lock contention.
+        self._linger_s = linger_s
+        self._stop = threading.Event()
+        self._drain_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def kick(self) -> None:
+        """New events are waiting: publish them now (inline) or wake the relay thread."""
+        if not self._background:
+            self.drain()
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="tactful-outbox-relay", daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def drain(self) -> int:
+        """Publish everything pending; returns how many events went out."""
+        sent = 0
+        with self._drain_lock:
+            while True:
+                batch = self._outbox.claim_outbox(self._batch)
+                if not batch:
+                    return sent
+                for _, event in batch:
+                    self._bus.publish(Envelope.model_validate(event))
+                self._outbox.mark_published([row_id for row_id, _ in batch])
+                sent += len(batch)
+                if len(batch) < self._batch:
+                    return sent  # the outbox is empty now; spare the extra (write-locking) claim
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._stop.wait(self._linger_s)  # returns at once when closing
+            self._wake.clear()
+            try:
+                self.drain()
+            except Exception:  # the events stay in the outbox; the next kick or lease expiry retries
+                log.exception("outbox relay failed; events stay queued and will be retried")
+
+    def close(self) -> None:
+        """Stop the thread after a last drain, so nothing committed is left unpublished."""
+        self._stop.set()
+        if self._thread is not None:
+            self._wake.set()
+            self._thread.join(timeout=30)
+            self._thread = None
+        self.drain()
