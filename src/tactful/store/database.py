@@ -7,11 +7,10 @@ ignores the mark and relies on row locks instead. ``read()`` is a plain transact
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import threading
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from sqlite3 import Connection as SqliteConnection
-
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Select

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from functools import partial
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, literal, select, update
@@ -465,7 +465,9 @@ class SqlStore:
 
     @translate_driver_errors
     def get_decision_by_event(self, tenant_id: TenantId, event_id: EventId) -> Decision | None:
-        row = self._db.fetch_one(self._q_decision_by_event, {"b_tenant_id": tenant_id, "b_event_id": event_id})
+        row = self._db.fetch_one(
+            self._q_decision_by_event, {"b_tenant_id": tenant_id, "b_event_id": event_id}
+        )
         return None if row is None else Decision.model_validate_json(row[0])
 
     @translate_driver_errors
@@ -473,7 +475,8 @@ class SqlStore:
         if since.tzinfo is None:
             raise InputRejected("since must be timezone-aware", code="naive_datetime")
         row = self._db.fetch_one(
-            self._q_count_proactive, {"b_tenant_id": tenant_id, "b_customer_id": customer_id, "b_since": since}
+            self._q_count_proactive,
+            {"b_tenant_id": tenant_id, "b_customer_id": customer_id, "b_since": since},
         )
         count = row[0] if row is not None else 0
         return int(count)
