@@ -39,7 +39,8 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
 
-out = Console()
+# Piped or captured output (CI logs) would otherwise be cut to 80 columns.
+out = Console() if sys.stdout.isatty() else Console(width=180)
 err = Console(stderr=True)
 
 DbOption = Annotated[

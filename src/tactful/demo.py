@@ -214,7 +214,17 @@ def hash_index(key: str, n: int) -> int:
 
 def _tone(d: Decision) -> str:
     t = d.tone
-    return f"F{t.formality:.1f} W{t.warmth:.1f} E{t.empathy:.1f} B{t.brevity:.1f} D{t.directness:.1f}"
+    return f"{t.formality:.1f} {t.warmth:.1f} {t.empathy:.1f} {t.brevity:.1f} {t.directness:.1f}\n{t.style}"
+
+
+def _why(d: Decision) -> str:
+    """The rules that shaped this decision most: guardrails and action rules first."""
+    rules = d.explanation.rules_fired
+    ranked = [r for r in rules if r.startswith("guardrail.")] + [
+        r for r in rules if not r.startswith("guardrail.")
+    ]
+    shown = [r for r in ranked if r != "mirror-formality"][:3] or list(ranked[:1])
+    return ", ".join(shown) or "—"
 
 
 def _clip(text: str, n: int) -> str:
@@ -230,21 +240,22 @@ def run_demo(settings: Settings, *, data_path: Path | None, show: int, console: 
         tenant_id, api_key = seed(engine)
         messages, source = load_messages(data_path)
         console.print(f"[bold]Tactful demo[/]: replaying {len(messages)} customer messages from {source}")
-        table = Table(show_lines=False, header_style="bold", expand=True)
+        table = Table(header_style="bold", show_lines=True)
         for col, width in (
-            ("customer", 10),
-            ("in→out", 14),
+            ("customer", 16),
+            ("message", 38),
+            ("channel", 12),
             ("action", 14),
-            ("tone", 24),
-            ("why (rules fired)", 34),
-            ("reply", 48),
+            ("tone F W E B D", 14),
+            ("why", 30),
+            ("reply", 52),
         ):
             table.add_column(col, max_width=width, overflow="fold")
         actions: Counter[str] = Counter()
         channels: Counter[str] = Counter()
         degraded = 0
         latencies: list[float] = []
-        for i, (customer, _msg, d) in enumerate(replay(engine, clock, tenant_id, messages)):
+        for i, (customer, msg, d) in enumerate(replay(engine, clock, tenant_id, messages)):
             actions[d.action.type.value] += 1
             channels[d.channel.primary.value if d.channel.primary else "none"] += 1
             degraded += d.degraded
@@ -252,12 +263,13 @@ def run_demo(settings: Settings, *, data_path: Path | None, show: int, console: 
             if i < show:
                 out_channel = d.channel.primary.value if d.channel.primary else "—"
                 table.add_row(
-                    customer.customer_id,
-                    f"{d.inbound_channel.value}→{out_channel}",
+                    f"{customer.customer_id}\n[dim]{customer.note}[/]",
+                    _clip(msg.text, 110),
+                    f"{d.inbound_channel.value}\n→ {out_channel}",
                     d.action.type.value,
                     _tone(d),
-                    ", ".join(d.explanation.rules_fired) or "—",
-                    _clip(d.reply.text, 120),
+                    _why(d),
+                    _clip(d.reply.text, 150) or "[dim](nothing sent)[/]",
                 )
         console.print(table)
         latencies.sort()

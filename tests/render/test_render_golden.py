@@ -47,7 +47,7 @@ def test_reply_billing_chat_neutral(renderer: TemplateRenderer) -> None:
     )
     assert reply.channel is Channel.CHAT
     assert reply.template_id == "reply.billing"
-    assert reply.template_version == renderer.version == "templates-2026.11.1"
+    assert reply.template_version == renderer.version == "templates-2026.11.2"
 
 
 def test_public_pii_switch_to_dm_asks_to_move_and_repeats_nothing(renderer: TemplateRenderer) -> None:

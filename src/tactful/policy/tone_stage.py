@@ -92,7 +92,9 @@ def compute_tone(
     final = {a: _constrain(a, state.values[a], bounds.get(a), ordered, ev) for a in TONE_ATTRIBUTES}
     styled = [r for r in ordered if r.style is not None]
     style = styled[-1].style if styled and styled[-1].style else neutral.style
-    return ToneProfile(**final, style=style)
+    # Four decimals: more precision means nothing for tone, and float noise (0.5228999999999999)
+    # would leak into decisions, hashes and diffs.
+    return ToneProfile(**{a: round(v, 4) for a, v in final.items()}, style=style)
 
 
 def _constrain(

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from tactful.domain import (
@@ -33,9 +33,10 @@ from tactful.domain import (
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_json
-from tactful.store.database import Database, PreparedQuery
+from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import (
+    UtcDateTime,
     api_keys,
     audit_heads,
     customers,
@@ -45,7 +46,7 @@ from tactful.store.schema import (
     policies,
     tenants,
 )
-from tactful.store.sql_audit import SqlAuditLog, append_in, lock_head, payload_text
+from tactful.store.sql_audit import AuditStatements, SqlAuditLog, append_in, lock_head, payload_text
 
 API_KEY_ROLES = frozenset({"admin", "decide", "auditor"})
 DEFAULT_OUTBOX_LEASE = timedelta(seconds=30)
@@ -58,8 +59,12 @@ def utc_now() -> datetime:
 
 # Hot-path statements, built once (see sql_audit.py for why).
 _PING = select(literal(1))
-_INSERT_DECISION = insert(decisions)
-_INSERT_OUTBOX = insert(outbox)
+_INSERT_DECISION = insert(decisions).values(
+    {c.name: bindparam(c.name, type_=c.type) for c in decisions.columns}
+)
+_INSERT_OUTBOX = insert(outbox).values(
+    {c.name: bindparam(c.name, type_=c.type) for c in outbox.columns if c.name != "id"}
+)
 _DECISION_BY_EVENT = select(decisions.c.document).where(
     decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.event_id == bindparam("b_event_id")
 )
@@ -68,6 +73,28 @@ _DECISION_BY_ID = select(decisions.c.document).where(
 )
 _ACTIVE_POLICY_REF = select(policies.c.version, policies.c.content_hash).where(
     policies.c.tenant_id == bindparam("b_tenant_id"), policies.c.active.is_(True)
+)
+# The relay's statements run for every batch: prepared like the decision's (see PreparedQuery).
+_CLAIM_OUTBOX = (
+    select(outbox.c.id, outbox.c.event)
+    .where(
+        outbox.c.published_at.is_(None),
+        (outbox.c.claimed_at.is_(None)) | (outbox.c.claimed_at < bindparam("b_expired", type_=UtcDateTime())),
+    )
+    .order_by(outbox.c.id)
+    .limit(bindparam("b_limit", type_=Integer()))
+    # Concurrent relays on PostgreSQL take disjoint batches instead of queueing.
+    .with_for_update(skip_locked=True)
+)
+_LEASE_OUTBOX = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"))
+    .values(claimed_at=bindparam("b_now", type_=UtcDateTime()))
+)
+_MARK_PUBLISHED = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
+    .values(published_at=bindparam("b_now", type_=UtcDateTime()))
 )
 _CONVERSATION_OF_DECISION = select(decisions.c.conversation_id).where(
     decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
@@ -105,6 +132,12 @@ class SqlStore:
         self._q_count_proactive = prepare(_COUNT_PROACTIVE)
         self._q_find_key = prepare(_FIND_KEY)
         self._q_customer = prepare(_GET_CUSTOMER)
+        self._q_insert_decision = prepare(_INSERT_DECISION)
+        self._q_insert_outbox = prepare(_INSERT_OUTBOX)
+        self._audit_statements = AuditStatements(database)
+        self._q_claim_outbox = prepare(_CLAIM_OUTBOX)
+        self._q_lease_outbox = prepare(_LEASE_OUTBOX)
+        self._q_mark_published = prepare(_MARK_PUBLISHED)
         self._clock = clock
         self._make_id = make_id
         self._outbox_lease = outbox_lease
@@ -292,7 +325,7 @@ class SqlStore:
                     )
                 ).scalar_one()
             )
-            _audit(
+            self._append_audit(
                 conn,
                 tenant_id,
                 "policy.publish",
@@ -360,7 +393,7 @@ class SqlStore:
             target = _policy(row)
             if target.active:
                 return target  # already live: nothing changes, nothing to audit
-            _audit(
+            self._append_audit(
                 conn,
                 tenant_id,
                 "policy.activate",
@@ -410,9 +443,9 @@ class SqlStore:
         )
         now = self._clock()
         try:
-            with self._db.write() as conn:
-                conn.execute(
-                    _INSERT_DECISION,
+            with self._db.raw_write() as tx:
+                tx.execute(
+                    self._q_insert_decision,
                     {
                         "tenant_id": decision.tenant_id,
                         "decision_id": decision.decision_id,
@@ -425,15 +458,16 @@ class SqlStore:
                     },
                 )
                 append_in(
-                    conn,
+                    tx,
+                    self._audit_statements,
                     tenant_id=decision.tenant_id,
                     kind="decision",
                     payload={"decision": document_dict, "snapshot": snapshot},
                     payload_json=audit_json,
                     created_at=now,
                 )
-                conn.execute(
-                    _INSERT_OUTBOX,
+                tx.execute(
+                    self._q_insert_outbox,
                     {
                         "tenant_id": decision.tenant_id,
                         "event": envelope.model_dump_json(),
@@ -561,51 +595,39 @@ class SqlStore:
         if limit < 1:
             raise InputRejected("limit must be at least 1", code="invalid_limit")
         now = self._clock()
-        with self._db.write(durable=False) as conn:
-            rows = conn.execute(
-                select(outbox.c.id, outbox.c.event)
-                .where(
-                    outbox.c.published_at.is_(None),
-                    (outbox.c.claimed_at.is_(None)) | (outbox.c.claimed_at < now - self._outbox_lease),
-                )
-                .order_by(outbox.c.id)
-                .limit(limit)
-                # Concurrent relays on PostgreSQL take disjoint batches instead of queueing.
-                .with_for_update(skip_locked=True)
-            ).all()
-            if rows:
-                conn.execute(
-                    update(outbox).where(outbox.c.id.in_([row.id for row in rows])).values(claimed_at=now)
-                )
-        return [(int(row.id), json.loads(row.event)) for row in rows]
+        with self._db.raw_write(durable=False) as tx:
+            rows = tx.fetch_all(
+                self._q_claim_outbox, {"b_expired": now - self._outbox_lease, "b_limit": limit}
+            )
+            tx.execute_many(self._q_lease_outbox, [{"b_id": row_id, "b_now": now} for row_id, _ in rows])
+        return [(int(row_id), json.loads(event)) for row_id, event in rows]
 
     @translate_driver_errors
     def mark_published(self, ids: list[int]) -> None:
         if not ids:
             return
-        with self._db.write(durable=False) as conn:
-            conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_(ids), outbox.c.published_at.is_(None))
-                .values(published_at=self._clock())
-            )
+        now = self._clock()
+        with self._db.raw_write(durable=False) as tx:
+            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in ids])
+
+    def _append_audit(
+        self, conn: Connection, tenant_id: TenantId, kind: str, payload: dict[str, Any], now: datetime
+    ) -> None:
+        append_in(
+            RawTransaction.of(conn),
+            self._audit_statements,
+            tenant_id=tenant_id,
+            kind=kind,
+            payload=payload,
+            payload_json=payload_text(payload),
+            created_at=now,
+        )
 
     @translate_driver_errors
     def pending_outbox(self) -> int:
         """How many events await publishing (claimed or not): a relay-lag gauge."""
         with self._db.read() as conn:
             return int(conn.execute(select(func.count()).where(outbox.c.published_at.is_(None))).scalar_one())
-
-
-def _audit(conn: Connection, tenant_id: TenantId, kind: str, payload: dict[str, Any], now: datetime) -> None:
-    append_in(
-        conn,
-        tenant_id=tenant_id,
-        kind=kind,
-        payload=payload,
-        payload_json=payload_text(payload),
-        created_at=now,
-    )
 
 
 def _require_tenant(conn: Connection, tenant_id: TenantId) -> None:

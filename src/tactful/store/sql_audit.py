@@ -13,7 +13,7 @@ from tactful.domain import TenantId
 from tactful.errors import InputRejected, NotFound
 from tactful.store.base import AuditEntry, AuditVerification
 from tactful.store.chain import Head, StoredEntry, canonical_json, entry_hash, verify_chain
-from tactful.store.database import Database
+from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import audit_heads, audit_log, tenants
 
@@ -26,7 +26,7 @@ _LOCK_HEAD = (
     .where(audit_heads.c.tenant_id == bindparam("b_tenant_id"))
     .with_for_update()
 )
-_INSERT_ENTRY = insert(audit_log)
+_INSERT_ENTRY = insert(audit_log).values({c.name: bindparam(c.name, type_=c.type) for c in audit_log.columns})
 _ADVANCE_HEAD = (
     update(audit_heads)
     .where(audit_heads.c.tenant_id == bindparam("b_tenant_id"))
@@ -46,8 +46,18 @@ def lock_head(conn: Connection, tenant_id: TenantId) -> Head:
     return Head(seq=int(row.seq), hash=str(row.hash))
 
 
+class AuditStatements:
+    """The append's three statements, prepared once per database (they run on every decision)."""
+
+    def __init__(self, database: Database) -> None:
+        self.lock_head = PreparedQuery(_LOCK_HEAD, database.engine)
+        self.insert_entry = PreparedQuery(_INSERT_ENTRY, database.engine)
+        self.advance_head = PreparedQuery(_ADVANCE_HEAD, database.engine)
+
+
 def append_in(
-    conn: Connection,
+    tx: RawTransaction,
+    statements: AuditStatements,
     *,
     tenant_id: TenantId,
     kind: str,
@@ -59,9 +69,11 @@ def append_in(
 
     Locking the head serialises a tenant's appends, so seq numbers never fork.
     """
-    head = lock_head(conn, tenant_id)
-    seq = head.seq + 1
-    prev_hash = head.hash
+    row = tx.fetch_one(statements.lock_head, {"b_tenant_id": tenant_id})
+    if row is None:
+        raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
+    seq = int(row[0]) + 1
+    prev_hash = str(row[1])
     digest = entry_hash(
         tenant_id=tenant_id,
         seq=seq,
@@ -70,8 +82,8 @@ def append_in(
         created_at=created_at,
         prev_hash=prev_hash,
     )
-    conn.execute(
-        _INSERT_ENTRY,
+    tx.execute(
+        statements.insert_entry,
         {
             "tenant_id": tenant_id,
             "seq": seq,
@@ -82,7 +94,7 @@ def append_in(
             "hash": digest,
         },
     )
-    conn.execute(_ADVANCE_HEAD, {"b_tenant_id": tenant_id, "b_seq": seq, "b_hash": digest})
+    tx.execute(statements.advance_head, {"b_tenant_id": tenant_id, "b_seq": seq, "b_hash": digest})
     return AuditEntry(
         tenant_id=tenant_id,
         seq=seq,
@@ -107,15 +119,16 @@ class SqlAuditLog:
     def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
         self._db = database
         self._clock = clock
+        self._statements = AuditStatements(database)
 
     @translate_driver_errors
     def append(self, tenant_id: TenantId, kind: str, payload: dict[str, Any]) -> AuditEntry:
         if not kind or len(kind) > 64:
             raise InputRejected("audit kind must be 1-64 characters", code="audit_kind_invalid")
         text = payload_text(payload)
-        with self._db.write() as conn:
+        with self._db.raw_write() as tx:
             return append_in(
-                conn, tenant_id=tenant_id, kind=kind, payload=payload, payload_json=text,
+                tx, self._statements, tenant_id=tenant_id, kind=kind, payload=payload, payload_json=text,
                 created_at=self._clock(),
             )  # fmt: skip
 
