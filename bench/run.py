@@ -24,6 +24,9 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from cel_libraries import compare as compare_cel_libraries
 
 from tactful.config import Settings
 from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
@@ -218,7 +221,9 @@ def bench_http(seconds: float, tmp: Path, threads: int) -> dict[str, object]:
     }
 
 
-def render(decide: dict[str, object], http_: dict[str, object] | None, command: str) -> str:
+def render(
+    decide: dict[str, object], http_: dict[str, object] | None, cel_libs: dict[str, Any], command: str
+) -> str:
     sp50: dict[str, float] = decide["stages_p50"]  # type: ignore[assignment]
     sp99: dict[str, float] = decide["stages_p99"]  # type: ignore[assignment]
     lines = [
@@ -271,6 +276,26 @@ def render(decide: dict[str, object], http_: dict[str, object] | None, command: 
             f"Ratio decide / trivial: **{http_['ratio']:.2f}** (aim ≥ 0.5).",
             "",
         ]
+    lines += [
+        "## CEL library for policy conditions (`bench/cel_libraries.py`)",
+        "",
+        "Five conditions of the default policy against one activation, median of 5 runs; and what a",
+        "condition reading a missing key does.",
+        "",
+        "| library | µs per condition | missing key |",
+        "|---|---|---|",
+    ]
+    for name, result in cel_libs.items():
+        if isinstance(result, dict):
+            lines.append(f"| {name} | {result['us_per_condition']:.2f} | {result['missing_key']} |")
+        else:
+            lines.append(f"| {name} | — | {result} |")
+    lines += [
+        "",
+        "Chosen: `common-expression-language` — faster here, and a missing key raises, so a broken",
+        "condition is reported (a note on the decision) instead of silently matching.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -288,8 +313,11 @@ def main() -> None:
         http_ = None if args.no_http else bench_http(args.http_seconds, Path(tmp), args.threads)
         if http_:
             print(json.dumps(http_, indent=2))
+    cel_libs = compare_cel_libraries()
+    print(json.dumps(cel_libs, indent=2))
     if args.write:
-        args.write.write_text(render(decide, http_, "python bench/run.py " + " ".join(sys.argv[1:])))
+        command = "python bench/run.py " + " ".join(sys.argv[1:])
+        args.write.write_text(render(decide, http_, cel_libs, command))
         print(f"wrote {args.write}")
 
 

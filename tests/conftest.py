@@ -3,10 +3,13 @@ tenant with the shipped default policy, and a controllable clock."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tactful.domain import (
@@ -23,6 +26,28 @@ from tactful.engine import Engine
 from tactful.store import open_store
 from tactful.store.base import Store
 from tactful.tenants import NewTenant, create_tenant
+
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A store URL on the PostgreSQL server here, in a fresh schema dropped afterwards.
+
+    Skips (with the reason) only when the server is truly unreachable."""
+    try:
+        with psycopg.connect(PG_SERVER, connect_timeout=3):
+            pass
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}")
+    schema = f"tactful_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 class FixedClock:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import itertools
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, create_engine
 
@@ -35,8 +33,8 @@ from tactful.domain import (
     ToneProfile,
 )
 from tactful.store import SqlStore, open_store
+from tests.conftest import postgres_schema
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 EPOCH = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
@@ -80,14 +78,6 @@ class Backend:
         return create_engine(url)
 
 
-def _pg_reachable() -> str | None:
-    try:
-        with psycopg.connect(PG_SERVER, connect_timeout=3):
-            return None
-    except psycopg.OperationalError as exc:
-        return f"PostgreSQL at 127.0.0.1:5432 is unreachable: {exc}"
-
-
 @pytest.fixture(
     params=[
         pytest.param("sqlite"),
@@ -98,17 +88,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     if request.param == "sqlite":
         yield Backend("sqlite", f"sqlite:///{tmp_path / 'tactful.db'}")
         return
-    unreachable = _pg_reachable()
-    if unreachable is not None:
-        pytest.skip(unreachable)
-    schema = f"tactful_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield Backend("postgres", f"{PG_SERVER}?options=-csearch_path%3D{schema}")
-    finally:
-        with psycopg.connect(PG_SERVER, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_schema() as url:
+        yield Backend("postgres", url)
 
 
 @pytest.fixture

@@ -36,9 +36,14 @@ def _validation_code(errors: list[dict[str, Any]]) -> tuple[int, str]:
     return 422, "validation_error"
 
 
+def _count(request: Request, code: str) -> None:
+    request.app.state.metrics.http_errors.labels(code).inc()
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(TactfulError)
-    async def _tactful(_: Request, exc: TactfulError) -> JSONResponse:
+    async def _tactful(request: Request, exc: TactfulError) -> JSONResponse:
+        _count(request, exc.code)
         extra: dict[str, Any] = {}
         if isinstance(exc, PolicyError):
             extra = {"source": exc.source, "line": exc.line, "rule_id": exc.rule_id}
@@ -46,17 +51,18 @@ def install(app: FastAPI) -> None:
         return problem(status, exc.code, exc.message, **extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
         status, code = _validation_code(errors)
+        _count(request, code)
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])
         return problem(status, code, detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # FastAPI answers 400 only when it cannot decode the body (bad JSON, invalid UTF-8).
         code = {
             400: "malformed_json",
@@ -64,4 +70,5 @@ def install(app: FastAPI) -> None:
             405: "method_not_allowed",
             413: "payload_too_large",
         }.get(exc.status_code, f"http_{exc.status_code}")
+        _count(request, code)
         return problem(exc.status_code, code, str(exc.detail))
