@@ -68,7 +68,8 @@ def errors_to_exit() -> Iterator[None]:
 
 
 def settings_for(db: str | None) -> Settings:
-    return Settings.from_env(database_url=db)
+    with errors_to_exit():
+        return Settings.from_env(database_url=db)
 
 
 def _open_engine(db: str | None):  # type: ignore[no-untyped-def]
@@ -105,8 +106,14 @@ def serve(
 
     import uvicorn
 
-    if db:
-        os.environ["TACTFUL_DATABASE_URL"] = db  # workers build their app from the environment
+    from tactful.api.app import create_app
+
+    settings = settings_for(db)
+    if workers == 1:
+        uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info")
+        return
+    # Several workers each import the app: they read their settings from the environment.
+    os.environ.update(settings.as_environment())
     uvicorn.run(
         "tactful.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
     )
@@ -196,9 +203,10 @@ def tenants_create(
     from tactful.tenants import create_tenant
 
     with errors_to_exit():
-        store = open_store(settings_for(db).database_url)
+        settings = settings_for(db)
+        store = open_store(settings.database_url)
         try:
-            created = create_tenant(store, name, policy_path=policy)
+            created = create_tenant(store, name, policy_path=policy or settings.default_policy_path)
         finally:
             store.close()
     if as_json:

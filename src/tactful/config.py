@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+from tactful.errors import InputRejected
 
 DEFAULT_DATABASE_URL = "sqlite:///./tactful.db"
 DEFAULT_BUS_URL = "memory://"
@@ -23,7 +26,6 @@ class Settings:
     background_relay: bool = True
     #: A policy file used for new tenants that have none published (the packaged default when None).
     default_policy_path: Path | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, *, database_url: str | None = None) -> Settings:
@@ -32,11 +34,33 @@ class Settings:
         return cls(
             database_url=database_url or env.get("TACTFUL_DATABASE_URL", DEFAULT_DATABASE_URL),
             bus_url=env.get("TACTFUL_BUS_URL", DEFAULT_BUS_URL),
-            max_body_bytes=int(env.get("TACTFUL_MAX_BODY_BYTES", 64 * 1024)),
-            max_text_chars=int(env.get("TACTFUL_MAX_TEXT_CHARS", 4000)),
-            max_sms_segments=int(env.get("TACTFUL_MAX_SMS_SEGMENTS", 3)),
+            max_body_bytes=_positive_int(env, "TACTFUL_MAX_BODY_BYTES", 64 * 1024),
+            max_text_chars=_positive_int(env, "TACTFUL_MAX_TEXT_CHARS", 4000),
+            max_sms_segments=_positive_int(env, "TACTFUL_MAX_SMS_SEGMENTS", 3),
             default_policy_path=Path(policy) if policy else None,
         )
+
+    def as_environment(self) -> dict[str, str]:
+        """The variables ``from_env`` reads, for processes started with these settings."""
+        env = {
+            "TACTFUL_DATABASE_URL": self.database_url,
+            "TACTFUL_BUS_URL": self.bus_url,
+            "TACTFUL_MAX_BODY_BYTES": str(self.max_body_bytes),
+            "TACTFUL_MAX_TEXT_CHARS": str(self.max_text_chars),
+            "TACTFUL_MAX_SMS_SEGMENTS": str(self.max_sms_segments),
+        }
+        if self.default_policy_path is not None:
+            env["TACTFUL_DEFAULT_POLICY"] = str(self.default_policy_path)
+        return env
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or int(raw) < 1:
+        raise InputRejected(f"{name} must be a positive whole number, not {raw!r}", code="invalid_setting")
+    return int(raw)
 
 
 def default_policy_file() -> Path:

@@ -43,11 +43,11 @@ def test_reply_billing_chat_neutral(renderer: TemplateRenderer) -> None:
     assert reply.text == (
         "Hi <NAME_1>, thanks for your message. I've looked into your billing question. "
         "I'll go through the charge line by line and confirm exactly what it covers.\n\n"
-        "If anything was charged in error, we'll refund it in full. Let me know if anything else looks wrong."
+        "If anything was charged in error, we'll put it right. Let me know if anything else looks wrong."
     )
     assert reply.channel is Channel.CHAT
     assert reply.template_id == "reply.billing"
-    assert reply.template_version == renderer.version == "templates-2026.11.2"
+    assert reply.template_version == renderer.version == "templates-2026.11.3"
 
 
 def test_public_pii_switch_to_dm_asks_to_move_and_repeats_nothing(renderer: TemplateRenderer) -> None:

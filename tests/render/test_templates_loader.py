@@ -23,7 +23,7 @@ def _default_doc() -> dict[str, Any]:
 
 def test_default_templates_cover_every_action() -> None:
     ts = TemplateRenderer().templates
-    assert ts.version == "templates-2026.11.2"
+    assert ts.version == "templates-2026.11.3"
     for action in ActionType:
         if action is not ActionType.NO_CONTACT:
             assert "default" in ts.actions[action]
