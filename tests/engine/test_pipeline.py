@@ -234,3 +234,24 @@ def test_decision_time_is_the_injected_clock(
 ) -> None:
     clock.now = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
     assert engine.decide(message("hi")).decided_at == clock.now
+
+
+@pytest.mark.parametrize(
+    ("casual", "formal"),
+    [
+        ("hey my parcel still aint here lol, wheres it at??", "Dear team, I would be grateful if you could "
+         "advise on the status of my parcel. Kind regards."),
+        ("thx u guys r gr8 but the app keeps crashing :(", "Good afternoon. I wish to report that the "
+         "application closes unexpectedly on start-up. Sincerely."),
+    ],
+)
+def test_reply_formality_follows_the_customers_style_within_brand_bounds(
+    engine: Engine, message: MessageFactory, tenant: NewTenant, casual: str, formal: str
+) -> None:
+    low = engine.decide(message(casual, customer="c-style-1"))
+    high = engine.decide(message(formal, customer="c-style-2"))
+    assert low.explanation.signals["formality"] < high.explanation.signals["formality"]  # type: ignore[operator]
+    assert low.tone.formality < high.tone.formality
+    lo, hi = engine.policies.get(tenant.tenant.tenant_id).document.brand.bounds["formality"]
+    assert lo <= low.tone.formality <= hi and lo <= high.tone.formality <= hi
+    assert "mirror-formality" in low.explanation.rules_fired
