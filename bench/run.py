@@ -14,10 +14,8 @@ import json
 import os
 import platform
 import re
-import signal
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,6 +26,7 @@ from typing import Any
 
 from cel_libraries import compare as compare_cel_libraries
 
+from tactful.api.process import server_process
 from tactful.config import Settings
 from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
 from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
@@ -166,36 +165,9 @@ def bench_http(seconds: float, tmp: Path, threads: int) -> dict[str, object]:
     store = open_store(url)
     key = create_tenant(store, "bench").api_key
     store.close()
-    base = None
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tactful.api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--log-level",
-            "info",
-            "--no-access-log",
-        ],
-        env={**os.environ, "TACTFUL_DATABASE_URL": url},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
-        if found:
-            base = found.group(1)
-            break
-    assert base
-    drain = threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True)  # type: ignore[union-attr]
-    drain.start()
-    try:
+    env = {**os.environ, "TACTFUL_DATABASE_URL": url}
+    with server_process(env, extra_args=("--no-access-log",)) as server:
+        base = server.base_url
         auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         body = json.dumps(
             {
@@ -209,9 +181,6 @@ def bench_http(seconds: float, tmp: Path, threads: int) -> dict[str, object]:
         _load(base, "/v1/messages", body, auth, 1.0, threads)
         trivial = _load(base, "/healthz", None, {}, seconds, threads)
         decide = _load(base, "/v1/messages", body, auth, seconds, threads)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
     return {
         "threads": threads,
         "seconds": seconds,

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tactful.api.process import server_process
 from tactful.store import open_store
 from tactful.tenants import create_tenant
 
@@ -28,44 +25,11 @@ def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     store = open_store(url)
     api_key = create_tenant(store, "live").api_key
     store.close()
-    env = {**os.environ, "TACTFUL_DATABASE_URL": url}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "tactful.api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--log-level",
-            "info",
-        ],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    base = None
-    for line in proc.stderr:  # uvicorn says where it listens once the app has started
-        found = re.search(r"Uvicorn running on (http://127\.0\.0\.1:\d+)", line)
-        if found:
-            base = found.group(1)
-            break
-    assert base, "uvicorn did not start"
-    # Keep reading its log so a full pipe never blocks the server.
-    drain = threading.Thread(target=proc.stderr.read, daemon=True)
-    drain.start()
-    try:
-        yield base, api_key
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        # uvicorn shuts down gracefully, then re-raises the signal it caught: -SIGTERM is a clean stop.
-        assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
-        drain.join(timeout=30)
-        proc.stderr.close()
+    with server_process({**os.environ, "TACTFUL_DATABASE_URL": url}) as server:
+        yield server.base_url, api_key
+        process = server.process
+    # uvicorn shuts down gracefully, then re-raises the signal it caught: -SIGTERM is a clean stop.
+    assert process.returncode in (0, -signal.SIGTERM)
 
 
 def test_real_server_decides_and_rejects(server: tuple[str, str]) -> None:

@@ -239,10 +239,15 @@ def test_decision_time_is_the_injected_clock(
 @pytest.mark.parametrize(
     ("casual", "formal"),
     [
-        ("hey my parcel still aint here lol, wheres it at??", "Dear team, I would be grateful if you could "
-         "advise on the status of my parcel. Kind regards."),
-        ("thx u guys r gr8 but the app keeps crashing :(", "Good afternoon. I wish to report that the "
-         "application closes unexpectedly on start-up. Sincerely."),
+        (
+            "hey my parcel still aint here lol, wheres it at??",
+            "Dear team, I would be grateful if you could advise on the status of my parcel. Kind regards.",
+        ),
+        (
+            "thx u guys r gr8 but the app keeps crashing :(",
+            "Good afternoon. I wish to report that the "
+            "application closes unexpectedly on start-up. Sincerely.",
+        ),
     ],
 )
 def test_reply_formality_follows_the_customers_style_within_brand_bounds(
