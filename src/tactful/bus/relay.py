@@ -38,7 +38,9 @@ class OutboxRelay:
     def kick(self) -> None:
         """New events are waiting: publish them now (inline) or wake the relay thread."""
         if not self._background:
-            self.drain()
+            # The state is committed already; a failed publish must not fail the caller's request.
+            # The events stay in the outbox and go out on the next drain (or after their lease).
+            self._drain_logged()
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="tactful-outbox-relay", daemon=True)
@@ -65,10 +67,13 @@ class OutboxRelay:
             self._wake.wait()
             self._stop.wait(self._linger_s)  # returns at once when closing
             self._wake.clear()
-            try:
-                self.drain()
-            except Exception:  # the events stay in the outbox; the next kick or lease expiry retries
-                log.exception("outbox relay failed; events stay queued and will be retried")
+            self._drain_logged()
+
+    def _drain_logged(self) -> None:
+        try:
+            self.drain()
+        except Exception:  # the events stay in the outbox; the next kick or lease expiry retries
+            log.exception("outbox relay failed; events stay queued and will be retried")
 
     def close(self) -> None:
         """Stop the thread after a last drain, so nothing committed is left unpublished."""
