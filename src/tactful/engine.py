@@ -114,8 +114,11 @@ class Engine:
         self.observers: list[Callable[[Decision], None]] = []
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, clock: Clock = utc_now) -> Engine:
-        """The composition root: open the store and bus named by URL and wire the default parts."""
+    def from_settings(
+        cls, settings: Settings, *, clock: Clock = utc_now, background_relay: bool = False
+    ) -> Engine:
+        """The composition root: open the store and bus named by URL and wire the default parts.
+        ``background_relay`` applies when the settings leave the relay mode open."""
         from tactful.bus import open_bus
         from tactful.store import open_store
 
@@ -125,7 +128,9 @@ class Engine:
             clock=clock,
             guard_limits=GuardLimits(max_chars=settings.max_text_chars),
             max_sms_segments=settings.max_sms_segments,
-            background_relay=settings.background_relay,
+            background_relay=(
+                background_relay if settings.background_relay is None else settings.background_relay
+            ),
         )
 
     def close(self) -> None:

@@ -24,7 +24,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_engine:
-            app.state.engine = Engine.from_settings(settings)
+            app.state.engine = Engine.from_settings(settings, background_relay=True)
             app.state.engine.observers.append(app.state.metrics.observe)
         try:
             yield
