@@ -21,6 +21,7 @@ class Client:
     thread pool)."""
 
     def __init__(self, app: FastAPI) -> None:
+        self.app = app
         self._runner = asyncio.Runner()
         self._http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://tactful.test")
 
