@@ -223,3 +223,13 @@ outbox = Table(
         postgresql_where=text("published_at IS NULL"),
     ),
 )
+
+# --- issue 3 (signals): tenant intent models -------------------------------------------------------
+
+# --- issue 4 (learning loop) ---------------------------------------------------------------------
+
+# --- issue 5 (governance): PII vault -------------------------------------------------------------
+
+# --- issue 5 (governance): keys, rate limits, retention ------------------------------------------
+
+# --- issue 6 (context): events and feature store -------------------------------------------------
