@@ -38,6 +38,8 @@ audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(policy_app, name="policy")
 app.add_typer(audit_app, name="audit")
+eval_app = typer.Typer(no_args_is_help=True, help="Measure models and policies on labelled data or logs.")
+app.add_typer(eval_app, name="eval")
 
 # Piped or captured output (CI logs) would otherwise be cut to 80 columns.
 out = Console() if sys.stdout.isatty() else Console(width=180)
@@ -397,3 +399,8 @@ def audit_verify(
 
 def main() -> None:  # pragma: no cover - the console script calls ``app``
     app()
+
+
+# -- commands that live beside the stage they drive ---------------------------------------------------
+# Each module defines ``register(app, eval_app)`` and imports what it needs from this module inside
+# its commands; the registrations sit at the end so those names already exist.
