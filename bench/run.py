@@ -9,6 +9,7 @@ run, because the machine is shared and noisy: compare ratios across runs, not ab
 from __future__ import annotations
 
 import argparse
+import importlib
 import http.client
 import json
 import os
@@ -353,6 +354,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--only-core", action="store_true", help="Skip the stage benchmarks (bench/*.py).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         decide = bench_decide(args.decisions, Path(tmp))
@@ -364,10 +366,27 @@ def main() -> None:
             print(json.dumps(http_, indent=2))
     cel_libs = compare_cel_libraries()
     print(json.dumps(cel_libs, indent=2))
+    sections = [] if args.only_core else stage_sections()
     if args.write:
         command = "python bench/run.py " + " ".join(sys.argv[1:])
-        args.write.write_text(render(decide, postgres, http_, cel_libs, command))
+        document = render(decide, postgres, http_, cel_libs, command)
+        args.write.write_text("\n".join([document, *sections]))
         print(f"wrote {args.write}")
+
+
+#: The benchmarks of the later stages; each module's ``section()`` measures and returns Markdown.
+STAGE_BENCHMARKS = ("tiers", "signals", "learning", "pii", "auth", "features")
+
+
+def stage_sections() -> list[str]:
+    sections = []
+    for name in STAGE_BENCHMARKS:
+        module = importlib.import_module(name)  # bench/ is on sys.path when run as a script
+        print(f"bench/{name}.py ...", flush=True)
+        section = module.section()
+        print(section)
+        sections.append(section)
+    return sections
 
 
 if __name__ == "__main__":
