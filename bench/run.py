@@ -9,8 +9,8 @@ run, because the machine is shared and noisy: compare ratios across runs, not ab
 from __future__ import annotations
 
 import argparse
-import importlib
 import http.client
+import importlib
 import json
 import os
 import platform
