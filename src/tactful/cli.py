@@ -404,3 +404,18 @@ def main() -> None:  # pragma: no cover - the console script calls ``app``
 # -- commands that live beside the stage they drive ---------------------------------------------------
 # Each module defines ``register(app, eval_app)`` and imports what it needs from this module inside
 # its commands; the registrations sit at the end so those names already exist.
+from tactful.governance.cli import register as _register_governance  # noqa: E402  (issue 5)
+
+_register_governance(app, eval_app)
+from tactful.context.cli import register as _register_context  # noqa: E402  (issue 6)
+
+_register_context(app, eval_app)
+from tactful.learn.commands import register as _register_learning  # noqa: E402  (issue 4)
+
+_register_learning(app, eval_app)
+from tactful.guard.cli import register as _register_customers  # noqa: E402  (issue 5: erase/export)
+
+_register_customers(app, eval_app)
+from tactful.signals.commands import register as _register_signals  # noqa: E402  (issue 3)
+
+_register_signals(app, eval_app)

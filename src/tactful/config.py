@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tactful.errors import InputRejected
 
 DEFAULT_DATABASE_URL = "sqlite:///./tactful.db"
 DEFAULT_BUS_URL = "memory://"
+#: Signal tiers the engine may use (issue 3); the richest one fitting a channel's budget answers.
+#: ``transformer`` is opt-in: it loads torch and a 90 MB model (~10 s, ~435 MB) at start.
+DEFAULT_SIGNAL_TIERS: tuple[str, ...] = ("fast", "embed")
+SIGNAL_TIER_NAMES = ("lexicon", "fast", "embed", "transformer")
+_BUDGET_CHANNELS = ("voice", "chat", "sms", "email", "social", "social_dm")
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,21 @@ class Settings:
     background_relay: bool | None = None
     #: A policy file used for new tenants that have none published (the packaged default when None).
     default_policy_path: Path | None = None
+    #: Per-API-key token bucket (issue 5): refill rate per second and bucket size. The defaults are a
+    #: safety net well above one worker's decision rate, not a quota; see docs/security.md.
+    rate_limit_per_second: int = 1000
+    rate_limit_burst: int = 2000
+    #: Where the buckets live: ``memory://`` (per process) or ``redis://host:port/db`` (shared).
+    rate_limit_url: str = "memory://"
+    #: The PII vault's master key (issue 5), base64 of 32 random bytes; wraps every tenant key.
+    #: Unset with SQLite: a key file is generated beside the database; with PostgreSQL the vault is
+    #: off (values are tokenised but not kept). Never printed (``repr=False``).
+    master_key: str | None = field(default=None, repr=False)
+    #: The signal tiers to load (issue 3; docs/signals-tiers.md); missing extras are skipped.
+    signal_tiers: tuple[str, ...] = DEFAULT_SIGNAL_TIERS
+    #: Per-channel latency budgets (ms) for the signals stage, overriding the defaults in
+    #: ``tactful.signals.selection.DEFAULT_BUDGETS_MS`` (voice 15, chat/sms/social 50, email 250).
+    tier_budgets_ms: tuple[tuple[str, float], ...] = ()
 
     @classmethod
     def from_env(cls, *, database_url: str | None = None) -> Settings:
@@ -42,6 +63,12 @@ class Settings:
             max_sms_segments=_positive_int(env, "TACTFUL_MAX_SMS_SEGMENTS", 3),
             background_relay=_flag(env, "TACTFUL_BACKGROUND_RELAY"),
             default_policy_path=Path(policy) if policy else None,
+            rate_limit_per_second=_positive_int(env, "TACTFUL_RATE_LIMIT_PER_SECOND", 1000),
+            rate_limit_burst=_positive_int(env, "TACTFUL_RATE_LIMIT_BURST", 2000),
+            rate_limit_url=env.get("TACTFUL_RATE_LIMIT_URL", "memory://"),
+            master_key=_master_key(env, "TACTFUL_MASTER_KEY"),
+            signal_tiers=_signal_tiers(env, "TACTFUL_SIGNAL_TIERS"),
+            tier_budgets_ms=_tier_budgets(env, "TACTFUL_TIER_BUDGETS"),
         )
 
     def as_environment(self) -> dict[str, str]:
@@ -52,11 +79,19 @@ class Settings:
             "TACTFUL_MAX_BODY_BYTES": str(self.max_body_bytes),
             "TACTFUL_MAX_TEXT_CHARS": str(self.max_text_chars),
             "TACTFUL_MAX_SMS_SEGMENTS": str(self.max_sms_segments),
+            "TACTFUL_RATE_LIMIT_PER_SECOND": str(self.rate_limit_per_second),
+            "TACTFUL_RATE_LIMIT_BURST": str(self.rate_limit_burst),
+            "TACTFUL_RATE_LIMIT_URL": self.rate_limit_url,
+            "TACTFUL_SIGNAL_TIERS": ",".join(self.signal_tiers),
         }
+        if self.tier_budgets_ms:
+            env["TACTFUL_TIER_BUDGETS"] = ",".join(f"{c}={ms:g}" for c, ms in self.tier_budgets_ms)
         if self.background_relay is not None:
             env["TACTFUL_BACKGROUND_RELAY"] = "1" if self.background_relay else "0"
         if self.default_policy_path is not None:
             env["TACTFUL_DEFAULT_POLICY"] = str(self.default_policy_path)
+        if self.master_key is not None:
+            env["TACTFUL_MASTER_KEY"] = self.master_key
         return env
 
 
@@ -76,6 +111,55 @@ def _flag(env: Mapping[str, str], name: str) -> bool | None:
     if raw not in {"0", "1", "true", "false", "yes", "no"}:
         raise InputRejected(f"{name} must be 0 or 1, not {raw!r}", code="invalid_setting")
     return raw in {"1", "true", "yes"}
+
+
+def _master_key(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        size = len(base64.b64decode(raw, validate=True))
+    except ValueError:
+        size = -1
+    if size != 32:  # the value itself never goes into the message
+        raise InputRejected(f"{name} must be base64 of 32 random bytes", code="invalid_setting")
+    return raw
+
+
+def _signal_tiers(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name)
+    if raw is None:
+        return DEFAULT_SIGNAL_TIERS
+    tiers = tuple(part.strip() for part in raw.split(",") if part.strip())
+    unknown = [t for t in tiers if t not in SIGNAL_TIER_NAMES]
+    if not tiers or unknown:
+        raise InputRejected(
+            f"{name} must list tiers from {', '.join(SIGNAL_TIER_NAMES)} separated by commas, not {raw!r}",
+            code="invalid_setting",
+        )
+    return tiers
+
+
+def _tier_budgets(env: Mapping[str, str], name: str) -> tuple[tuple[str, float], ...]:
+    """``voice=15,email=250``: per-channel budgets in ms (positive, at most a minute)."""
+    raw = env.get(name)
+    if raw is None:
+        return ()
+    budgets: dict[str, float] = {}
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        channel, _, value = part.partition("=")
+        try:
+            ms = float(value)
+        except ValueError:
+            ms = -1.0
+        if channel.strip() not in _BUDGET_CHANNELS or not 0 < ms <= 60_000:
+            raise InputRejected(
+                f"{name} must look like 'voice=15,email=250' (channels {', '.join(_BUDGET_CHANNELS)}; "
+                f"ms above 0 and at most 60000), not {raw!r}",
+                code="invalid_setting",
+            )
+        budgets[channel.strip()] = ms
+    return tuple(budgets.items())
 
 
 def default_policy_file() -> Path:

@@ -14,13 +14,26 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from tactful.bus import Bus, InProcessBus
 from tactful.bus.relay import OutboxRelay
 from tactful.config import Settings
-from tactful.context import CustomerContext, load_context
+from tactful.context import (
+    CustomerContext,
+    FeatureStore,
+    decision_event,
+    load_context,
+    message_event,
+    outcome_event,
+)
 from tactful.domain import (
+    PUBLIC_CHANNELS,
+    Action,
+    ActionType,
+    Channel,
+    ChannelChoice,
+    Customer,
     Decision,
     DecisionId,
     Envelope,
@@ -28,17 +41,26 @@ from tactful.domain import (
     InboundMessage,
     Outcome,
     OutcomeType,
+    PersonalisationIntensity,
+    Preferences,
     Reply,
     Signals,
     new_id,
 )
-from tactful.errors import InputRejected
+from tactful.errors import InputRejected, StoreError
 from tactful.guard import GuardedText, GuardLimits, guard
+from tactful.guard.consent import ConsentChange, apply_consent, consent_keyword
+from tactful.guard.crypto import MasterKey, VaultError
+from tactful.guard.reinsert import leaked_values, reveal_reply, tokens_in
+from tactful.guard.vault import Vault, resolve_master_key
 from tactful.learn import Learner, RulesOnly
+from tactful.learn.bandit import BanditLearner
+from tactful.learn.base import Choice
 from tactful.policy.active import ActivePolicies
 from tactful.policy.types import PolicyInput, PolicyResult
-from tactful.render import RenderRequest, TemplateRenderer, check_pii_leak
+from tactful.render import RenderRequest, TemplateRenderer
 from tactful.signals import SignalTier, default_tier
+from tactful.signals.selection import TierSelector
 from tactful.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -90,20 +112,35 @@ class Engine:
         store: Store,
         *,
         bus: Bus | None = None,
-        tier: SignalTier | None = None,
+        tier: SignalTier | TierSelector | None = None,
         renderer: TemplateRenderer | None = None,
         learner: Learner | None = None,
         clock: Clock = utc_now,
         guard_limits: GuardLimits | None = None,
         max_sms_segments: int = 3,
         background_relay: bool = False,
+        vault: Vault | Literal["auto"] | None = "auto",
+        features: FeatureStore | None = None,
     ) -> None:
         self.store = store
+        #: The event log and feature store (issue 6); the SQL store carries one over its own tables.
+        self.features: FeatureStore = features if features is not None else _feature_store(store)
+        #: The PII vault; "auto" keys it from a file beside a SQLite database, and leaves it off
+        #: on PostgreSQL unless a master key is configured (``from_settings``).
+        self.vault = _auto_vault(store, None) if vault == "auto" else vault
         self.bus: Bus = bus if bus is not None else InProcessBus()
         #: Inline (the default here) publishes a decision's events before ``decide`` returns, which
         #: keeps tests and scripts deterministic; services relay in the background instead.
         self.relay = OutboxRelay(store, self.bus, background=background_relay)
-        self.tier: SignalTier = tier if tier is not None else default_tier()
+        # Outcomes reach the features through the bus (at least once; ingest dedupes by event id);
+        # so do decisions, which ``decide`` also ingests directly: whichever comes first wins.
+        self.bus.subscribe("outcome.recorded", self._on_outcome_for_features, group="features")
+        self.bus.subscribe("decision.made", self._on_decision_for_features, group="features")
+        #: One tier runs inline; a ``TierSelector`` picks per message by the channel's latency
+        #: budget and falls back visibly (docs/signals-tiers.md).
+        self.tiers: TierSelector = (
+            tier if isinstance(tier, TierSelector) else TierSelector.single(tier or default_tier())
+        )
         self.renderer = renderer if renderer is not None else TemplateRenderer()
         self.learner: Learner = learner if learner is not None else RulesOnly()
         self.policies = ActivePolicies(store)
@@ -122,9 +159,14 @@ class Engine:
         from tactful.bus import open_bus
         from tactful.store import open_store
 
-        return cls(
-            open_store(settings.database_url),
+        store = open_store(settings.database_url)
+        configured = settings.master_key
+        master = None if configured is None else MasterKey.from_base64(configured, "TACTFUL_MASTER_KEY")
+        engine = cls(
+            store,
+            vault=_auto_vault(store, master),
             bus=open_bus(settings.bus_url),
+            tier=TierSelector.from_settings(settings),
             clock=clock,
             guard_limits=GuardLimits(max_chars=settings.max_text_chars),
             max_sms_segments=settings.max_sms_segments,
@@ -132,8 +174,13 @@ class Engine:
                 background_relay if settings.background_relay is None else settings.background_relay
             ),
         )
+        # The bandit learns per tenant when the policy (or `tactful learn mode`) turns it on; with
+        # mode off it costs one cached mode lookup per decision.
+        engine.learner = BanditLearner(store.learning, engine.policies.get, clock=clock)
+        return engine
 
     def close(self) -> None:
+        self.tiers.close()
         self.relay.close()
         self.bus.close()
         self.store.close()
@@ -150,11 +197,17 @@ class Engine:
         now = self.clock()
 
         with watch.stage("guard"):
-            guarded = guard(message.text, self.guard_limits)  # raises InputRejected on bad input
+            guarded = self._guard(message, now, degraded)  # raises InputRejected on bad input
+            consent = consent_keyword(message.channel, guarded.text)
         with watch.stage("signals"):
-            signals = self._signals(guarded, degraded)
+            signals = self._signals(guarded, message.channel, degraded)
         with watch.stage("context"):
-            ctx = load_context(self.store, message.tenant_id, message.customer_id, now)
+            if consent is ConsentChange.SMS_OPT_IN:  # the confirmation goes out under the new consent
+                self._change_consent(message, consent)
+            ctx = load_context(self.features, message.tenant_id, message.customer_id, now)
+            degraded.extend(ctx.degradations)  # stale features: defaults used, visibly
+            if consent is ConsentChange.SMS_OPT_OUT:  # ... and the opt-out binds from the next decision
+                self._change_consent(message, consent)
         with watch.stage("policy"):
             policy = self.policies.get(message.tenant_id)
             inp = PolicyInput(
@@ -167,9 +220,12 @@ class Engine:
             )
             result = policy.evaluate(inp)
         with watch.stage("learner"):
-            result = self.learner.choose(inp, result)
+            choice = self.learner.choose(policy, inp, result)
+            result = choice.result
+            if consent is not None:
+                result, signals = _confirm_consent(result, signals, consent, ctx.preferences)
         with watch.stage("render"):
-            reply = self._render(message, result, signals, guarded, degraded)
+            reply, delivered = self._render(message, result, signals, guarded, degraded, ctx)
 
         decision = Decision(
             decision_id=DecisionId(new_id("dec")),
@@ -187,22 +243,32 @@ class Engine:
             model_versions={
                 **signals.model_versions,
                 "renderer": self.renderer.version,
-                "learner": self.learner.version,
+                "learner": choice.trace.model_version if choice.trace else self.learner.version,
             },
             latency_ms={},
             degraded=bool(degraded),
             degradations=tuple(degraded),
             proactive=result.proactive,
             decided_at=now,
+            learner=choice.trace,
+            features=ctx.vector.record() if ctx.vector is not None else {},
         )
         # The stored record carries its own latency, so the durable write itself cannot be in it:
         # ``latency_ms`` covers the stages up to here; the write is measured by the benchmark.
         timed = decision.model_copy(update={"latency_ms": watch.total()})
-        stored, created = self.store.record_decision(timed, self._snapshot(message, guarded, signals, ctx))
+        stored, created = self.store.record_decision(
+            timed, self._snapshot(message, guarded, signals, ctx, consent)
+        )
         if created:
+            self._record_feature_events(message, signals, ctx, stored)
+            self._learner_logged(stored, choice)
             for observe in self.observers:
                 observe(stored)
             self.relay.kick()
+            if delivered != stored.reply:
+                # Only the caller gets the reply with the customer's values re-inserted; the
+                # stored decision, its audit entry and its event keep the tokens.
+                return stored.model_copy(update={"reply": delivered})
         return stored
 
     def record_outcome(self, outcome: Outcome) -> tuple[Outcome, bool]:
@@ -212,21 +278,82 @@ class Engine:
         stored, created = self.store.record_outcome(outcome)
         if created:
             self.relay.kick()
+            # Closes the reward windows that are due (this one's too, once its window has passed).
+            try:
+                self.learner.outcome_recorded(stored, self.clock())
+            except Exception:  # the outcome is stored; `tactful learn close-windows` retries the windows
+                log.exception("learner: closing reward windows failed after outcome %s", stored.event_id)
         return stored, created
+
+    def _learner_logged(self, decision: Decision, choice: Choice) -> None:
+        """The decision is stored and answered whatever happens here; a failure only means the
+        learner will not learn from it, which is logged (and visible as a missing learning event)."""
+        try:
+            self.learner.logged(decision, choice)
+        except Exception:
+            log.exception("learner: logging decision %s failed; not learned from", decision.decision_id)
+
+    def _record_feature_events(
+        self, message: InboundMessage, signals: Signals, ctx: CustomerContext, decision: Decision
+    ) -> None:
+        """The inbound message (no text; no signals when personalisation is off) and the decision
+        become events the features fold in. The decision is stored already, so a failure here
+        must not fail the request: it is logged, and the decision's outbox event re-delivers it."""
+        events = [message_event(message, signals, personal=ctx.personal), decision_event(decision)]
+        try:
+            self.features.ingest(events, personal=ctx.personal)
+        except StoreError:
+            log.exception("features: could not record the events of decision %s", decision.decision_id)
+
+    def _on_decision_for_features(self, envelope: Envelope) -> None:
+        self.features.ingest([decision_event(Decision.model_validate(envelope.payload))])
+
+    def _on_outcome_for_features(self, envelope: Envelope) -> None:
+        outcome = Outcome.model_validate(envelope.payload)
+        decision = self.store.get_decision(outcome.tenant_id, outcome.decision_id)
+        if decision is not None:  # the store only accepts outcomes of existing decisions
+            self.features.ingest([outcome_event(outcome, decision)])
 
     # -- the steps' details -----------------------------------------------------------------------
 
-    def _signals(self, guarded: GuardedText, degraded: list[str]) -> Signals:
-        try:
-            found = self.tier.extract(guarded.text)
-        except Exception as exc:  # a failing tier degrades the decision visibly, never silently
-            log.exception("signal tier %s failed", self.tier.name)
-            degraded.append(
-                f"signals: tier {self.tier.name} failed ({type(exc).__name__}); neutral signals used"
-            )
-            found = Signals(tier="none")
+    def _signals(self, guarded: GuardedText, channel: Channel, degraded: list[str]) -> Signals:
+        # The selector never raises for a failing tier: it falls back to a poorer tier (or neutral
+        # signals) and returns why, which makes the decision visibly degraded.
+        outcome = self.tiers.signals(guarded.text, channel)
+        degraded.extend(outcome.degradations)
+        found = outcome.signals
         return found.model_copy(
             update={"pii": guarded.pii, "injection": max(found.injection, guarded.injection)}
+        )
+
+    def _guard(self, message: InboundMessage, now: datetime, degraded: list[str]) -> GuardedText:
+        """Tokenise the text and keep the values found, encrypted, before anything else sees them."""
+        tokeniser = None if self.vault is None else self.vault.tokeniser(message.tenant_id)
+        guarded = guard(message.text, self.guard_limits, tokeniser)
+        if not guarded.pii:
+            return guarded
+        if self.vault is None:
+            degraded.append("vault: no master key configured; personal data tokenised but not kept")
+            return guarded
+        found = {f.token: (f.kind, guarded.vault[f.token]) for f in guarded.pii}
+        try:
+            self.vault.keep(message.tenant_id, message.customer_id, found, now)
+        except (StoreError, VaultError) as exc:  # the decision can go on: its text is tokenised
+            log.warning("vault: keeping %d value(s) failed: %s", len(found), exc.code)
+            degraded.append(f"vault: personal data not kept ({exc.code})")
+        return guarded
+
+    def _change_consent(self, message: InboundMessage, change: ConsentChange) -> None:
+        """Store an SMS keyword's consent change and audit it; it binds every later decision."""
+        current = self.store.get_customer(message.tenant_id, message.customer_id)
+        base = current or Customer(tenant_id=message.tenant_id, customer_id=message.customer_id)
+        updated = apply_consent(base.preferences, change)
+        if current is None or updated != current.preferences:
+            self.store.put_customer(base.model_copy(update={"preferences": updated}))
+        self.store.audit.append(
+            message.tenant_id,
+            "consent.changed",
+            {"change": change.value, "channel": "sms", "source": "keyword", "event_id": message.event_id},
         )
 
     def _render(
@@ -236,17 +363,26 @@ class Engine:
         signals: Signals,
         guarded: GuardedText,
         degraded: list[str],
-    ) -> Reply:
+        ctx: CustomerContext,
+    ) -> tuple[Reply, Reply]:
+        """The reply to store (tokens only) and the reply to deliver (the customer's own values
+        re-inserted, private channels only), after the leak check."""
+        names = [f.token for f in guarded.pii if f.kind == "name"]
+        personal = ctx.preferences.personalisation is not PersonalisationIntensity.OFF
         request = RenderRequest(
             action=result.action,
             channel=result.channel.primary,
             inbound_channel=message.channel,
             tone=result.tone,
             signals=signals,
+            customer_name_token=names[0] if names and personal else None,
             max_sms_segments=self.max_sms_segments,
         )
         reply = self.renderer.render(request)
-        leaked = check_pii_leak(reply.text, guarded.vault.values())
+        public = reply.channel in PUBLIC_CHANNELS
+        own = self._own_values(message, reply, guarded, public)
+        delivered = reveal_reply(reply, own, public=public)
+        leaked = leaked_values(delivered, own, guarded.vault.values())
         if leaked:
             # Never send personal data the renderer was not meant to use; fall back to a reply
             # that carries none, and say so on the decision.
@@ -261,7 +397,21 @@ class Engine:
                     max_sms_segments=self.max_sms_segments,
                 )
             )
-        return reply
+            delivered = reveal_reply(reply, {}, public=True)  # removes any token, inserts nothing
+        return reply, delivered
+
+    def _own_values(
+        self, message: InboundMessage, reply: Reply, guarded: GuardedText, public: bool
+    ) -> dict[str, str]:
+        """token → value for the reply's tokens that belong to this customer: from this message,
+        else from their vault (a token of someone else is not found there)."""
+        wanted = set() if public else tokens_in(reply)
+        own = {t: guarded.vault[t] for t in wanted if t in guarded.vault}
+        missing = wanted - own.keys()
+        if missing and self.vault is not None:
+            for held in self.vault.reveal(message.tenant_id, message.customer_id, missing):
+                own[held.token] = held.value
+        return own
 
     @staticmethod
     def _explain(result: PolicyResult, signals: Signals, ctx: CustomerContext) -> Explanation:
@@ -273,15 +423,22 @@ class Engine:
         notes = list(result.notes)
         if not ctx.known:
             notes.append("new customer: default profile and preferences")
+        notes.extend(ctx.notes)
         return Explanation(rules_fired=result.rules_fired, signals=top, notes=tuple(notes))
 
     @staticmethod
     def _snapshot(
-        message: InboundMessage, guarded: GuardedText, signals: Signals, ctx: CustomerContext
+        message: InboundMessage,
+        guarded: GuardedText,
+        signals: Signals,
+        ctx: CustomerContext,
+        consent: ConsentChange | None = None,
     ) -> dict[str, Any]:
         """The minimised input the audit keeps: no text, no raw personal data — only what the
         decision was based on, so the chain can stay intact after a customer is erased."""
+        keyword = {} if consent is None else {"consent_keyword": consent.value}  # an SMS STOP/START
         return {
+            **keyword,
             "channel": message.channel.value,
             "sent_at": message.sent_at.isoformat(),
             "text_chars": len(guarded.text),
@@ -289,6 +446,19 @@ class Engine:
             "signals_tier": signals.tier,
             "personalisation": ctx.preferences.personalisation.value,
             "features": ctx.features,
+            # The consent facts the guardrails saw, so a compliance report can re-check the
+            # decision later (tactful.governance.report) instead of trusting it.
+            "consent": {
+                "opted_out": sorted(c.value for c in ctx.preferences.opted_out),
+                "do_not_contact": ctx.preferences.do_not_contact,
+                "quiet_hours": None
+                if ctx.preferences.quiet_hours is None
+                else [
+                    ctx.preferences.quiet_hours.start.isoformat("minutes"),
+                    ctx.preferences.quiet_hours.end.isoformat("minutes"),
+                ],
+                "time_zone": ctx.time_zone,
+            },
         }
 
     # -- events ---------------------------------------------------------------------------------
@@ -303,3 +473,47 @@ class Engine:
 
     def listen(self) -> None:
         self.bus.subscribe("message.received", self.on_message_received, group="engine")
+
+
+def _feature_store(store: Store) -> FeatureStore:
+    features: FeatureStore | None = getattr(store, "features", None)  # SqlStore has one
+    if features is None:
+        raise TypeError("this store has no feature store; pass Engine(features=...)")
+    return features
+
+
+def _auto_vault(store: Store, master: MasterKey | None) -> Vault | None:
+    """A vault over the store's own tables, keyed by ``master`` or as ``resolve_master_key`` says."""
+    rows = getattr(store, "vault", None)  # SqlStore; a store without vault tables has no vault
+    if rows is None:
+        return None
+    key = resolve_master_key(master, rows.sqlite_path())
+    return None if key is None else Vault(rows, key)
+
+
+CONSENT_RULE = "consent_keyword"
+
+
+def _confirm_consent(
+    result: PolicyResult, signals: Signals, change: ConsentChange, before: Preferences
+) -> tuple[PolicyResult, Signals]:
+    """The decision for an SMS keyword is its confirmation, by SMS (the carriers' rule: one reply
+    confirms a STOP), unless SMS was already closed to us: a repeated STOP gets no reply."""
+    closed = before.do_not_contact or (
+        change is ConsentChange.SMS_OPT_OUT and Channel.SMS in before.opted_out
+    )
+    action = (
+        Action(type=ActionType.NO_CONTACT, reason="SMS already closed: no reply", rule_id=CONSENT_RULE)
+        if closed
+        else Action(type=ActionType.REPLY, reason=f"SMS keyword: {change.value}", rule_id=CONSENT_RULE)
+    )
+    confirmed = result.model_copy(
+        update={
+            "action": action,
+            "channel": ChannelChoice(primary=None if closed else Channel.SMS),
+            "proactive": False,
+            "rules_fired": (*result.rules_fired, CONSENT_RULE),
+            "notes": (*result.notes, f"consent: {change.value} from an SMS keyword; binds the next decision"),
+        }
+    )
+    return confirmed, signals.model_copy(update={"intent": change.intent, "intent_confidence": 1.0})

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tactful.store.base import Store
-from tactful.tenants import NewTenant
+from tactful.tenants import NewTenant, governance_of, issue_key, key_id_of
 from tests.api.conftest import Client
 
 MSG = {
@@ -59,9 +59,20 @@ def test_same_event_id_returns_the_same_decision(client: Client, auth: dict[str,
     assert first == second
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}])
-def test_every_v1_endpoint_needs_a_valid_key(client: Client, headers: dict[str, str]) -> None:
+REVOKED = {"Authorization": "<a revoked key>"}
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"}, REVOKED]
+)
+def test_every_v1_endpoint_needs_a_valid_key(
+    client: Client, headers: dict[str, str], store: Store, tenant: NewTenant
+) -> None:
     # Generated from the OpenAPI document, so a new endpoint is covered the day it is added.
+    if headers is REVOKED:
+        revoked = issue_key(store, tenant.tenant.tenant_id, "admin")
+        governance_of(store).revoke_key(tenant.tenant.tenant_id, key_id_of(revoked) or "", by="test")
+        headers = {"Authorization": f"Bearer {revoked}"}
     paths = {p: ops for p, ops in client.get("/openapi.json").json()["paths"].items() if p.startswith("/v1")}
     assert len(paths) >= 10
     for template, operations in paths.items():

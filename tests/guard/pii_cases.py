@@ -58,4 +58,31 @@ PII_CASES: list[tuple[str, set[tuple[str, str]]]] = [
     ("zip 90210-1234", set()),
     ("ticket number to give to support. 1497421950", set()),
     ("Ryzen 5 3600 3.6 GHz", set()),
+    # more national ids: Spanish DNI/NIE (check letter), Italian codice fiscale, French NIR (key), plain SSN
+    ("DNI 12345678Z", {("national_id", "12345678Z")}),
+    ("DNI 12345678A", set()),  # wrong check letter
+    ("NIE X1234567L please", {("national_id", "X1234567L")}),
+    ("codice fiscale RSSMRA85T10A562S", {("national_id", "RSSMRA85T10A562S")}),
+    ("NIR 1 85 05 78 006 084 91", {("national_id", "1 85 05 78 006 084 91")}),
+    ("NIR 1 85 05 78 006 084 92", set()),  # wrong key
+    ("my SSN is 219099999", {("national_id", "219099999")}),
+    ("order 219099999 is late", set()),  # nine digits without "SSN" are not taken for one
+    # street addresses
+    ("I live at 221B Baker Street, London", {("address", "221B Baker Street")}),
+    ("ship to 1600 Pennsylvania Ave NW", {("address", "1600 Pennsylvania Ave NW")}),
+    ("deliver to 12 High St., Apt 4 please", {("address", "12 High St., Apt 4")}),
+    ("Lieferung an Hauptstraße 5 bitte", {("address", "Hauptstraße 5")}),
+    ("envoyez au 10 rue de Rivoli", {("address", "10 rue de Rivoli")}),
+    ("I waited 3 hours on hold", set()),
+    ("we have 2 Street Fighter games", set()),
+    # person names: only where the text says so
+    ("Hi, my name is Anna Lopez and my order is late", {("name", "Anna Lopez")}),
+    ("This is Tom from Leeds. Help!", {("name", "Tom")}),
+    ("still broken.\nThanks, Maria", {("name", "Maria")}),
+    ("it crashed again\n- Kenji Tanaka", {("name", "Kenji Tanaka")}),
+    ("Dear Ingrid, I forward the mail", {("name", "Ingrid")}),
+    ("Thanks Team", set()),
+    ("I am Happy with it", set()),
+    ("Thanks for nothing, Amazon", set()),
+    ("I bought it at Tesco in March", set()),
 ]

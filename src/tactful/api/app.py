@@ -8,11 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tactful import __version__
-from tactful.api import customers, health, messages, outcomes, policies, problems
+from tactful.api import audit, customers, health, keys, messages, outcomes, policies, problems, reports
+from tactful.api import context as context_api  # issue 6
+from tactful.api import intents as intents_api  # issue 3
+from tactful.api import learning as learning_api  # issue 4
 from tactful.api.limits import BodyLimit
 from tactful.api.metrics import Metrics
+from tactful.api.problem_docs import problem_responses
 from tactful.config import Settings
 from tactful.engine import Engine
+from tactful.governance.ratelimit import build_limiter
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -39,11 +44,16 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         lifespan=lifespan,
     )
     app.state.metrics = Metrics()
+    app.state.rate_limiter = build_limiter(
+        settings.rate_limit_url, settings.rate_limit_per_second, settings.rate_limit_burst
+    )
     if engine is not None:
         app.state.engine = engine
         engine.observers.append(app.state.metrics.observe)
     problems.install(app)
     for module in (messages, outcomes, customers, policies, health):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=None if module is health else problem_responses())
+    for module in (audit, reports, keys, context_api, learning_api, intents_api):
+        app.include_router(module.router, responses=problem_responses())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

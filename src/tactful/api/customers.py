@@ -1,10 +1,10 @@
-"""``/v1/customers/{id}`` and its preferences."""
+"""``/v1/customers/{id}`` and its preferences; erasure (``DELETE``) and the access report (``/export``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
 from tactful.api.deps import CallerDep, EngineDep
 from tactful.api.dto import CustomerIn, CustomerOut
@@ -12,6 +12,8 @@ from tactful.api.roles import require
 from tactful.domain import Customer, CustomerId, Preferences, TenantId
 from tactful.errors import NotFound
 from tactful.store.base import Store
+from tactful.subjects import erase_customer
+from tactful.subjects import export_customer as subject_export
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -72,3 +74,21 @@ def put_preferences(
     current = engine.store.get_customer(key.tenant_id, CustomerId(customer_id))
     base = current or Customer(tenant_id=key.tenant_id, customer_id=CustomerId(customer_id))
     return engine.store.put_customer(base.model_copy(update={"preferences": body})).preferences
+
+
+@router.delete(
+    "/{customer_id}",
+    status_code=204,
+    summary="Erase a customer: destroy their data key (crypto-shredding), profile and vault values",
+)
+def delete_customer(customer_id: CustomerPath, engine: EngineDep, key: CallerDep) -> Response:
+    erase_customer(engine, key.tenant_id, CustomerId(customer_id), by=f"key:{key.key_id}")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{customer_id}/export",
+    summary="Everything held about a customer (data-subject access report); 404 once erased",
+)
+def export_customer(customer_id: CustomerPath, engine: EngineDep, key: CallerDep) -> dict[str, Any]:
+    return subject_export(engine, key.tenant_id, CustomerId(customer_id))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 
 from tactful.api.deps import CallerDep, EngineDep
 from tactful.api.dto import PolicyIn, PolicyOut
@@ -12,6 +14,9 @@ from tactful.policy import lifecycle
 from tactful.store.base import PolicyVersion
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
+
+# Versions count up from 1; the bound keeps a huge number a 422, not a database overflow.
+VersionPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _out(version: PolicyVersion, *, with_source: bool = False) -> PolicyOut:
@@ -52,7 +57,7 @@ def active(engine: EngineDep, key: CallerDep) -> PolicyOut:
 
 
 @router.get("/{version}", response_model=PolicyOut)
-def get_version(version: int, engine: EngineDep, key: CallerDep) -> PolicyOut:
+def get_version(version: VersionPath, engine: EngineDep, key: CallerDep) -> PolicyOut:
     found = engine.store.get_policy(key.tenant_id, version)
     if found is None:
         raise NotFound(f"no policy version {version}", code="policy_version_not_found")
@@ -60,7 +65,7 @@ def get_version(version: int, engine: EngineDep, key: CallerDep) -> PolicyOut:
 
 
 @router.post("/{version}/activate", response_model=PolicyOut)
-def activate(version: int, engine: EngineDep, key: CallerDep) -> PolicyOut:
+def activate(version: VersionPath, engine: EngineDep, key: CallerDep) -> PolicyOut:
     require(key, "admin")
     return _out(lifecycle.activate(engine.store, key.tenant_id, version, by=f"api-key:{key.key_id}"))
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tactful.errors import AuthError, PolicyError, TactfulError
+from tactful.governance.ratelimit import RateLimited
 
 PROBLEM = "application/problem+json"
 
@@ -48,7 +49,10 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, PolicyError):
             extra = {"source": exc.source, "line": exc.line, "rule_id": exc.rule_id}
         status = exc.status if not isinstance(exc, AuthError) else 401
-        return problem(status, exc.code, exc.message, **extra)
+        response = problem(status, exc.code, exc.message, **extra)
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = exc.retry_after_header
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

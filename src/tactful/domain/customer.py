@@ -52,8 +52,10 @@ class QuietHours(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    start: time = time(21, 0)
-    end: time = time(8, 0)
+    # Local wall-clock times without a zone: JSON Schema's "time" format demands an offset, so the
+    # document says "partial-time" (RFC 3339's name for this), which validators do not enforce.
+    start: time = Field(time(21, 0), json_schema_extra={"format": "partial-time"})
+    end: time = Field(time(8, 0), json_schema_extra={"format": "partial-time"})
 
 
 class Preferences(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -72,6 +73,19 @@ class Explanation(BaseModel):
     notes: tuple[str, ...] = ()  # plain-language lines, e.g. "personalisation off: neutral tone"
 
 
+class LearnerTrace(BaseModel):
+    """What the learner did for this decision, kept so off-policy evaluation can read it back."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: str  # "shadow" (the rules decided) | "live" (the bandit chose among the allowed arms)
+    model_version: str
+    arm: str  # the arm the decision uses, "channel/style"
+    propensity: float = Field(gt=0, le=1)  # of ``arm``, after masking (1 in shadow: rules are deterministic)
+    allowed: tuple[str, ...]  # every arm the policy left
+    would_choose: str  # the bandit's greedy arm (in shadow: what it would have chosen)
+
+
 class Decision(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -93,6 +107,11 @@ class Decision(BaseModel):
     degradations: tuple[str, ...] = ()
     proactive: bool = False  # the decision initiates contact on a channel the customer is not using
     decided_at: AwareDatetime
+    learner: LearnerTrace | None = None  # None when learning is off for the tenant
+    #: Point in time (issue 6): the exact feature values the decision used, each with the event time
+    #: it reflects and when it was computed, plus the definition version — what replay and
+    #: off-policy evaluation must see, never later values.
+    features: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _degraded_matches(self) -> Decision:

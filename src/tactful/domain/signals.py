@@ -43,6 +43,9 @@ class Signals(BaseModel):
     pii: tuple[PiiFinding, ...] = ()
     tier: str = "lexicon"  # which latency tier produced these
     model_versions: dict[str, str] = Field(default_factory=dict)
+    # Calibrated probability that each model's reported value is right (model tiers; e.g. "sentiment",
+    # "intent", "emotion", "injection", "language"). Empty for the lexicon tier.
+    confidences: dict[str, Unit] = Field(default_factory=dict)
 
     @property
     def has_pii(self) -> bool:

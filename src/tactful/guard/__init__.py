@@ -7,7 +7,7 @@ in memory only; it is never logged, and the caller decides whether any of it is 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -57,9 +57,16 @@ def _neutralise_lookalikes(text: str) -> str:
     return _LOOKALIKE_RE.sub(r"‹\1›", text)
 
 
-def guard(text: str, limits: GuardLimits = _DEFAULT_LIMITS) -> GuardedText:
+def guard(
+    text: str,
+    limits: GuardLimits = _DEFAULT_LIMITS,
+    tokeniser: Callable[[str, str], str] | None = None,
+) -> GuardedText:
     """Sanitise ``text``, replace personal data with tokens and score it for prompt injection.
 
+    ``tokeniser(kind, canonical_value)`` names each value: the engine passes the vault's, which
+    gives the same value the same token across messages (``<EMAIL_0412345678>``) without revealing
+    it; without one, tokens are numbered per message (``<EMAIL_1>``).
     Raises ``InputRejected`` with code ``text_too_long``, ``text_empty`` or ``invalid_text``.
     """
     clean = sanitise(text, limits)
@@ -78,6 +85,10 @@ def guard(text: str, limits: GuardLimits = _DEFAULT_LIMITS) -> GuardedText:
         if token is None:
             counters[span.kind] = counters.get(span.kind, 0) + 1
             token = f"<{span.kind.upper()}_{counters[span.kind]}>"
+            if tokeniser is not None:
+                keyed = tokeniser(*key)
+                # two values of one message on the same keyed token (~1e-10): keep them apart
+                token = token if keyed in vault else keyed
             tokens[key] = token
             vault[token] = span.value
             findings.append(PiiFinding(kind=span.kind, token=token))

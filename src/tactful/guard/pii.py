@@ -1,9 +1,14 @@
-"""Personal-data detection: e-mail, phone, payment card, IBAN and national ids.
+"""Personal-data detection: e-mail, phone, payment card, IBAN, national ids, street addresses, names.
 
 Runs on every message, so each detector is one compiled regex (written without nested optional
 repetition, so matching stays linear) followed by a cheap structural or checksum test in Python:
-Luhn for cards, mod-97 and the registered length for IBANs, and shape and context rules that keep
-dates, amounts, times, years and order numbers from being taken for phone numbers.
+Luhn for cards, mod-97 and the registered length for IBANs, check letters and digits for the
+national ids that have them, and shape and context rules that keep dates, amounts, times, years and
+order numbers from being taken for phone numbers. Street addresses are found by shape (a house
+number beside a street word); person names only where the text says it is a name ("my name is",
+a sign-off at the end, "Dear ..."), because without a language model a bare capitalised word is as
+likely a product or a place. How these compare with Presidio's pattern recognizers and with
+``phonenumbers``' matcher, in recall, precision and cost: ``bench/pii.py``.
 """
 
 from __future__ import annotations
@@ -16,11 +21,13 @@ EMAIL: Final = "email"
 PHONE: Final = "phone"
 CARD: Final = "card"
 IBAN: Final = "iban"
-NATIONAL_ID: Final = "national_id"  # US SSN, UK National Insurance number
+NATIONAL_ID: Final = "national_id"  # US SSN, UK NINO, Spanish DNI/NIE, Italian codice fiscale, French NIR
+ADDRESS: Final = "address"  # a street line: house number and street
+NAME: Final = "name"  # a person's name, where the text says so
 
 # When two detectors claim overlapping text the one listed first wins: the checksummed and
 # strictly-shaped kinds are far less likely to be wrong than the phone heuristics.
-_PRIORITY: Final = {EMAIL: 0, IBAN: 1, CARD: 2, NATIONAL_ID: 3, PHONE: 4}
+_PRIORITY: Final = {EMAIL: 0, IBAN: 1, CARD: 2, NATIONAL_ID: 3, PHONE: 4, ADDRESS: 5, NAME: 6}
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,10 @@ class PiiSpan:
     start: int
     end: int
     value: str
+
+
+def _split(words: str) -> list[str]:
+    return words.split()
 
 
 # --- e-mail -------------------------------------------------------------------------------------
@@ -130,6 +141,142 @@ _NINO_RE = re.compile(
     re.IGNORECASE,
 )
 
+# Spanish DNI (8 digits + check letter) and NIE (X/Y/Z + 7 digits + check letter).
+_DNI_RE = re.compile(r"(?<![\w-])(?:\d{8}|[XYZxyz]-?\d{7})-?[A-Za-z](?![\w-])")
+_DNI_LETTERS: Final = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def _dni_ok(value: str) -> bool:
+    compact = value.replace("-", "").upper()
+    digits = compact[:-1]
+    if digits[0] in "XYZ":
+        digits = str("XYZ".index(digits[0])) + digits[1:]
+    return _DNI_LETTERS[int(digits) % 23] == compact[-1]
+
+
+# Italian codice fiscale: 6 letters, 2 digits, month letter, 2 digits, a letter + 3 digits, check
+# letter (the check is not verified: the shape alone is specific enough in free text).
+_CF_RE = re.compile(
+    r"(?<![\w-])[A-Za-z]{6}\d{2}[ABCDEHLMPRSTabcdehlmprst]\d{2}[A-Za-z]\d{3}[A-Za-z](?![\w-])"
+)
+# French NIR (numéro de sécurité sociale): sex, year, month, department, commune, order, key,
+# with optional spaces; the key is 97 - (number mod 97).
+_NIR_RE = re.compile(
+    r"(?<![\w-])[12] ?\d{2} ?(?:0[1-9]|1[0-2]) ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?![\w-])"
+)
+
+
+def _nir_ok(value: str) -> bool:
+    compact = value.replace(" ", "").upper().replace("2A", "19").replace("2B", "18")
+    return len(compact) == 15 and 97 - int(compact[:13]) % 97 == int(compact[13:])
+
+
+# A US SSN written without dashes is taken only right after its name ("SSN 123456789").
+_SSN_PLAIN_RE = re.compile(
+    r"\b(?:ssn|social\s+security(?:\s+(?:number|no\.?|#))?)\s*(?:is|:|#)?\s*"
+    r"((?!000|666|9)\d{3} ?(?!00)\d{2} ?(?!0000)\d{4})(?![\w-])",
+    re.IGNORECASE,
+)
+
+# --- street addresses ---------------------------------------------------------------------------
+
+_STREET_WORDS = (
+    r"street|st|road|rd|avenue|ave|av|lane|ln|drive|dr|boulevard|blvd|way|court|ct|place|pl|terrace|"
+    r"close|crescent|square|sq|parkway|pkwy|highway|hwy|row|mews|grove|gardens|hill|walk"
+)
+# "221B Baker Street", "1600 Pennsylvania Ave NW", "12 High St., Apt 4"
+_ADDRESS_EN_RE = re.compile(
+    rf"(?<![\w#$€£/.-])\d{{1,5}}[A-Za-z]?,? (?:[A-Z][\w'’.-]*\.? ){{1,4}}(?i:{_STREET_WORDS})\b\.?"
+    r"(?: (?:N|S|E|W|NE|NW|SE|SW)\b)?(?:,? (?i:apt|apartment|suite|ste|unit|flat)\.? ?#?\w{1,5}\b)?"
+)
+_STREET_WORDS_SET: Final = frozenset(_STREET_WORDS.split("|"))
+_EU_STREET_WORDS: Final = frozenset(
+    _split(
+        "rue avenue boulevard bd place chemin allée impasse quai calle avenida avda plaza paseo via viale "
+        "piazza corso rua"
+    )
+)
+_ADDRESS_EU_SUFFIXES: Final = ("stra", "str.", "weg ", "gasse", "allee", "platz", "ring ", "damm", "ufer")
+_WORD_RE = re.compile(r"[^\W\d_][\w'’]*")
+# "Hauptstraße 5", "Lindenstr. 12a", "Am Markt 3" is too vague; "rue de Rivoli 10"-style orders:
+# "10 rue de Rivoli", "Calle Mayor 5", "Via Roma 12".
+_ADDRESS_EU_RE = re.compile(
+    r"(?<![\w-])[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer)"
+    r" \d{1,4}[a-z]?(?![\w-])"
+    r"|(?<![\w-])\d{1,4}(?:bis|ter)?,? (?:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai) "
+    r"(?:(?:de|du|des|la|le|l'|d')\s?)*[A-ZÉÈ][\w'’-]*(?: [A-ZÉÈ][\w'’-]*){0,3}"
+    r"|(?<![\w-])(?:Calle|Avenida|Avda\.|Plaza|Paseo|Via|Viale|Piazza|Corso|Rua) "
+    r"(?:(?:de|del|la|los|las|da|do|della|dei|di)\s)*[A-ZÁÉÍÓÚ][\w'’-]*(?: [A-ZÁÉÍÓÚ][\w'’-]*){0,3}"
+    r",? \d{1,4}(?![\w-])"
+)
+
+# --- person names -------------------------------------------------------------------------------
+
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’-]+"
+_FULL_NAME = rf"{_NAME_WORD}(?: (?:(?:van|von|de|da|del|der|den|di|le|la|bin|al|o'|mc) )?{_NAME_WORD}){{0,2}}"
+# A name the text announces: "my name is Anna Lopez", "name: Anna", "this is Anna from ...",
+# "I'm Anna Lopez," (only at the start of a message or sentence, with a capitalised word).
+_NAME_CUE_RE = re.compile(
+    rf"\b(?:[Mm]y (?:full |first |last )?name is|[Mm]y name's|[Nn]ame\s*:|[Tt]he name is|"
+    rf"[Ii]ch heiße|[Mm]e llamo|[Mm]i nombre es|[Jj]e m'appelle|[Mm]i chiamo)\s+({_FULL_NAME})"
+    rf"|(?:^|[.!?]\s+)(?:[Tt]his is|I'm|I am|It's)\s+({_FULL_NAME})(?=\s*(?:[,.!]|\bfrom\b|\bhere\b|$))",
+    re.MULTILINE,
+)
+# A sign-off closing the message: "Thanks, Anna", "Regards,\nAnna Lopez", "- Anna", "— Anna L."
+_SIGNOFF_RE = re.compile(
+    rf"(?:(?:[Tt]hanks|[Tt]hank you|[Rr]egards|[Kk]ind regards|[Bb]est regards|[Bb]est|[Cc]heers|"
+    rf"[Ss]incerely|[Yy]ours|[Mm]any thanks|[Gg]rüße|[Gg]ruß|[Ss]aludos|[Cc]ordialement)[,!.]?\s+"
+    rf"|(?:^|\s)[-–—~]\s?)"
+    rf"({_FULL_NAME}(?: [A-Z]\.)?)[.!]?\s*$"
+)
+# "Dear Anna," / "Hi Anna Lopez," opening a message written to a person (often forwarded text).
+_SALUTATION_RE = re.compile(rf"^(?:Dear|Hi|Hello|Hey)\s+({_FULL_NAME}),")
+# Capitalised words that follow these cues without being names.
+_NOT_NAMES: Final = frozenset(
+    _split(
+        "Thanks Thank Team Support Customer Service Sir Madam Everyone All There Guys Folks Again Still "
+        "Here Not Just Very So Sorry Happy Sad Angry Frustrated Done Back Trying Calling Writing Waiting "
+        "Looking Monday Tuesday Wednesday Thursday Friday Saturday Sunday January February March April "
+        "May June July August September October November December Amazon Apple Google Microsoft Uber "
+        "Delta Tesco Admin Hello Hi Hey Dear Regards Cheers Best Yours Kind Sincerely Please Help Urgent "
+        "Ok Okay Yes No"
+    )
+)
+
+
+_CUE_WORDS: Final = frozenset(
+    _split("name name's names this i'm im am it's heiße heisse llamo appelle chiamo nombre")
+)
+_SALUTATIONS: Final = ("Dear ", "Hi ", "Hello ", "Hey ")
+
+
+def _names(text: str, words: frozenset[str]) -> list[PiiSpan]:
+    scans: list[tuple[re.Pattern[str], int]] = []
+    if not _CUE_WORDS.isdisjoint(words):
+        scans.append((_NAME_CUE_RE, 0))
+    # A sign-off closes the message with a capitalised word ("Anna", "Lopez", "L."): only then,
+    # and only over the message's last characters, is the sign-off pattern tried.
+    last = text[text.rfind(" ", 0, len(text) - 1) + 1 :].lstrip("-–—~\n").rstrip(".!")
+    if last[:1].isupper():
+        scans.append((_SIGNOFF_RE, max(0, len(text) - 64)))
+    if text.startswith(_SALUTATIONS):
+        scans.append((_SALUTATION_RE, 0))
+    found: list[PiiSpan] = []
+    for pattern, offset in scans:
+        for m in pattern.finditer(text, offset):
+            group = next((g for g in range(1, pattern.groups + 1) if m.group(g)), 0)
+            if not group:
+                continue
+            start, end = m.span(group)
+            parts = text[start:end].split(" ")
+            while parts and parts[-1].rstrip(".") in _NOT_NAMES:
+                parts.pop()
+                end = start + len(" ".join(parts))
+            if parts and parts[0] not in _NOT_NAMES and end > start:
+                found.append(PiiSpan(NAME, start, end, text[start:end]))
+    return found
+
+
 # --- phone numbers ------------------------------------------------------------------------------
 
 # A phone-shaped run: optional "+", an optional parenthesised area code, then digit groups joined
@@ -230,9 +377,19 @@ def _candidates(text: str) -> list[PiiSpan]:
     found: list[PiiSpan] = []
     if "@" in text and _EMAIL_HINT_RE.search(text):
         found.extend(PiiSpan(EMAIL, m.start(), m.end(), m.group()) for m in _EMAIL_RE.finditer(text))
+    lowered = text.lower()
+    words = frozenset(_WORD_RE.findall(lowered))
+    found.extend(_names(text, words))
     # Every other kind needs a minimum number of digits; counting them first skips most regex
-    # passes on most messages (each pass costs several microseconds).
+    # passes on most messages (each pass costs several microseconds). Cheap substring checks gate
+    # the rest the same way.
     digits = len(_NON_DIGITS_RE.sub("", text))
+    if digits == 0:
+        return found
+    if not _STREET_WORDS_SET.isdisjoint(words):
+        found.extend(PiiSpan(ADDRESS, m.start(), m.end(), m.group()) for m in _ADDRESS_EN_RE.finditer(text))
+    if not _EU_STREET_WORDS.isdisjoint(words) or any(h in lowered for h in _ADDRESS_EU_SUFFIXES):
+        found.extend(PiiSpan(ADDRESS, m.start(), m.end(), m.group()) for m in _ADDRESS_EU_RE.finditer(text))
     if digits < 6:
         return found
     for m in _IBAN_RE.finditer(text):
@@ -243,6 +400,12 @@ def _candidates(text: str) -> list[PiiSpan]:
     if digits < 7:
         return found
     found.extend(
+        PiiSpan(NATIONAL_ID, m.start(), m.end(), m.group())
+        for m in _DNI_RE.finditer(text)
+        if _dni_ok(m.group())
+    )
+    found.extend(PiiSpan(NATIONAL_ID, m.start(), m.end(), m.group()) for m in _CF_RE.finditer(text))
+    found.extend(
         PiiSpan(PHONE, m.start(), m.end(), m.group())
         for m in _PHONE_RE.finditer(text)
         if _phone_ok(text, m.start(), m.end())
@@ -250,11 +413,20 @@ def _candidates(text: str) -> list[PiiSpan]:
     if digits < 9:
         return found
     found.extend(PiiSpan(NATIONAL_ID, m.start(), m.end(), m.group()) for m in _SSN_RE.finditer(text))
+    if "ssn" in lowered or "social security" in lowered:
+        found.extend(
+            PiiSpan(NATIONAL_ID, m.start(1), m.end(1), m.group(1)) for m in _SSN_PLAIN_RE.finditer(text)
+        )
     if digits >= 13:
         found.extend(
             PiiSpan(CARD, m.start(), m.end(), m.group())
             for m in _CARD_RE.finditer(text)
             if _card_ok(m.group())
+        )
+        found.extend(
+            PiiSpan(NATIONAL_ID, m.start(), m.end(), m.group())
+            for m in _NIR_RE.finditer(text)
+            if _nir_ok(m.group())
         )
     return found
 
@@ -276,4 +448,6 @@ def canonical(kind: str, value: str) -> str:
     if kind == PHONE:
         digits = "".join(c for c in value if c.isdigit())
         return ("+" if value.startswith("+") else "") + digits
+    if kind in (NAME, ADDRESS):
+        return " ".join(value.split()).casefold()
     return "".join(c for c in value if c.isalnum()).upper()

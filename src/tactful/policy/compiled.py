@@ -7,6 +7,7 @@ Stages run channel → action → tone so that tone rules can read ``decision.ch
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 from tactful.domain import (
     ActionType,
@@ -18,7 +19,7 @@ from tactful.domain import (
     continues_conversation,
 )
 from tactful.policy.action_stage import choose_action
-from tactful.policy.channel_stage import plan_channels
+from tactful.policy.channel_stage import ChannelPlan, plan_channels
 from tactful.policy.evaluation import Evaluation
 from tactful.policy.expressions import Expression
 from tactful.policy.facts import FactBuilder
@@ -116,7 +117,16 @@ class CompiledPolicy:
         rules = len(self.rule_ids)
         return f"CompiledPolicy(tenant={self.tenant!r}, version={self.version_label!r}, rules={rules})"
 
-    def evaluate(self, inp: PolicyInput) -> PolicyResult:
+    def evaluate(
+        self,
+        inp: PolicyInput,
+        *,
+        channel: Channel | None = None,
+        tone_shift: Mapping[ToneAttribute, float] | None = None,
+    ) -> PolicyResult:
+        """``channel`` and ``tone_shift`` let a learner try one of the arms the policy allows: the
+        channel must be one the channel stage left (else ``ValueError``), and the shift is applied
+        before the clamps and brand bounds, so they still hold."""
         intensity_level = inp.preferences.personalisation
         personalised = inp.profile is not None and intensity_level is not PersonalisationIntensity.OFF
         notes: list[str] = []
@@ -136,6 +146,8 @@ class CompiledPolicy:
         ev.publish_decision("channel", channel=inbound, inbound=inbound, proactive=False, action="")
 
         plan = plan_channels(self._guardrails, self._preference, self._channel_rules, inp, clock, ev)
+        if channel is not None and channel is not plan.primary:
+            plan = _with_primary(plan, channel)
         outcome = choose_action(self._action_rules, plan, ev)
         # Proactive: we start a contact the customer did not ask for on this conversation — a new
         # channel, or a call back (the reply offering it stays on the inbound channel). These are
@@ -159,6 +171,7 @@ class CompiledPolicy:
             personalised=personalised,
             intensity=self._intensity[intensity_level] if personalised else 0.0,
             ev=ev,
+            extra_shift=tone_shift,
         )
         return PolicyResult(
             tone=tone,
@@ -169,3 +182,11 @@ class CompiledPolicy:
             notes=tuple(ev.notes),
             policy_version=self.version_label,
         )
+
+
+def _with_primary(plan: ChannelPlan, channel: Channel) -> ChannelPlan:
+    """The plan with ``channel`` (one it allows) moved to the front; the rest keep their order."""
+    allowed = (plan.primary, *plan.fallbacks) if plan.primary is not None else ()
+    if channel not in allowed:
+        raise ValueError(f"channel {channel.value!r} is not allowed by the policy for this input")
+    return replace(plan, primary=channel, fallbacks=tuple(c for c in allowed if c is not channel))

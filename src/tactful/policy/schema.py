@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tactful.domain import Channel, ToneAttribute
 
@@ -154,6 +154,88 @@ class ActionRuleSpec(_RuleBase):
 RuleSpec = Annotated[ToneRuleSpec | ChannelRuleSpec | ActionRuleSpec, Field(discriminator="kind")]
 
 
+# --- learning (issue 4): what the bandit may vary, how outcomes become a reward --------------------
+
+_DURATION_PATTERN = r"^[0-9]{1,6}(s|m|h|d)$"
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: The tone styles a learner may try; their shifts live in ``tactful.learn.arms``.
+ToneStyleName = Literal["as_policy", "warmer", "briefer", "more_formal"]
+OutcomeName = Literal[
+    "delivered", "read", "replied", "csat", "resolved", "recontact", "escalated", "complaint", "opted_out"
+]
+
+
+def duration_seconds(text: str) -> int:
+    """``"24h"`` → 86400. The schema has validated the pattern already."""
+    return int(text[:-1]) * _DURATION_UNITS[text[-1]]
+
+
+def _default_weights() -> dict[OutcomeName, float]:
+    return {
+        "delivered": 0.0,
+        "read": 0.0,
+        "replied": 0.2,
+        "csat": 0.5,
+        "resolved": 1.0,
+        "recontact": -0.5,
+        "escalated": -0.3,
+        "complaint": -1.0,
+        "opted_out": -2.0,
+    }
+
+
+def _default_styles() -> list[ToneStyleName]:
+    return ["as_policy", "warmer", "briefer", "more_formal"]
+
+
+class RewardSection(_Strict):
+    # csat counts weight × (value − 3) / 2, so 1 star is −weight and 5 stars +weight.
+    weights: dict[OutcomeName, Annotated[float, Field(ge=-10, le=10), AfterValidator(_finite)]] = Field(
+        default_factory=_default_weights
+    )
+    window: str = Field(default="24h", pattern=_DURATION_PATTERN)
+    recontact_within: str = Field(default="24h", pattern=_DURATION_PATTERN)
+    default: Annotated[float, Field(ge=-10, le=10), AfterValidator(_finite)] = 0.0
+    aggregate: Literal["sum", "max", "min"] = "sum"
+    clip: tuple[float, float] = (-2.0, 2.0)
+
+    @model_validator(mode="after")
+    def _clip_ordered(self) -> RewardSection:
+        lo, hi = self.clip
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"clip must be [low, high] with low < high, got [{lo}, {hi}]")
+        if duration_seconds(self.window) <= 0:
+            raise ValueError("window must be longer than 0")
+        return self
+
+
+class LearningSection(_Strict):
+    # off: rules only. shadow: rules decide, the bandit learns and logs its choice. live: the bandit
+    # chooses among the arms the rules left. A per-tenant setting (`tactful learn mode`) overrides it.
+    mode: Literal["off", "shadow", "live"] = "off"
+    styles: Annotated[list[ToneStyleName], Field(min_length=1)] = Field(default_factory=_default_styles)
+    # False: the learner keeps the policy's channel and only varies the tone style.
+    learn_channel: bool = True
+    explorer: Literal["squarecb", "epsilon"] = "squarecb"
+    epsilon: Annotated[float, Field(ge=0.0, le=0.5)] = 0.05
+    snapshot_every: Annotated[int, Field(ge=1, le=1_000_000)] = 500
+    reward: RewardSection = RewardSection()
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare `off` as false; that is what the author meant.
+        return "off" if value is False else value
+
+    @model_validator(mode="after")
+    def _distinct_styles(self) -> LearningSection:
+        if len(set(self.styles)) != len(self.styles):
+            raise ValueError("a style is listed twice")
+        if "as_policy" not in self.styles:
+            raise ValueError("styles must include as_policy (the rules' own tone, which shadow mode logs)")
+        return self
+
+
 class PolicyDocument(_Strict):
     schema_version: Literal[1]
     tenant: str | None = None
@@ -165,3 +247,4 @@ class PolicyDocument(_Strict):
         Annotated[str, Field(pattern=_NAME_PATTERN)], Annotated[float, AfterValidator(_finite)]
     ] = Field(default_factory=dict)
     rules: list[RuleSpec] = Field(default_factory=list)
+    learning: LearningSection = LearningSection()

@@ -45,7 +45,10 @@ class ParsedSource:
 def parse_source(source: str, source_name: str) -> ParsedSource:
     if len(source) > MAX_SOURCE_CHARS:
         raise PolicyError(f"policy is larger than {MAX_SOURCE_CHARS} characters", source=source_name)
-    loader = yaml.SafeLoader(source)
+    try:
+        loader = yaml.SafeLoader(source)  # rejects non-printable characters already
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"YAML error: {exc}", source=source_name) from exc
     try:
         node = loader.get_single_node()
         if node is None:

@@ -71,6 +71,7 @@ def compute_tone(
     personalised: bool,
     intensity: float,
     ev: Evaluation,
+    extra_shift: Mapping[ToneAttribute, float] | None = None,
 ) -> ToneProfile:
     active = [r for r in rules if personalised or r.scope != "personal"]
     matched = [r for r in active if ev.matches(r)]
@@ -88,6 +89,10 @@ def compute_tone(
             )
         state.dirty = True
     state.apply([r for r in ordered if r.scope != "personal"])
+    # A learner's tone style (issue 4): after every rule, before the constraints, so clamps and
+    # brand bounds bound it exactly as they bound the rules.
+    for attribute, delta in (extra_shift or {}).items():
+        state.values[attribute] = _clip(state.values[attribute] + delta)
 
     final = {a: _constrain(a, state.values[a], bounds.get(a), ordered, ev) for a in TONE_ATTRIBUTES}
     styled = [r for r in ordered if r.style is not None]

@@ -12,3 +12,8 @@ class SignalTier(Protocol):
     version: str  # recorded in every decision's model_versions
 
     def extract(self, text: str) -> Signals: ...
+
+
+class TierUnavailable(Exception):
+    """A signal tier or encoder cannot be loaded here: its optional extra is not installed or its
+    artifact is missing. The message says what to install or rebuild; the engine skips the tier."""

@@ -24,6 +24,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -226,10 +227,205 @@ outbox = Table(
 
 # --- issue 3 (signals): tenant intent models -------------------------------------------------------
 
+# A tenant's labelled intent examples (appended by uploads, numbered per tenant) and the intent
+# models trained on them: the newest version is the one in use; older ones stay for rollback/audit.
+intent_examples = Table(
+    "intent_examples",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False, autoincrement=False),
+    Column("text", Text, nullable=False),
+    Column("label", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "seq"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+intent_models = Table(
+    "intent_models",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("version", Integer, nullable=False, autoincrement=False),
+    Column("model", LargeBinary, nullable=False),  # an .npz archive (no pickles), see tenant_intents.py
+    Column("labels", Text, nullable=False),  # JSON list
+    Column("threshold", Float, nullable=False),
+    Column("n_examples", Integer, nullable=False),
+    Column("metrics", Text, nullable=False),  # JSON: held-out figures measured when trained
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
 # --- issue 4 (learning loop) ---------------------------------------------------------------------
+
+# One row per decision the learner saw (shadow or live): the arms the policy left, the arm used and
+# its propensity after masking, the context features, and — once the reward window has closed — the
+# reward. Off-policy evaluation reads these back; the window closer scans open rows by due time.
+learning_events = Table(
+    "learning_events",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("decision_id", String(64), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
+    Column("due_at", UtcDateTime(), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("model_version", String(64), nullable=False),
+    Column("arms", Text(), nullable=False),  # JSON list of arm keys, "channel/style"
+    Column("chosen", String(64), nullable=False),
+    Column("propensity", Float(), nullable=False),
+    Column("rules_arm", String(64), nullable=False),
+    Column("greedy_arm", String(64), nullable=False),
+    Column("features", Text(), nullable=False),  # JSON object, name -> token
+    Column("closed", Boolean(create_constraint=False), nullable=False),
+    Column("reward", Float(), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "decision_id"),
+    ForeignKeyConstraint(["tenant_id", "decision_id"], ["decisions.tenant_id", "decisions.decision_id"]),
+    Index("ix_learning_events_closed_due_at", "closed", "due_at"),
+)
+
+# A tenant's model as VW saved it; the newest is what a restart resumes from. Rollback appends a
+# copy of an older one, so the history stays linear and every version remains addressable.
+learning_snapshots = Table(
+    "learning_snapshots",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("version", Integer(), nullable=False, autoincrement=False),
+    Column("model", LargeBinary(), nullable=False),
+    Column("args", String(200), nullable=False),
+    Column("learned", BigInteger(), nullable=False),
+    Column("note", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# The per-tenant learning mode set by `tactful learn mode`; overrides the policy's learning.mode.
+learning_settings = Table(
+    "learning_settings",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
 
 # --- issue 5 (governance): PII vault -------------------------------------------------------------
 
+# Tenant keys, wrapped by the master key; ``master_key_id`` names which master key, so a wrong one
+# is reported as such. Customer data keys, wrapped by the tenant key: deleting one is the erasure.
+vault_tenant_keys = Table(
+    "vault_tenant_keys",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("wrapped_key", LargeBinary(), nullable=False),
+    Column("master_key_id", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+vault_customer_keys = Table(
+    "vault_customer_keys",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("wrapped_key", LargeBinary(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "customer_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# One row per (customer, token): AES-GCM ciphertext (nonce ‖ ciphertext ‖ tag) of the raw value.
+vault_values = Table(
+    "vault_values",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("token", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("sealed", LargeBinary(), nullable=False),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "customer_id", "token"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# When a customer was last erased, under a pseudonymous reference (HMAC of the id): the export
+# leaves out what came before it (decisions are kept, tokenised, for the audit chain).
+vault_erasures = Table(
+    "vault_erasures",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("subject_ref", String(64), nullable=False),
+    Column("erased_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "subject_ref"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
 # --- issue 5 (governance): keys, rate limits, retention ------------------------------------------
 
+# Authentication finds a key by the id it carries (``tk_<key_id>_<secret>``) before the tenant is known.
+Index("uq_api_keys_key_id", api_keys.c.key_id, unique=True)
+
+# How long each kind of record is kept, per tenant (kinds: tactful.governance.retention.PURGE_TARGETS).
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("days", Integer(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "kind"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
 # --- issue 6 (context): events and feature store -------------------------------------------------
+
+# The event log features are computed from (minimised: no message text), idempotent by event id.
+events = Table(
+    "events",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("event_id", String(160), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),  # event time: the order features fold in
+    Column("recorded_at", UtcDateTime(), nullable=False),  # arrival: what "as known at" reads filter on
+    Column("payload", Text(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "event_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    Index("ix_events_customer_time", "tenant_id", "customer_id", "occurred_at"),
+)
+
+# Published feature definition sets; status: published → backfilled → active → retired.
+feature_definitions = Table(
+    "feature_definitions",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("source", Text(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# The materialised per-customer state (one row per definition version), kept in sync with the log.
+# Consent-level and personal state sit in separate columns so a read for a customer whose
+# personalisation is off never fetches the personal one.
+feature_state = Table(
+    "feature_state",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("consent_state", Text(), nullable=False),
+    Column("personal_state", Text(), nullable=True),  # NULL: not computed (personalisation off)
+    Column("computed_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "customer_id", "version"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)

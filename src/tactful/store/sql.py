@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, select, update
@@ -47,6 +47,11 @@ from tactful.store.schema import (
     tenants,
 )
 from tactful.store.sql_audit import AuditStatements, SqlAuditLog, append_in, lock_head, payload_text
+from tactful.store.sql_features import SqlFeatureStore
+from tactful.store.sql_governance import SqlGovernance
+from tactful.store.sql_intents import SqlIntentStore
+from tactful.store.sql_learning import SqlLearningStore
+from tactful.store.sql_vault import SqlVaultStore
 
 API_KEY_ROLES = frozenset({"admin", "decide", "auditor"})
 DEFAULT_OUTBOX_LEASE = timedelta(seconds=30)
@@ -146,6 +151,27 @@ class SqlStore:
     @property
     def audit(self) -> AuditLog:
         return self._audit
+
+    @cached_property
+    def vault(self) -> SqlVaultStore:  # issue 5: the PII vault's rows, erasure and export reads
+        return SqlVaultStore(self._db, self._clock)
+
+    @cached_property
+    def intents(self) -> SqlIntentStore:  # issue 3: tenant intent examples and models
+        return SqlIntentStore(self._db, self._clock)
+
+    @cached_property
+    def governance(self) -> SqlGovernance:
+        """Keys by id, key lifecycle, retention and purges (issue 5)."""
+        return SqlGovernance(self._db, self._clock)
+
+    @cached_property
+    def features(self) -> SqlFeatureStore:  # issue 6: event log, feature definitions and state
+        return SqlFeatureStore(self._db, self._clock)
+
+    @cached_property
+    def learning(self) -> SqlLearningStore:  # issue 4: logged choices, reward windows, snapshots
+        return SqlLearningStore(self._db)
 
     @property
     def backend(self) -> str:

@@ -1,0 +1,101 @@
+"""Context features for the bandit: what the policy input holds, bucketed.
+
+Continuous values are bucketed because VW's linear model did not learn thresholds from raw numbers
+(measured before this module existed); the learner adds pairwise interactions with the arm (``-q``).
+Features are a flat ``name → token`` mapping: small, JSON-storable with each logged decision, and
+rebuilt into VW's text format at learning time or for off-policy evaluation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from tactful.learn.arms import Arm
+from tactful.policy.local_time import resolve_clock
+from tactful.policy.types import PolicyInput
+
+Features = dict[str, str]
+
+_UNSAFE = re.compile(r"[\s:|]+")
+
+
+def _token(value: object) -> str:
+    return _UNSAFE.sub("_", str(value))[:64] or "_"
+
+
+def _bucket(value: float, edges: tuple[float, ...]) -> str:
+    for index, edge in enumerate(edges):
+        if value < edge:
+            return f"b{index}"
+    return f"b{len(edges)}"
+
+
+def _number_bucket(value: float) -> str:
+    """Any number: sign and order of magnitude (0, 1, 2–3, 4–7, ...)."""
+    if not math.isfinite(value):
+        return "nan"
+    magnitude = 0 if value == 0 else 1 + int(math.log2(abs(value) + 1))
+    return f"{'-' if value < 0 else ''}m{magnitude}"
+
+
+def context_features(inp: PolicyInput) -> Features:
+    s = inp.signals
+    clock = resolve_clock(inp)
+    out: Features = {
+        "in": inp.message.channel.value,
+        "intent": _token(s.intent),
+        "sent": s.sentiment.value,
+        "val": _bucket(s.valence, (-0.5, -0.1, 0.1, 0.5)),
+        "ang": _bucket(s.anger, (0.3, 0.6)),
+        "urg": _bucket(s.urgency, (0.3, 0.7)),
+        "fru": _bucket(s.frustration, (0.3, 0.6)),
+        "hr": f"h{clock.local.hour // 3}",
+        "we": "1" if clock.local.isoweekday() >= 6 else "0",
+        "lang": _token(s.language),
+    }
+    prefs = inp.preferences
+    if prefs.preferred_channel is not None:
+        out["pref"] = prefs.preferred_channel.value
+    if inp.profile is not None:
+        out["tier"] = inp.profile.tier.value
+        out["ten"] = _bucket(float(inp.profile.tenure_days), (30, 365))
+    for key, value in sorted(inp.features.items())[:32]:
+        out.update(_feature(key, value))
+    return out
+
+
+def _feature(key: str, value: Any) -> Features:
+    name = f"f_{_token(key)}"
+    if isinstance(value, bool):
+        return {name: "1" if value else "0"}
+    if isinstance(value, int | float):
+        return {name: _number_bucket(float(value))}
+    if isinstance(value, str):
+        return {name: _token(value)}
+    if isinstance(value, list | tuple | set | frozenset):
+        return {f"{name}_{_token(item)}": "1" for item in sorted(map(str, value))[:8]}
+    return {}
+
+
+def shared_line(features: Mapping[str, str]) -> str:
+    """VW text for the shared (context) part.
+
+    S holds the features and U crosses each with the intent, so ``-q SA -q UA`` can learn arm values
+    that differ by customer and by situation. H crosses each with the local-hour bucket and is not
+    interacted with the arm: it is a per-context baseline shared by all arms, which lets the
+    interaction weights learn only the differences between arms (in the simulator this took the
+    bandit from ~83 % to ~90 % of the oracle; interacting H with the arm as well learnt more slowly).
+    """
+    plain = " ".join(f"{k}={v}" for k, v in features.items())
+    intent = features.get("intent", "none")
+    hour = features.get("hr", "none")
+    by_intent = " ".join(f"{intent}^{k}={v}" for k, v in features.items() if k != "intent")
+    by_hour = " ".join(f"{hour}^{k}={v}" for k, v in features.items() if k != "hr")
+    return f"shared |S {plain} |U {by_intent} i={intent} |H {by_hour}"
+
+
+def arm_line(arm: Arm) -> str:
+    return f"|A c={arm.channel.value} s={arm.style} cs={arm.channel.value}_{arm.style}"

@@ -1,0 +1,229 @@
+"""Sparse text features shared by every ``fast``-tier model: word 1–2-grams, character 2–5-grams
+inside words, and a few dense cues (VADER word valences, punctuation, case, length).
+
+One vocabulary serves all heads, so a message is featurised once per tier call, not once per model.
+The same code builds the training matrices (``matrix``) and featurises at run time (``features``):
+the numbers a model is trained on are exactly the numbers it later sees. Each block (words, chars)
+is TF-IDF weighted with sublinear term frequency and L2-normalised on its own, as scikit-learn's
+``TfidfVectorizer(sublinear_tf=True)`` does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+
+_TOKEN: Final = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[!?]+|[^\w\s]")
+_NEGATORS: Final = frozenset(
+    [
+        "not",
+        "no",
+        "never",
+        "nothing",
+        "nobody",
+        "none",
+        "cannot",
+        "can't",
+        "won't",
+        "don't",
+        "doesn't",
+        "didn't",
+        "isn't",
+        "wasn't",
+        "aren't",
+        "haven't",
+        "hasn't",
+        "shouldn't",
+        "wouldn't",
+        "couldn't",
+        "nicht",
+        "kein",
+        "keine",
+        "nie",
+    ]
+)
+CHAR_RANGE: Final = (2, 5)
+# Dense cue columns appended after the sparse vocabulary, in this order.
+DENSE: Final = (
+    "vader_pos",
+    "vader_neg",
+    "vader_max",
+    "vader_min",
+    "exclaim",
+    "question",
+    "caps",
+    "log_len",
+    "first_upper",
+    "ends_period",
+)
+DENSE_SCALE: Final = 0.5  # the dense block's weight next to the two unit-length sparse blocks
+_WORD_CACHE: Final = 200_000  # distinct words whose character-gram columns are remembered
+
+
+@cache
+def vader_lexicon() -> dict[str, float]:
+    """VADER's word valences (−4…+4), read from the installed ``vaderSentiment`` package."""
+    text = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text(encoding="utf-8")
+    lexicon: dict[str, float] = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2:
+            lexicon[parts[0]] = float(parts[1])
+    return lexicon
+
+
+def tokens_of(text: str) -> list[str]:
+    """Lower-cased word and punctuation tokens; curly apostrophes folded to straight ones."""
+    return [t.replace("’", "'") for t in _TOKEN.findall(text.lower())]
+
+
+def _grams(tokens: Sequence[str]) -> Iterable[str]:
+    words = [t for t in tokens if t[0].isalnum()]
+    yield from ("w " + t for t in tokens)
+    yield from ("b " + a + " " + b for a, b in itertools.pairwise(tokens))
+    for word in words:
+        padded = " " + word + " "
+        for n in range(CHAR_RANGE[0], CHAR_RANGE[1] + 1):
+            for i in range(len(padded) - n + 1):
+                yield "c " + padded[i : i + n]
+
+
+def dense_cues(text: str, tokens: Sequence[str]) -> list[float]:
+    """The dense cue values, each roughly within [−1, 1]."""
+    lexicon = vader_lexicon()
+    pos = neg = 0.0
+    high = low = 0.0
+    negated = False
+    for token in tokens:
+        valence = lexicon.get(token)
+        if valence is not None:
+            if negated:
+                valence = -0.74 * valence  # VADER's own negation dampening
+            pos += max(valence, 0.0)
+            neg += min(valence, 0.0)
+            high = max(high, valence)
+            low = min(low, valence)
+        negated = token in _NEGATORS or (negated and token.isalpha() and valence is None)
+    letters = [c for c in text if c.isalpha()]
+    caps = sum(c.isupper() for c in letters) / len(letters) if letters else 0.0
+    stripped = text.strip()
+    return [
+        math.tanh(pos / 4),
+        math.tanh(neg / 4),
+        high / 4,
+        low / 4,
+        min(text.count("!"), 5) / 5,
+        min(text.count("?"), 5) / 5,
+        caps,
+        min(math.log1p(len(tokens)) / 5, 1.0),
+        1.0 if stripped[:1].isupper() else 0.0,
+        1.0 if stripped.endswith(".") else 0.0,
+    ]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Feature strings with their IDF; index ``i`` is column ``i`` of every model's weights."""
+
+    terms: tuple[str, ...]
+    idf: npt.NDArray[np.float32]
+
+    @property
+    def width(self) -> int:
+        return len(self.terms) + len(DENSE)
+
+    @classmethod
+    def build(
+        cls, texts: Iterable[str], *, word_min_df: int = 2, char_min_df: int = 3, max_terms: int = 150_000
+    ) -> Vocabulary:
+        """Keep grams seen in enough documents; the most frequent ``max_terms`` if more remain."""
+        df: Counter[str] = Counter()
+        n_docs = 0
+        for text in texts:
+            n_docs += 1
+            df.update(set(_grams(tokens_of(text))))
+        kept = [
+            (count, term)
+            for term, count in df.items()
+            if count >= (char_min_df if term.startswith("c ") else word_min_df)
+        ]
+        kept.sort(key=lambda pair: (-pair[0], pair[1]))  # ties by term: the same vocabulary every run
+        kept = kept[:max_terms]
+        kept.sort(key=lambda pair: pair[1])
+        idf = np.array([math.log((1 + n_docs) / (1 + count)) + 1 for count, _ in kept], dtype=np.float16)
+        # Stored as float16; training sees the same rounded values inference will.
+        return cls(tuple(term for _, term in kept), idf.astype(np.float32))
+
+
+class Featurizer:
+    """Turns text into (column indices, values) over a ``Vocabulary`` plus the dense cues."""
+
+    def __init__(self, vocabulary: Vocabulary) -> None:
+        self.vocabulary = vocabulary
+        self._index = {term: i for i, term in enumerate(vocabulary.terms)}
+        self._idf = vocabulary.idf.astype(np.float64)
+        self._dense_start = len(vocabulary.terms)
+        self._dense_columns = np.arange(self._dense_start, self._dense_start + len(DENSE), dtype=np.int64)
+        self._chars: dict[str, tuple[int, ...]] = {}
+
+    def features(self, text: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        tokens = tokens_of(text)
+        get = self._index.get
+        grams = [*("w " + t for t in tokens), *(f"b {a} {b}" for a, b in itertools.pairwise(tokens))]
+        word = [c for c in map(get, grams) if c is not None]
+        char = list(itertools.chain.from_iterable(self._char_columns(t) for t in tokens if t[0].isalnum()))
+        parts_c: list[npt.NDArray[np.int64]] = []
+        parts_v: list[npt.NDArray[np.float64]] = []
+        for block in (word, char):
+            if not block:
+                continue
+            columns, counts = np.unique(np.asarray(block, dtype=np.int64), return_counts=True)
+            values = (1.0 + np.log(counts)) * self._idf[columns]
+            parts_c.append(columns)
+            parts_v.append(values / (np.sqrt(values @ values) or 1.0))
+        parts_c.append(self._dense_columns)
+        parts_v.append(np.asarray(dense_cues(text, tokens)) * DENSE_SCALE)
+        return np.concatenate(parts_c), np.concatenate(parts_v).astype(np.float32)
+
+    def _char_columns(self, word: str) -> tuple[int, ...]:
+        """The vocabulary columns of a word's character grams, cached: words repeat far more than
+        they vary, so most messages build no gram strings at all."""
+        found = self._chars.get(word)
+        if found is None:
+            padded = " " + word + " "
+            index = self._index
+            grams = (
+                "c " + padded[i : i + n]
+                for n in range(CHAR_RANGE[0], CHAR_RANGE[1] + 1)
+                for i in range(len(padded) - n + 1)
+            )
+            found = tuple(c for c in (index.get(g) for g in grams) if c is not None)
+            if len(self._chars) < _WORD_CACHE:
+                self._chars[word] = found
+        return found
+
+    def matrix(self, texts: Sequence[str]) -> csr_matrix:
+        """The training matrix: one row per text, the same values ``features`` gives."""
+        indptr = [0]
+        all_columns: list[npt.NDArray[np.int64]] = []
+        all_values: list[npt.NDArray[np.float32]] = []
+        for text in texts:
+            columns, values = self.features(text)
+            all_columns.append(columns)
+            all_values.append(values)
+            indptr.append(indptr[-1] + len(columns))
+        return csr_matrix(
+            (np.concatenate(all_values), np.concatenate(all_columns), np.asarray(indptr)),
+            shape=(len(texts), self.vocabulary.width),
+        )

@@ -1,0 +1,188 @@
+"""The model tiers — ``fast`` (sparse n-gram features), ``embed`` and ``transformer`` (sentence
+encoders) — and ``load_tier`` for every tier by name.
+
+Each model tier scores all its heads with one matrix product per message (or per batch) and turns
+the scores into ``Signals``. Language and urgency have no labelled training data here, so every
+tier takes them from the lexicon rules (stop-word profiles; urgent words and deadlines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Final
+
+import numpy as np
+
+from tactful.domain import Signals
+from tactful.domain.signals import SentimentLabel
+from tactful.signals.base import SignalTier, TierUnavailable
+from tactful.signals.cues import cues_of
+from tactful.signals.featurize import Featurizer, Vocabulary
+from tactful.signals.heads import F32, HeadSet
+from tactful.signals.language import LanguageProfiles
+from tactful.signals.lexicon import LexiconTier
+from tactful.signals.phrases import PhraseIndex, load_lexicons
+from tactful.signals.recipes import EMOTIONS, OTHER
+from tactful.signals.tokens import view_of
+from tactful.signals.urgency import urgency_of
+
+MODELS_DIR: Final = Path(__file__).parent / "models"
+TIERS: Final = ("lexicon", "fast", "embed", "transformer")
+_TWEET_EMOTIONS: Final = ("anger", "joy", "optimism", "sadness")
+
+
+def artifact_path(tier: str, directory: Path | None = None) -> Path:
+    return (directory or MODELS_DIR) / f"{tier}.npz"
+
+
+def _r(value: float) -> float:
+    return round(min(1.0, max(0.0, float(value))), 4)
+
+
+class _LexicalCues:
+    """Language and urgency from the lexicon tier's word lists (one phrase-index pass)."""
+
+    def __init__(self) -> None:
+        lexicons: dict[str, dict[str, float]] = {}
+        for filename in ("urgency.yaml", "language.yaml"):
+            lexicons.update(load_lexicons(filename))
+        self._index = PhraseIndex(lexicons)
+        self._languages = LanguageProfiles(lexicons)
+
+    def of(self, text: str) -> tuple[str, float, float]:
+        view = view_of(text)
+        hits = self._index.scan(view)
+        guess = self._languages.guess(view, hits)
+        return guess.language, guess.confidence, urgency_of(view, hits, cues_of(view))
+
+
+class ModelTier:
+    """Implements ``SignalTier`` (plus ``extract_batch``) on top of a ``HeadSet``.
+
+    ``score`` maps texts to the raw head scores, shape (n, columns)."""
+
+    def __init__(
+        self, name: str, version: str, heads: HeadSet, score: Callable[[Sequence[str]], F32]
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.heads = heads
+        self._score = score
+        self._cues = _LexicalCues()
+        self._versions = {signal: head.ref for signal, head in heads.heads.items()}
+        self._versions["tier"] = version
+
+    def extract(self, text: str) -> Signals:
+        return self.extract_batch([text])[0]
+
+    def extract_batch(self, texts: Sequence[str]) -> list[Signals]:
+        if isinstance(texts, str):
+            raise TypeError("extract_batch takes a sequence of texts, not one string")
+        if not texts:
+            return []
+        z = self._score(texts)
+        h = self.heads.heads
+        sentiment = h["sentiment"].probabilities(z)
+        tweet = h["emotion"].probabilities(z)
+        fine = h["emotions"].probabilities(z)
+        intent = h["intent"].probabilities(z)
+        injection = h["injection"].probabilities(z)[:, 1]
+        formality = h["formality"].unit(z)
+        politeness = h["politeness"].unit(z)
+        fine_index = {label: i for i, label in enumerate(h["emotions"].labels)}
+        calm = fine[:, fine_index["neutral"]] + fine[:, fine_index[OTHER]]
+        out = []
+        for row, text in enumerate(texts):
+            emotions = {label: _r(fine[row, fine_index[label]]) for label in EMOTIONS}
+            # The TweetEval head is a forced choice among four emotions; scaled by how emotional
+            # the fine-grained head finds the text, so a neutral message is not "angry" at 40 %.
+            for i, label in enumerate(h["emotion"].labels):
+                emotions[label] = _r(tweet[row, i] * (1.0 - calm[row]))
+            s = sentiment[row]
+            top_intent = int(intent[row].argmax())
+            language, language_confidence, urgency = self._cues.of(text)
+            out.append(
+                Signals(
+                    language=language,
+                    language_confidence=_r(language_confidence),
+                    sentiment=SentimentLabel(h["sentiment"].labels[int(s.argmax())]),
+                    valence=round(float(s[2] - s[0]), 4),
+                    emotions=emotions,
+                    frustration=emotions["frustration"],
+                    anger=emotions["anger"],
+                    urgency=_r(urgency),
+                    formality=_r(formality[row]),
+                    politeness=_r(politeness[row]),
+                    intent=h["intent"].labels[top_intent],
+                    intent_confidence=_r(intent[row, top_intent]),
+                    injection=_r(injection[row]),
+                    tier=self.name,
+                    model_versions=dict(self._versions),
+                    confidences={
+                        "sentiment": _r(s.max()),
+                        "emotion": _r(tweet[row].max()),
+                        "intent": _r(intent[row, top_intent]),
+                        "injection": _r(max(injection[row], 1.0 - injection[row])),
+                        "language": _r(language_confidence),
+                    },
+                )
+            )
+        return out
+
+    def scores(self, texts: Sequence[str]) -> F32:
+        """Raw head scores (for evaluation: argmax over any subset of a head's labels)."""
+        return self._score(texts)
+
+
+def fast_tier(directory: Path | None = None) -> ModelTier:
+    path = artifact_path("fast", directory)
+    if not path.is_file():
+        raise TierUnavailable(
+            f"the fast tier's artifact {path} is missing; rebuild it with `tactful train all`"
+        )
+    heads, arrays = HeadSet.load(path)
+    terms = tuple(arrays["terms"].tobytes().decode("utf-8").split("\n"))
+    featurizer = Featurizer(Vocabulary(terms, arrays["idf"].astype(np.float32)))
+
+    def score(texts: Sequence[str]) -> F32:
+        rows = [heads.sparse_scores(*featurizer.features(t)) for t in texts]
+        return np.vstack(rows).astype(np.float32)
+
+    return ModelTier("fast", "fast-" + heads.meta.get("version", "1.0.0"), heads, score)
+
+
+def encoder_tier(tier: str, directory: Path | None = None) -> ModelTier:
+    from tactful.signals.encoders import load_encoder
+
+    path = artifact_path(tier, directory)
+    if not path.is_file():
+        raise TierUnavailable(
+            f"the {tier} tier's heads {path} are missing; rebuild them with `tactful train all --tier {tier}`"
+        )
+    encoder = load_encoder(tier)  # raises TierUnavailable when the extra is not installed
+    heads, _ = HeadSet.load(path)
+    if heads.meta.get("encoder") != encoder.version:
+        raise TierUnavailable(
+            f"the {tier} heads were trained on encoder {heads.meta.get('encoder')!r} but "
+            f"{encoder.version!r} is installed; retrain with `tactful train all --tier {tier}`"
+        )
+
+    def score(texts: Sequence[str]) -> F32:
+        return heads.dense_scores(encoder.encode(list(texts)))
+
+    return ModelTier(tier, f"{tier}-{encoder.version}", heads, score)
+
+
+@cache
+def load_tier(name: str) -> SignalTier:
+    """The tier called ``name``, built once per process. Raises ``TierUnavailable`` when its
+    artifact or optional extra is missing, ``ValueError`` for an unknown name."""
+    if name == "lexicon":
+        return LexiconTier()
+    if name == "fast":
+        return fast_tier()
+    if name in ("embed", "transformer"):
+        return encoder_tier(name)
+    raise ValueError(f"unknown signal tier {name!r}; expected one of {', '.join(TIERS)}")

@@ -1,0 +1,696 @@
+"""``SqlFeatureStore``: the event log, feature definitions and materialised feature state in SQL.
+
+Writers of one tenant's feature state are serialised — by SQLite's single writer (``BEGIN
+IMMEDIATE``) or a PostgreSQL transaction-scoped advisory lock on the tenant — so an incremental
+update and a rebuild batch never interleave: a rebuild is safe while traffic continues, and the
+state always equals a fold of the log in event-time order.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache, partial
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.sql.elements import ColumnElement
+
+from tactful.context.aggregations import State, advance, compute, new_state, read
+from tactful.context.definitions import DefinitionSet, Level, default_definitions, parse_definitions
+from tactful.context.events import FeatureEvent
+from tactful.context.feature_store import (
+    CustomerFacts,
+    DefinitionRecord,
+    FeatureVector,
+    Progress,
+    RebuildReport,
+)
+from tactful.domain import PersonalisationIntensity, Preferences
+from tactful.errors import Conflict, InputRejected, NotFound
+from tactful.store.database import Database, PreparedQuery
+from tactful.store.driver_errors import translate_driver_errors
+from tactful.store.schema import customers, events, feature_definitions, feature_state
+
+#: Statuses whose state is kept up to date incrementally.
+LIVE = ("backfilling", "ready", "active")
+REBUILD_BATCH = 500  # customers per rebuild transaction: bounds how long live traffic waits
+
+
+@lru_cache(maxsize=4096)
+def _preferences(document: str) -> Preferences:
+    """Parsed preferences by their stored JSON: immutable, and most customers share a few documents."""
+    return Preferences.model_validate_json(document)
+
+
+def _dumps(state: State) -> str:
+    return json.dumps(state, separators=(",", ":"))
+
+
+def _as_utc(value: Any) -> datetime:
+    """A raw driver timestamp (SQLite text, PostgreSQL datetime) as an aware UTC datetime."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"expected a timestamp, got {type(value).__name__}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _state_query(personal: bool) -> Any:
+    active = (
+        select(feature_definitions.c.version)
+        .where(
+            feature_definitions.c.tenant_id == bindparam("b_tenant_id"),
+            feature_definitions.c.status == "active",
+        )
+        .scalar_subquery()
+    )
+    columns = [feature_state.c.version, feature_state.c.consent_state, feature_state.c.computed_at]
+    if personal:
+        columns.append(feature_state.c.personal_state)
+    return select(*columns).where(
+        feature_state.c.tenant_id == bindparam("b_tenant_id"),
+        feature_state.c.customer_id == bindparam("b_customer_id"),
+        feature_state.c.version == func.coalesce(active, 0),
+    )
+
+
+def _decision_query(backend: str) -> Any:
+    """Everything one decision reads, in one round trip: the consent-level facts always; the
+    profile and the personal feature state only when personalisation is not ``off`` — decided in
+    the database, so an off customer's profile and personal features never leave it."""
+    time_zone: ColumnElement[Any]
+    needs: ColumnElement[Any]
+    intensity: ColumnElement[Any]
+    if backend == "postgresql":
+        time_zone = literal_column("(customers.profile::json ->> 'time_zone')")
+        needs = literal_column("(customers.profile::json -> 'accessibility_needs')::text")
+        intensity = literal_column("(customers.preferences::json ->> 'personalisation')")
+    else:  # SQLite's JSON functions read the TEXT column directly
+        time_zone = func.json_extract(customers.c.profile, literal_column("'$.time_zone'"))
+        needs = func.json_extract(customers.c.profile, literal_column("'$.accessibility_needs'"))
+        intensity = func.json_extract(customers.c.preferences, literal_column("'$.personalisation'"))
+    off = intensity == literal_column("'off'")
+    active = (
+        select(feature_definitions.c.version)
+        .where(
+            feature_definitions.c.tenant_id == bindparam("b_tenant_id"),
+            feature_definitions.c.status == "active",
+        )
+        .scalar_subquery()
+    )
+    anchor = select(literal(1).label("one")).subquery()  # one row whether or not the others exist
+    joined = anchor.outerjoin(
+        customers,
+        and_(
+            customers.c.tenant_id == bindparam("b_tenant_id"),
+            customers.c.customer_id == bindparam("b_customer_id"),
+        ),
+    ).outerjoin(
+        feature_state,
+        and_(
+            feature_state.c.tenant_id == bindparam("b_tenant_id"),
+            feature_state.c.customer_id == bindparam("b_customer_id"),
+            feature_state.c.version == func.coalesce(active, 0),
+        ),
+    )
+    return select(
+        customers.c.preferences,
+        time_zone,
+        needs,
+        case((off, null()), else_=customers.c.profile),
+        feature_state.c.version,
+        feature_state.c.consent_state,
+        feature_state.c.computed_at,
+        case((off, null()), else_=feature_state.c.personal_state),
+    ).select_from(joined)
+
+
+class SqlFeatureStore:
+    """Implements ``FeatureStore``, ``FeatureDefinitionStore`` and the loader's ``CustomerFactsReader``."""
+
+    def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
+        self._db = database
+        self._clock = clock
+        prepare = partial(PreparedQuery, engine=database.engine)
+        self._q_personal = prepare(_state_query(personal=True))
+        self._q_consent = prepare(_state_query(personal=False))
+        self._q_decision = prepare(_decision_query(database.backend))
+        # Published sets never change, so a parsed set can be cached forever by (tenant, version).
+        self._sets: dict[tuple[str, int], DefinitionSet] = {}
+
+    # -- reads on the decision path ------------------------------------------------------------
+
+    @translate_driver_errors
+    def read_for_decision(
+        self, tenant_id: str, customer_id: str, now: datetime
+    ) -> tuple[CustomerFacts | None, FeatureVector]:
+        row = self._db.fetch_one(self._q_decision, {"b_tenant_id": tenant_id, "b_customer_id": customer_id})
+        assert row is not None  # the anchor row always exists
+        prefs_json, time_zone, needs, profile, version, consent_json, computed_raw, personal_json = row
+        facts = None
+        if prefs_json is not None:
+            if isinstance(needs, str):
+                needs = json.loads(needs)
+            facts = CustomerFacts(
+                preferences=_preferences(prefs_json),
+                time_zone=time_zone or "UTC",
+                accessibility_needs=tuple(needs or ()),
+                profile_json=profile,
+            )
+        personal = facts is None or facts.preferences.personalisation is not PersonalisationIntensity.OFF
+        if version is None:  # no event yet for this customer: every feature takes its default
+            vector = self._vector(
+                tenant_id, self._active_version(tenant_id), new_state(), None, personal, now, None
+            )
+        else:
+            vector = self._vector(
+                tenant_id,
+                int(version),
+                json.loads(consent_json),
+                json.loads(personal_json) if personal and personal_json is not None else None,
+                personal,
+                now,
+                _as_utc(computed_raw),
+            )
+        return facts, vector
+
+    @translate_driver_errors
+    def read(self, tenant_id: str, customer_id: str, now: datetime, *, personal: bool) -> FeatureVector:
+        query = self._q_personal if personal else self._q_consent
+        row = self._db.fetch_one(query, {"b_tenant_id": tenant_id, "b_customer_id": customer_id})
+        if row is None:  # no event yet for this customer: every feature takes its default
+            version = self._active_version(tenant_id)
+            consent, personal_state, computed_at = new_state(), None, None
+        else:
+            version, consent_json, computed_raw = int(row[0]), row[1], row[2]
+            consent, computed_at = json.loads(consent_json), _as_utc(computed_raw)
+            personal_state = json.loads(row[3]) if personal and row[3] is not None else None
+        return self._vector(tenant_id, version, consent, personal_state, personal, now, computed_at)
+
+    def _vector(
+        self,
+        tenant_id: str,
+        version: int,
+        consent: State,
+        personal_state: State | None,
+        personal: bool,
+        now: datetime,
+        computed_at: datetime | None,
+    ) -> FeatureVector:
+        defs = self.definitions(tenant_id, version)
+        values = read(defs.plan(Level.CONSENT), consent, now, computed_at)
+        if personal:
+            values |= read(defs.plan(Level.PERSONAL), personal_state or new_state(), now, computed_at)
+        return FeatureVector(
+            version=version, definitions=defs.label, values=values, personal=personal, read_at=now
+        )
+
+    # -- incremental updates -------------------------------------------------------------------
+
+    @translate_driver_errors
+    def ingest(self, batch: Sequence[FeatureEvent], *, personal: bool | None = None) -> int:
+        new = 0
+        for tenant_id in sorted({e.tenant_id for e in batch}):
+            todo = {e.event_id: e for e in batch if e.tenant_id == tenant_id}  # duplicates in the batch
+            with self._db.write() as conn:
+                self._lock(conn, tenant_id)
+                known: set[str] = set()
+                ids = list(todo)
+                for start in range(0, len(ids), 500):
+                    known.update(
+                        conn.execute(
+                            select(events.c.event_id).where(
+                                events.c.tenant_id == tenant_id,
+                                events.c.event_id.in_(ids[start : start + 500]),
+                            )
+                        ).scalars()
+                    )
+                # A replayed event changes nothing; the rest fold in event-time order.
+                fresh = sorted((e for i, e in todo.items() if i not in known), key=lambda e: e.order_key)
+                if not fresh:
+                    continue
+                recorded_at = self._clock()
+                conn.execute(
+                    insert(events),
+                    [
+                        {
+                            "tenant_id": e.tenant_id,
+                            "event_id": e.event_id,
+                            "customer_id": e.customer_id,
+                            "type": e.type,
+                            "occurred_at": e.occurred_at,
+                            "recorded_at": recorded_at,
+                            "payload": json.dumps(e.payload, separators=(",", ":"), sort_keys=True),
+                        }
+                        for e in fresh
+                    ],
+                )
+                new += len(fresh)
+                by_customer: dict[str, list[FeatureEvent]] = {}
+                for e in fresh:
+                    by_customer.setdefault(e.customer_id, []).append(e)
+                allowed = {
+                    c: personal if personal is not None else self._personal_allowed(conn, tenant_id, c)
+                    for c in by_customer
+                }
+                for version in self._live_versions(conn, tenant_id):
+                    self._update(conn, self.definitions(tenant_id, version), tenant_id, by_customer, allowed)
+        return new
+
+    def _update(
+        self,
+        conn: Connection,
+        defs: DefinitionSet,
+        tenant_id: str,
+        by_customer: dict[str, list[FeatureEvent]],
+        allowed: dict[str, bool],
+    ) -> None:
+        """Fold each customer's new events (in event-time order) into one version's state: one
+        read and one write statement for the whole batch."""
+        customer_ids = list(by_customer)
+        stored: dict[str, tuple[str, str | None]] = {}
+        for start in range(0, len(customer_ids), 500):
+            rows = conn.execute(
+                select(
+                    feature_state.c.customer_id, feature_state.c.consent_state, feature_state.c.personal_state
+                ).where(
+                    feature_state.c.tenant_id == tenant_id,
+                    feature_state.c.version == defs.version,
+                    feature_state.c.customer_id.in_(customer_ids[start : start + 500]),
+                )
+            ).all()
+            stored.update((r[0], (r[1], r[2])) for r in rows)
+        now = self._clock()
+        updates: list[dict[str, Any]] = []
+        inserts: list[dict[str, Any]] = []
+        for customer_id, batch in by_customer.items():
+            cached: list[FeatureEvent] = []
+
+            def log(
+                customer_id: str = customer_id, cached: list[FeatureEvent] = cached
+            ) -> list[FeatureEvent]:
+                if not cached:  # read at most once, and only when a recompute needs it
+                    cached.extend(self._customer_log(conn, tenant_id, customer_id))
+                return cached
+
+            row = stored.get(customer_id)
+            consent = advance(
+                defs.plan(Level.CONSENT), None if row is None else json.loads(row[0]), batch, log
+            )
+            personal = None
+            if allowed[customer_id]:
+                previous = None if row is None or row[1] is None else json.loads(row[1])
+                personal = advance(defs.plan(Level.PERSONAL), previous, batch, log)
+            values = {
+                "b_customer_id": customer_id,
+                "consent_state": _dumps(consent),
+                "personal_state": None if personal is None else _dumps(personal),
+                "computed_at": now,
+            }
+            (inserts if row is None else updates).append(values)
+        if inserts:
+            conn.execute(
+                insert(feature_state),
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "customer_id": v.pop("b_customer_id"),
+                        "version": defs.version,
+                        **v,
+                    }
+                    for v in inserts
+                ],
+            )
+        if updates:
+            conn.execute(
+                update(feature_state).where(
+                    feature_state.c.tenant_id == tenant_id,
+                    feature_state.c.version == defs.version,
+                    feature_state.c.customer_id == bindparam("b_customer_id"),
+                ),
+                updates,
+            )
+
+    def _customer_log(
+        self, conn: Connection, tenant_id: str, customer_id: str, at: datetime | None = None
+    ) -> list[FeatureEvent]:
+        query = select(events).where(events.c.tenant_id == tenant_id, events.c.customer_id == customer_id)
+        if at is not None:
+            query = query.where(events.c.occurred_at <= at, events.c.recorded_at <= at)
+        rows = conn.execute(query.order_by(events.c.occurred_at, events.c.event_id)).all()
+        return [_event(row) for row in rows]
+
+    def _lock(self, conn: Connection, tenant_id: str) -> None:
+        if self._db.backend == "postgresql":  # SQLite's write transactions are exclusive already
+            conn.execute(select(func.pg_advisory_xact_lock(func.hashtext("features:" + tenant_id))))
+
+    def _personal_allowed(self, conn: Connection, tenant_id: str, customer_id: str) -> bool:
+        prefs = conn.execute(
+            select(customers.c.preferences).where(
+                customers.c.tenant_id == tenant_id, customers.c.customer_id == customer_id
+            )
+        ).scalar()
+        return prefs is None or json.loads(prefs).get("personalisation") != "off"
+
+    @translate_driver_errors
+    def erase_customer(self, tenant_id: str, customer_id: str) -> int:
+        """Delete a customer's events and feature state (erasure); returns how many events went."""
+        with self._db.write() as conn:
+            self._lock(conn, tenant_id)
+            conn.execute(
+                delete(feature_state).where(
+                    feature_state.c.tenant_id == tenant_id, feature_state.c.customer_id == customer_id
+                )
+            )
+            gone = conn.execute(
+                delete(events).where(events.c.tenant_id == tenant_id, events.c.customer_id == customer_id)
+            ).rowcount
+        return int(gone)
+
+    # -- point in time -------------------------------------------------------------------------
+
+    @translate_driver_errors
+    def as_of(
+        self,
+        tenant_id: str,
+        customer_id: str,
+        at: datetime,
+        *,
+        version: int | None = None,
+        personal: bool = True,
+    ) -> FeatureVector:
+        if at.tzinfo is None:
+            raise InputRejected("as-of time must be timezone-aware", code="naive_datetime")
+        version = self._active_version(tenant_id) if version is None else version
+        defs = self.definitions(tenant_id, version)
+        with self._db.snapshot() as conn:
+            log = self._customer_log(conn, tenant_id, customer_id, at)
+        consent = compute(defs.plan(Level.CONSENT), log, ordered=True)
+        personal_state = compute(defs.plan(Level.PERSONAL), log, ordered=True) if personal else None
+        return self._vector(tenant_id, version, consent, personal_state, personal, at, at)
+
+    # -- rebuild and backfill ------------------------------------------------------------------
+
+    @translate_driver_errors
+    def rebuild(
+        self,
+        tenant_id: str | None = None,
+        *,
+        since: datetime | None = None,
+        version: int | None = None,
+        progress: Progress | None = None,
+    ) -> RebuildReport:
+        started = time.perf_counter()
+        with self._db.read() as conn:
+            if tenant_id is None:
+                tenant_ids = list(
+                    conn.execute(select(events.c.tenant_id).distinct().order_by(events.c.tenant_id)).scalars()
+                )
+            else:
+                tenant_ids = [tenant_id]
+            todo: dict[str, list[str]] = {}
+            for tenant in tenant_ids:
+                query = select(events.c.customer_id).distinct().where(events.c.tenant_id == tenant)
+                if since is not None:
+                    # Late arrivals count too: an old event recorded since then changes the state.
+                    query = query.where(or_(events.c.occurred_at >= since, events.c.recorded_at >= since))
+                todo[tenant] = list(conn.execute(query.order_by(events.c.customer_id)).scalars())
+        total = sum(len(c) for c in todo.values())
+        done = n_events = 0
+        versions_done: dict[str, list[int]] = {}
+        for tenant, customer_ids in todo.items():
+            for start in range(0, len(customer_ids), REBUILD_BATCH):
+                batch = customer_ids[start : start + REBUILD_BATCH]
+                with self._db.write() as conn:
+                    self._lock(conn, tenant)
+                    versions = [version] if version is not None else self._live_versions(conn, tenant)
+                    versions_done[tenant] = versions
+                    n_events += self._rebuild_batch(conn, tenant, batch, versions)
+                done += len(batch)
+                if progress is not None:
+                    progress(done, total)
+        return RebuildReport(
+            tenants=len(todo),
+            customers=total,
+            events=n_events,
+            seconds=time.perf_counter() - started,
+            versions=versions_done,
+        )
+
+    def _rebuild_batch(self, conn: Connection, tenant_id: str, batch: list[str], versions: list[int]) -> int:
+        # The hot loop of a rebuild: timestamps come back as the driver gives them (no per-row
+        # type processing), parsed once by ``_timestamp``.
+        rows = conn.execute(
+            select(
+                events.c.customer_id,
+                events.c.event_id,
+                events.c.type,
+                type_coerce(events.c.occurred_at, String()),
+                events.c.payload,
+            )
+            .where(events.c.tenant_id == tenant_id, events.c.customer_id.in_(batch))
+            .order_by(events.c.customer_id, events.c.occurred_at, events.c.event_id)
+        ).all()
+        logs: dict[str, list[FeatureEvent]] = {}
+        loads = json.loads
+        for customer_id, event_id, kind, occurred_at, payload in rows:
+            logs.setdefault(customer_id, []).append(
+                FeatureEvent(tenant_id, event_id, customer_id, kind, _as_utc(occurred_at), loads(payload))
+            )
+        prefs = dict(
+            conn.execute(
+                select(customers.c.customer_id, customers.c.preferences).where(
+                    customers.c.tenant_id == tenant_id, customers.c.customer_id.in_(batch)
+                )
+            ).all()
+        )
+        now = self._clock()
+        for version in versions:
+            defs = self.definitions(tenant_id, version)
+            consent_plan, personal_plan = defs.plan(Level.CONSENT), defs.plan(Level.PERSONAL)
+            fresh = []
+            for customer_id, log in logs.items():
+                stored_prefs = prefs.get(customer_id)
+                allowed = stored_prefs is None or json.loads(stored_prefs).get("personalisation") != "off"
+                fresh.append(
+                    {
+                        "tenant_id": tenant_id,
+                        "customer_id": customer_id,
+                        "version": version,
+                        "consent_state": _dumps(compute(consent_plan, log, ordered=True)),
+                        "personal_state": _dumps(compute(personal_plan, log, ordered=True))
+                        if allowed
+                        else None,
+                        "computed_at": now,
+                    }
+                )
+            conn.execute(
+                delete(feature_state).where(
+                    feature_state.c.tenant_id == tenant_id,
+                    feature_state.c.version == version,
+                    feature_state.c.customer_id.in_(batch),
+                )
+            )
+            if fresh:
+                conn.execute(insert(feature_state), fresh)
+        return len(rows)
+
+    # -- definitions -----------------------------------------------------------------------------
+
+    def definitions(self, tenant_id: str, version: int | None = None) -> DefinitionSet:
+        if version is None:
+            version = self._active_version(tenant_id)
+        if version == 0:
+            return default_definitions()
+        cached = self._sets.get((tenant_id, version))
+        if cached is None:
+            with self._db.read() as conn:
+                source = conn.execute(
+                    select(feature_definitions.c.source).where(
+                        feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.version == version
+                    )
+                ).scalar()
+            if source is None:
+                raise NotFound(f"no feature definitions version {version}", code="feature_version_not_found")
+            cached = self._sets[(tenant_id, version)] = parse_definitions(source, version)
+        return cached
+
+    @translate_driver_errors
+    def publish_definitions(self, tenant_id: str, source: str, by: str) -> DefinitionRecord:
+        parsed = parse_definitions(source, version=1)  # validates before anything is stored
+        with self._db.write() as conn:
+            self._lock(conn, tenant_id)
+            existing = conn.execute(
+                select(feature_definitions).where(
+                    feature_definitions.c.tenant_id == tenant_id,
+                    feature_definitions.c.content_hash == parsed.content_hash,
+                )
+            ).first()
+            if existing is not None:
+                return _record(existing)
+            version = 1 + int(
+                conn.execute(
+                    select(func.coalesce(func.max(feature_definitions.c.version), 0)).where(
+                        feature_definitions.c.tenant_id == tenant_id
+                    )
+                ).scalar_one()
+            )
+            values = {
+                "tenant_id": tenant_id,
+                "version": version,
+                "content_hash": parsed.content_hash,
+                "source": source,
+                "status": "published",
+                "created_at": self._clock(),
+                "created_by": by,
+            }
+            conn.execute(insert(feature_definitions).values(**values))
+        return DefinitionRecord(**{k: v for k, v in values.items() if k != "source"})  # type: ignore[arg-type]
+
+    @translate_driver_errors
+    def backfill(self, tenant_id: str, version: int, progress: Progress | None = None) -> RebuildReport:
+        """Compute a published version's state from the whole log, before it is activated.
+
+        The version becomes live *first* (status ``backfilling``), so events arriving during the
+        backfill update it incrementally and nothing falls between the backfill and activation."""
+        record = self._set_status(
+            tenant_id, version, "backfilling", allowed_from=("published", "backfilling", "ready")
+        )
+        report = self.rebuild(tenant_id, version=record.version, progress=progress)
+        self._set_status(tenant_id, version, "ready", allowed_from=("backfilling",))
+        return report
+
+    @translate_driver_errors
+    def activate_definitions(self, tenant_id: str, version: int) -> DefinitionRecord:
+        with self._db.write() as conn:
+            self._lock(conn, tenant_id)
+            row = self._definition_row(conn, tenant_id, version)
+            if row.status == "active":
+                return _record(row)
+            if row.status != "ready":
+                raise Conflict(
+                    f"feature definitions v{version} are {row.status}; backfill them before activating",
+                    code="features_not_backfilled",
+                )
+            previous = self._active_version_in(conn, tenant_id)
+            conn.execute(
+                update(feature_definitions)
+                .where(feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.status == "active")
+                .values(status="retired")
+            )
+            conn.execute(
+                update(feature_definitions)
+                .where(feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.version == version)
+                .values(status="active")
+            )
+            # The retired version is no longer maintained: drop its state rather than keep stale data.
+            conn.execute(
+                delete(feature_state).where(
+                    feature_state.c.tenant_id == tenant_id, feature_state.c.version == previous
+                )
+            )
+            return _record(self._definition_row(conn, tenant_id, version))
+
+    @translate_driver_errors
+    def list_definitions(self, tenant_id: str) -> list[DefinitionRecord]:
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(feature_definitions)
+                .where(feature_definitions.c.tenant_id == tenant_id)
+                .order_by(feature_definitions.c.version)
+            ).all()
+        return [_record(row) for row in rows]
+
+    def _set_status(
+        self, tenant_id: str, version: int, status: str, allowed_from: Iterable[str]
+    ) -> DefinitionRecord:
+        with self._db.write() as conn:
+            self._lock(conn, tenant_id)
+            row = self._definition_row(conn, tenant_id, version)
+            if row.status not in allowed_from:
+                raise Conflict(
+                    f"feature definitions v{version} are {row.status}", code="invalid_feature_status"
+                )
+            conn.execute(
+                update(feature_definitions)
+                .where(feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.version == version)
+                .values(status=status)
+            )
+            return _record(self._definition_row(conn, tenant_id, version))
+
+    @staticmethod
+    def _definition_row(conn: Connection, tenant_id: str, version: int) -> Any:
+        row = conn.execute(
+            select(feature_definitions).where(
+                feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.version == version
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"no feature definitions version {version}", code="feature_version_not_found")
+        return row
+
+    def _active_version(self, tenant_id: str) -> int:
+        with self._db.read() as conn:
+            return self._active_version_in(conn, tenant_id)
+
+    @staticmethod
+    def _active_version_in(conn: Connection, tenant_id: str) -> int:
+        found = conn.execute(
+            select(feature_definitions.c.version).where(
+                feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.status == "active"
+            )
+        ).scalar()
+        return 0 if found is None else int(found)
+
+    @staticmethod
+    def _live_versions(conn: Connection, tenant_id: str) -> list[int]:
+        rows = conn.execute(
+            select(feature_definitions.c.version, feature_definitions.c.status).where(
+                and_(feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.status.in_(LIVE))
+            )
+        ).all()
+        versions = sorted(int(v) for v, _ in rows)
+        if not any(status == "active" for _, status in rows):
+            versions.insert(0, 0)  # the shipped default is live until a tenant activates its own
+        return versions
+
+
+def _event(row: Any) -> FeatureEvent:
+    return FeatureEvent(
+        tenant_id=row.tenant_id,
+        event_id=row.event_id,
+        customer_id=row.customer_id,
+        type=row.type,
+        occurred_at=row.occurred_at,
+        payload=json.loads(row.payload),
+    )
+
+
+def _record(row: Any) -> DefinitionRecord:
+    return DefinitionRecord(
+        tenant_id=row.tenant_id,
+        version=int(row.version),
+        content_hash=row.content_hash,
+        status=row.status,
+        created_at=row.created_at,
+        created_by=row.created_by,
+    )

@@ -1,0 +1,190 @@
+"""Tier selection on its own: which tier a channel gets, how measured latency moves the choice,
+loading with missing tiers, and each fallback's stated reason. Late tiers are held on events;
+the clock the selector measures with is injected."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+from tests.engine.tier_doubles import StubTier
+
+from tactful.config import Settings
+from tactful.domain import Channel
+from tactful.signals.base import SignalTier, TierUnavailable
+from tactful.signals.selection import TierSelector, load_tiers, measure_ms
+
+EXPECTED = {"embed": 3.0, "transformer": 30.0}
+
+
+def three_tiers(**rich: object) -> tuple[StubTier, StubTier, StubTier]:
+    return StubTier("fast"), StubTier("embed"), StubTier("transformer", **rich)
+
+
+@pytest.mark.parametrize(
+    ("channel", "expected_ms", "chosen"),
+    [
+        (Channel.VOICE, EXPECTED, "embed"),  # 15 ms: the transformer does not fit
+        (Channel.CHAT, EXPECTED, "transformer"),
+        (Channel.SMS, EXPECTED, "transformer"),
+        (Channel.EMAIL, EXPECTED, "transformer"),
+        (Channel.CHAT, {"embed": 3.0, "transformer": 80.0}, "embed"),  # a slow machine
+        (Channel.EMAIL, {"embed": 3.0, "transformer": 80.0}, "transformer"),
+        (Channel.VOICE, {"embed": 20.0, "transformer": 80.0}, "fast"),  # only the net fits
+    ],
+)
+def test_the_richest_tier_that_fits_the_budget_is_chosen(
+    channel: Channel, expected_ms: dict[str, float], chosen: str
+) -> None:
+    selector = TierSelector(list(three_tiers()), expected_ms=expected_ms)
+    assert selector.choose(channel).name == chosen
+
+
+def test_budgets_can_be_overridden_per_channel() -> None:
+    selector = TierSelector(list(three_tiers()), expected_ms=EXPECTED, budgets_ms={Channel.VOICE: 40.0})
+    assert selector.choose(Channel.VOICE).name == "transformer"
+    assert selector.budgets_ms[Channel.EMAIL] == 250.0  # the others keep their defaults
+
+
+def test_the_chosen_tier_answers_and_the_net_is_not_reported() -> None:
+    fast, embed, transformer = three_tiers()
+    selector = TierSelector([fast, embed, transformer], expected_ms=EXPECTED)
+    outcome = selector.signals("where is my card", Channel.CHAT)
+    selector.close(wait=True)
+    assert outcome.signals.tier == "transformer" and outcome.degradations == ()
+    assert outcome.signals.model_versions == {"transformer": "transformer-1.0"}
+    assert fast.calls == 1  # the safety net ran alongside
+    assert embed.calls == 0
+
+
+def test_a_failing_rich_tier_falls_back_to_the_net_and_says_why() -> None:
+    fast, embed, transformer = three_tiers(fail=RuntimeError("boom"))
+    selector = TierSelector([fast, embed, transformer], expected_ms=EXPECTED)
+    outcome = selector.signals("hello", Channel.EMAIL)
+    selector.close(wait=True)
+    assert outcome.signals.tier == "fast"
+    assert outcome.degradations == ("signals: tier transformer failed (RuntimeError); fast result used",)
+
+
+def test_a_late_tier_falls_back_and_its_measured_latency_moves_the_choice() -> None:
+    now = [0.0]
+    gate = threading.Event()
+    fast, embed, transformer = three_tiers(gate=gate)
+    selector = TierSelector([fast, embed, transformer], expected_ms=EXPECTED, timer=lambda: now[0])
+    outcome = selector.signals("hello", Channel.CHAT)  # waits out the 50 ms budget, then falls back
+    assert outcome.signals.tier == "fast"
+    assert outcome.degradations == (
+        "signals: tier transformer late (over the 50 ms chat budget); fast result used",
+    )
+    # The budget it missed counts at once (0.8·30 + 0.2·50) ...
+    assert selector.expected_ms("transformer") == pytest.approx(34.0)
+    now[0] = 1.0  # ... and when the call ends, one second after it began, so does that
+    gate.set()
+    selector.close(wait=True)
+    assert selector.expected_ms("transformer") == pytest.approx(0.8 * 34.0 + 0.2 * 1000.0)
+    assert selector.choose(Channel.CHAT).name == "embed"  # 227 ms no longer fits 50 ms
+    assert selector.choose(Channel.EMAIL).name == "transformer"  # but still fits 250 ms
+
+
+def test_a_tier_with_late_calls_still_running_counts_as_busy() -> None:
+    gate = threading.Event()
+    fast, embed, transformer = three_tiers(gate=gate)
+    # Every call is late; the missed 20 ms budget raises the expected figure only to 4.8, then 7.8
+    # ms, so the transformer stays the choice and the third call finds two still running.
+    selector = TierSelector(
+        [fast, embed, transformer],
+        expected_ms={"embed": 1.0, "transformer": 1.0},
+        budgets_ms={Channel.EMAIL: 20.0},
+    )
+    first = selector.signals("a", Channel.EMAIL)
+    second = selector.signals("b", Channel.EMAIL)
+    third = selector.signals("c", Channel.EMAIL)
+    gate.set()
+    selector.close(wait=True)
+    assert "late" in first.degradations[0] and "late" in second.degradations[0]
+    assert third.degradations == (
+        "signals: tier transformer busy (2 late calls still running); fast result used",
+    )
+    assert transformer.calls == 2  # the third call was not queued behind the late ones
+
+
+def test_a_tier_unavailable_at_run_time_is_dropped_after_one_degraded_decision(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fast, embed, transformer = three_tiers(fail=TierUnavailable("weights vanished (selection test)"))
+    selector = TierSelector([fast, embed, transformer], expected_ms=EXPECTED)
+    with caplog.at_level(logging.WARNING, logger="tactful.signals.selection"):
+        first = selector.signals("a", Channel.CHAT)
+        second = selector.signals("b", Channel.CHAT)
+    selector.close(wait=True)
+    assert first.degradations == (
+        "signals: tier transformer unavailable (weights vanished (selection test)); fast result used",
+    )
+    assert second.degradations == () and second.signals.tier == "embed"
+    assert [r.getMessage() for r in caplog.records].count(
+        "signal tier transformer is not available and is skipped: weights vanished (selection test)"
+    ) == 1
+
+
+def test_a_failing_net_alone_gives_neutral_signals() -> None:
+    selector = TierSelector.single(StubTier("lexicon", fail=ValueError("no lexicon")))
+    outcome = selector.signals("hello", Channel.VOICE)
+    assert outcome.signals.tier == "none"
+    assert outcome.degradations == ("signals: tier lexicon failed (ValueError); neutral signals used",)
+
+
+def test_load_tiers_orders_poorest_first_and_skips_the_missing_with_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def loader(name: str) -> SignalTier:
+        if name == "transformer":
+            raise TierUnavailable("the transformer tier needs `pip install tactful[transformer]` (load test)")
+        return StubTier(name)
+
+    with caplog.at_level(logging.WARNING, logger="tactful.signals.selection"):
+        first = load_tiers(["transformer", "embed", "fast"], loader)
+        again = load_tiers(["transformer", "embed", "fast"], loader)
+    assert [t.name for t in first] == [t.name for t in again] == ["fast", "embed"]
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "signal tier transformer is not available and is skipped: "
+        "the transformer tier needs `pip install tactful[transformer]` (load test)"
+    ]
+
+
+def test_when_no_configured_tier_loads_the_lexicon_answers() -> None:
+    def loader(name: str) -> SignalTier:
+        raise TierUnavailable(f"{name} missing (fallback test)")
+
+    assert [t.name for t in load_tiers(["fast", "embed"], loader)] == ["lexicon"]
+
+
+def test_measure_ms_warms_up_then_takes_the_median() -> None:
+    ticks = iter([0.0, 0.001, 1.0, 1.004, 2.0, 2.002])  # 1 ms, 4 ms, 2 ms
+    tier = StubTier("embed")
+    assert measure_ms(tier, ["a", "b", "c"], timer=lambda: next(ticks)) == pytest.approx(2.0)
+    assert tier.calls == 4  # one warm-up call, then three measured
+
+
+def test_from_settings_uses_the_configured_tiers_and_budgets() -> None:
+    settings = Settings(signal_tiers=("lexicon",), tier_budgets_ms=(("voice", 5.0),))
+    selector = TierSelector.from_settings(settings)
+    assert [t.name for t in selector.tiers] == ["lexicon"]
+    assert selector.budgets_ms[Channel.VOICE] == 5.0
+    assert selector.signals("thanks a lot!", Channel.VOICE).signals.tier == "lexicon"
+
+
+def test_an_empty_tier_list_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least one tier"):
+        TierSelector([])
+
+
+def test_after_close_the_net_answers_and_the_decision_says_why() -> None:
+    fast, embed, transformer = three_tiers()
+    selector = TierSelector([fast, embed, transformer], expected_ms=EXPECTED)
+    selector.close()
+    outcome = selector.signals("hello", Channel.CHAT)
+    assert outcome.signals.tier == "fast"
+    assert outcome.degradations == ("signals: tier transformer closed; fast result used",)
+    assert transformer.calls == 0
