@@ -45,6 +45,7 @@ from tactful.domain import (
     Preferences,
     Reply,
     Signals,
+    TenantId,
     new_id,
 )
 from tactful.errors import InputRejected, StoreError
@@ -61,6 +62,7 @@ from tactful.policy.types import PolicyInput, PolicyResult
 from tactful.render import RenderRequest, TemplateRenderer
 from tactful.signals import SignalTier, default_tier
 from tactful.signals.selection import TierSelector
+from tactful.signals.tenant_intents import tenant_intent_model, with_tenant_intent
 from tactful.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -200,7 +202,7 @@ class Engine:
             guarded = self._guard(message, now, degraded)  # raises InputRejected on bad input
             consent = consent_keyword(message.channel, guarded.text)
         with watch.stage("signals"):
-            signals = self._signals(guarded, message.channel, degraded)
+            signals = self._signals(message.tenant_id, guarded, message.channel, degraded)
         with watch.stage("context"):
             if consent is ConsentChange.SMS_OPT_IN:  # the confirmation goes out under the new consent
                 self._change_consent(message, consent)
@@ -316,12 +318,23 @@ class Engine:
 
     # -- the steps' details -----------------------------------------------------------------------
 
-    def _signals(self, guarded: GuardedText, channel: Channel, degraded: list[str]) -> Signals:
+    def _signals(
+        self, tenant_id: TenantId, guarded: GuardedText, channel: Channel, degraded: list[str]
+    ) -> Signals:
         # The selector never raises for a failing tier: it falls back to a poorer tier (or neutral
         # signals) and returns why, which makes the decision visibly degraded.
         outcome = self.tiers.signals(guarded.text, channel)
         degraded.extend(outcome.degradations)
         found = outcome.signals
+        try:
+            # A tenant that trained its own intents (POST /v1/intents/examples) gets them instead of
+            # the shipped support intents; one small read, the decoded model is cached per version.
+            found = with_tenant_intent(found, tenant_intent_model(self.store, tenant_id), guarded.text)
+        except Exception as exc:  # the shipped intent stands; the decision says so
+            log.exception("tenant intent model of %s failed", tenant_id)
+            degraded.append(
+                f"signals: tenant intent model failed ({type(exc).__name__}); shipped intent used"
+            )
         return found.model_copy(
             update={"pii": guarded.pii, "injection": max(found.injection, guarded.injection)}
         )

@@ -39,3 +39,17 @@ def test_bad_examples_are_4xx_and_store_nothing(
     r = client.post("/v1/intents/examples", json=[{"text": "", "label": "x"}], headers=auth)
     assert r.status_code == 422
     assert store.intents.examples(tenant.tenant.tenant_id) == []  # type: ignore[attr-defined]
+
+
+def test_the_tenants_own_intents_drive_its_next_decisions(client: Client, auth: dict[str, str]) -> None:
+    message = {"customer_id": "c-1", "conversation_id": "k-1", "channel": "chat", "text": "where is my lamp"}
+    before = client.post("/v1/messages", json={**message, "event_id": "e-1"}, headers=auth).json()
+    assert "tenant_intent" not in before["model_versions"]
+
+    assert client.post("/v1/intents/examples", json=_BODY, headers=auth).status_code == 201
+    after = client.post("/v1/messages", json={**message, "event_id": "e-2"}, headers=auth)
+    assert after.status_code == 200, after.text
+    decision = after.json()
+    assert decision["model_versions"]["tenant_intent"].startswith("tenant-intent@")
+    assert decision["explanation"]["signals"]["intent"] == "delivery"
+    assert decision["reply"]["text"]  # an intent the templates do not know still renders a reply
