@@ -41,6 +41,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/retention"): {A, AU},
     ("PUT", "/v1/retention"): {A},
     ("POST", "/v1/retention/purge"): {A},
+    ("GET", "/v1/learning/status"): {A, AU},
 }
 MSG = {"customer_id": "cust-1", "conversation_id": "conv-1", "channel": "chat", "text": "Where is my parcel?"}
 

@@ -32,7 +32,7 @@ def _learner(engine: Any) -> BanditLearner:
 
 @router.get("/status", summary="Learning mode, model version, rewards and shadow agreement")
 def status(engine: EngineDep, key: CallerDep) -> dict[str, Any]:
-    require(key, "admin")
+    require(key, "admin", "auditor")
     return _learner(engine).status(TenantId(key.tenant_id))
 
 

@@ -48,6 +48,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/retention"): READ_AUDIT,
     ("PUT", "/v1/retention"): ADMIN,
     ("POST", "/v1/retention/purge"): ADMIN,
+    # The learner's state (mode, model version, shadow agreement) is part of what auditors review.
+    ("GET", "/v1/learning/status"): READ_AUDIT,
 }
 
 
