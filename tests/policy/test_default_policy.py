@@ -222,6 +222,16 @@ CASES: list[tuple[str, dict[str, Any], Expect]] = [
         Expect(action=ActionType.CLARIFY),
     ),
     (
+        "a customer who asks for a person gets one",
+        {"intent": "contact_human_agent"},
+        Expect(action=ActionType.HANDOFF_HUMAN, fired=("asks-for-a-human",)),
+    ),
+    (
+        "an unsure guess that they asked for a person does not hand off",
+        {"signals": None, "intent": "contact_human_agent", "intent_confidence": 0.2},
+        Expect(action=ActionType.CLARIFY, not_fired=("asks-for-a-human",)),
+    ),
+    (
         "suspected prompt injection goes to a human in the plain house style",
         {"injection": 0.95, **ANGRY, "profile": VIP},
         Expect(action=ActionType.HANDOFF_HUMAN, style="neutral", fired=("injection-handoff",)),
