@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,27 @@ def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for place in _PLACES:
             writer.writerows([t.format(place), 0, "legit"] for t in _LEGIT)
             writer.writerows([t.format(place), 1, "injection"] for t in _ATTACK)
+    # The injection recipe also reads customer messages as legitimate examples.
+    folder = root / "bitext-customer-support"
+    folder.mkdir()
+    with (folder / "bitext_visible.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["instruction", "intent"])
+        for place in _PLACES:
+            writer.writerow([f"where is my parcel to {place}", "track_order"])
+            writer.writerow([f"refund my order from {place}", "get_refund"])
+    conversations = [
+        {
+            "dialogContent": [
+                {"client": "c", "message": f"my delivery to {place} is late"},
+                {"agent": "a", "message": "sorry"},
+            ]
+        }
+        for place in _PLACES
+    ]
+    folder = root / "twitter-customer-care-cdp"
+    folder.mkdir()
+    (folder / "dev.json").write_text(json.dumps(conversations), encoding="utf-8")
     return root
 
 
@@ -55,6 +77,11 @@ def test_dev_figures_are_measured_and_the_head_works(data_root: Path, tmp_path: 
     trained, vocabulary = train_tier("fast", ["injection"], root=data_root)
     figures = trained.figures["injection"]
     assert figures["n"] == 8 + 5  # 20 % of each label held out: 40 legit, 24 attacks
+    # Held-out customer messages: 20 % of each Bitext intent, half of the conversations.
+    assert figures["bitext_dev_n"] == 2 + 2 and figures["customer_tweets_dev_n"] == 4
+    for source in ("bitext_dev", "customer_tweets_dev"):
+        assert figures[f"{source}_fpr_at_0.7"] <= figures[f"{source}_fpr_at_0.5"] <= 1.0
+    assert figures["n_train"] == 64 - 13 + (16 - 4) + (8 - 4)
     assert 0.0 <= figures["f1"] <= 1.0 and figures["protocol"] == "held-out dev split"
     save(trained.heads, tmp_path / "fast.npz", vocabulary)
     heads, arrays = HeadSet.load(tmp_path / "fast.npz")
@@ -98,3 +125,13 @@ def test_registry_records_figures_and_cards_carry_them(data_root: Path, tmp_path
     assert entry["ref"] == "injection-fast@1.0.0" and entry["dev"]["f1"] == trained.figures["injection"]["f1"]
     card = hub.model_card("injection", [entry])
     assert "`injection-fast@1.0.0`" in card and f"{entry['dev']['f1']:.3f}" in card
+
+
+def test_injection_never_trains_on_its_held_out_customer_messages(data_root: Path) -> None:
+    from tactful.signals.recipes import injection
+
+    recipe = injection(data_root)
+    trained = set(recipe.train.texts)
+    held = [text for texts in recipe.negatives.values() for text in texts]
+    assert held and not trained & set(held)
+    assert not trained & set(recipe.dev.texts)

@@ -273,6 +273,13 @@ def models_splits(
                 out_dir / f"formality_{part}.csv",
                 [{**rows[i], "text": detokenise(rows[i]["sentence"])} for i in idx],
             )
+        # The injection heads' held-out customer messages (label 0): `tactful eval injection` on
+        # them gives 1 − accuracy = the false-positive rate at 0.5 recorded in the registry.
+        from tactful.signals.recipes import bitext_split, customer_tweets
+
+        held = {"bitext": bitext_split(root)[1], "customer_tweets": customer_tweets(root)[1]}
+        for name, texts in held.items():
+            _write(out_dir / f"injection_{name}_dev.csv", [{"text": t, "label": "0"} for t in texts])
     out.print(f"wrote splits to {out_dir}")
 
 

@@ -86,6 +86,7 @@ def model_card(signal: str, entries: list[dict[str, Any]], latency: dict[str, An
         d = entry["dev"]
         values = " | ".join(f"{d[k]:.3f}" if k in d else "—" for k in _METRIC_KEYS if k in dev)
         lines.append(f"| `{entry['ref']}` | {entry['tier']} | {values} | {d['n']} | {d['protocol']} |")
+    lines += _false_positive_table(entries)
     lines += [
         "",
         "## Training and dev data",
@@ -108,6 +109,27 @@ def model_card(signal: str, entries: list[dict[str, Any]], latency: dict[str, An
         lines.append("")
     lines += ["## Limitations", "", *LIMITATIONS.get(signal, ("- See docs/signals.md.",)), ""]
     return "\n".join(lines)
+
+
+def _false_positive_table(entries: list[dict[str, Any]]) -> list[str]:
+    """Held-out ordinary messages scored at or above each threshold (injection heads)."""
+    keys = sorted({k for e in entries for k in e["dev"] if "_fpr_at_" in k})
+    if not keys:
+        return []
+    lines = [
+        "",
+        "False-positive rate on held-out ordinary customer messages (never trained on):",
+        "",
+        "| model | " + " | ".join(f"{k.replace('_fpr_at_', ' ≥ ')}" for k in keys) + " |",
+        "|---|" + "---|" * len(keys),
+    ]
+    for entry in entries:
+        d = entry["dev"]
+        values = " | ".join(
+            f"{d[k]:.3f} (n = {d[k.split('_fpr_at_')[0] + '_n']})" if k in d else "—" for k in keys
+        )
+        lines.append(f"| `{entry['ref']}` | {values} |")
+    return lines
 
 
 LIMITATIONS: Final[dict[str, tuple[str, ...]]] = {
@@ -137,7 +159,10 @@ LIMITATIONS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "politeness": ("- Wikipedia and Stack Exchange requests; customer messages differ.",),
     "injection": (
-        "- 546 rows (English and German) only; the 'legit' class is mostly news questions. "
-        "One signal among the guard's heuristics, not a complete defence.",
+        "- 546 deepset rows (English and German); their 'legit' class is mostly news questions, so "
+        "English customer messages (Bitext, Twitter customer care) are added as legitimate examples. "
+        "No German customer messages were available: German support text is less well covered.",
+        '- Subtle injections without the usual cue words ("disregard your guidelines and …") can '
+        "score low. One signal among the guard's heuristics, not a complete defence.",
     ),
 }

@@ -7,12 +7,15 @@ is held out and the shipped model is trained on the rest, so the dev figure is t
 
 from __future__ import annotations
 
+import json
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from tactful.errors import InputRejected
 from tactful.signals.datasets import column, read_table, stratified_split
 
 SEED: Final = 42
@@ -94,6 +97,9 @@ class Recipe:
     in_domain: Split | None = None
     labels: tuple[str, ...] = ()
     dev_class: list[str] = field(default_factory=list)  # politeness: quartile labels of the dev rows
+    # Injection only: held-out ordinary messages (never trained on), by source; their false-positive
+    # rate at the policy thresholds is reported next to the dev figures.
+    negatives: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _goemotions(root: Path, split: str) -> list[tuple[str, list[str]]]:
@@ -271,19 +277,66 @@ def politeness(root: Path) -> Recipe:
     )
 
 
+CUSTOMER_HOLDOUT: Final = 0.5  # of the real customer tweets, the part kept for measuring false positives
+
+
+def customer_tweets(root: Path) -> tuple[list[str], list[str]]:
+    """Customer messages of Twitter customer-care dev conversations: (train, held out).
+
+    Split by conversation (seeded), so no conversation's messages land on both sides.
+    """
+    path = root / "twitter-customer-care-cdp" / "dev.json"
+    try:
+        conversations = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputRejected(f"{path}: no such file", code="bad_data_file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputRejected(f"{path}: not readable JSON ({exc})", code="bad_data_file") from None
+    order = list(range(len(conversations)))
+    random.Random(SEED).shuffle(order)
+    held = set(order[: round(CUSTOMER_HOLDOUT * len(order))])
+    train: list[str] = []
+    dev: list[str] = []
+    for i, conversation in enumerate(conversations):
+        for turn in conversation["dialogContent"]:
+            if "client" in turn and turn["message"].strip():
+                (dev if i in held else train).append(turn["message"])
+    return train, dev
+
+
+def bitext_split(root: Path) -> tuple[list[str], list[str]]:
+    """Bitext instructions: (train, dev) — the same seeded split the intent model uses."""
+    rows = read_table(root / "bitext-customer-support" / "bitext_visible.csv")
+    texts, labels = column(rows, "instruction"), column(rows, "intent")
+    train_idx, dev_idx = stratified_split(labels, DEV_FRACTION, SEED)
+    return [texts[i] for i in train_idx], [texts[i] for i in dev_idx]
+
+
 def injection(root: Path) -> Recipe:
     rows = read_table(root / "deepset-prompt-injections" / "train.csv")
     labels = column(rows, "label")
     train_idx, dev_idx = stratified_split(labels, DEV_FRACTION, SEED)
+    train_t, train_y = [rows[i]["text"] for i in train_idx], [labels[i] for i in train_idx]
+    # deepset's legitimate class is mostly news and trivia questions, so on its own the head learns
+    # "not a question" ≈ injection and flags ordinary complaints. Real customer messages as
+    # negatives teach it what support traffic looks like; their held-out parts measure that.
+    bitext_train, bitext_dev = bitext_split(root)
+    tweets_train, tweets_dev = customer_tweets(root)
+    negatives = bitext_train + tweets_train
     return Recipe(
         signal="injection",
         kind="softmax",
-        train=Split([rows[i]["text"] for i in train_idx], [labels[i] for i in train_idx]),
+        train=Split(train_t + negatives, train_y + ["0"] * len(negatives)),
         dev=Split([rows[i]["text"] for i in dev_idx], [labels[i] for i in dev_idx]),
         labels=("0", "1"),
+        negatives={"bitext_dev": bitext_dev, "customer_tweets_dev": tweets_dev},
         dev_note="deepset prompt-injections train split: 20 % held out stratified by label (seed 42); "
-        "trained on the other 80 % (English and German).",
-        data="deepset/prompt-injections (Apache-2.0)",
+        "trained on the other 80 % (English and German) plus, as legitimate messages, Bitext "
+        "customer-support instructions (the intent model's 80 % training part) and the customer tweets "
+        "of half the Twitter customer-care dev conversations (seeded split by conversation). False "
+        "positives are measured on the other Bitext 20 % and the other half of the conversations.",
+        data="deepset/prompt-injections (Apache-2.0), Bitext customer-support sample (CDLA-Sharing-1.0), "
+        "Twitter customer-care dev conversations (Apache-2.0; Twitter terms)",
         regularisation=10.0,
     )
 

@@ -186,6 +186,8 @@ def train_tier(
             "data": recipe.data,
             "n_train": len(y_train),
         }
+        for source, texts in recipe.negatives.items():
+            figures[signal] |= _false_positives(source, head, _scores(fitted, featurise(texts)))
         heads[signal] = _replace(head, start=start, stop=start + width)
         coefs.append(fitted.coef)
         biases.append(fitted.bias)
@@ -197,6 +199,18 @@ def train_tier(
         meta={"tier": tier, "seed": SEED},
     )
     return Trained(head_set, figures), vocabulary
+
+
+FALSE_POSITIVE_THRESHOLDS: Final = (0.5, 0.7)  # 0.7 is the default policy's injection hand-off
+
+
+def _false_positives(source: str, head: Head, z: F32) -> dict[str, Any]:
+    """How often held-out ordinary messages score as injections (probability of label "1")."""
+    p = head.probabilities(z)[:, head.labels.index("1")]
+    found: dict[str, Any] = {f"{source}_n": len(p)}
+    for threshold in FALSE_POSITIVE_THRESHOLDS:
+        found[f"{source}_fpr_at_{threshold}"] = float((p >= threshold).mean()) if len(p) else 0.0
+    return found
 
 
 def _replace(head: Head, **changes: Any) -> Head:
