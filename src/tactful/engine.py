@@ -3,8 +3,10 @@
 guard → signals → context → policy → learner → decision → render → audit (+ events).
 
 The engine holds no per-request state; everything durable goes through the store in one
-transaction per decision (decision row + audit entry + outbox event), so a crash never leaves a
-decision without its audit entry, and re-sending an event id returns the original decision.
+transaction per decision (decision row + audit entry + outbox event, plus the "side writes" of the
+other stages: vault values, feature events and state, learning log), so a crash never leaves a
+decision without its audit entry, features or learning log, and re-sending an event id returns the
+original decision.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal
 
 from tactful.bus import Bus, InProcessBus
@@ -53,7 +57,7 @@ from tactful.guard import GuardedText, GuardLimits, guard
 from tactful.guard.consent import ConsentChange, apply_consent, consent_keyword
 from tactful.guard.crypto import MasterKey, VaultError
 from tactful.guard.reinsert import leaked_values, reveal_reply, tokens_in
-from tactful.guard.vault import Vault, resolve_master_key
+from tactful.guard.vault import SealedValue, Vault, resolve_master_key
 from tactful.learn import Learner, RulesOnly
 from tactful.learn.bandit import BanditLearner
 from tactful.learn.base import Choice
@@ -64,6 +68,8 @@ from tactful.signals import SignalTier, default_tier
 from tactful.signals.selection import TierSelector
 from tactful.signals.tenant_intents import tenant_intent_model, with_tenant_intent
 from tactful.store.base import Store
+from tactful.store.database import SideWrite
+from tactful.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +140,9 @@ class Engine:
         #: Inline (the default here) publishes a decision's events before ``decide`` returns, which
         #: keeps tests and scripts deterministic; services relay in the background instead.
         self.relay = OutboxRelay(store, self.bus, background=background_relay)
-        # Outcomes reach the features through the bus (at least once; ingest dedupes by event id);
-        # so do decisions, which ``decide`` also ingests directly: whichever comes first wins.
+        # Outcomes reach the features through the bus (at least once; ingest dedupes by event id).
+        # A decision's events are written in the decision's own transaction; only a feature store
+        # outside the store's database also takes them from the bus (whichever comes first wins).
         self.bus.subscribe("outcome.recorded", self._on_outcome_for_features, group="features")
         self.bus.subscribe("decision.made", self._on_decision_for_features, group="features")
         #: One tier runs inline; a ``TierSelector`` picks per message by the channel's latency
@@ -199,7 +206,7 @@ class Engine:
         now = self.clock()
 
         with watch.stage("guard"):
-            guarded = self._guard(message, now, degraded)  # raises InputRejected on bad input
+            guarded, sealed = self._guard(message, now, degraded)  # raises InputRejected on bad input
             consent = consent_keyword(message.channel, guarded.text)
         with watch.stage("signals"):
             signals = self._signals(message.tenant_id, guarded, message.channel, degraded)
@@ -258,12 +265,17 @@ class Engine:
         # The stored record carries its own latency, so the durable write itself cannot be in it:
         # ``latency_ms`` covers the stages up to here; the write is measured by the benchmark.
         timed = decision.model_copy(update={"latency_ms": watch.total()})
-        stored, created = self.store.record_decision(
-            timed, self._snapshot(message, guarded, signals, ctx, consent)
-        )
+        snapshot = self._snapshot(message, guarded, signals, ctx, consent)
+        if isinstance(self.store, SqlStore):
+            writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed)
+            stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
+        else:  # pragma: no cover - every shipped store is an SqlStore
+            writes = _SideWrites()
+            stored, created = self.store.record_decision(timed, snapshot)
         if created:
-            self._record_feature_events(message, signals, ctx, stored)
-            self._learner_logged(stored, choice)
+            if not writes.features:
+                self._record_feature_events(message, signals, ctx, stored)
+            self._learner_logged(stored, choice, written=writes.learning)
             for observe in self.observers:
                 observe(stored)
             self.relay.kick()
@@ -287,20 +299,52 @@ class Engine:
                 log.exception("learner: closing reward windows failed after outcome %s", stored.event_id)
         return stored, created
 
-    def _learner_logged(self, decision: Decision, choice: Choice) -> None:
+    def _side_writes(
+        self,
+        store: SqlStore,
+        message: InboundMessage,
+        signals: Signals,
+        ctx: CustomerContext,
+        decision: Decision,
+        choice: Choice,
+        sealed: list[SealedValue],
+    ) -> _SideWrites:
+        """The rows the other stages add to the decision's own transaction. Each module keeps its
+        SQL and hands over a write; a part that keeps its rows elsewhere (a feature store or vault
+        passed in over another backend) cannot join, and is written as before instead."""
+        writes = _SideWrites()
+        if sealed:  # only when the vault's rows are this store's (see ``_guard``)
+            writes.in_transaction.append(
+                store.vault.put_values_write(message.tenant_id, message.customer_id, sealed)
+            )
+        if self.features is getattr(store, "features", None):
+            events = [message_event(message, signals, personal=ctx.personal), decision_event(decision)]
+            writes.in_transaction.append(
+                partial(store.features.ingest_in, batch=events, personal=ctx.personal)
+            )
+            writes.features = True
+        learning = self.learner.log_write(decision, choice)
+        if learning is not None:
+            writes.in_transaction.append(learning)
+            writes.learning = True
+        return writes
+
+    def _learner_logged(self, decision: Decision, choice: Choice, *, written: bool) -> None:
         """The decision is stored and answered whatever happens here; a failure only means the
-        learner will not learn from it, which is logged (and visible as a missing learning event)."""
+        learner will not learn from it (or, when its log row committed with the decision, only
+        that reward windows close on the next call), which is logged."""
         try:
-            self.learner.logged(decision, choice)
+            self.learner.logged(decision, choice, written=written)
         except Exception:
             log.exception("learner: logging decision %s failed; not learned from", decision.decision_id)
 
     def _record_feature_events(
         self, message: InboundMessage, signals: Signals, ctx: CustomerContext, decision: Decision
     ) -> None:
-        """The inbound message (no text; no signals when personalisation is off) and the decision
-        become events the features fold in. The decision is stored already, so a failure here
-        must not fail the request: it is logged, and the decision's outbox event re-delivers it."""
+        """For a feature store outside the decision's database only: the inbound message (no text;
+        no signals when personalisation is off) and the decision become events the features fold
+        in. The decision is stored already, so a failure here must not fail the request: it is
+        logged, and the decision's outbox event re-delivers it."""
         events = [message_event(message, signals, personal=ctx.personal), decision_event(decision)]
         try:
             self.features.ingest(events, personal=ctx.personal)
@@ -308,6 +352,10 @@ class Engine:
             log.exception("features: could not record the events of decision %s", decision.decision_id)
 
     def _on_decision_for_features(self, envelope: Envelope) -> None:
+        if self.features is getattr(self.store, "features", None):
+            # The store's own feature store got the decision's events in the decision's own
+            # transaction (``_side_writes``): the event could only be a replay of them.
+            return
         self.features.ingest([decision_event(Decision.model_validate(envelope.payload))])
 
     def _on_outcome_for_features(self, envelope: Envelope) -> None:
@@ -339,22 +387,29 @@ class Engine:
             update={"pii": guarded.pii, "injection": max(found.injection, guarded.injection)}
         )
 
-    def _guard(self, message: InboundMessage, now: datetime, degraded: list[str]) -> GuardedText:
-        """Tokenise the text and keep the values found, encrypted, before anything else sees them."""
+    def _guard(
+        self, message: InboundMessage, now: datetime, degraded: list[str]
+    ) -> tuple[GuardedText, list[SealedValue]]:
+        """Tokenise the text and encrypt the values found before anything else sees them. The
+        ciphertexts are returned to be written in the decision's transaction; a vault over other
+        rows than the store's keeps them at once, in its own."""
         tokeniser = None if self.vault is None else self.vault.tokeniser(message.tenant_id)
         guarded = guard(message.text, self.guard_limits, tokeniser)
         if not guarded.pii:
-            return guarded
+            return guarded, []
         if self.vault is None:
             degraded.append("vault: no master key configured; personal data tokenised but not kept")
-            return guarded
+            return guarded, []
         found = {f.token: (f.kind, guarded.vault[f.token]) for f in guarded.pii}
         try:
-            self.vault.keep(message.tenant_id, message.customer_id, found, now)
+            sealed = self.vault.seal(message.tenant_id, message.customer_id, found, now)
+            if isinstance(self.store, SqlStore) and self.vault.rows is self.store.vault:
+                return guarded, sealed
+            self.vault.rows.put_values(message.tenant_id, message.customer_id, sealed)
         except (StoreError, VaultError) as exc:  # the decision can go on: its text is tokenised
             log.warning("vault: keeping %d value(s) failed: %s", len(found), exc.code)
             degraded.append(f"vault: personal data not kept ({exc.code})")
-        return guarded
+        return guarded, []
 
     def _change_consent(self, message: InboundMessage, change: ConsentChange) -> None:
         """Store an SMS keyword's consent change and audit it; it binds every later decision."""
@@ -486,6 +541,15 @@ class Engine:
 
     def listen(self) -> None:
         self.bus.subscribe("message.received", self.on_message_received, group="engine")
+
+
+@dataclass
+class _SideWrites:
+    """What joins the decision's transaction, and which parts did (the rest is written after)."""
+
+    in_transaction: list[SideWrite] = field(default_factory=list)
+    features: bool = False
+    learning: bool = False
 
 
 def _feature_store(store: Store) -> FeatureStore:

@@ -139,12 +139,27 @@ class Vault:
         """A pseudonym for audit entries about a customer (no personal data in the audit log)."""
         return subject_ref(self._token_key(tenant_id), customer_id)
 
+    @property
+    def rows(self) -> VaultStore:
+        """Where the ciphertexts go (the engine writes ``seal``'s output in its decision's transaction)."""
+        return self._store
+
     def keep(
         self, tenant_id: str, customer_id: str, values: Mapping[str, tuple[str, str]], now: datetime
     ) -> None:
         """Encrypt and store ``token -> (kind, raw value)`` for the customer who sent them."""
+        sealed = self.seal(tenant_id, customer_id, values, now)
+        if sealed:
+            self._store.put_values(tenant_id, customer_id, sealed)
+
+    def seal(
+        self, tenant_id: str, customer_id: str, values: Mapping[str, tuple[str, str]], now: datetime
+    ) -> list[SealedValue]:
+        """Encrypt ``token -> (kind, raw value)`` under the customer's data key, for the caller to
+        store. The key itself is stored here on the customer's first value, in its own small
+        transaction: it must exist before anything is sealed, and an unused key holds no data."""
         if not values:
-            return
+            return []
         key = self._data_key(tenant_id, customer_id, create=True)
         assert key is not None  # create=True always yields a key
         sealed = [
@@ -157,7 +172,7 @@ class Vault:
             )
             for token, (kind, raw) in values.items()
         ]
-        self._store.put_values(tenant_id, customer_id, sealed)
+        return sealed
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -167,26 +167,16 @@ class BanditLearner:
             return moved_to(result, arm.channel, inp.message.channel)
         return policy.evaluate(inp, channel=arm.channel, tone_shift=STYLE_SHIFTS[arm.style])
 
-    def logged(self, decision: Decision, choice: Choice) -> None:
-        pending = choice.context
-        if not isinstance(pending, _Pending):
+    def log_write(self, decision: Decision, choice: Choice) -> Callable[[Any], None] | None:
+        row = _logged_choice(decision, choice)
+        return None if row is None else self.store.log_choice_write(row)
+
+    def logged(self, decision: Decision, choice: Choice, *, written: bool = False) -> None:
+        row = _logged_choice(decision, choice)
+        if row is None:
             return
-        self.store.log_choice(
-            LoggedChoice(
-                tenant_id=decision.tenant_id,
-                decision_id=decision.decision_id,
-                decided_at=decision.decided_at,
-                due_at=decision.decided_at + pending.window,
-                mode=pending.mode,
-                model_version=pending.model_version,
-                arms=tuple(a.key for a in pending.arms),
-                chosen=pending.arms[pending.chosen].key,
-                propensity=pending.propensity,
-                rules_arm=pending.arms[0].key,
-                greedy_arm=pending.arms[pending.greedy].key,
-                features=pending.features,
-            )
-        )
+        if not written:
+            self.store.log_choice(row)
         now = self._clock()
         if self._last_close is None or now - self._last_close >= self._close_every:
             self.close_due(now)
@@ -334,3 +324,24 @@ class BanditLearner:
                 round(sum(c.chosen != c.rules_arm for c in live) / len(live), 4) if live else None
             ),
         }
+
+
+def _logged_choice(decision: Decision, choice: Choice) -> LoggedChoice | None:
+    """What the learning log keeps of a decision the bandit took part in (None: it did not)."""
+    pending = choice.context
+    if not isinstance(pending, _Pending):
+        return None
+    return LoggedChoice(
+        tenant_id=decision.tenant_id,
+        decision_id=decision.decision_id,
+        decided_at=decision.decided_at,
+        due_at=decision.decided_at + pending.window,
+        mode=pending.mode,
+        model_version=pending.model_version,
+        arms=tuple(a.key for a in pending.arms),
+        chosen=pending.arms[pending.chosen].key,
+        propensity=pending.propensity,
+        rules_arm=pending.arms[0].key,
+        greedy_arm=pending.arms[pending.greedy].key,
+        features=pending.features,
+    )

@@ -1,14 +1,16 @@
 """The learner hook: given what the policy allows, choose (or just observe) — never outside it.
 
-The engine calls ``choose`` in its ``learner`` stage, ``logged`` once the decision is stored, and
+The engine calls ``choose`` in its ``learner`` stage, ``log_write`` for the row written in the
+decision's transaction, ``logged`` once the decision is stored, and
 ``outcome_recorded`` after each stored outcome (where a learner closes reward windows that are due).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tactful.domain import Decision, Outcome
 from tactful.domain.decision import LearnerTrace
@@ -36,8 +38,15 @@ class Learner(Protocol):
         """Return ``result`` or a variant that only uses an arm the policy allowed."""
         ...
 
-    def logged(self, decision: Decision, choice: Choice) -> None:
-        """The decision is stored: keep what learning and off-policy evaluation need."""
+    def log_write(self, decision: Decision, choice: Choice) -> Callable[[Any], None] | None:
+        """The learning log's row of this decision as a write on the decision's own transaction
+        (called with its connection), so no decision is stored without its log; None when there
+        is nothing to log or the learner's store cannot join that transaction."""
+        ...
+
+    def logged(self, decision: Decision, choice: Choice, *, written: bool = False) -> None:
+        """The decision is stored: keep what learning and off-policy evaluation need (``written``:
+        the ``log_write`` row committed with it already), and close reward windows that are due."""
         ...
 
     def outcome_recorded(self, outcome: Outcome, now: datetime) -> None: ...
@@ -52,7 +61,10 @@ class RulesOnly:
     def choose(self, policy: CompiledPolicy, inp: PolicyInput, result: PolicyResult) -> Choice:
         return Choice(result)
 
-    def logged(self, decision: Decision, choice: Choice) -> None:
+    def log_write(self, decision: Decision, choice: Choice) -> Callable[[Any], None] | None:
+        return None
+
+    def logged(self, decision: Decision, choice: Choice, *, written: bool = False) -> None:
         return None
 
     def outcome_recorded(self, outcome: Outcome, now: datetime) -> None:

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from tactful.domain import DecisionId, TenantId
 from tactful.errors import NotFound
@@ -48,6 +49,12 @@ class Snapshot:
 class LearningStore(Protocol):
     def log_choice(self, choice: LoggedChoice) -> None:
         """Idempotent by decision id."""
+        ...
+
+    def log_choice_write(self, choice: LoggedChoice) -> Callable[[Any], None] | None:
+        """The same row as a write on the decision's own transaction, to be called with that
+        transaction's connection (``SqlStore.record_decision``); None when this store cannot join
+        it (then ``log_choice`` writes the row after the decision)."""
         ...
 
     def get_choice(self, tenant_id: TenantId, decision_id: DecisionId) -> LoggedChoice | None: ...
@@ -105,6 +112,9 @@ class MemoryLearningStore:
     def log_choice(self, choice: LoggedChoice) -> None:
         with self._lock:
             self._choices.setdefault((choice.tenant_id, choice.decision_id), choice)
+
+    def log_choice_write(self, choice: LoggedChoice) -> Callable[[Any], None] | None:
+        return None  # in memory: there is no transaction to join
 
     def get_choice(self, tenant_id: TenantId, decision_id: DecisionId) -> LoggedChoice | None:
         return self._choices.get((tenant_id, decision_id))

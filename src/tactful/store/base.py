@@ -6,11 +6,13 @@ every interface backed by the same database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from tactful.domain import Customer, CustomerId, Decision, DecisionId, EventId, Outcome, TenantId
+from tactful.store.database import SideWrite
 
 
 @dataclass(frozen=True)
@@ -99,11 +101,14 @@ class PolicyStore(Protocol):
 
 
 class DecisionStore(Protocol):
-    def record_decision(self, decision: Decision, snapshot: dict[str, Any]) -> tuple[Decision, bool]:
+    def record_decision(
+        self, decision: Decision, snapshot: dict[str, Any], side_writes: Sequence[SideWrite] = ()
+    ) -> tuple[Decision, bool]:
         """Atomically store the decision, append it to the audit chain and queue its event.
 
-        Idempotent by ``(tenant_id, event_id)``: a second call with the same event id stores nothing
-        and returns ``(original_decision, False)``.
+        ``side_writes`` (vault values, feature events, the learning log) run in the same
+        transaction. Idempotent by ``(tenant_id, event_id)``: a second call with the same event id
+        stores nothing, runs no side write and returns ``(original_decision, False)``.
         """
         ...
 

@@ -8,7 +8,7 @@ ignores the mark and relies on row locks instead. ``read()`` is a plain transact
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from sqlite3 import Connection as SqliteConnection
 from typing import Any, cast
@@ -21,6 +21,11 @@ from sqlalchemy.sql.expression import ClauseElement
 #: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
 SINGLE_READ_OPTION = "tactful_single_read"
+
+#: A write another module adds to the decision's own transaction (``SqlStore.record_decision``):
+#: called with the open connection after the decision, audit and outbox rows; raising rolls the
+#: whole decision back. Each module keeps its own SQL and only hands over such a callable.
+SideWrite = Callable[[Connection], object]
 
 
 class PreparedQuery:
@@ -62,28 +67,42 @@ class RawTransaction:
     (the audit append) runs the same inside either kind of transaction.
     """
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, dbapi_error: type[Exception] | None = None) -> None:
         self._cursor = cursor
+        # Set for a cursor borrowed from an SQLAlchemy connection (``of``): its driver errors are
+        # raised as SQLAlchemy's (``IntegrityError`` ...), as ``raw_write`` does for its own.
+        self._dbapi_error = dbapi_error
 
     @classmethod
     def of(cls, conn: Connection) -> RawTransaction:
-        return cls(conn.connection.cursor())
+        return cls(conn.connection.cursor(), conn.dialect.loaded_dbapi.Error)
+
+    def _run(self, sql: str, parameters: Any, many: bool = False) -> None:
+        try:
+            if many:
+                self._cursor.executemany(sql, parameters)
+            else:
+                self._cursor.execute(sql, parameters)
+        except Exception as exc:
+            if self._dbapi_error is None or not isinstance(exc, self._dbapi_error):
+                raise
+            raise DBAPIError.instance(None, None, exc, self._dbapi_error) from exc
 
     def execute(self, query: PreparedQuery, values: dict[str, Any]) -> None:
-        self._cursor.execute(query.sql, query.parameters(values))
+        self._run(query.sql, query.parameters(values))
 
     def fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
-        self._cursor.execute(query.sql, query.parameters(values))
+        self._run(query.sql, query.parameters(values))
         row = self._cursor.fetchone()
         return None if row is None else tuple(row)
 
     def fetch_all(self, query: PreparedQuery, values: dict[str, Any]) -> list[tuple[Any, ...]]:
-        self._cursor.execute(query.sql, query.parameters(values))
+        self._run(query.sql, query.parameters(values))
         return [tuple(row) for row in self._cursor.fetchall()]
 
     def execute_many(self, query: PreparedQuery, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self._cursor.executemany(query.sql, [query.parameters(values) for values in rows])
+            self._run(query.sql, [query.parameters(values) for values in rows], many=True)
 
 
 class Database:

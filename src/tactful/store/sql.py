@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
 from typing import Any
@@ -33,7 +33,7 @@ from tactful.domain import (
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_json
-from tactful.store.database import Database, PreparedQuery, RawTransaction
+from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import (
     UtcDateTime,
@@ -450,8 +450,15 @@ class SqlStore:
     # -- decisions -----------------------------------------------------------------------------
 
     @translate_driver_errors
-    def record_decision(self, decision: Decision, snapshot: dict[str, Any]) -> tuple[Decision, bool]:
-        """Store the decision, its audit entry and its ``decision.made`` outbox event in one transaction."""
+    def record_decision(
+        self, decision: Decision, snapshot: dict[str, Any], side_writes: Sequence[SideWrite] = ()
+    ) -> tuple[Decision, bool]:
+        """Store the decision, its audit entry and its ``decision.made`` outbox event in one transaction.
+
+        ``side_writes`` (the engine's vault values, feature events and learning log) run last in
+        that same transaction, so the decision and everything it implies commit, or roll back,
+        together — and one durable commit pays for all of them. A replayed event id runs none.
+        """
         document_dict = decision.model_dump(mode="json")
         document = canonical_json(document_dict)
         snapshot_json = payload_text(snapshot)
@@ -468,8 +475,12 @@ class SqlStore:
             payload=document_dict,
         )
         now = self._clock()
+        inserted = False
         try:
-            with self._db.raw_write() as tx:
+            with self._db.write() as conn:
+                # The decision's own statements stay prepared (see PreparedQuery) on the cursor of
+                # the connection the side writes get, so both share one transaction.
+                tx = RawTransaction.of(conn)
                 tx.execute(
                     self._q_insert_decision,
                     {
@@ -483,6 +494,7 @@ class SqlStore:
                         "document": document,
                     },
                 )
+                inserted = True
                 append_in(
                     tx,
                     self._audit_statements,
@@ -502,7 +514,11 @@ class SqlStore:
                         "published_at": None,
                     },
                 )
+                for write in side_writes:
+                    write(conn)
         except IntegrityError as exc:
+            if inserted:
+                raise  # a side write's constraint, not a replay: rolled back, reported as a conflict
             # The unique (tenant_id, event_id) lost a race or this is a replay: the first write wins.
             original = self.get_decision_by_event(decision.tenant_id, decision.event_id)
             if original is not None:

@@ -46,12 +46,13 @@ from tactful.context.feature_store import (
 )
 from tactful.domain import PersonalisationIntensity, Preferences
 from tactful.errors import Conflict, InputRejected, NotFound
-from tactful.store.database import Database, PreparedQuery
+from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import customers, events, feature_definitions, feature_state
 
 #: Statuses whose state is kept up to date incrementally.
 LIVE = ("backfilling", "ready", "active")
+SMALL_BATCH = 8  # up to this many events per tenant, replays are looked up one by one (prepared)
 REBUILD_BATCH = 500  # customers per rebuild transaction: bounds how long live traffic waits
 
 
@@ -144,6 +145,37 @@ def _decision_query(backend: str) -> Any:
     ).select_from(joined)
 
 
+_KNOWN_EVENT = select(events.c.event_id).where(
+    events.c.tenant_id == bindparam("b_tenant_id"), events.c.event_id == bindparam("b_event_id")
+)
+_INSERT_EVENT = insert(events).values({c.name: bindparam(c.name, type_=c.type) for c in events.columns})
+_LIVE_VERSIONS = select(feature_definitions.c.version, feature_definitions.c.status).where(
+    feature_definitions.c.tenant_id == bindparam("b_tenant_id"),
+    # Spelled out rather than IN (...): an IN list compiles to an expanding parameter, which a
+    # statement prepared once (PreparedQuery) cannot take.
+    or_(*(feature_definitions.c.status == literal_column(f"'{status}'") for status in LIVE)),
+)
+
+_STATE_KEY = (
+    feature_state.c.tenant_id == bindparam("b_tenant_id"),
+    feature_state.c.version == bindparam("b_version"),
+    feature_state.c.customer_id == bindparam("b_customer_id"),
+)
+_STATE_OF = select(feature_state.c.consent_state, feature_state.c.personal_state).where(*_STATE_KEY)
+_INSERT_STATE = insert(feature_state).values(
+    {c.name: bindparam(c.name, type_=c.type) for c in feature_state.columns}
+)
+_UPDATE_STATE = (
+    update(feature_state)
+    .where(*_STATE_KEY)
+    .values(
+        consent_state=bindparam("v_consent", type_=feature_state.c.consent_state.type),
+        personal_state=bindparam("v_personal", type_=feature_state.c.personal_state.type),
+        computed_at=bindparam("v_computed", type_=feature_state.c.computed_at.type),
+    )
+)
+
+
 class SqlFeatureStore:
     """Implements ``FeatureStore``, ``FeatureDefinitionStore`` and the loader's ``CustomerFactsReader``."""
 
@@ -154,6 +186,14 @@ class SqlFeatureStore:
         self._q_personal = prepare(_state_query(personal=True))
         self._q_consent = prepare(_state_query(personal=False))
         self._q_decision = prepare(_decision_query(database.backend))
+        # Every decision ingests its two events inside its own transaction: the statements that
+        # take one value each are prepared once (~0.1 ms less apiece than through Core).
+        self._q_known = prepare(_KNOWN_EVENT)
+        self._q_insert_event = prepare(_INSERT_EVENT)
+        self._q_live = prepare(_LIVE_VERSIONS)
+        self._q_state_of = prepare(_STATE_OF)
+        self._q_insert_state = prepare(_INSERT_STATE)
+        self._q_update_state = prepare(_UPDATE_STATE)
         # Published sets never change, so a parsed set can be cached forever by (tenant, version).
         self._sets: dict[tuple[str, int], DefinitionSet] = {}
 
@@ -231,50 +271,80 @@ class SqlFeatureStore:
         new = 0
         for tenant_id in sorted({e.tenant_id for e in batch}):
             todo = {e.event_id: e for e in batch if e.tenant_id == tenant_id}  # duplicates in the batch
+            if not self._unknown(tenant_id, list(todo)):
+                # All replays (e.g. a decision's own ``decision.made`` coming back from the bus after
+                # the decision wrote its events): answered by a read, without a write transaction.
+                continue
             with self._db.write() as conn:
-                self._lock(conn, tenant_id)
-                known: set[str] = set()
-                ids = list(todo)
-                for start in range(0, len(ids), 500):
-                    known.update(
-                        conn.execute(
-                            select(events.c.event_id).where(
-                                events.c.tenant_id == tenant_id,
-                                events.c.event_id.in_(ids[start : start + 500]),
-                            )
-                        ).scalars()
-                    )
-                # A replayed event changes nothing; the rest fold in event-time order.
-                fresh = sorted((e for i, e in todo.items() if i not in known), key=lambda e: e.order_key)
-                if not fresh:
-                    continue
-                recorded_at = self._clock()
-                conn.execute(
-                    insert(events),
-                    [
-                        {
-                            "tenant_id": e.tenant_id,
-                            "event_id": e.event_id,
-                            "customer_id": e.customer_id,
-                            "type": e.type,
-                            "occurred_at": e.occurred_at,
-                            "recorded_at": recorded_at,
-                            "payload": json.dumps(e.payload, separators=(",", ":"), sort_keys=True),
-                        }
-                        for e in fresh
-                    ],
-                )
-                new += len(fresh)
-                by_customer: dict[str, list[FeatureEvent]] = {}
-                for e in fresh:
-                    by_customer.setdefault(e.customer_id, []).append(e)
-                allowed = {
-                    c: personal if personal is not None else self._personal_allowed(conn, tenant_id, c)
-                    for c in by_customer
-                }
-                for version in self._live_versions(conn, tenant_id):
-                    self._update(conn, self.definitions(tenant_id, version), tenant_id, by_customer, allowed)
+                new += self._ingest_tenant(conn, tenant_id, todo, personal)
         return new
+
+    def ingest_in(self, conn: Connection, batch: Sequence[FeatureEvent], *, personal: bool | None) -> int:
+        """``ingest`` inside the caller's write transaction (the decision's: see
+        ``SqlStore.record_decision``), so the events commit or roll back with it."""
+        new = 0
+        for tenant_id in sorted({e.tenant_id for e in batch}):
+            todo = {e.event_id: e for e in batch if e.tenant_id == tenant_id}
+            new += self._ingest_tenant(conn, tenant_id, todo, personal)
+        return new
+
+    def _unknown(self, tenant_id: str, ids: list[str]) -> set[str]:
+        known: set[str] = set()
+        with self._db.read() as conn:
+            for start in range(0, len(ids), 500):
+                known.update(self._known_in(conn, tenant_id, ids[start : start + 500]))
+        return set(ids) - known
+
+    @staticmethod
+    def _known_in(conn: Connection, tenant_id: str, ids: list[str]) -> Iterable[str]:
+        return conn.execute(
+            select(events.c.event_id).where(events.c.tenant_id == tenant_id, events.c.event_id.in_(ids))
+        ).scalars()
+
+    def _ingest_tenant(
+        self, conn: Connection, tenant_id: str, todo: dict[str, FeatureEvent], personal: bool | None
+    ) -> int:
+        self._lock(conn, tenant_id)
+        tx = RawTransaction.of(conn)
+        known: set[str] = set()
+        ids = list(todo)
+        if len(ids) <= SMALL_BATCH:  # a decision's two events: one prepared lookup each
+            known.update(
+                i for i in ids if tx.fetch_one(self._q_known, {"b_tenant_id": tenant_id, "b_event_id": i})
+            )
+        else:
+            for start in range(0, len(ids), 500):
+                known.update(self._known_in(conn, tenant_id, ids[start : start + 500]))
+        # A replayed event changes nothing; the rest fold in event-time order.
+        fresh = sorted((e for i, e in todo.items() if i not in known), key=lambda e: e.order_key)
+        if not fresh:
+            return 0
+        recorded_at = self._clock()
+        tx.execute_many(
+            self._q_insert_event,
+            [
+                {
+                    "tenant_id": e.tenant_id,
+                    "event_id": e.event_id,
+                    "customer_id": e.customer_id,
+                    "type": e.type,
+                    "occurred_at": e.occurred_at,
+                    "recorded_at": recorded_at,
+                    "payload": json.dumps(e.payload, separators=(",", ":"), sort_keys=True),
+                }
+                for e in fresh
+            ],
+        )
+        by_customer: dict[str, list[FeatureEvent]] = {}
+        for e in fresh:
+            by_customer.setdefault(e.customer_id, []).append(e)
+        allowed = {
+            c: personal if personal is not None else self._personal_allowed(conn, tenant_id, c)
+            for c in by_customer
+        }
+        for version in self._live_versions(conn, tenant_id):
+            self._update(conn, self.definitions(tenant_id, version), tenant_id, by_customer, allowed)
+        return len(fresh)
 
     def _update(
         self,
@@ -288,6 +358,16 @@ class SqlFeatureStore:
         read and one write statement for the whole batch."""
         customer_ids = list(by_customer)
         stored: dict[str, tuple[str, str | None]] = {}
+        tx = RawTransaction.of(conn)
+        if len(customer_ids) <= SMALL_BATCH:  # a decision's one customer: prepared lookups
+            for customer_id in customer_ids:
+                found = tx.fetch_one(
+                    self._q_state_of,
+                    {"b_tenant_id": tenant_id, "b_version": defs.version, "b_customer_id": customer_id},
+                )
+                if found is not None:
+                    stored[customer_id] = (found[0], found[1])
+            customer_ids = []
         for start in range(0, len(customer_ids), 500):
             rows = conn.execute(
                 select(
@@ -328,8 +408,8 @@ class SqlFeatureStore:
             }
             (inserts if row is None else updates).append(values)
         if inserts:
-            conn.execute(
-                insert(feature_state),
+            tx.execute_many(
+                self._q_insert_state,
                 [
                     {
                         "tenant_id": tenant_id,
@@ -341,13 +421,19 @@ class SqlFeatureStore:
                 ],
             )
         if updates:
-            conn.execute(
-                update(feature_state).where(
-                    feature_state.c.tenant_id == tenant_id,
-                    feature_state.c.version == defs.version,
-                    feature_state.c.customer_id == bindparam("b_customer_id"),
-                ),
-                updates,
+            tx.execute_many(
+                self._q_update_state,
+                [
+                    {
+                        "b_tenant_id": tenant_id,
+                        "b_version": defs.version,
+                        "b_customer_id": v["b_customer_id"],
+                        "v_consent": v["consent_state"],
+                        "v_personal": v["personal_state"],
+                        "v_computed": v["computed_at"],
+                    }
+                    for v in updates
+                ],
             )
 
     def _customer_log(
@@ -661,13 +747,8 @@ class SqlFeatureStore:
         ).scalar()
         return 0 if found is None else int(found)
 
-    @staticmethod
-    def _live_versions(conn: Connection, tenant_id: str) -> list[int]:
-        rows = conn.execute(
-            select(feature_definitions.c.version, feature_definitions.c.status).where(
-                and_(feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.status.in_(LIVE))
-            )
-        ).all()
+    def _live_versions(self, conn: Connection, tenant_id: str) -> list[int]:
+        rows = RawTransaction.of(conn).fetch_all(self._q_live, {"b_tenant_id": tenant_id})
         versions = sorted(int(v) for v, _ in rows)
         if not any(status == "active" for _, status in rows):
             versions.insert(0, 0)  # the shipped default is live until a tenant activates its own

@@ -3,51 +3,58 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
-from sqlalchemy import Row, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from tactful.domain import DecisionId, OutcomeType, TenantId
 from tactful.learn.rewards import OutcomeFact
 from tactful.learn.store import LoggedChoice, Snapshot
-from tactful.store.database import Database
+from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import learning_events, learning_settings, learning_snapshots, outcomes
+
+_INSERT_CHOICE = insert(learning_events).values(
+    {c.name: bindparam(c.name, type_=c.type) for c in learning_events.columns}
+)
 
 
 class SqlLearningStore:
     def __init__(self, database: Database) -> None:
         self._db = database
+        # On every decision in shadow/live mode: prepared once (see PreparedQuery).
+        self._q_insert = PreparedQuery(_INSERT_CHOICE, database.engine)
 
     @translate_driver_errors
     def log_choice(self, choice: LoggedChoice) -> None:
-        row = {
-            "tenant_id": choice.tenant_id,
-            "decision_id": choice.decision_id,
-            "decided_at": choice.decided_at,
-            "due_at": choice.due_at,
-            "mode": choice.mode,
-            "model_version": choice.model_version,
-            "arms": json.dumps(list(choice.arms)),
-            "chosen": choice.chosen,
-            "propensity": choice.propensity,
-            "rules_arm": choice.rules_arm,
-            "greedy_arm": choice.greedy_arm,
-            "features": json.dumps(choice.features, sort_keys=True),
-            "closed": choice.closed,
-            "reward": choice.reward,
-            "closed_at": choice.closed_at,
-        }
         try:
             # Not fsynced (durable=False): losing the newest rows on a power cut only means the
             # learner does not learn from those decisions; the decisions themselves are durable.
             with self._db.write(durable=False) as conn:
-                conn.execute(insert(learning_events).values(row))
+                self.log_choice_in(conn, choice)
         except IntegrityError:
             if self.get_choice(choice.tenant_id, choice.decision_id) is None:
                 raise  # not a duplicate: the decision does not exist for this tenant
+
+    def log_choice_write(self, choice: LoggedChoice) -> Callable[[Connection], None]:
+        """The log row as a write on the decision's own transaction (``SqlStore.record_decision``):
+        it commits with the decision it belongs to, and costs no commit of its own."""
+        return partial(self._log_choice_on, choice=choice)
+
+    def _log_choice_on(self, conn: Connection, choice: LoggedChoice) -> None:
+        if conn.engine is not self._db.engine:
+            # A learner keeping its log in another database cannot join the decision's
+            # transaction: the row then gets a transaction of its own, as before.
+            self.log_choice(choice)
+            return
+        self.log_choice_in(conn, choice)
+
+    def log_choice_in(self, conn: Connection, choice: LoggedChoice) -> None:
+        RawTransaction.of(conn).execute(self._q_insert, _row(choice))
 
     @translate_driver_errors
     def get_choice(self, tenant_id: TenantId, decision_id: DecisionId) -> LoggedChoice | None:
@@ -166,6 +173,26 @@ class SqlLearningStore:
             conn.execute(delete(learning_settings).where(learning_settings.c.tenant_id == tenant_id))
             if mode is not None:
                 conn.execute(insert(learning_settings).values(tenant_id=tenant_id, mode=mode, updated_at=now))
+
+
+def _row(choice: LoggedChoice) -> dict[str, Any]:
+    return {
+        "tenant_id": choice.tenant_id,
+        "decision_id": choice.decision_id,
+        "decided_at": choice.decided_at,
+        "due_at": choice.due_at,
+        "mode": choice.mode,
+        "model_version": choice.model_version,
+        "arms": json.dumps(list(choice.arms)),
+        "chosen": choice.chosen,
+        "propensity": choice.propensity,
+        "rules_arm": choice.rules_arm,
+        "greedy_arm": choice.greedy_arm,
+        "features": json.dumps(choice.features, sort_keys=True),
+        "closed": choice.closed,
+        "reward": choice.reward,
+        "closed_at": choice.closed_at,
+    }
 
 
 def _choice(row: Row[Any]) -> LoggedChoice:

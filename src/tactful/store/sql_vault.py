@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -125,45 +126,60 @@ class SqlVaultStore:
     def put_values(self, tenant_id: str, customer_id: str, values: list[SealedValue]) -> None:
         if not values:
             return
-        scope = (vault_values.c.tenant_id == tenant_id, vault_values.c.customer_id == customer_id)
         for attempt in range(2):  # a concurrent insert of the same token makes the first try fail
             try:
                 with self._db.write() as conn:
-                    held = set(
-                        conn.execute(
-                            select(vault_values.c.token).where(
-                                *scope, vault_values.c.token.in_([v.token for v in values])
-                            )
-                        ).scalars()
-                    )
-                    new = [v for v in values if v.token not in held]
-                    if new:
-                        conn.execute(
-                            insert(vault_values),
-                            [
-                                {
-                                    "tenant_id": tenant_id,
-                                    "customer_id": customer_id,
-                                    "token": v.token,
-                                    "kind": v.kind,
-                                    "sealed": v.sealed,
-                                    "first_seen": v.first_seen,
-                                    "last_seen": v.last_seen,
-                                }
-                                for v in new
-                            ],
-                        )
-                    for v in values:
-                        if v.token in held:
-                            conn.execute(
-                                update(vault_values)
-                                .where(*scope, vault_values.c.token == v.token)
-                                .values(last_seen=v.last_seen)
-                            )
+                    self.put_values_in(conn, tenant_id, customer_id, values)
                 return
             except IntegrityError:
                 if attempt:
                     raise
+
+    def put_values_write(
+        self, tenant_id: str, customer_id: str, values: list[SealedValue]
+    ) -> Callable[[Connection], None]:
+        """``put_values`` as a write on the decision's own transaction (``SqlStore.record_decision``).
+        No retry is needed there: the decision holds its tenant's audit-head lock by then, so no
+        other decision of the tenant inserts the same token concurrently."""
+        return partial(self.put_values_in, tenant_id=tenant_id, customer_id=customer_id, values=values)
+
+    @staticmethod
+    def put_values_in(conn: Connection, tenant_id: str, customer_id: str, values: list[SealedValue]) -> None:
+        """Insert values not held yet; for tokens already held only ``last_seen`` moves."""
+        if not values:
+            return
+        scope = (vault_values.c.tenant_id == tenant_id, vault_values.c.customer_id == customer_id)
+        held = set(
+            conn.execute(
+                select(vault_values.c.token).where(
+                    *scope, vault_values.c.token.in_([v.token for v in values])
+                )
+            ).scalars()
+        )
+        new = [v for v in values if v.token not in held]
+        if new:
+            conn.execute(
+                insert(vault_values),
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "customer_id": customer_id,
+                        "token": v.token,
+                        "kind": v.kind,
+                        "sealed": v.sealed,
+                        "first_seen": v.first_seen,
+                        "last_seen": v.last_seen,
+                    }
+                    for v in new
+                ],
+            )
+        for v in values:
+            if v.token in held:
+                conn.execute(
+                    update(vault_values)
+                    .where(*scope, vault_values.c.token == v.token)
+                    .values(last_seen=v.last_seen)
+                )
 
     @translate_driver_errors
     def get_values(self, tenant_id: str, customer_id: str, tokens: Iterable[str] | None) -> list[SealedValue]:
