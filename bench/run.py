@@ -265,7 +265,8 @@ def render(
         "## In-process `Engine.decide` (SQLite file, WAL, durable audit write per decision)",
         "",
         f"{decide['n']} decisions over the customer messages of {Path(str(decide['source'])).name}, "
-        "8 demo customers, default policy, lexicon signal tier.",
+        "8 demo customers, default policy, the default signal tiers "
+        "(`fast` on a worker thread, the lexicon tier inline as its safety net).",
         "",
         "| figure | value | aim |",
         "|---|---|---|",
