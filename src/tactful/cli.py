@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from tactful.cli_support import tenant_id_of
 from tactful.config import Settings
 from tactful.domain import (
     Channel,
@@ -26,7 +27,6 @@ from tactful.domain import (
     CustomerId,
     EventId,
     InboundMessage,
-    TenantId,
     new_id,
 )
 from tactful.errors import InputRejected, NotFound, PolicyError, StoreError, TactfulError
@@ -78,15 +78,6 @@ def _open_engine(db: str | None):  # type: ignore[no-untyped-def]
     from tactful.engine import Engine
 
     return Engine.from_settings(settings_for(db))
-
-
-def _tenant_id(store: Any, name: str) -> TenantId:
-    tenant = store.find_tenant_by_name(name)
-    if tenant is None:
-        raise NotFound(
-            f"no tenant named {name!r} (create it: tactful tenants create {name})", code="tenant_not_found"
-        )
-    return TenantId(tenant.tenant_id)
 
 
 def print_json(data: Any) -> None:
@@ -157,7 +148,7 @@ def decide(
     with errors_to_exit():
         engine = _open_engine(db)
         try:
-            tenant_id = _tenant_id(engine.store, tenant)
+            tenant_id = tenant_id_of(engine.store, tenant)
             message = InboundMessage(
                 event_id=EventId(body.event_id or new_id("evt")),
                 tenant_id=tenant_id,
@@ -253,7 +244,7 @@ def policy_publish(
     with errors_to_exit():
         store = open_store(settings_for(db).database_url)
         try:
-            tenant_id = _tenant_id(store, tenant)
+            tenant_id = tenant_id_of(store, tenant)
             version, created = lifecycle.publish(
                 store, tenant_id, _read(path), by="cli", source_name=str(path)
             )
@@ -274,7 +265,7 @@ def policy_activate(version: int, tenant: TenantOption = "demo", db: DbOption = 
     with errors_to_exit():
         store = open_store(settings_for(db).database_url)
         try:
-            done = lifecycle.activate(store, _tenant_id(store, tenant), version, by="cli")
+            done = lifecycle.activate(store, tenant_id_of(store, tenant), version, by="cli")
         finally:
             store.close()
     out.print(f"active: {tenant} {done.label}")
@@ -289,7 +280,7 @@ def policy_rollback(tenant: TenantOption = "demo", db: DbOption = None) -> None:
     with errors_to_exit():
         store = open_store(settings_for(db).database_url)
         try:
-            done = lifecycle.rollback(store, _tenant_id(store, tenant), by="cli")
+            done = lifecycle.rollback(store, tenant_id_of(store, tenant), by="cli")
         finally:
             store.close()
     out.print(f"rolled back: {tenant} now runs {done.label}")
@@ -303,7 +294,7 @@ def policy_list(tenant: TenantOption = "demo", db: DbOption = None) -> None:
     with errors_to_exit():
         store = open_store(settings_for(db).database_url)
         try:
-            versions = store.list_policies(_tenant_id(store, tenant))
+            versions = store.list_policies(tenant_id_of(store, tenant))
         finally:
             store.close()
     for v in versions:
@@ -323,7 +314,7 @@ def policy_show(
     with errors_to_exit():
         store = open_store(settings_for(db).database_url)
         try:
-            found = store.get_policy(_tenant_id(store, tenant), version)
+            found = store.get_policy(tenant_id_of(store, tenant), version)
         finally:
             store.close()
         if found is None:
@@ -359,7 +350,7 @@ def _policy_source(ref: str, tenant: str, db: str | None) -> str:
 
     store = open_store(settings_for(db).database_url)
     try:
-        found = store.get_policy(_tenant_id(store, tenant), int(ref))
+        found = store.get_policy(tenant_id_of(store, tenant), int(ref))
     finally:
         store.close()
     if found is None:
@@ -381,7 +372,7 @@ def audit_verify(
     with errors_to_exit():
         store = open_store(settings_for(db).database_url)
         try:
-            tenant_id = _tenant_id(store, tenant) if tenant else None
+            tenant_id = tenant_id_of(store, tenant) if tenant else None
             results = store.audit.verify(tenant_id)
         finally:
             store.close()

@@ -4,42 +4,21 @@ Exit codes as everywhere: 1 a check failed, 2 bad input, 3 the store could not b
 """
 
 # No ``from __future__ import annotations``: typer reads the commands' annotations at runtime.
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tactful.cli_support import opened_store, tenant_id_of
+
 if TYPE_CHECKING:
     from tactful.context.feature_store import Progress, RebuildReport
-    from tactful.store import SqlStore
 
 features_app = typer.Typer(no_args_is_help=True, help="Feature store: definitions, backfill and rebuild.")
 context_app = typer.Typer(no_args_is_help=True, help="What a decision knows about a customer.")
 CLI_ACTOR = "cli"
-
-
-@contextmanager
-def _store(db: str | None) -> Iterator["SqlStore"]:
-    from tactful.cli import settings_for
-    from tactful.store import open_store
-
-    store = open_store(settings_for(db).database_url)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _tenant(store: "SqlStore", name: str) -> str:
-    from tactful.errors import NotFound
-
-    tenant = store.find_tenant_by_name(name)
-    if tenant is None:
-        raise NotFound(f"no tenant named {name!r}", code="tenant_not_found")
-    return tenant.tenant_id
 
 
 def parse_when(raw: str, option: str) -> datetime:
@@ -79,8 +58,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from tactful.cli import errors_to_exit, out
 
         since_at = parse_when(since, "--since") if since else None
-        with errors_to_exit(), _store(db) as store:
-            tenant_id = _tenant(store, tenant) if tenant else None
+        with errors_to_exit(), opened_store(db) as store:
+            tenant_id = tenant_id_of(store, tenant) if tenant else None
             report = _with_progress(lambda p: store.features.rebuild(tenant_id, since=since_at, progress=p))
         rate = report.events / report.seconds if report.seconds else 0.0
         out.print(
@@ -97,8 +76,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             source = path.read_text(encoding="utf-8")
         except OSError as exc:
             fail(f"cannot read {path}: {exc.strerror}", "unreadable_file")
-        with errors_to_exit(), _store(db) as store:
-            record = store.features.publish_definitions(_tenant(store, tenant), source, by=CLI_ACTOR)
+        with errors_to_exit(), opened_store(db) as store:
+            record = store.features.publish_definitions(tenant_id_of(store, tenant), source, by=CLI_ACTOR)
         out.print(
             f"feature definitions v{record.version} ({record.status}); "
             f"next: tactful features backfill {record.version}"
@@ -109,8 +88,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Compute a published version from all stored events, so it can be activated with full history."""
         from tactful.cli import errors_to_exit, out
 
-        with errors_to_exit(), _store(db) as store:
-            tenant_id = _tenant(store, tenant)
+        with errors_to_exit(), opened_store(db) as store:
+            tenant_id = tenant_id_of(store, tenant)
             report = _with_progress(lambda p: store.features.backfill(tenant_id, version, progress=p))
         out.print(
             f"v{version} backfilled: {report.customers} customers, {report.events} events; ready to activate"
@@ -121,8 +100,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """Make a backfilled version the one decisions read."""
         from tactful.cli import errors_to_exit, out
 
-        with errors_to_exit(), _store(db) as store:
-            record = store.features.activate_definitions(_tenant(store, tenant), version)
+        with errors_to_exit(), opened_store(db) as store:
+            record = store.features.activate_definitions(tenant_id_of(store, tenant), version)
         out.print(f"feature definitions v{record.version} are {record.status}")
 
     @features_app.command("list")
@@ -134,8 +113,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         """The tenant's definition versions (the shipped default is version 0)."""
         from tactful.cli import errors_to_exit, out, print_json
 
-        with errors_to_exit(), _store(db) as store:
-            tenant_id = _tenant(store, tenant)
+        with errors_to_exit(), opened_store(db) as store:
+            tenant_id = tenant_id_of(store, tenant)
             records = store.features.list_definitions(tenant_id)
             active = store.features.definitions(tenant_id)
         rows = [
@@ -162,8 +141,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from tactful.cli import errors_to_exit, out, print_json
 
         at = parse_when(as_of, "--as-of") if as_of else None
-        with errors_to_exit(), _store(db) as store:
-            shown = read_context(store.features, _tenant(store, tenant), customer, datetime.now(UTC), at)
+        with errors_to_exit(), opened_store(db) as store:
+            shown = read_context(store.features, tenant_id_of(store, tenant), customer, datetime.now(UTC), at)
         document = shown.model_dump(mode="json")
         if as_json:
             print_json(document)

@@ -6,16 +6,16 @@ Exit codes as everywhere: 1 a check failed (the report found a violation or a br
 
 # No ``from __future__ import annotations`` here: typer reads the commands' annotations at runtime,
 # and the shared option types are imported inside ``register``, out of the module's globals.
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tactful.cli_support import opened_store, tenant_id_of
+
 if TYPE_CHECKING:
-    from tactful.store import SqlStore
+    pass
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: create (shown once), list, revoke.")
 report_app = typer.Typer(no_args_is_help=True, help="Compliance reports from the audit log.")
@@ -23,27 +23,6 @@ retention_app = typer.Typer(no_args_is_help=True, help="Per-tenant retention and
 
 RoleOption = Annotated[str, typer.Option("--role", help="decide | admin | auditor")]
 CLI_ACTOR = "cli"
-
-
-@contextmanager
-def _store(db: str | None) -> Iterator["SqlStore"]:
-    from tactful.cli import settings_for
-    from tactful.store import open_store
-
-    store = open_store(settings_for(db).database_url)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _tenant(store: "SqlStore", name: str) -> str:
-    from tactful.errors import NotFound
-
-    tenant = store.find_tenant_by_name(name)
-    if tenant is None:
-        raise NotFound(f"no tenant named {name!r}", code="tenant_not_found")
-    return tenant.tenant_id
 
 
 def _since(raw: str) -> datetime:
@@ -78,8 +57,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from tactful.domain import TenantId
         from tactful.tenants import issue_key, key_id_of
 
-        with errors_to_exit(), _store(db) as store:
-            api_key = issue_key(store, TenantId(_tenant(store, tenant)), role, by=CLI_ACTOR)
+        with errors_to_exit(), opened_store(db) as store:
+            api_key = issue_key(store, TenantId(tenant_id_of(store, tenant)), role, by=CLI_ACTOR)
         if as_json:
             print_json({"key_id": key_id_of(api_key), "role": role, "api_key": api_key})
         else:
@@ -99,8 +78,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from tactful.domain import TenantId
         from tactful.tenants import governance_of
 
-        with errors_to_exit(), _store(db) as store:
-            rows = governance_of(store).list_keys(TenantId(_tenant(store, tenant)))
+        with errors_to_exit(), opened_store(db) as store:
+            rows = governance_of(store).list_keys(TenantId(tenant_id_of(store, tenant)))
         data = [
             {
                 "key_id": r.key_id,
@@ -127,8 +106,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from tactful.domain import TenantId
         from tactful.tenants import governance_of
 
-        with errors_to_exit(), _store(db) as store:
-            governance_of(store).revoke_key(TenantId(_tenant(store, tenant)), key_id, by=CLI_ACTOR)
+        with errors_to_exit(), opened_store(db) as store:
+            governance_of(store).revoke_key(TenantId(tenant_id_of(store, tenant)), key_id, by=CLI_ACTOR)
         out.print(f"revoked {key_id}")
 
     @report_app.command("compliance")
@@ -150,9 +129,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if fmt not in ("json", "html"):
             fail(f"--format must be json or html, not {fmt!r}", "invalid_format")
         start = _since(since)
-        with errors_to_exit(), _store(db) as store:
+        with errors_to_exit(), opened_store(db) as store:
             report = compliance_report(
-                store.audit, TenantId(_tenant(store, tenant)), start, now=datetime.now(UTC)
+                store.audit, TenantId(tenant_id_of(store, tenant)), start, now=datetime.now(UTC)
             )
         text = render_html(report) if fmt == "html" else report.model_dump_json(indent=2) + "\n"
         if out_file is None:
@@ -181,8 +160,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from tactful.domain import TenantId
         from tactful.governance import retention
 
-        with errors_to_exit(), _store(db) as store:
-            retention.set_retention(store, TenantId(_tenant(store, tenant)), kind, days, by=CLI_ACTOR)
+        with errors_to_exit(), opened_store(db) as store:
+            retention.set_retention(store, TenantId(tenant_id_of(store, tenant)), kind, days, by=CLI_ACTOR)
         out.print(f"{tenant}: keep {kind} {days} days")
 
     @retention_app.command("show")
@@ -192,8 +171,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from tactful.domain import TenantId
         from tactful.governance import retention
 
-        with errors_to_exit(), _store(db) as store:
-            print_json(retention.retention(store, TenantId(_tenant(store, tenant))))
+        with errors_to_exit(), opened_store(db) as store:
+            print_json(retention.retention(store, TenantId(tenant_id_of(store, tenant))))
 
     @retention_app.command("purge")
     def retention_purge(
@@ -206,9 +185,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from tactful.domain import TenantId
         from tactful.governance import retention
 
-        with errors_to_exit(), _store(db) as store:
+        with errors_to_exit(), opened_store(db) as store:
             counts = retention.purge(
-                store, TenantId(_tenant(store, tenant)), now=datetime.now(UTC), by=CLI_ACTOR
+                store, TenantId(tenant_id_of(store, tenant)), now=datetime.now(UTC), by=CLI_ACTOR
             )
         rows = [
             {"kind": c.kind, "table": c.table, "rows": c.deleted, "cutoff": c.cutoff.isoformat()}

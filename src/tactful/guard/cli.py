@@ -67,10 +67,6 @@ def _engine(db: str | None):  # type: ignore[no-untyped-def]
 
 
 def _tenant(engine, name: str):  # type: ignore[no-untyped-def]
-    from tactful.domain import TenantId
-    from tactful.errors import NotFound
+    from tactful.cli_support import tenant_id_of
 
-    found = engine.store.find_tenant_by_name(name)
-    if found is None:
-        raise NotFound(f"no tenant named {name!r}", code="tenant_not_found")
-    return TenantId(found.tenant_id)
+    return tenant_id_of(engine.store, name)

@@ -112,11 +112,12 @@ def eval_ope(
         store = None
         try:
             if logs == "store" or candidate.startswith("model:"):
-                from tactful.cli import _tenant_id, settings_for
+                from tactful.cli import settings_for
+                from tactful.cli_support import tenant_id_of
                 from tactful.store import open_store
 
                 store = open_store(settings_for(db).database_url)
-                tenant_id = _tenant_id(store, tenant)
+                tenant_id = tenant_id_of(store, tenant)
             if logs == "store":
                 assert store is not None
                 rows = [LoggedDecision.of(c) for c in store.learning.choices(tenant_id, closed_only=True)]
@@ -196,14 +197,15 @@ def learn_mode(
     db: DbOpt = None,
 ) -> None:
     """Set the tenant's learning mode (overrides the policy's ``learning.mode``)."""
-    from tactful.cli import _tenant_id, errors_to_exit, fail, out
+    from tactful.cli import errors_to_exit, fail, out
+    from tactful.cli_support import tenant_id_of
 
     if mode not in ("off", "shadow", "live", "policy"):
         fail("mode must be off, shadow, live or policy", "invalid_mode")
     with errors_to_exit():
         engine, learner = _engine_and_learner(db)
         try:
-            learner.set_mode(_tenant_id(engine.store, tenant), None if mode == "policy" else mode)
+            learner.set_mode(tenant_id_of(engine.store, tenant), None if mode == "policy" else mode)
         finally:
             engine.close()
     out.print(f"tenant {tenant}: learning mode {mode}")
@@ -212,12 +214,13 @@ def learn_mode(
 @learn_app.command("status")
 def learn_status(tenant: TenantOpt = "demo", db: DbOpt = None) -> None:
     """Mode, model version, rewards, shadow agreement rate (JSON)."""
-    from tactful.cli import _tenant_id, errors_to_exit, print_json
+    from tactful.cli import errors_to_exit, print_json
+    from tactful.cli_support import tenant_id_of
 
     with errors_to_exit():
         engine, learner = _engine_and_learner(db)
         try:
-            status = learner.status(_tenant_id(engine.store, tenant))
+            status = learner.status(tenant_id_of(engine.store, tenant))
         finally:
             engine.close()
     print_json(status)
@@ -230,12 +233,13 @@ def learn_snapshot(
     out_file: Annotated[Path | None, typer.Option("--out", help="Also write the VW model file here.")] = None,
 ) -> None:
     """Save the tenant's current model as a new snapshot."""
-    from tactful.cli import _tenant_id, errors_to_exit, out
+    from tactful.cli import errors_to_exit, out
+    from tactful.cli_support import tenant_id_of
 
     with errors_to_exit():
         engine, learner = _engine_and_learner(db)
         try:
-            snap = learner.snapshot(_tenant_id(engine.store, tenant))
+            snap = learner.snapshot(tenant_id_of(engine.store, tenant))
         finally:
             engine.close()
     if out_file is not None:
@@ -246,13 +250,14 @@ def learn_snapshot(
 @learn_app.command("snapshots")
 def learn_snapshots(tenant: TenantOpt = "demo", db: DbOpt = None) -> None:
     """List the tenant's snapshots, newest first."""
-    from tactful.cli import _tenant_id, errors_to_exit, print_json
+    from tactful.cli import errors_to_exit, print_json
+    from tactful.cli_support import tenant_id_of
     from tactful.store import open_store
 
     with errors_to_exit():
         store = open_store(_settings(db).database_url)
         try:
-            snaps = store.learning.list_snapshots(_tenant_id(store, tenant))
+            snaps = store.learning.list_snapshots(tenant_id_of(store, tenant))
         finally:
             store.close()
     print_json(
@@ -276,12 +281,13 @@ def learn_rollback(
     db: DbOpt = None,
 ) -> None:
     """Restore an older snapshot (appended as the newest, so restarts resume from it)."""
-    from tactful.cli import _tenant_id, errors_to_exit, out
+    from tactful.cli import errors_to_exit, out
+    from tactful.cli_support import tenant_id_of
 
     with errors_to_exit():
         engine, learner = _engine_and_learner(db)
         try:
-            snap = learner.rollback(_tenant_id(engine.store, tenant), to)
+            snap = learner.rollback(tenant_id_of(engine.store, tenant), to)
         finally:
             engine.close()
     out.print(f"tenant {tenant}: restored v{to} as snapshot v{snap.version}")
@@ -312,13 +318,14 @@ def learn_export(
     """Export the tenant's rewarded decisions as JSONL for ``tactful eval ope --logs``."""
     import json
 
-    from tactful.cli import _tenant_id, errors_to_exit, out
+    from tactful.cli import errors_to_exit, out
+    from tactful.cli_support import tenant_id_of
     from tactful.store import open_store
 
     with errors_to_exit():
         store = open_store(_settings(db).database_url)
         try:
-            rows = store.learning.choices(_tenant_id(store, tenant), closed_only=True)
+            rows = store.learning.choices(tenant_id_of(store, tenant), closed_only=True)
         finally:
             store.close()
     with out_file.open("w", encoding="utf-8") as handle:

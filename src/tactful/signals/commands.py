@@ -298,7 +298,8 @@ def intents_train(
     db: Annotated[str | None, typer.Option("--db", help="Database URL.")] = None,
 ) -> None:
     """Add a file of labelled examples to a tenant and train its intent model (label `oos` = out of scope)."""
-    from tactful.cli import _tenant_id, errors_to_exit, out, settings_for
+    from tactful.cli import errors_to_exit, out, settings_for
+    from tactful.cli_support import tenant_id_of
     from tactful.signals.datasets import column, read_table
     from tactful.signals.tenant_intents import add_and_train
     from tactful.store import open_store
@@ -308,7 +309,7 @@ def intents_train(
         examples = list(zip(column(rows, text_col, data), column(rows, label_col, data), strict=True))
         store = open_store(settings_for(db).database_url)
         try:
-            result = add_and_train(store, _tenant_id(store, tenant), examples)
+            result = add_and_train(store, tenant_id_of(store, tenant), examples)
         finally:
             store.close()
     out.print(
