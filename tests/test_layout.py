@@ -66,6 +66,7 @@ def test_domain_all_is_curated() -> None:
         "decision",
         "events",
         "ids",
+        "intents",
         "message",
         "outcome",
         "signals",

@@ -26,12 +26,14 @@ from tactful.domain.decision import (
 )
 from tactful.domain.events import Envelope
 from tactful.domain.ids import ConversationId, CustomerId, DecisionId, EventId, TenantId, new_id
+from tactful.domain.intents import CLEAR_SUPPORT_INTENTS, Risk, SupportIntent
 from tactful.domain.message import InboundMessage
 from tactful.domain.outcome import Outcome, OutcomeType
 from tactful.domain.signals import PiiFinding, SentimentLabel, Signals
 from tactful.domain.tone import TONE_ATTRIBUTES, ToneAttribute, ToneProfile
 
 __all__ = [
+    "CLEAR_SUPPORT_INTENTS",
     "INTRUSIVE_CHANNELS",
     "PRIVATE_COUNTERPART",
     "PUBLIC_CHANNELS",
@@ -58,8 +60,10 @@ __all__ = [
     "Preferences",
     "QuietHours",
     "Reply",
+    "Risk",
     "SentimentLabel",
     "Signals",
+    "SupportIntent",
     "TenantId",
     "Tier",
     "ToneAttribute",

@@ -40,6 +40,11 @@ class Signals(BaseModel):
     intent: str = "other"
     intent_confidence: Unit = Field(default=0.0, ge=0, le=1)
     injection: Unit = Field(default=0.0, ge=0, le=1)  # likelihood the text is a prompt-injection attempt
+    # The customer asks for a person, in any phrasing ("agent", "let me speak to your manager", ...).
+    wants_human: Unit = Field(default=0.0, ge=0, le=1)
+    # Risk flags a human reader acts on at once (domain.intents.Risk values → probability): legal,
+    # media or regulator threats, account takeover and fraud reports. Absent means 0.
+    risks: dict[str, Unit] = Field(default_factory=dict)
     pii: tuple[PiiFinding, ...] = ()
     tier: str = "lexicon"  # which latency tier produced these
     model_versions: dict[str, str] = Field(default_factory=dict)

@@ -12,7 +12,7 @@ from typing import Any
 
 import cel
 
-from tactful.domain import TONE_ATTRIBUTES, Channel, ToneAttribute
+from tactful.domain import TONE_ATTRIBUTES, Channel, Risk, ToneAttribute
 from tactful.policy.local_time import LocalClock
 from tactful.policy.types import PolicyInput
 
@@ -36,6 +36,8 @@ FACT_FIELDS: dict[str, frozenset[str]] = {
             "intent",
             "intent_confidence",
             "injection",
+            "wants_human",
+            "risks",
             "pii",
             "has_pii",
             "tier",
@@ -92,6 +94,9 @@ def _signals(inp: PolicyInput, _clock: LocalClock) -> dict[str, Any]:
         "intent": s.intent,
         "intent_confidence": s.intent_confidence,
         "injection": s.injection,
+        "wants_human": s.wants_human,
+        # Every known risk is present (0.0 when not found), so a condition never meets a missing key.
+        "risks": {risk.value: s.risks.get(risk.value, 0.0) for risk in Risk},
         "pii": [finding.kind for finding in s.pii],
         "has_pii": bool(s.pii),
         "tier": s.tier,
