@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
@@ -56,14 +56,16 @@ from tactful.errors import InputRejected, StoreError
 from tactful.guard import GuardedText, GuardLimits, guard
 from tactful.guard.consent import ConsentChange, apply_consent, consent_keyword
 from tactful.guard.crypto import MasterKey, VaultError
-from tactful.guard.reinsert import leaked_values, reveal_reply, tokens_in
+from tactful.guard.reinsert import leaked_values, reveal_for_delivery, reveal_reply, tokens_in
 from tactful.guard.vault import SealedValue, Vault, resolve_master_key
 from tactful.learn import Learner, RulesOnly
 from tactful.learn.bandit import BanditLearner
 from tactful.learn.base import Choice
 from tactful.policy.active import ActivePolicies
+from tactful.policy.compiled import CompiledPolicy
 from tactful.policy.types import PolicyInput, PolicyResult
-from tactful.render import RenderRequest, TemplateRenderer
+from tactful.render import Renderer, Rendering, RenderRequest, TemplateRenderer
+from tactful.render.language import LanguageChoice, LanguageSetting, choose_language
 from tactful.signals import SignalTier, default_tier
 from tactful.signals.selection import TierSelector
 from tactful.signals.tenant_intents import tenant_intent_model, with_tenant_intent
@@ -121,7 +123,7 @@ class Engine:
         *,
         bus: Bus | None = None,
         tier: SignalTier | TierSelector | None = None,
-        renderer: TemplateRenderer | None = None,
+        renderer: Renderer | None = None,
         learner: Learner | None = None,
         clock: Clock = utc_now,
         guard_limits: GuardLimits | None = None,
@@ -150,7 +152,7 @@ class Engine:
         self.tiers: TierSelector = (
             tier if isinstance(tier, TierSelector) else TierSelector.single(tier or default_tier())
         )
-        self.renderer = renderer if renderer is not None else TemplateRenderer()
+        self.renderer: Renderer = renderer if renderer is not None else TemplateRenderer()
         self.learner: Learner = learner if learner is not None else RulesOnly()
         self.policies = ActivePolicies(store)
         self.clock = clock
@@ -234,7 +236,12 @@ class Engine:
             if consent is not None:
                 result, signals = _confirm_consent(result, signals, consent, ctx.preferences)
         with watch.stage("render"):
-            reply, delivered = self._render(message, result, signals, guarded, degraded, ctx)
+            language = self._reply_language(policy, signals, ctx)
+            if language.handoff:
+                result = _hand_off_for_language(result, language)
+            rendering, reply, delivered = self._render(
+                message, result, signals, guarded, degraded, ctx, language.language
+            )
 
         decision = Decision(
             decision_id=DecisionId(new_id("dec")),
@@ -243,11 +250,13 @@ class Engine:
             customer_id=message.customer_id,
             conversation_id=message.conversation_id,
             inbound_channel=message.channel,
-            tone=result.tone,
+            tone=result.tone.model_copy(update={"measured": rendering.measured}),
             channel=result.channel,
             action=result.action,
             reply=reply,
-            explanation=self._explain(result, signals, ctx),
+            explanation=self._explain(
+                result, signals, ctx, (*filter(None, [language.note()]), *rendering.notes)
+            ),
             policy_version=result.policy_version,
             model_versions={
                 **signals.model_versions,
@@ -424,6 +433,22 @@ class Engine:
             {"change": change.value, "channel": "sms", "source": "keyword", "event_id": message.event_id},
         )
 
+    def _reply_language(
+        self, policy: CompiledPolicy, signals: Signals, ctx: CustomerContext
+    ) -> LanguageChoice:
+        """Spanish in, Spanish out: the message's language, else the profile's, else the tenant's."""
+        replies = policy.document.replies
+        setting = LanguageSetting(
+            default_language=replies.default_language,
+            languages=tuple(replies.languages),
+            unsupported_language=replies.unsupported_language,
+            detect_min_confidence=replies.detect_min_confidence,
+        )
+        # The profile is read only for a known customer with personalisation on (ctx.profile is
+        # None otherwise); an unknown customer's default profile says nothing about them.
+        profile = ctx.profile.language if ctx.profile is not None and ctx.known else None
+        return choose_language(signals, profile, setting, self.renderer.languages)
+
     def _render(
         self,
         message: InboundMessage,
@@ -432,9 +457,11 @@ class Engine:
         guarded: GuardedText,
         degraded: list[str],
         ctx: CustomerContext,
-    ) -> tuple[Reply, Reply]:
-        """The reply to store (tokens only) and the reply to deliver (the customer's own values
-        re-inserted, private channels only), after the leak check."""
+        language: str,
+    ) -> tuple[Rendering, Reply, Reply]:
+        """The rendering, the reply to store (tokens only) and the reply to deliver (the customer's
+        own values re-inserted, private channels only; an SMS encoded and split as sent), after the
+        leak check."""
         names = [f.token for f in guarded.pii if f.kind == "name"]
         personal = ctx.preferences.personalisation is not PersonalisationIntensity.OFF
         request = RenderRequest(
@@ -445,28 +472,30 @@ class Engine:
             signals=signals,
             customer_name_token=names[0] if names and personal else None,
             max_sms_segments=self.max_sms_segments,
+            language=language,
+            text=guarded.text,
         )
-        reply = self.renderer.render(request)
-        public = reply.channel in PUBLIC_CHANNELS
-        own = self._own_values(message, reply, guarded, public)
-        delivered = reveal_reply(reply, own, public=public)
+        rendering = self.renderer.render(request)
+        public = rendering.reply.channel in PUBLIC_CHANNELS
+        own = self._own_values(message, rendering.reply, guarded, public)
+        reply, delivered = reveal_for_delivery(
+            rendering.reply, own, public=public, max_sms_segments=self.max_sms_segments
+        )
         leaked = leaked_values(delivered, own, guarded.vault.values())
         if leaked:
             # Never send personal data the renderer was not meant to use; fall back to a reply
             # that carries none, and say so on the decision.
             degraded.append(f"render: reply repeated {len(leaked)} personal data value(s); safe reply used")
-            reply = self.renderer.render(
-                RenderRequest(
-                    action=result.action,
-                    channel=result.channel.primary,
-                    inbound_channel=message.channel,
-                    tone=result.tone,
-                    signals=signals.model_copy(update={"intent": "other"}),
-                    max_sms_segments=self.max_sms_segments,
-                )
+            safe = replace(
+                request,
+                signals=signals.model_copy(update={"intent": "other"}),
+                text="",
+                customer_name_token=None,
             )
+            rendering = self.renderer.render(safe)
+            reply = rendering.reply
             delivered = reveal_reply(reply, {}, public=True)  # removes any token, inserts nothing
-        return reply, delivered
+        return rendering, reply, delivered
 
     def _own_values(
         self, message: InboundMessage, reply: Reply, guarded: GuardedText, public: bool
@@ -482,7 +511,9 @@ class Engine:
         return own
 
     @staticmethod
-    def _explain(result: PolicyResult, signals: Signals, ctx: CustomerContext) -> Explanation:
+    def _explain(
+        result: PolicyResult, signals: Signals, ctx: CustomerContext, render_notes: tuple[str, ...] = ()
+    ) -> Explanation:
         top: dict[str, object] = {name: getattr(signals, name) for name in TOP_SIGNALS}
         top["pii"] = [finding.kind for finding in signals.pii]
         top["emotions"] = {
@@ -492,6 +523,7 @@ class Engine:
         if not ctx.known:
             notes.append("new customer: default profile and preferences")
         notes.extend(ctx.notes)
+        notes.extend(render_notes)
         return Explanation(rules_fired=result.rules_fired, signals=top, notes=tuple(notes))
 
     @staticmethod
@@ -569,6 +601,21 @@ def _auto_vault(store: Store, master: MasterKey | None) -> Vault | None:
 
 
 CONSENT_RULE = "consent_keyword"
+LANGUAGE_RULE = "reply_language"
+
+
+def _hand_off_for_language(result: PolicyResult, language: LanguageChoice) -> PolicyResult:
+    """The policy hands turns in a language we cannot answer to a person (``replies``). A turn that
+    already goes to a person, says nothing, or confirms an SMS keyword keeps its action."""
+    keep = (ActionType.NO_CONTACT, ActionType.HANDOFF_HUMAN, ActionType.ESCALATE)
+    if result.action.type in keep or result.channel.primary is None or result.action.rule_id == CONSENT_RULE:
+        return result
+    action = Action(
+        type=ActionType.HANDOFF_HUMAN,
+        reason=f"no replies in {language.wanted!r}: a person takes over",
+        rule_id=LANGUAGE_RULE,
+    )
+    return result.model_copy(update={"action": action, "rules_fired": (*result.rules_fired, LANGUAGE_RULE)})
 
 
 def _confirm_consent(

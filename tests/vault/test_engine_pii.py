@@ -9,7 +9,7 @@ from pathlib import Path
 from tactful.channels.tokens import PII_TOKEN
 from tactful.domain import Channel, PersonalisationIntensity, Preferences, Reply, TenantId
 from tactful.engine import Engine
-from tactful.render import RenderRequest, TemplateRenderer
+from tactful.render import Rendering, RenderRequest, TemplateRenderer
 from tactful.store.base import Store
 from tactful.tenants import NewTenant
 from tests.conftest import FixedClock, MessageFactory, put_customer
@@ -76,10 +76,11 @@ class EchoRenderer(TemplateRenderer):
         super().__init__()
         self.say = say
 
-    def render(self, req: RenderRequest) -> Reply:
+    def render(self, req: RenderRequest) -> Rendering:
         if req.signals.intent == "other":  # the engine's safe fallback asks for this
             return super().render(req)
-        return Reply(channel=req.channel, text=self.say, template_id="echo", template_version=self.version)
+        reply = Reply(channel=req.channel, text=self.say, template_id="echo", template_version=self.version)
+        return Rendering(reply=reply, measured=None)
 
 
 def _engine_saying(store: Store, clock: FixedClock, say: str) -> Engine:

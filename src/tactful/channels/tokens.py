@@ -8,6 +8,7 @@ defence even though the renderer never inserts one there.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 PII_TOKEN = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
 
@@ -20,12 +21,17 @@ def contains_token(text: str) -> bool:
     return PII_TOKEN.search(text) is not None
 
 
-def strip_tokens(text: str) -> str:
-    """Remove every token and repair the spacing and punctuation it leaves behind ("Hi <NAME_1>," → "Hi,")."""
+def strip_tokens(text: str, keep: Collection[str] = ()) -> str:
+    """Remove every token (except those in ``keep``) and repair the spacing and punctuation it leaves
+    behind ("Hi <NAME_1>," → "Hi,")."""
     out = text
+
+    def drop(match: re.Match[str]) -> str:
+        return match.group() if match.group() in keep else ""
+
     # Loop: removing one token (or tidying around it) can join its neighbours into a new token.
-    while PII_TOKEN.search(out):
-        out = PII_TOKEN.sub("", out)
+    while any(m.group() not in keep for m in PII_TOKEN.finditer(out)):
+        out = PII_TOKEN.sub(drop, out)
         out = _SPACE_BEFORE_PUNCT.sub(r"\1", out)
         out = _REPEATED_COMMAS.sub("", out)
         out = _SPACES.sub(" ", out).strip()

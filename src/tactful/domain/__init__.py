@@ -30,7 +30,7 @@ from tactful.domain.intents import CLEAR_SUPPORT_INTENTS, Risk, SupportIntent
 from tactful.domain.message import InboundMessage
 from tactful.domain.outcome import Outcome, OutcomeType
 from tactful.domain.signals import PiiFinding, SentimentLabel, Signals
-from tactful.domain.tone import TONE_ATTRIBUTES, ToneAttribute, ToneProfile
+from tactful.domain.tone import TONE_ATTRIBUTES, MeasuredTone, ToneAttribute, ToneProfile
 
 __all__ = [
     "CLEAR_SUPPORT_INTENTS",
@@ -53,6 +53,7 @@ __all__ = [
     "EventId",
     "Explanation",
     "InboundMessage",
+    "MeasuredTone",
     "Outcome",
     "OutcomeType",
     "PersonalisationIntensity",

@@ -6,7 +6,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from tactful.domain.channels import Channel
 from tactful.domain.ids import ConversationId, CustomerId, DecisionId, EventId, TenantId
@@ -63,6 +71,16 @@ class Reply(BaseModel):
     template_id: str = ""
     template_version: str = ""
     truncated: bool = False
+    #: The language the reply is written in (ISO 639-1, e.g. "es"); absent from the JSON when unset,
+    #: so replies stored before it existed serialise byte for byte as they were.
+    language: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_language(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.language is None:
+            data.pop("language", None)
+        return data
 
 
 class Explanation(BaseModel):

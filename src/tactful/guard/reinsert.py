@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from tactful.channels.sms import fit_revealed
 from tactful.channels.tokens import PII_TOKEN, strip_tokens
-from tactful.domain import Reply
+from tactful.domain import Channel, Reply
 from tactful.guard.pii import canonical, detect_pii
 from tactful.render import check_pii_leak
 
@@ -44,6 +45,17 @@ def reveal_reply(reply: Reply, values: Mapping[str, str], *, public: bool) -> Re
             "segments": tuple(swap(s) or "" for s in reply.segments),
         }
     )
+
+
+def reveal_for_delivery(
+    reply: Reply, values: Mapping[str, str], *, public: bool, max_sms_segments: int = 3
+) -> tuple[Reply, Reply]:
+    """The reply to store (tokens) and the reply to deliver (``reveal_reply``). An SMS is encoded and
+    split again once the values are in (``tactful.channels.sms.fit_revealed``): carriers count the
+    text as sent, and one "ë" in a name makes the whole message UCS-2."""
+    if reply.channel is Channel.SMS and not public:
+        return fit_revealed(reply, values, max_sms_segments)
+    return reply, reveal_reply(reply, values, public=public)
 
 
 def leaked_values(reply: Reply, allowed: Mapping[str, str], others: Iterable[str]) -> list[str]:

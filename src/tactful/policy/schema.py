@@ -236,6 +236,37 @@ class LearningSection(_Strict):
         return self
 
 
+# --- replies (issue 10): which languages the tenant answers in -----------------------------------------
+
+_LANGUAGE_PATTERN = r"^[a-z]{2,3}$"
+LanguageCode = Annotated[str, Field(pattern=_LANGUAGE_PATTERN)]
+
+
+def _shipped_languages() -> list[str]:
+    return ["en", "es", "de", "fr", "it", "pt"]
+
+
+class RepliesSection(_Strict):
+    """The reply language: the message's detected language when the detector is at least
+    ``detect_min_confidence`` sure, else the customer profile's, else ``default_language``. A
+    language outside ``languages`` (or without templates) is ``unsupported_language``'s case:
+    ``default_language`` replies in the default language, ``handoff`` hands the turn to a person
+    (with a holding reply in the default language)."""
+
+    default_language: LanguageCode = "en"
+    languages: Annotated[list[LanguageCode], Field(min_length=1)] = Field(default_factory=_shipped_languages)
+    unsupported_language: Literal["default_language", "handoff"] = "default_language"
+    detect_min_confidence: UnitFloat = 0.6
+
+    @model_validator(mode="after")
+    def _default_is_listed(self) -> RepliesSection:
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("a language is listed twice")
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} must be one of languages")
+        return self
+
+
 class PolicyDocument(_Strict):
     schema_version: Literal[1]
     tenant: str | None = None
@@ -248,3 +279,4 @@ class PolicyDocument(_Strict):
     ] = Field(default_factory=dict)
     rules: list[RuleSpec] = Field(default_factory=list)
     learning: LearningSection = LearningSection()
+    replies: RepliesSection = RepliesSection()

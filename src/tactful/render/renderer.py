@@ -1,186 +1,174 @@
-"""The built-in renderer: picks a template for the action and situation, shapes it to the tone, and
-fits it to the channel. No model, no randomness: the same request always renders the same text.
+"""The built-in renderer: picks the template for the language, action and situation, composes it to
+the tone, fits it to the channel, and measures the result. When the measured tone misses the
+target by more than ``TOLERANCE`` on some attribute, it re-renders with the nearest variant (the
+wording chosen for a tone moved against the miss) and keeps whichever rendering is closer.
+No model, no randomness: the same request always renders the same text.
 """
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Callable, Sequence
-from importlib import resources
 from pathlib import Path
 
 from tactful.channels.base import ChannelAdapter
 from tactful.channels.registry import fitter_for
 from tactful.channels.tokens import PII_TOKEN
-from tactful.domain import PUBLIC_CHANNELS, ActionType, Channel, Reply, SentimentLabel
+from tactful.domain import TONE_ATTRIBUTES, ActionType, Channel, MeasuredTone, Reply, ToneAttribute
 from tactful.errors import InputRejected
-from tactful.render.register import Register
-from tactful.render.request import RenderRequest
-from tactful.render.situation import dominant_emotion, family_of
-from tactful.render.templates import Line, Role, Template, TemplateSet, Variant, load_templates
+from tactful.render.compose import Dial, Situation, compose
+from tactful.render.request import Rendering, RenderRequest
+from tactful.render.situation import dominant_emotion, family_of, situation_of
+from tactful.render.template_loader import load_library
+from tactful.render.templates import Template, TemplateLibrary, TemplateSet
+from tactful.render.tone_estimate import ToneScorer
 
-_MESSAGE_GREETING_CHANNELS = frozenset({Channel.CHAT, Channel.SMS, Channel.SOCIAL, Channel.SOCIAL_DM})
-_UPSET = frozenset({"frustration", "anger", "disappointment", "negative"})
-_KEEP_CAPITAL = ("I ", "I'", "<")
-
-
-def _default_source() -> tuple[str, str]:
-    ref = resources.files("tactful.render").joinpath("templates/default.yaml")
-    return ref.read_text(encoding="utf-8"), "tactful/render/templates/default.yaml"
+#: The largest gap between a target attribute and its measure that still counts as realised.
+TOLERANCE = 0.15
+#: Re-renders tried after a miss (each moves the missed attributes' dial by the size of the miss).
+MAX_RERENDERS = 3
 
 
-def _join_after_greeting(greeting: str, sentence: str) -> str:
-    """``"Hi <NAME_1>,"`` + ``"Thanks for ..."`` → ``"Hi <NAME_1>, thanks for ..."``.
+def _gaps(measured: dict[ToneAttribute, float], req: RenderRequest) -> dict[ToneAttribute, float]:
+    return {a: getattr(req.tone, a) - measured[a] for a in TONE_ATTRIBUTES}
 
-    "I" and tokens keep their capital."""
-    if sentence.startswith(_KEEP_CAPITAL) or sentence == "I":
-        return f"{greeting} {sentence}"
-    return f"{greeting} {sentence[:1].lower()}{sentence[1:]}"
+
+def _cost(gaps: dict[ToneAttribute, float]) -> tuple[int, float]:
+    """Attributes out of tolerance first, then the total distance: fewer misses always wins."""
+    return sum(abs(g) > TOLERANCE for g in gaps.values()), round(sum(abs(g) for g in gaps.values()), 6)
 
 
 class TemplateRenderer:
-    """Renders replies from a versioned template file; ``version`` is recorded on every Reply."""
+    """Renders replies from a versioned template library; ``version`` is recorded on every Reply."""
 
-    def __init__(self, templates_path: Path | None = None) -> None:
-        if templates_path is None:
-            source, origin = _default_source()
-        else:
-            source, origin = templates_path.read_text(encoding="utf-8"), str(templates_path)
-        self._set: TemplateSet = load_templates(source, origin)
-        self.version: str = self._set.version
+    def __init__(self, templates_dir: Path | None = None, *, scorer: ToneScorer | None = None) -> None:
+        self._library: TemplateLibrary = load_library(templates_dir)
+        self.version: str = self._library.version
+        self.scorer = scorer or ToneScorer()
         self._families: dict[str, str] = {}
 
     @property
-    def templates(self) -> TemplateSet:
-        return self._set
+    def library(self) -> TemplateLibrary:
+        return self._library
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return self._library.languages
 
     def _family(self, intent: str) -> str:
         family = self._families.get(intent)
         if family is None:
-            family = family_of(intent, self._set.families)
+            family = family_of(intent, self._library.families)
             if len(self._families) < 4096:  # intents are a small vocabulary; the cap guards odd inputs
                 self._families[intent] = family
         return family
 
-    def _template(self, action: ActionType, family: str, target: Channel) -> tuple[str, Template]:
-        situations = self._set.actions[action]
-        keys = (f"to_{target.value}", family) if action is ActionType.SWITCH_CHANNEL else (family,)
+    def _situation(self, ts: TemplateSet, req: RenderRequest) -> Situation:
+        action = req.action.type
+        situations = ts.actions[action]
+        family = self._family(req.signals.intent)
+        keys: tuple[str, ...]
+        if action is ActionType.SWITCH_CHANNEL:
+            keys = (f"to_{(req.channel or req.inbound_channel).value}", family)
+        else:
+            keys = (situation_of(family, req.text, self._library.cues), family)
+        emotion = dominant_emotion(req.signals, self._library.thresholds.emotion_min)
         for key in keys:
-            template = situations.get(key)
+            template: Template | None = situations.get(key)
             if template is not None:
-                return key, template
-        return "default", situations["default"]
+                return Situation(key, template, emotion)
+        return Situation("default", situations["default"], emotion)
 
     def _fitter(self, channel: Channel, max_sms_segments: int) -> ChannelAdapter:
         if max_sms_segments < 1:
             raise InputRejected("max_sms_segments must be at least 1")
         return fitter_for(channel, max_sms_segments=max_sms_segments if channel is Channel.SMS else 3)
 
-    def render(self, req: RenderRequest) -> Reply:
+    def render(self, req: RenderRequest) -> Rendering:
         action = req.action.type
         if action is ActionType.NO_CONTACT:
-            return Reply(channel=None, text="", template_id="no_contact", template_version=self.version)
+            reply = Reply(channel=None, text="", template_id="no_contact", template_version=self.version)
+            return Rendering(reply=reply, measured=None)
         if req.channel is None:
             raise InputRejected(f"action {action.value} needs a channel")
         name = req.customer_name_token
         if name is not None and PII_TOKEN.fullmatch(name) is None:
             raise InputRejected("customer_name_token must be a PII token such as <NAME_1>, never a raw name")
 
-        # A switch notice is said where the customer is now; it names the channel we move to.
-        out = req.inbound_channel if action is ActionType.SWITCH_CHANNEL else req.channel
-        ts, th, tone, signals = self._set, self._set.thresholds, req.tone, req.signals
-        register = ts.register(tone.formality)
-        public = out in PUBLIC_CHANNELS
-        negative = signals.sentiment is SentimentLabel.NEGATIVE
-        family = self._family(signals.intent)
-        situation, template = self._template(action, family, req.channel)
-        emotion = dominant_emotion(signals, th.emotion_min)
-        # Public posts are kept brief: long public threads invite detail that belongs in private.
-        brevity = max(tone.brevity, th.public_min_brevity) if public else tone.brevity
-        direct = tone.directness >= th.direct_first
-        seed = zlib.crc32(f"{action.value}|{situation}|{out.value}|{emotion}|{signals.intent}".encode())
+        notes: list[str] = []
+        ts = self._library.for_language(req.language)
+        if ts is None:  # the caller chose a language this library lacks; never fail a reply over it
+            ts = self._library.sets[self._library.default_language]
+            notes.append(f"reply language: no {req.language!r} templates; replied in {ts.language!r}")
+        sit = self._situation(ts, req)
+        self._fitter(req.channel, req.max_sms_segments)  # refuses a bad segment cap before any work
 
-        def say(variant: Variant) -> str:
-            text = variant.at(register)
-            if variant.has_placeholder:
-                text = text.replace("{channel}", ts.channel_names[req.channel or out].at(register))
-            return text
+        def attempt(dial: Dial) -> tuple[Reply, dict[ToneAttribute, float]]:
+            draft = compose(ts, self._library.thresholds, sit, req, dial)
+            # Fitted where it is said (a switch notice goes where the customer is now), then measured
+            # as sent: the scorer reads what the customer will read.
+            fitter = self._fitter(draft.channel, req.max_sms_segments)
+            fitted = fitter.fit(draft.text, subject=draft.subject, tone=req.tone)
+            return fitted, self.scorer.score(fitted.text, ts.language, draft.channel)
 
-        def pick(options: Sequence[Variant]) -> str:
-            return say(options[seed % len(options)])
-
-        prefaces: list[str] = []
-        leads: list[str] = []
-        steps: list[str] = []
-        extras: list[str] = []  # details then closes, in template order
-        asked_privately = False
-        for line in template.lines:
-            if not line.applies(out, negative, brevity):
-                continue
-            if public and line.private:
-                if not asked_privately:
-                    steps.append(say(ts.public_details_request))
-                    asked_privately = True
-                continue
-            text = self._line_text(line, tone.directness < th.soft_below, say)
-            if line.role is Role.LEAD:
-                leads.append(text)
-            elif line.role is Role.PREFACE:
-                prefaces.append(text)
-            elif line.role is Role.STEP:
-                steps.append(text)
-            else:
-                extras.append(text)
-
-        ack = pick(ts.acknowledgements[emotion]) if emotion and tone.empathy >= th.acknowledge_from else None
-        opener: list[str] = []
-        if template.opener and tone.warmth >= th.warm_mild and brevity < th.opener_drop:
-            opener.append(say(ts.openers[1] if tone.warmth >= th.warm_strong else ts.openers[0]))
-        acks = [ack] if ack else []
-        tail: list[str] = []
-        if emotion in _UPSET and tone.empathy >= th.patience_from and brevity < th.closer_max:
-            tail.append(say(ts.patience))
-        if tone.warmth >= th.warm_strong and brevity < th.closer_max:
-            tail.append(pick(ts.closers))
-
-        if public and signals.has_pii:
-            # The privacy notice must survive the public length cut, so it follows the core at once
-            # (unless we already asked for the details by DM, which says the same thing).
-            notice = [] if asked_privately else [say(ts.privacy_notice)]
-            core = [*steps, *leads] if direct else [*leads, *steps]
-            body = [*core, *notice, *acks, *prefaces, *extras, *tail]
-        elif direct:
-            # The next step first; pleasantries and framing follow it rather than delay it.
-            core = [*steps, *leads]
-            body = [*core[:1], *acks, *core[1:], *opener, *prefaces, *extras, *tail]
-        else:
-            body = [*opener, *acks, *prefaces, *leads, *steps, *extras, *tail]
-
-        subject: str | None = None
-        if out is Channel.EMAIL:
-            greeting = self._greeting("letter", register, name)
-            signoff = say(ts.email_signoffs[1] if tone.warmth >= th.warm_strong else ts.email_signoffs[0])
-            subject = say(template.subject or ts.email_default_subject)
-            text = f"{greeting}\n\n{' '.join(body)}\n\n{signoff}\n{ts.email_signature}"
-        elif out in _MESSAGE_GREETING_CHANNELS and brevity < th.greeting_drop:
-            greeting = self._greeting("message", register, None if public else name)
-            text = " ".join([_join_after_greeting(greeting, body[0]), *body[1:]])
-        else:
-            text = " ".join(body)
-
-        fitted = self._fitter(out, req.max_sms_segments).fit(text, subject=subject, tone=tone)
-        return fitted.model_copy(
-            update={"template_id": f"{action.value}.{situation}", "template_version": self.version}
+        dial = Dial.of(req.tone)
+        reply, measured = attempt(dial)
+        first = measured
+        best = (_cost(_gaps(measured, req)), reply, measured)
+        tried = {dial}
+        for _ in range(MAX_RERENDERS):
+            if best[0][0] == 0:
+                break
+            dial = _nearer(dial, _gaps(measured, req))
+            if dial in tried:
+                break
+            tried.add(dial)
+            reply, measured = attempt(dial)
+            cost = _cost(_gaps(measured, req))
+            if cost >= best[0]:
+                break  # moving the dial made it no better: the nearest variant is the one we have
+            best = (cost, reply, measured)
+        _, reply, measured = best
+        rerendered = measured is not first
+        notes.extend(_tone_notes(first, measured, req, rerendered))
+        final = reply.model_copy(
+            update={
+                "template_id": f"{action.value}.{sit.key}",
+                "template_version": self.version,
+                "language": ts.language,
+            }
+        )
+        return Rendering(
+            reply=final,
+            measured=MeasuredTone(**measured, scorer=self.scorer.version, rerendered=rerendered),
+            notes=tuple(notes),
         )
 
-    @staticmethod
-    def _line_text(line: Line, soften: bool, say: Callable[[Variant], str]) -> str:
-        if soften and line.soft is not None:
-            return say(line.soft)
-        return say(line.text)
 
-    def _greeting(self, kind: str, register: Register, name: str | None) -> str:
-        greeting = self._set.greetings[kind]
-        if name is None:
-            return greeting.anonymous.at(register)
-        return greeting.named.at(register).replace("{name}", name)
+def _nearer(dial: Dial, gaps: dict[ToneAttribute, float]) -> Dial:
+    """The dial moved against every miss by the size of the miss (kept in [0, 1])."""
+    values = {a: getattr(dial, a) for a in TONE_ATTRIBUTES}
+    for attribute, gap in gaps.items():
+        if abs(gap) > TOLERANCE:
+            values[attribute] = round(min(1.0, max(0.0, values[attribute] + gap)), 4)
+    return Dial(**values)
+
+
+def _tone_notes(
+    first: dict[ToneAttribute, float], final: dict[ToneAttribute, float], req: RenderRequest, rerendered: bool
+) -> list[str]:
+    def misses(measured: dict[ToneAttribute, float]) -> list[str]:
+        return [
+            f"{a} {measured[a]:.2f} vs target {getattr(req.tone, a):.2f}"
+            for a in TONE_ATTRIBUTES
+            if abs(getattr(req.tone, a) - measured[a]) > TOLERANCE
+        ]
+
+    notes: list[str] = []
+    if rerendered:
+        notes.append(
+            f"tone: first rendering missed the target ({'; '.join(misses(first))}); re-rendered with the "
+            "nearest variant"
+        )
+    left = misses(final)
+    if left:
+        notes.append(f"tone: measured beyond +/-{TOLERANCE} of the target: {'; '.join(left)}")
+    return notes

@@ -1,10 +1,12 @@
-"""What the renderer needs to produce one reply."""
+"""What a renderer is given for one reply, what it gives back, and the interface every renderer
+(the built-in templates today, a generator over a language model later) implements."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from tactful.domain import Action, Channel, Signals, ToneProfile
+from tactful.domain import Action, Channel, MeasuredTone, Reply, Signals, ToneProfile
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +18,27 @@ class RenderRequest:
     signals: Signals  # already PII-tokenised upstream: intent, sentiment, emotions, pii findings ...
     customer_name_token: str | None = None  # a PII token like "<NAME_1>", never a raw name
     max_sms_segments: int = 3
+    language: str = "en"  # the reply language, chosen upstream (tactful.render.language)
+    text: str = ""  # the customer's message, PII-tokenised: sub-situations are read from it
+
+
+@dataclass(frozen=True, slots=True)
+class Rendering:
+    """A reply with what was measured of it. ``notes`` are plain-language lines for the decision's
+    explanation (a fallback language, a re-render after a tone miss)."""
+
+    reply: Reply
+    measured: MeasuredTone | None  # None for no_contact (nothing is said)
+    notes: tuple[str, ...] = ()
+
+
+class Renderer(Protocol):
+    """Turns a decision into the words sent. ``version`` is recorded on every decision; a reply must
+    be in one of ``languages`` (or the renderer's first one, said in the notes)."""
+
+    version: str
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+
+    def render(self, req: RenderRequest) -> Rendering: ...

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 from tactful.domain import SentimentLabel, Signals
 
@@ -18,12 +19,24 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def family_of(intent: str, families: Sequence[tuple[str, tuple[str, ...]]]) -> str:
-    """The first family with a keyword contained in ``intent`` (case-insensitive), else ``"other"``."""
-    needle = intent.lower()
+    """The family named ``intent``; else the first family with a keyword contained in ``intent``
+    (case-insensitive: tenant intents and other models' labels land here); else ``"other"``."""
+    needle = intent.strip().lower()
+    for family, _ in families:
+        if family == needle:
+            return family
     for family, keywords in families:
         if any(k in needle for k in keywords):
             return family
     return OTHER
+
+
+def situation_of(family: str, text: str, cues: Mapping[str, Sequence[tuple[str, re.Pattern[str]]]]) -> str:
+    """``family`` or its first sub-situation (``"billing.invoice"``) whose cue the message contains."""
+    for name, pattern in cues.get(family, ()):
+        if pattern.search(text):
+            return name
+    return family
 
 
 def dominant_emotion(signals: Signals, minimum: float) -> str | None:

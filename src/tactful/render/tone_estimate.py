@@ -1,91 +1,171 @@
-"""A rough lexical estimate of a text's tone, on the same five axes as ``ToneProfile``.
+"""The run-time tone scorer: formality, warmth, empathy, brevity and directness of a reply as sent,
+each in [0, 1], in every language the templates speak (markers in ``tone_markers.yaml``).
 
-It exists to check rendered text against its target (does a more formal target read more formal?),
-not to score arbitrary prose: the lexicons are small, English-only and tuned to support replies. Each
-axis is in [0, 1]; only comparisons between texts are meaningful.
+It reads only the text (never the template it came from), so it scores an agent's draft as well as
+a rendered reply. How each attribute is measured (docs/tone.md has the rubric, the labelled check
+and the comparison with the formality and politeness models):
+
+* formality: formal markers (formal pronouns "usted"/"Sie"/"vous"/"Lei", "Dear", "Kind regards",
+  expanded English forms, formal vocabulary) against informal ones (informal pronouns, "Hey",
+  contractions, "!", emoji, casual vocabulary), per square root of the sentence count, through a
+  logistic: no markers reads 0.5;
+* warmth: warm markers (thanks, glad, pleasure, wishes, "!") per sentence;
+* empathy: markers of acknowledging the customer's situation or feelings (sorry, I understand,
+  frustrating, patience, glad to hear) per sentence;
+* brevity: the words the customer reads (an email's greeting line and sign-off block excepted) on
+  a log-logistic scale: 12 words read 0.9, 25 words 0.66, 35 words 0.5, 70 words 0.2;
+* directness: how soon the reply gets to the next step (the first sentence that asks, instructs
+  or commits: a question, "please", "send me", "I'll", "I've escalated") and whether it hedges
+  ("perhaps", "if you like", "when you have a moment").
+
+Density scores start from a floor (a reply without any marker is not cold or callous, only plain)
+and saturate towards 1. The constants were set on hand-labelled replies (docs/tone.md), not on the
+demo's targets.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from functools import cache
+from importlib import resources
 
-from tactful.channels.sentences import split_sentences
+import yaml
 
+from tactful.channels.sentences import split_paragraphs, split_sentences
+from tactful.domain import Channel, ToneAttribute
+from tactful.render.markers import WORD, MarkerIndex, build_index
 
-def _lexicon(spec: str) -> re.Pattern[str]:
-    """Compile ``"a | b c | d(?:e)?"`` (regex fragments separated by bars) into one word-bounded pattern."""
-    fragments = [f.strip() for f in spec.split(" | ")]
-    return re.compile(r"\b(?:" + "|".join(f for f in fragments if f) + r")\b")
+VERSION = "tone-lexical-2"
 
+# Formality: logistic of (formal - informal) / sqrt(sentences).
+FORMALITY_SLOPE = 0.5
+# Warmth and empathy: floor + (1 - floor) * (1 - exp(-rate * markers / (sentences + DENSITY_PAD))).
+WARMTH_FLOOR, WARMTH_RATE = 0.3, 1.8
+EMPATHY_FLOOR, EMPATHY_RATE = 0.15, 2.2
+DENSITY_PAD = 1.0  # one marker in a one-sentence reply is strong, not saturating
+# Brevity: 1 / (1 + (words / BREVITY_HALF) ** BREVITY_POWER).
+BREVITY_HALF, BREVITY_POWER = 35.0, 2.0
+# Directness: POSITION[k] when the first step is the k-th sentence (later: the last value), less
+# HEDGE_PENALTY per hedge per sentence (at most HEDGE_PENALTY in all).
+DIRECTNESS_BY_POSITION = (0.88, 0.66, 0.52, 0.42, 0.35)
+DIRECTNESS_NO_STEP = 0.3
+HEDGE_PENALTY = 0.2
 
-_FORMAL = _lexicon(
-    """dear | kind regards | sincerely | apologi[sz]e | apologies | assist | assistance | regarding | enquiry
-    | require | convenien(?:ce|t) | please | would | may | we will | i will | i am | i have | do not | cannot
-    | will not | is not | it is | has not | thank you | ensure | investigate | review(?:ed)? | resolve[sd]?
-    | receive[d]? | confirm(?:ed)? | provide | promptly | without delay | further | telephone | application
-    | hello | pleasant | contacting | however | kindly | should you | greatly | appreciated | locate | proceed
-    | arrange | initiated | occurs? | you are | we are | they are | referring"""
-)
-_CONTRACTION = re.compile(r"\b(?:\w+'(?:m|re|ve|ll|d|t)|(?:it|that|there|here|let|what|who)'s)\b")
-_INFORMAL = _lexicon(
-    """hi | hey | thanks | cheers | sort(?:ed)? | check | ok | okay | just | get | got | stuff | super
-    | awesome | chase | ring | dig | turn up | bit | quick | dm | no worries | so much | really | hassle
-    | keep an eye"""
-)
-_WARM = _lexicon(
-    """thanks | thank you | glad | happy to | lovely | great | pleasure | delighted | wonderful | hope
-    | take care | have a | wish(?:es)? | warm | kind (?:words|feedback) | so much | appreciate[d]?
-    | pleasant | enjoy | all the best | best wishes"""
-)
-_EMPATHY = _lexicon(
-    r"""sorry | apologi[sz]e | apologies | understand | frustrat\w* | upset | annoy\w* | worr\w* | confusing
-    | confusion | patience | bearing with | i can see | i can imagine | i know | every right
-    | not the experience | what you expected | put this right | make this right | hear about | hear of
-    | trouble | inconvenience | here to help"""
-)
-_STEP = _lexicon(
-    r"""i'll | i will | we'll | we will | i've sent | i have sent
-    | i(?:'ve| have) (?:escalated|flagged|logged|recorded|passed|set up|started|initiated) | please
-    | could you | would you like | try | i'm (?:passing|transferring|putting|handing)
-    | i am (?:passing|transferring|putting|handing) | let's | let us | refunds (?:go|are) | who helped
-    | what do you see | may we ask"""
-)
-_HEDGE = _lexicon(
-    """might | perhaps | maybe | possibly | if it helps | if you like | if you'd like | when you get a moment
-    | when you have a moment | at your convenience | you may wish | should you wish | if it's ok
-    | if that works | with your permission | would be helpful | if it would"""
-)
+_CATEGORIES = ("formal", "informal", "warm", "empathy", "hedge", "step")
+_EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
+_TOKEN = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
 
 
-def _density_score(hits: int, sentences: int) -> float:
-    """Markers per sentence mapped to [0, 1): 0 → 0, one per sentence → ~0.78."""
-    return 1.0 - math.exp(-1.5 * hits / max(1, sentences))
+@cache
+def _indexes() -> dict[str, MarkerIndex]:
+    text = resources.files("tactful.render").joinpath("tone_markers.yaml").read_text(encoding="utf-8")
+    doc = yaml.safe_load(text)
+    return {str(lang): build_index(spec) for lang, spec in doc.items()}
 
 
-def tone_of_text(text: str) -> dict[str, float]:
-    """Estimate formality, warmth, empathy, brevity and directness of ``text`` (each in [0, 1])."""
-    lowered = text.lower().replace("\u2019", "'")
-    # Greeting and sign-off lines ("Hi Sam,", "Kind regards,") carry register but no content.
-    sentences = [s for s in split_sentences(lowered) if not s.endswith(",")] or [lowered]
-    words = len(lowered.split())
-    exclamations = lowered.count("!")
+def _density(hits: float, sentences: int, floor: float, rate: float) -> float:
+    return floor + (1.0 - floor) * (1.0 - math.exp(-rate * hits / (max(1, sentences) + DENSITY_PAD)))
 
-    formal = len(_FORMAL.findall(lowered))
-    informal = len(_INFORMAL.findall(lowered)) + len(_CONTRACTION.findall(lowered)) + exclamations
-    warm = len(_WARM.findall(lowered)) + exclamations
 
-    # A question to the customer is a next step too: it tells them what to do.
-    first_step = next(
-        (i for i, s in enumerate(sentences) if s.endswith("?") or _STEP.search(s)), len(sentences)
-    )
-    hedges = len(_HEDGE.findall(lowered))
-    directness = 0.7 / (1 + first_step) + 0.3 * (1.0 - min(1.0, 2.0 * hedges / len(sentences)))
+def _is_salutation(words: list[str], sentence: str) -> bool:
+    """ "Hi!", "Hola, Marta.", "Coucou !": an opening word or two, not a step or a statement."""
+    return len(words) <= 2 and sentence.endswith(("!", ",", "."))
 
-    return {
-        "formality": (formal + 1) / (formal + informal + 2),
-        "warmth": _density_score(warm, len(sentences)),
-        "empathy": _density_score(len(_EMPATHY.findall(lowered)), len(sentences)),
-        "brevity": 1.0 / (1.0 + words / 40.0),
-        "directness": min(1.0, directness),
-    }
+
+def _parts(text: str, channel: Channel | None) -> tuple[list[str], list[str]]:
+    """(body sentences, frame parts): an email's greeting line and sign-off block are frame, which
+    carries register but is not what the reply says."""
+    if channel is Channel.EMAIL:
+        paragraphs = split_paragraphs(text)
+        if len(paragraphs) >= 3:
+            return split_sentences("\n\n".join(paragraphs[1:-1])), [paragraphs[0], paragraphs[-1]]
+    return split_sentences(text), []
+
+
+class ToneScorer:
+    """Scores text on the five tone attributes. Stateless once built; safe to share between threads."""
+
+    version = VERSION
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self._indexes = _indexes()
+        self.languages = tuple(self._indexes)
+        # Replies repeat (same templates, same tone bands): scores are memoised, boundedly.
+        self._memo: dict[tuple[str, str, Channel | None], dict[ToneAttribute, float]] = {}
+        self._cache_size = cache_size
+
+    def _counts(self, index: MarkerIndex, text: str) -> tuple[dict[str, float], int]:
+        words = WORD.findall(text)
+        counts = dict.fromkeys(_CATEGORIES, 0.0)
+        index.count(words, counts)
+        for pattern, category, weight in index.patterns:
+            counts[category] += weight * len(pattern.findall(text))
+        return counts, len(words)
+
+    def score(
+        self, text: str, language: str = "en", channel: Channel | None = None
+    ) -> dict[ToneAttribute, float]:
+        lowered = (_TOKEN.sub("name", text) if "<" in text else text).replace("\u2019", "'").lower()
+        key = (lowered, language, channel if channel is Channel.EMAIL else None)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._score(lowered, language, channel)
+            if len(self._memo) >= self._cache_size:
+                self._memo.clear()
+            self._memo[key] = found
+        return dict(found)
+
+    def _score(self, lowered: str, language: str, channel: Channel | None) -> dict[ToneAttribute, float]:
+        index = self._indexes.get(language) or self._indexes["en"]
+        body, frame = _parts(lowered, channel)
+        totals = dict.fromkeys(_CATEGORIES, 0.0)
+        words = 0
+        first_step: int | None = None
+        content = 0  # sentences that are not a bare salutation
+        for sentence in body or [lowered]:
+            counts, n_words = self._counts(index, sentence)
+            words += n_words
+            for category, value in counts.items():
+                totals[category] += value
+            if n_words <= 2 and _is_salutation(sentence.split(), sentence):
+                continue
+            if first_step is None and (sentence.endswith("?") or counts["step"] > 0):
+                first_step = content
+            content += 1
+        formal, informal = totals["formal"], totals["informal"]
+        for part in frame:
+            counts, _ = self._counts(index, part)
+            formal += counts["formal"]
+            informal += counts["informal"]
+        n = max(1, len(body))
+        bangs = lowered.count("!")
+        emoji = len(_EMOJI.findall(lowered))
+        informal += 0.5 * bangs + emoji
+        formality = 1.0 / (1.0 + math.exp(-FORMALITY_SLOPE * (formal - informal) / math.sqrt(n)))
+        warm = totals["warm"] + 0.5 * bangs + 0.5 * emoji
+        position = (
+            DIRECTNESS_NO_STEP
+            if first_step is None
+            else DIRECTNESS_BY_POSITION[min(first_step, len(DIRECTNESS_BY_POSITION) - 1)]
+        )
+        hedging = min(1.0, totals["hedge"] / max(1, content))
+        return {
+            "formality": round(formality, 4),
+            "warmth": round(_density(warm, n, WARMTH_FLOOR, WARMTH_RATE), 4),
+            "empathy": round(_density(totals["empathy"], n, EMPATHY_FLOOR, EMPATHY_RATE), 4),
+            "brevity": round(1.0 / (1.0 + (words / BREVITY_HALF) ** BREVITY_POWER), 4),
+            "directness": round(max(0.0, position - HEDGE_PENALTY * hedging), 4),
+        }
+
+
+@cache
+def _default_scorer() -> ToneScorer:
+    return ToneScorer()
+
+
+def tone_of_text(
+    text: str, language: str = "en", channel: Channel | None = None
+) -> dict[ToneAttribute, float]:
+    """Score ``text`` with the shared scorer (see ``ToneScorer``)."""
+    return _default_scorer().score(text, language, channel)

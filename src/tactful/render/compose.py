@@ -1,0 +1,222 @@
+"""Composing one reply from a template and a tone: which lines, in which words, in which order.
+
+Each tone attribute selects wording (the cut-offs are in ``templates/common.yaml``):
+
+* formality: the body's register (casual / neutral / formal, e.g. "tú"/"usted", "du"/"Sie"), the
+  frame's register (greeting, opener, closer, sign-off), English contractions;
+* warmth: openers, closers, a warm line, exclamation-marked variants in the casual register;
+* empathy: an acknowledgement of the customer's need, of their emotion, a patience line;
+* brevity: which optional lines stay, the opener and the inline greeting;
+* directness: the next step first or after the framing, hedged (``soft``) or plain wording.
+
+No model and no randomness: the same inputs always compose the same text.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tactful.domain import PUBLIC_CHANNELS, ActionType, Channel, SentimentLabel, ToneProfile
+from tactful.render.register import Register
+from tactful.render.request import RenderRequest
+from tactful.render.templates import Line, Role, Template, TemplateSet, Thresholds, Variant
+
+_MESSAGE_GREETING_CHANNELS = frozenset({Channel.CHAT, Channel.SMS, Channel.SOCIAL, Channel.SOCIAL_DM})
+_UPSET = frozenset({"frustration", "anger", "disappointment", "negative"})
+_KEEP_CAPITAL = ("I ", "I'", "<")
+
+
+@dataclass(frozen=True, slots=True)
+class Dial:
+    """The tone the wording is chosen from. It starts at the target and moves when the rendered
+    text measures too far from the target (``TemplateRenderer``'s nearest-variant search)."""
+
+    formality: float
+    warmth: float
+    empathy: float
+    brevity: float
+    directness: float
+
+    @classmethod
+    def of(cls, tone: ToneProfile) -> Dial:
+        return cls(tone.formality, tone.warmth, tone.empathy, tone.brevity, tone.directness)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    text: str
+    subject: str | None
+    channel: Channel  # where the text is said (for a switch notice: where the customer is now)
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    key: str  # the template's situation key ("billing.invoice", "default", "to_email")
+    template: Template
+    emotion: str | None  # the dominant emotion, when one is strong enough to acknowledge
+
+
+def join_after_greeting(greeting: str, sentence: str) -> str:
+    """``"Hi <NAME_1>,"`` + ``"Thanks for ..."`` → ``"Hi <NAME_1>, thanks for ..."``.
+
+    "I" and tokens keep their capital; so does a sentence in a language whose nouns are capitalised
+    (German) or when the greeting is a sentence of its own."""
+    if greeting.endswith((".", "!")) or sentence.startswith(_KEEP_CAPITAL) or sentence == "I":
+        return f"{greeting} {sentence}"
+    return f"{greeting} {sentence[:1].lower()}{sentence[1:]}"
+
+
+def opener_kind(inbound: Channel, out: Channel) -> str:
+    """Thank a caller for calling and an emailer for their email; anyone else for getting in touch."""
+    if inbound is Channel.VOICE:
+        return "voice"
+    if inbound is Channel.EMAIL and out is Channel.EMAIL:
+        return "letter"
+    return "message"
+
+
+def compose(ts: TemplateSet, th: Thresholds, sit: Situation, req: RenderRequest, dial: Dial) -> Draft:
+    action = req.action.type
+    target = req.channel or req.inbound_channel
+    # A switch notice is said where the customer is now; it names the channel we move to.
+    out = req.inbound_channel if action is ActionType.SWITCH_CHANNEL else target
+    public = out in PUBLIC_CHANNELS
+    signals = req.signals
+    negative = signals.sentiment is SentimentLabel.NEGATIVE
+    body = th.body_register(dial.formality)
+    frame = th.frame_register(dial.formality)
+    expand = dial.formality >= th.expand_from
+    # Public posts are kept brief: long public threads invite detail that belongs in private.
+    brevity = max(dial.brevity, th.public_min_brevity) if public else dial.brevity
+    direct = dial.directness >= th.direct_first
+    early = dial.directness >= th.direct_early
+    soften = dial.directness < th.soft_below
+    voice = out is Channel.VOICE
+    seed = zlib.crc32(f"{action.value}|{sit.key}|{out.value}|{sit.emotion}|{signals.intent}".encode())
+    template = sit.template
+
+    def say(variant: Variant, register: Register = body) -> str:
+        text = variant.at(register, expand)
+        if variant.has_placeholder:
+            text = text.replace("{channel}", ts.channel_names[target].at(register, expand))
+        return text
+
+    def pick(options: Sequence[Variant], register: Register = body) -> str:
+        return say(options[seed % len(options)], register)
+
+    prefaces: list[str] = []
+    leads: list[str] = []
+    steps: list[str] = []
+    extras: list[str] = []  # details then closes, in template order
+    asked_privately = False
+    for line in template.lines:
+        if not line.applies(out, negative, brevity):
+            continue
+        if public and line.private:
+            if not asked_privately:
+                steps.append(say(ts.public_details_request))
+                asked_privately = True
+            continue
+        text = say(_wording(line, soften, voice, brevity >= th.short_from))
+        if line.role is Role.LEAD:
+            leads.append(text)
+        elif line.role is Role.PREFACE:
+            if not direct or dial.directness < 0.85:  # the most direct replies skip the framing
+                prefaces.append(text)
+        elif line.role is Role.STEP:
+            steps.append(text)
+        else:
+            extras.append(text)
+
+    acks = _acknowledgements(ts, th, template, sit.emotion, dial.empathy, say, pick)
+    warm: list[str] = []
+    if template.opener and dial.warmth >= th.warm_mild and brevity < th.opener_drop:
+        strength = "strong" if dial.warmth >= th.warm_strong else "mild"
+        warm.append(say(ts.openers[strength][opener_kind(req.inbound_channel, out)], frame))
+    tail: list[str] = []
+    if sit.emotion in _UPSET and dial.empathy >= th.patience_from and brevity < th.patience_max:
+        tail.append(say(ts.patience))
+    asks = template.ends_on_question or action in (ActionType.CLARIFY, ActionType.OFFER_CALLBACK)
+    if template.closer and not asks and brevity < th.further_help_below:
+        extras.append(say(ts.further_help))  # a long reply leaves the door open
+    if template.closer and dial.warmth >= th.warm_closer and brevity < th.closer_max:
+        if asks:
+            # A closing line after a question reads as if no answer were expected.
+            warm.append(say(ts.warm_line, frame))
+        else:
+            if dial.warmth >= th.warm_strong:
+                warm.append(say(ts.warm_line, frame))
+            tail.append(pick(ts.closers[opener_kind(req.inbound_channel, out)], frame))
+
+    if public and signals.has_pii:
+        # The privacy notice must survive the public length cut, so it follows the core at once
+        # (unless we already asked for the details by DM, which says the same thing).
+        notice = [] if asked_privately else [say(ts.privacy_notice)]
+        core = [*steps, *leads] if direct else [*leads, *steps]
+        parts = [*core, *notice, *acks, *prefaces, *extras, *tail]
+    elif direct:
+        # The next step first; pleasantries and framing follow it rather than delay it.
+        core = [*steps, *leads]
+        parts = [*core[:1], *acks, *core[1:], *warm, *prefaces, *extras, *tail]
+    elif early:
+        # Straight to the point after acknowledging the customer; the framing follows.
+        parts = [*acks, *steps[:1], *warm, *prefaces, *leads, *steps[1:], *extras, *tail]
+    elif soften:
+        # An indirect reply gives the background first and comes to the request last.
+        parts = [*warm, *acks, *prefaces, *leads, *extras, *steps, *tail]
+    else:
+        parts = [*warm, *acks, *prefaces, *leads, *steps, *extras, *tail]
+
+    subject: str | None = None
+    name = req.customer_name_token
+    if out is Channel.EMAIL:
+        greeting = _greeting(ts, "letter", frame, name)
+        signoff = say(ts.email_signoffs[1] if dial.warmth >= th.warm_strong else ts.email_signoffs[0], frame)
+        subject = say(template.subject or ts.email_default_subject)
+        text = f"{greeting}\n\n{' '.join(parts)}\n\n{signoff}\n{ts.email_signature}"
+    elif out in _MESSAGE_GREETING_CHANNELS and brevity < th.greeting_drop:
+        greeting = _greeting(ts, "message", frame, None if public else name)
+        text = " ".join([join_after_greeting(greeting, parts[0]), *parts[1:]])
+    else:
+        text = " ".join(parts)
+    return Draft(text=text, subject=subject, channel=out)
+
+
+def _wording(line: Line, soften: bool, voice: bool, short: bool) -> Variant:
+    if voice and line.voice is not None:
+        return line.voice
+    if short and line.short is not None:
+        return line.short
+    if soften and line.soft is not None:
+        return line.soft
+    return line.text
+
+
+def _acknowledgements(
+    ts: TemplateSet,
+    th: Thresholds,
+    template: Template,
+    emotion: str | None,
+    empathy: float,
+    say: Callable[[Variant], str],
+    pick: Callable[[Sequence[Variant]], str],
+) -> list[str]:
+    """An acknowledgement of the customer's emotion replaces the plainer one of their need: two
+    "I understand ..." in a row read as a script."""
+    # Plain negative sentiment is acknowledged a little later than a named emotion: "sorry to hear"
+    # to a merely unhappy customer reads stronger than the tone asks for.
+    threshold = th.acknowledge_from if emotion != "negative" else th.acknowledge_from + 0.1
+    if emotion is not None and empathy >= threshold:
+        return [pick(ts.acknowledgements[emotion])]
+    if template.ack is not None and empathy >= th.need_ack_from:
+        return [say(template.ack)]
+    return []
+
+
+def _greeting(ts: TemplateSet, kind: str, register: Register, name: str | None) -> str:
+    greeting = ts.greetings[kind]
+    if name is None:
+        return greeting.anonymous.at(register)
+    return greeting.named.at(register).replace("{name}", name)
