@@ -13,12 +13,25 @@ from tactful.channels.base import FitOnly, require_text
 from tactful.channels.sentences import group, shorten, split_paragraphs, split_sentences
 from tactful.domain import Channel, Reply, ToneProfile
 
+# Greetings and sign-offs in the languages the reply templates speak (en, es, de, fr, it, pt), so a
+# rendered email keeps its own and a bare draft gets one.
 _GREETING = re.compile(
-    r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings)\b[^\n.?]{0,40},$", re.IGNORECASE
+    r"^(?:hi|hello|hey|dear|good (?:morning|afternoon|evening)|greetings"
+    r"|hola|buenos días|buenas tardes|estimad[oa](?:/a)?"
+    r"|hallo|guten tag|guten morgen|sehr geehrte[rn]?|liebe[r]?"
+    r"|bonjour|bonsoir|salut|madame|monsieur|cher|chère"
+    r"|ciao|buongiorno|buonasera|gentile|salve"
+    r"|olá|oi|bom dia|boa tarde|prezad[oa](?:\(a\))?|car[oa])\b[^\n.?]{0,40}[,:]$",
+    re.IGNORECASE,
 )
 _SIGNOFF = re.compile(
     r"^(?:thanks|thank you|many thanks|cheers|take care|all the best|best wishes|(?:with )?(?:kind|best|warm)"
-    r"(?:est)? (?:regards|wishes)|regards|best|sincerely|yours (?:sincerely|faithfully|truly))\b[^\n]{0,30}$",
+    r"(?:est)? (?:regards|wishes)|regards|best|sincerely|yours (?:sincerely|faithfully|truly)"
+    r"|un saludo|saludos|un abrazo|atentamente|(?:reciba )?un cordial saludo|cordialmente"
+    r"|viele grüße|liebe grüße|beste grüße|(?:mit )?freundlichen grüßen|herzliche grüße"
+    r"|cordialement|bien à vous|à bientôt|bien cordialement|amicalement|bonne journée"
+    r"|cordiali saluti|distinti saluti|un saluto|saluti|a presto|un caro saluto"
+    r"|atenciosamente|abraços?|um abraço|até logo|cordiais saudações)\b[^\n]{0,30}$",
     re.IGNORECASE,
 )
 _HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")

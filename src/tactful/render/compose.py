@@ -58,12 +58,19 @@ class Situation:
     emotion: str | None  # the dominant emotion, when one is strong enough to acknowledge
 
 
-def join_after_greeting(greeting: str, sentence: str) -> str:
+def join_after_greeting(greeting: str, sentence: str, keep: frozenset[str] = frozenset()) -> str:
     """``"Hi <NAME_1>,"`` + ``"Thanks for ..."`` → ``"Hi <NAME_1>, thanks for ..."``.
 
-    "I" and tokens keep their capital; so does a sentence in a language whose nouns are capitalised
-    (German) or when the greeting is a sentence of its own."""
-    if greeting.endswith((".", "!")) or sentence.startswith(_KEEP_CAPITAL) or sentence == "I":
+    "I", tokens and the language's ``keep`` words (German "Sie", nouns) keep their capital; so does
+    every sentence when the greeting is a sentence of its own ("Hola, Ana.")."""
+    first = sentence.split(" ", 1)[0].rstrip(",.!?")
+    if (
+        greeting.endswith((".", "!"))
+        or sentence.startswith(_KEEP_CAPITAL)
+        or sentence == "I"
+        or first in keep
+        or (len(first) > 1 and first.isupper())
+    ):
         return f"{greeting} {sentence}"
     return f"{greeting} {sentence[:1].lower()}{sentence[1:]}"
 
@@ -130,7 +137,13 @@ def compose(ts: TemplateSet, th: Thresholds, sit: Situation, req: RenderRequest,
         else:
             extras.append(text)
 
-    acks = _acknowledgements(ts, th, template, sit.emotion, dial.empathy, say, pick)
+    def pick_ack(options: Sequence[Variant]) -> str:
+        # A brief reply takes the shortest way of saying it; otherwise the variants take turns.
+        if brevity >= th.short_from:
+            return min((say(v) for v in options), key=len)
+        return pick(options)
+
+    acks = _acknowledgements(ts, th, template, sit.emotion, dial.empathy, say, pick_ack)
     warm: list[str] = []
     if template.opener and dial.warmth >= th.warm_mild and brevity < th.opener_drop:
         strength = "strong" if dial.warmth >= th.warm_strong else "mild"
@@ -178,7 +191,7 @@ def compose(ts: TemplateSet, th: Thresholds, sit: Situation, req: RenderRequest,
         text = f"{greeting}\n\n{' '.join(parts)}\n\n{signoff}\n{ts.email_signature}"
     elif out in _MESSAGE_GREETING_CHANNELS and brevity < th.greeting_drop:
         greeting = _greeting(ts, "message", frame, None if public else name)
-        text = " ".join([join_after_greeting(greeting, parts[0]), *parts[1:]])
+        text = " ".join([join_after_greeting(greeting, parts[0], ts.keep_capital), *parts[1:]])
     else:
         text = " ".join(parts)
     return Draft(text=text, subject=subject, channel=out)

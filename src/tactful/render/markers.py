@@ -14,7 +14,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-WORD = re.compile(r"[\w'’-]+")
+# Words as markers are matched: hyphens split ("envoyez-moi" → envoyez, moi), apostrophes do not
+# ("you're", "l'appli").
+WORD = re.compile(r"[\w'’]+")
 _MAX_EXPANSIONS = 256
 _STEM = ("\\w*", "\\w+")
 

@@ -114,18 +114,18 @@ class TemplateRenderer:
         first = measured
         best = (_cost(_gaps(measured, req)), reply, measured)
         tried = {dial}
+        brackets: dict[ToneAttribute, list[float | None]] = {a: [None, None] for a in TONE_ATTRIBUTES}
         for _ in range(MAX_RERENDERS):
             if best[0][0] == 0:
                 break
-            dial = _nearer(dial, _gaps(measured, req))
+            dial = _nearer(dial, _gaps(measured, req), brackets)
             if dial in tried:
                 break
             tried.add(dial)
             reply, measured = attempt(dial)
             cost = _cost(_gaps(measured, req))
-            if cost >= best[0]:
-                break  # moving the dial made it no better: the nearest variant is the one we have
-            best = (cost, reply, measured)
+            if cost < best[0]:
+                best = (cost, reply, measured)
         _, reply, measured = best
         rerendered = measured is not first
         notes.extend(_tone_notes(first, measured, req, rerendered))
@@ -143,12 +143,25 @@ class TemplateRenderer:
         )
 
 
-def _nearer(dial: Dial, gaps: dict[ToneAttribute, float]) -> Dial:
-    """The dial moved against every miss by the size of the miss (kept in [0, 1])."""
+def _nearer(
+    dial: Dial, gaps: dict[ToneAttribute, float], brackets: dict[ToneAttribute, list[float | None]]
+) -> Dial:
+    """The dial moved against every miss: by the size of the miss at first, then halfway between
+    the settings that read too low and too high (wording comes in steps, so the first move can
+    overshoot). Kept in [0, 1]."""
     values = {a: getattr(dial, a) for a in TONE_ATTRIBUTES}
     for attribute, gap in gaps.items():
-        if abs(gap) > TOLERANCE:
-            values[attribute] = round(min(1.0, max(0.0, values[attribute] + gap)), 4)
+        if abs(gap) <= TOLERANCE:
+            continue
+        low, high = brackets[attribute]
+        current = values[attribute]
+        if gap > 0:  # reads too low: the dial must go up
+            low = current if low is None else max(low, current)
+        else:
+            high = current if high is None else min(high, current)
+        brackets[attribute] = [low, high]
+        moved = (low + high) / 2 if low is not None and high is not None else current + gap
+        values[attribute] = round(min(1.0, max(0.0, moved)), 4)
     return Dial(**values)
 
 

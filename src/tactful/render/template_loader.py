@@ -288,6 +288,7 @@ def load_templates(source: str, origin: str = "<templates>") -> TemplateSet:
         ),
         email_signature=signature.strip(),
         actions=actions,
+        keep_capital=frozenset(str(w) for w in top.get("keep_capital", []) or []),
     )
 
 

@@ -146,6 +146,9 @@ class TemplateSet:
     email_signoffs: tuple[Variant, Variant]  # plain, warm
     email_signature: str
     actions: Mapping[ActionType, Mapping[str, Template]]
+    #: Words that keep their capital after an inline greeting ("Hallo Anna, Sie ..."): German's
+    #: polite pronouns and nouns a sentence may start with.
+    keep_capital: frozenset[str] = frozenset()
 
     def situations(self) -> set[tuple[ActionType, str]]:
         return {(action, key) for action, templates in self.actions.items() for key in templates}

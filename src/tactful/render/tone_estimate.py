@@ -58,10 +58,15 @@ _TOKEN = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
 
 
 @cache
-def _indexes() -> dict[str, MarkerIndex]:
+def _indexes() -> dict[str, tuple[MarkerIndex, float]]:
+    """language → (markers, verbosity)."""
     text = resources.files("tactful.render").joinpath("tone_markers.yaml").read_text(encoding="utf-8")
     doc = yaml.safe_load(text)
-    return {str(lang): build_index(spec) for lang, spec in doc.items()}
+    out: dict[str, tuple[MarkerIndex, float]] = {}
+    for lang, spec in doc.items():
+        categories = {k: v for k, v in spec.items() if k != "verbosity"}
+        out[str(lang)] = (build_index(categories), float(spec.get("verbosity", 1.0)))
+    return out
 
 
 def _density(hits: float, sentences: int, floor: float, rate: float) -> float:
@@ -117,7 +122,7 @@ class ToneScorer:
         return dict(found)
 
     def _score(self, lowered: str, language: str, channel: Channel | None) -> dict[ToneAttribute, float]:
-        index = self._indexes.get(language) or self._indexes["en"]
+        index, verbosity = self._indexes.get(language) or self._indexes["en"]
         body, frame = _parts(lowered, channel)
         totals = dict.fromkeys(_CATEGORIES, 0.0)
         words = 0
@@ -154,7 +159,7 @@ class ToneScorer:
             "formality": round(formality, 4),
             "warmth": round(_density(warm, n, WARMTH_FLOOR, WARMTH_RATE), 4),
             "empathy": round(_density(totals["empathy"], n, EMPATHY_FLOOR, EMPATHY_RATE), 4),
-            "brevity": round(1.0 / (1.0 + (words / BREVITY_HALF) ** BREVITY_POWER), 4),
+            "brevity": round(1.0 / (1.0 + (words / verbosity / BREVITY_HALF) ** BREVITY_POWER), 4),
             "directness": round(max(0.0, position - HEDGE_PENALTY * hedging), 4),
         }
 
