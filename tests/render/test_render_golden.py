@@ -59,7 +59,9 @@ def _req(
 def test_golden_order_status_chat_english() -> None:
     tone = ToneProfile(formality=0.5, warmth=0.55, empathy=0.5, brevity=0.5, directness=0.6)
     out = RENDERER.render(
-        _req(ActionType.REPLY, Channel.CHAT, tone=tone, signals=Signals(intent="order_status"), name="<NAME_1>")
+        _req(
+            ActionType.REPLY, Channel.CHAT, tone=tone, signals=Signals(intent="order_status"), name="<NAME_1>"
+        )
     )
     assert out.reply.text == (
         "Hello <NAME_1>, I understand you're waiting on your order. If the tracking hasn't updated for two "
@@ -97,7 +99,9 @@ def test_golden_invoice_copy_spanish_email_formal() -> None:
 def test_golden_german_voice_handoff_for_an_angry_caller() -> None:
     tone = ToneProfile(formality=0.6, warmth=0.5, empathy=0.85, brevity=0.7, directness=0.6)
     signals = Signals(intent="complaint", sentiment=SentimentLabel.NEGATIVE, anger=0.8)
-    out = RENDERER.render(_req(ActionType.HANDOFF_HUMAN, Channel.VOICE, tone=tone, signals=signals, language="de"))
+    out = RENDERER.render(
+        _req(ActionType.HANDOFF_HUMAN, Channel.VOICE, tone=tone, signals=signals, language="de")
+    )
     assert "Sie" in out.reply.text and " du " not in out.reply.text
     assert "Bitte bleiben Sie dran." in out.reply.text
     assert "leid" in out.reply.text  # the anger is acknowledged
@@ -115,7 +119,14 @@ def test_every_intent_and_action_renders_in_the_language_asked(language: str) ->
     for intent, action, channel in itertools.product(SupportIntent, ACTIONS, CHANNELS):
         target = Channel.SOCIAL_DM if action is ActionType.SWITCH_CHANNEL else channel
         out = RENDERER.render(
-            _req(action, target, channel, signals=Signals(intent=intent.value), name="<NAME_1>", language=language)
+            _req(
+                action,
+                target,
+                channel,
+                signals=Signals(intent=intent.value),
+                name="<NAME_1>",
+                language=language,
+            )
         )
         reply = out.reply
         assert reply.language == language
@@ -159,14 +170,22 @@ CLOSING = {
     "it": "Grazie mille, ora funziona!",
     "pt": "Muito obrigado, deu certo!",
 }
-LOOK_INTO = re.compile(r"look into|lo reviso|lo miro|schaue mir das an|je regarde|do un'occhiata|dar uma olhada", re.I)
+LOOK_INTO = re.compile(
+    r"look into|lo reviso|lo miro|schaue mir das an|je regarde|do un'occhiata|dar uma olhada", re.I
+)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("channel", [Channel.CHAT, Channel.SMS, Channel.SOCIAL, Channel.VOICE])
 def test_thanks_gets_a_closing_not_a_promise_to_look_into_it(language: str, channel: Channel) -> None:
     out = RENDERER.render(
-        _req(ActionType.REPLY, channel, signals=Signals(intent="thanks"), language=language, text=CLOSING[language])
+        _req(
+            ActionType.REPLY,
+            channel,
+            signals=Signals(intent="thanks"),
+            language=language,
+            text=CLOSING[language],
+        )
     )
     assert out.reply.template_id == "reply.thanks.resolved"
     assert LOOK_INTO.search(out.reply.text) is None, out.reply.text
@@ -185,7 +204,13 @@ INVOICE = {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_an_invoice_copy_request_is_not_answered_as_a_charge_dispute(language: str) -> None:
     out = RENDERER.render(
-        _req(ActionType.REPLY, Channel.CHAT, signals=Signals(intent="billing"), language=language, text=INVOICE[language])
+        _req(
+            ActionType.REPLY,
+            Channel.CHAT,
+            signals=Signals(intent="billing"),
+            language=language,
+            text=INVOICE[language],
+        )
     )
     assert out.reply.template_id == "reply.billing.invoice"
     assert "line by line" not in out.reply.text
@@ -193,7 +218,8 @@ def test_an_invoice_copy_request_is_not_answered_as_a_charge_dispute(language: s
 
 # A caller is on the line: no "message", "email" or "getting in touch", no "come back to you shortly".
 VOICE_FORBIDDEN = {
-    "en": r"your message|your email|getting in touch|reaching out|come back to you|get back to you (?:soon|shortly)",
+    "en": r"your message|your email|getting in touch|reaching out|come back to you"
+    r"|get back to you (?:soon|shortly)",
     "es": r"escribirnos|tu correo|su correo|le responderemos|te digo algo pronto|le respondo en breve",
     "de": r"Ihre Nachricht|deine Nachricht|Ihre E-Mail|melde mich (?:bald|in Kürze)",
     "fr": r"nous avoir (?:écrit|contactés)|votre message|ton message|reviens vers",
@@ -208,7 +234,13 @@ def test_voice_callers_hear_wording_for_a_caller_on_the_line(language: str) -> N
     for intent, warmth in itertools.product(SupportIntent, (0.3, 0.6, 0.9)):
         tone = ToneProfile(warmth=warmth, brevity=0.7)
         out = RENDERER.render(
-            _req(ActionType.REPLY, Channel.VOICE, tone=tone, signals=Signals(intent=intent.value), language=language)
+            _req(
+                ActionType.REPLY,
+                Channel.VOICE,
+                tone=tone,
+                signals=Signals(intent=intent.value),
+                language=language,
+            )
         )
         assert forbidden.search(out.reply.text) is None, (intent, out.reply.text)
 
@@ -219,14 +251,21 @@ def test_no_reply_says_it_got_the_message() -> None:
         for warmth in (0.2, 0.5, 0.9):
             target = Channel.SOCIAL_DM if action is ActionType.SWITCH_CHANNEL else channel
             out = RENDERER.render(
-                _req(action, target, channel, tone=ToneProfile(warmth=warmth), signals=Signals(intent=intent.value))
+                _req(
+                    action,
+                    target,
+                    channel,
+                    tone=ToneProfile(warmth=warmth),
+                    signals=Signals(intent=intent.value),
+                )
             )
             assert got.search(out.reply.text) is None, out.reply.text
 
 
 # No reply promises a refund, a credit or a reimbursement: no decision takes such an action.
 PROMISES = {
-    "en": r"\b(?:i|we)(?:'ll| will| have|'ve) (?:refund|credit|reimburse)|has been refunded|credit(?:ed)? (?:to )?your account",
+    "en": r"\b(?:i|we)(?:'ll| will| have|'ve) (?:refund|credit|reimburse)|has been refunded"
+    r"|credit(?:ed)? (?:to )?your account",
     "es": r"reembolsaremos|te reembolso|le reembolso|hemos reembolsado|abonaremos",
     "de": r"erstatten wir|wir erstatten|haben (?:Ihnen|dir) .{0,20}erstattet|schreiben .{0,20}gut",
     "fr": r"rembourserons|je (?:vous|te) rembourse|avons remboursé",
@@ -241,12 +280,23 @@ def test_replies_never_promise_a_refund_or_credit(language: str) -> None:
     for intent, action, tone in itertools.product(
         (SupportIntent.REFUND, SupportIntent.BILLING, SupportIntent.ORDER_STATUS, SupportIntent.COMPLAINT),
         ACTIONS,
-        (ToneProfile(brevity=0.1, directness=0.2), ToneProfile(brevity=0.5), ToneProfile(brevity=0.9, directness=0.9)),
+        (
+            ToneProfile(brevity=0.1, directness=0.2),
+            ToneProfile(brevity=0.5),
+            ToneProfile(brevity=0.9, directness=0.9),
+        ),
     ):
         for channel in (Channel.CHAT, Channel.EMAIL, Channel.VOICE):
             target = Channel.SOCIAL_DM if action is ActionType.SWITCH_CHANNEL else channel
             out = RENDERER.render(
-                _req(action, target, channel, tone=tone, signals=Signals(intent=intent.value), language=language)
+                _req(
+                    action,
+                    target,
+                    channel,
+                    tone=tone,
+                    signals=Signals(intent=intent.value),
+                    language=language,
+                )
             )
             assert promise.search(out.reply.text) is None, out.reply.text
 
@@ -286,9 +336,13 @@ def test_name_token_is_used_in_private_channels_but_never_in_public() -> None:
 
 def test_a_public_post_with_personal_data_asks_to_move_and_repeats_nothing() -> None:
     signals = Signals(
-        intent="account_access", sentiment=SentimentLabel.NEGATIVE, pii=(PiiFinding(kind="phone", token="<PHONE_1>"),)
+        intent="account_access",
+        sentiment=SentimentLabel.NEGATIVE,
+        pii=(PiiFinding(kind="phone", token="<PHONE_1>"),),
     )
-    out = RENDERER.render(_req(ActionType.SWITCH_CHANNEL, Channel.SOCIAL_DM, Channel.SOCIAL, signals=signals, name="<NAME_1>"))
+    out = RENDERER.render(
+        _req(ActionType.SWITCH_CHANNEL, Channel.SOCIAL_DM, Channel.SOCIAL, signals=signals, name="<NAME_1>")
+    )
     assert out.reply.channel is Channel.SOCIAL
     assert "direct message" in out.reply.text and "privacy" in out.reply.text
     assert "<" not in out.reply.text

@@ -1,11 +1,12 @@
-"""Properties over random tones, actions, channels and signals: every channel's constraints hold,
-public text never carries a PII token, and rendering is deterministic."""
+"""Properties over random tones, actions, channels, signals and languages: every channel's
+constraints hold (an SMS is encoded and split as an independent SMS library counts it), public text
+never carries a PII token, and rendering is deterministic."""
 
 from __future__ import annotations
 
-import time
 import xml.etree.ElementTree as ET
 
+import smsutil
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from tactful.domain import (
     PiiFinding,
     SentimentLabel,
     Signals,
+    SupportIntent,
     ToneProfile,
 )
 from tactful.render import RenderRequest, TemplateRenderer
@@ -38,15 +40,10 @@ signals = st.builds(
     Signals,
     intent=st.sampled_from(
         [
+            *(i.value for i in SupportIntent),
             "billing_dispute",
-            "refund",
-            "order_status",
             "app_crash",
             "password_reset",
-            "cancel",
-            "complaint",
-            "thanks",
-            "other",
             "",
             "unknown_intent_42",
         ]
@@ -75,13 +72,17 @@ def requests(draw: st.DrawFn) -> RenderRequest:
         signals=draw(signals),
         customer_name_token=draw(st.sampled_from([None, "<NAME_1>", "<NAME_12>"])),
         max_sms_segments=draw(st.integers(min_value=1, max_value=4)),
+        language=draw(st.sampled_from(["en", "es", "de", "fr", "it", "pt"])),
+        text=draw(
+            st.sampled_from(["", "invoice please", "that fixed it, thanks", "factura", "funktioniert"])
+        ),
     )
 
 
 @settings(max_examples=600, deadline=None, derandomize=True)
 @given(req=requests())
 def test_every_render_satisfies_its_channel(req: RenderRequest) -> None:
-    reply = RENDERER.render(req)
+    reply = RENDERER.render(req).reply
     assert reply.template_version == RENDERER.version
     if req.action.type is ActionType.NO_CONTACT:
         assert reply.channel is None and reply.text == ""
@@ -90,14 +91,16 @@ def test_every_render_satisfies_its_channel(req: RenderRequest) -> None:
     assert reply.channel is expected
     assert reply.text.strip()
     assert reply.template_id.startswith(req.action.type.value + ".")
-    assert encoding_of(reply.text.replace("<", "").replace(">", "")) == "GSM-7"  # our wording stays GSM-7
+    assert reply.language == req.language
+    if req.language in ("en", "de"):  # their wording stays GSM-7; others may need their own letters
+        assert encoding_of(reply.text.replace("<", "").replace(">", "")) == "GSM-7"
 
     if reply.channel in PUBLIC_CHANNELS:
         assert weighted_length(reply.text) <= 280
         assert PII_TOKEN.search(reply.text) is None
         for token in [f.token for f in req.signals.pii] + [req.customer_name_token or "<none>"]:
             assert token not in reply.text
-        if req.signals.has_pii:
+        if req.signals.has_pii and req.language == "en":
             assert "privacy" in reply.text or "direct message" in reply.text or "DM us" in reply.text
     elif reply.channel is Channel.SOCIAL_DM:
         assert len(reply.text) <= 1000
@@ -108,6 +111,11 @@ def test_every_render_satisfies_its_channel(req: RenderRequest) -> None:
         assert reply.encoding == enc
         limit = SINGLE_LIMIT[enc] if len(reply.segments) == 1 else PART_LIMIT[enc]
         assert all(length_in_units(s, enc) <= limit for s in reply.segments)
+        # As an independent implementation counts it (smsutil: GSM 03.38 with the extension table,
+        # else UTF-16).
+        independent = smsutil.split(reply.text)
+        assert [p.content for p in independent.parts] == list(reply.segments)
+        assert (independent.encoding == "gsm0338") == (enc == "GSM-7")
     elif reply.channel is Channel.VOICE:
         assert reply.ssml is not None
         sentences = [s.text or "" for s in ET.fromstring(reply.ssml).iter("s")]
@@ -126,22 +134,3 @@ def test_every_render_satisfies_its_channel(req: RenderRequest) -> None:
 @given(req=requests())
 def test_rendering_is_deterministic(req: RenderRequest) -> None:
     assert RENDERER.render(req) == RENDERER.render(req)
-
-
-def test_rendering_is_fast() -> None:
-    req = RenderRequest(
-        action=Action(type=ActionType.REPLY),
-        channel=Channel.SMS,
-        inbound_channel=Channel.SMS,
-        tone=ToneProfile(warmth=0.9, empathy=0.9, brevity=0.1),
-        signals=Signals(intent="refund", sentiment=SentimentLabel.NEGATIVE, frustration=0.9),
-        customer_name_token="<NAME_1>",
-    )
-    timings = []
-    for _ in range(300):
-        start = time.perf_counter()
-        RENDERER.render(req)
-        timings.append(time.perf_counter() - start)
-    timings.sort()
-    # Typically ~0.1 ms; the bound is loose so a busy CI machine does not make this flaky.
-    assert timings[len(timings) // 2] < 0.002

@@ -19,7 +19,10 @@ LANGUAGES = ("en", "es", "de", "fr", "it", "pt")
 
 def _sources() -> dict[str, str]:
     root = resources.files("tactful.render").joinpath("templates")
-    return {name: root.joinpath(name).read_text(encoding="utf-8") for name in ("common.yaml", *(f"{x}.yaml" for x in LANGUAGES))}
+    return {
+        name: root.joinpath(name).read_text(encoding="utf-8")
+        for name in ("common.yaml", *(f"{x}.yaml" for x in LANGUAGES))
+    }
 
 
 def _doc(name: str) -> dict[str, Any]:
@@ -59,7 +62,10 @@ def test_formal_register_expands_contractions_and_the_neutral_one_can() -> None:
         "I've escalated this to our specialist team as a priority.",
         "I have escalated this to our senior support team as a priority.",
     )
-    assert step.at(Register.NEUTRAL, expand=True) == "I have escalated this to our specialist team as a priority."
+    assert (
+        step.at(Register.NEUTRAL, expand=True)
+        == "I have escalated this to our specialist team as a priority."
+    )
 
 
 def test_english_and_german_wording_is_gsm7_so_an_sms_stays_in_160_character_parts() -> None:
@@ -104,12 +110,32 @@ _DELETE = object()
         ("common.yaml", ["thresholds", "casual_below"], 0.9, "casual_below must not exceed"),
         ("common.yaml", ["thresholds", "colour"], 0.5, "unknown key"),
         ("common.yaml", ["cues", "nofamily.x"], ["y"], "cues.nofamily.x"),
-        ("en.yaml", ["actions", "reply", "default", "lines", 0], {"text": "A {{single}} option."}, "2 or 3 options"),
-        ("en.yaml", ["actions", "reply", "default", "lines", 0], {"text": "Sorry \u2014 a dash."}, "GSM-7 characters or letters"),
-        ("en.yaml", ["actions", "reply", "default", "lines", 0], {"text": "Hi {name}."}, "unknown placeholder"),
+        (
+            "en.yaml",
+            ["actions", "reply", "default", "lines", 0],
+            {"text": "A {{single}} option."},
+            "2 or 3 options",
+        ),
+        (
+            "en.yaml",
+            ["actions", "reply", "default", "lines", 0],
+            {"text": "Sorry \u2014 a dash."},
+            "GSM-7 characters or letters",
+        ),
+        (
+            "en.yaml",
+            ["actions", "reply", "default", "lines", 0],
+            {"text": "Hi {name}."},
+            "unknown placeholder",
+        ),
         ("en.yaml", ["actions", "reply", "default", "lines", 0], {"text": "Ok.", "role": "aside"}, "aside"),
         ("en.yaml", ["actions", "reply", "default", "lines", 0], {"text": "Ok.", "only": ["fax"]}, "fax"),
-        ("en.yaml", ["actions", "reply", "default", "lines", 0], {"text": "Ok.", "colour": "red"}, "unknown key"),
+        (
+            "en.yaml",
+            ["actions", "reply", "default", "lines", 0],
+            {"text": "Ok.", "colour": "red"},
+            "unknown key",
+        ),
         ("en.yaml", ["actions", "reply", "default", "lines", 0], {"text": "Ok.", "drop_at": 2}, "drop_at"),
         (
             "en.yaml",
@@ -122,7 +148,12 @@ _DELETE = object()
         ("en.yaml", ["acknowledgements", "anger"], _DELETE, "missing emotion"),
         ("en.yaml", ["email", "signature"], "", "email.signature"),
         ("es.yaml", ["language"], "pt", "expected 'es'"),
-        ("de.yaml", ["actions", "reply", "billing.invoice"], _DELETE, "missing situation(s) reply.billing.invoice"),
+        (
+            "de.yaml",
+            ["actions", "reply", "billing.invoice"],
+            _DELETE,
+            "missing situation(s) reply.billing.invoice",
+        ),
     ],
 )
 def test_invalid_templates_are_refused_naming_the_file_and_key(
@@ -136,7 +167,7 @@ def test_invalid_templates_are_refused_naming_the_file_and_key(
 def test_not_yaml_is_refused() -> None:
     sources = _sources()
     sources["fr.yaml"] = "language: [unclosed"
-    with pytest.raises(TemplateError, match="fr.yaml: not valid YAML"):
+    with pytest.raises(TemplateError, match=r"fr\.yaml: not valid YAML"):
         parse_library_sources(sources)
 
 

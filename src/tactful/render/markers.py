@@ -74,7 +74,7 @@ def _expand(pattern: str) -> list[tuple[str, bool]]:
             if not pattern.startswith("(?:", i):
                 raise _Unsupported(pattern)
             end = _closing(pattern, i, "(", ")")
-            choices = []
+            choices: list[str] = []
             for alt in _alternatives(pattern[i + 3 : end]):
                 expanded = _expand(alt)
                 if any(stem for _, stem in expanded):
