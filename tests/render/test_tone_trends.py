@@ -102,3 +102,34 @@ def test_formality_switches_the_form_of_address(language: str) -> None:
     assert formal_hits >= 0.6 * len(CASES), (
         f"{formal_hits}/{len(CASES)} formal replies use only the polite form"
     )
+
+
+MIXED = {
+    # Polite markers that cannot be third-person statements ("su fecha" is "its date").
+    "es": (
+        {"te", "tu", "tus", "tú", "dime", "tienes", "puedes", "quieres"},
+        {"usted", "indíquenos", "dígame", "envíeme", "rogamos"},
+    ),
+    "fr": ({"tu", "te", "ton", "ta", "tes", "toi"}, {"vous", "votre", "vos"}),
+    "it": (
+        {"tu", "ti", "tuo", "tua", "tuoi", "puoi", "vuoi"},
+        {"lei", "preghiamo", "invii", "dica", "ringraziamo"},
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "it", "de"])
+def test_no_reply_mixes_informal_and_polite_address(language: str) -> None:
+    """The greeting, opener and closer follow the body's form of address: never "tú" and "usted",
+    "du" and "Sie" in one reply."""
+    for case, formality in itertools.product(CASES, (0.1, 0.3, 0.45, 0.6, 0.9)):
+        text, _ = _render("formality", formality, case, language)
+        if language == "de":
+            words = set(text.replace(",", " ").replace(".", " ").split())
+            informal = words & {"du", "dich", "dir", "dein", "deine", "deinen", "deinem", "deiner"}
+            polite = words & {"Ihnen", "Ihre", "Ihren", "Ihrem", "Ihrer"}
+        else:
+            words = {w.strip(".,!?;:()'") for w in text.lower().replace("'", " ").replace("-", " ").split()}
+            informal = words & MIXED[language][0]
+            polite = words & MIXED[language][1]
+        assert not (informal and polite), (formality, informal, polite, text)

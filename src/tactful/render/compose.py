@@ -94,6 +94,9 @@ def compose(ts: TemplateSet, th: Thresholds, sit: Situation, req: RenderRequest,
     negative = signals.sentiment is SentimentLabel.NEGATIVE
     body = th.body_register(dial.formality)
     frame = th.frame_register(dial.formality)
+    if ts.formal_address and (body is Register.CASUAL) != (frame is Register.CASUAL):
+        # "tú" in the body and "usted" in the closing line would be a mistake, not a nuance.
+        frame = Register.CASUAL if body is Register.CASUAL else Register.NEUTRAL
     expand = dial.formality >= th.expand_from
     # Public posts are kept brief: long public threads invite detail that belongs in private.
     brevity = max(dial.brevity, th.public_min_brevity) if public else dial.brevity

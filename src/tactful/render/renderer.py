@@ -17,7 +17,7 @@ from tactful.errors import InputRejected
 from tactful.render.compose import Dial, Situation, compose
 from tactful.render.request import Rendering, RenderRequest
 from tactful.render.situation import dominant_emotion, family_of, situation_of
-from tactful.render.template_loader import load_library
+from tactful.render.template_loader import builtin_library, load_library
 from tactful.render.templates import Template, TemplateLibrary, TemplateSet
 from tactful.render.tone_estimate import ToneScorer
 
@@ -40,7 +40,9 @@ class TemplateRenderer:
     """Renders replies from a versioned template library; ``version`` is recorded on every Reply."""
 
     def __init__(self, templates_dir: Path | None = None, *, scorer: ToneScorer | None = None) -> None:
-        self._library: TemplateLibrary = load_library(templates_dir)
+        self._library: TemplateLibrary = (
+            builtin_library() if templates_dir is None else load_library(templates_dir)
+        )
         self.version: str = self._library.version
         self.scorer = scorer or ToneScorer()
         self._families: dict[str, str] = {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from functools import cache
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
@@ -171,9 +172,13 @@ class _Compiler:
         )
 
 
+# libyaml's loader when PyYAML was built with it: the library is ~200 KB of YAML.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _yaml(source: str, origin: str) -> dict[str, Any]:
     try:
-        doc = yaml.safe_load(source)
+        doc = yaml.load(source, Loader=_LOADER)  # a safe loader (C or Python)
     except yaml.YAMLError as exc:
         raise TemplateError(f"{origin}: not valid YAML: {exc}") from exc
     if not isinstance(doc, dict):
@@ -289,7 +294,14 @@ def load_templates(source: str, origin: str = "<templates>") -> TemplateSet:
         email_signature=signature.strip(),
         actions=actions,
         keep_capital=frozenset(str(w) for w in top.get("keep_capital", []) or []),
+        formal_address=bool(top.get("formal_address", False)),
     )
+
+
+@cache
+def builtin_library() -> TemplateLibrary:
+    """The templates that ship with Tactful, loaded once per process (they are immutable)."""
+    return load_library()
 
 
 def load_library(directory: Path | Traversable | None = None) -> TemplateLibrary:

@@ -149,6 +149,9 @@ class TemplateSet:
     #: Words that keep their capital after an inline greeting ("Hallo Anna, Sie ..."): German's
     #: polite pronouns and nouns a sentence may start with.
     keep_capital: frozenset[str] = frozenset()
+    #: The language addresses people informally or politely (tú/usted, du/Sie): the greeting,
+    #: opener and closer must use the same form as the body, so their register follows its.
+    formal_address: bool = False
 
     def situations(self) -> set[tuple[ActionType, str]]:
         return {(action, key) for action, templates in self.actions.items() for key in templates}

@@ -61,7 +61,7 @@ _TOKEN = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
 def _indexes() -> dict[str, tuple[MarkerIndex, float]]:
     """language → (markers, verbosity)."""
     text = resources.files("tactful.render").joinpath("tone_markers.yaml").read_text(encoding="utf-8")
-    doc = yaml.safe_load(text)
+    doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # a safe loader
     out: dict[str, tuple[MarkerIndex, float]] = {}
     for lang, spec in doc.items():
         categories = {k: v for k, v in spec.items() if k != "verbosity"}
