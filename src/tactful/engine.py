@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
 
+from opentelemetry.trace import Tracer
+
 from tactful.bus import Bus, InProcessBus
 from tactful.bus.relay import OutboxRelay
 from tactful.config import Settings
@@ -61,6 +63,7 @@ from tactful.guard.vault import SealedValue, Vault, resolve_master_key
 from tactful.learn import Learner, RulesOnly
 from tactful.learn.bandit import BanditLearner
 from tactful.learn.base import Choice
+from tactful.observability.tracing import Tracing
 from tactful.policy.active import ActivePolicies
 from tactful.policy.types import PolicyInput, PolicyResult
 from tactful.render import RenderRequest, TemplateRenderer
@@ -96,17 +99,25 @@ def utc_now() -> datetime:
 
 
 class Stopwatch:
-    """Per-stage wall-clock timings for the decision's ``latency_ms``."""
+    """Per-stage wall-clock timings for the decision's ``latency_ms``; with a tracer, each stage is
+    also a span (the one seam tracing hangs on, docs/observability.md)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracer: Tracer | None = None) -> None:
         self.ms: dict[str, float] = {}
         self._start = time.perf_counter()
+        self._tracer = tracer
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         t0 = time.perf_counter()
         try:
-            yield
+            if self._tracer is None:
+                yield
+            else:
+                with self._tracer.start_as_current_span(
+                    f"tactful.{name}", record_exception=False, set_status_on_exception=False
+                ):
+                    yield
         finally:
             self.ms[name] = round((time.perf_counter() - t0) * 1000, 3)
 
@@ -129,14 +140,17 @@ class Engine:
         background_relay: bool = False,
         vault: Vault | Literal["auto"] | None = "auto",
         features: FeatureStore | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.store = store
+        #: OpenTelemetry (issue 15): off unless configured; the bus is wrapped to trace events too.
+        self.tracing = tracing if tracing is not None else Tracing.off()
         #: The event log and feature store (issue 6); the SQL store carries one over its own tables.
         self.features: FeatureStore = features if features is not None else _feature_store(store)
         #: The PII vault; "auto" keys it from a file beside a SQLite database, and leaves it off
         #: on PostgreSQL unless a master key is configured (``from_settings``).
         self.vault = _auto_vault(store, None) if vault == "auto" else vault
-        self.bus: Bus = bus if bus is not None else InProcessBus()
+        self.bus: Bus = self.tracing.wrap_bus(bus if bus is not None else InProcessBus())
         #: Inline (the default here) publishes a decision's events before ``decide`` returns, which
         #: keeps tests and scripts deterministic; services relay in the background instead.
         self.relay = OutboxRelay(store, self.bus, background=background_relay)
@@ -182,6 +196,7 @@ class Engine:
             background_relay=(
                 background_relay if settings.background_relay is None else settings.background_relay
             ),
+            tracing=Tracing.from_settings(settings.tracing),
         )
         # The bandit learns per tenant when the policy (or `tactful learn mode`) turns it on; with
         # mode off it costs one cached mode lookup per decision.
@@ -193,15 +208,19 @@ class Engine:
         self.relay.close()
         self.bus.close()
         self.store.close()
+        self.tracing.flush()
 
     # -- the pipeline ---------------------------------------------------------------------------
 
     def decide(self, message: InboundMessage) -> Decision:
+        return self.tracing.decide(message, self._decide)  # one span per decision when tracing is on
+
+    def _decide(self, message: InboundMessage) -> Decision:
         existing = self.store.get_decision_by_event(message.tenant_id, message.event_id)
         if existing is not None:
             return existing  # a re-sent event: same answer, no second side effect
 
-        watch = Stopwatch()
+        watch = Stopwatch(self.tracing.tracer)
         degraded: list[str] = []
         now = self.clock()
 
@@ -268,7 +287,8 @@ class Engine:
         snapshot = self._snapshot(message, guarded, signals, ctx, consent)
         if isinstance(self.store, SqlStore):
             writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed)
-            stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
+            with watch.stage("store"):  # not in latency_ms (taken above): only a span, when tracing
+                stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
         else:  # pragma: no cover - every shipped store is an SqlStore
             writes = _SideWrites()
             stored, created = self.store.record_decision(timed, snapshot)

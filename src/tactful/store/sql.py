@@ -31,6 +31,7 @@ from tactful.domain import (
     new_id,
 )
 from tactful.errors import Conflict, InputRejected, NotFound
+from tactful.observability.propagation import current_trace_context
 from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_json
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
@@ -473,6 +474,7 @@ class SqlStore:
             key=decision.conversation_id,
             occurred_at=decision.decided_at,
             payload=document_dict,
+            trace_context=current_trace_context(),  # its relay and consumers join the decision's trace
         )
         now = self._clock()
         inserted = False
@@ -589,6 +591,7 @@ class SqlStore:
                     key=str(found.conversation_id),
                     occurred_at=outcome.occurred_at,
                     payload=outcome.model_dump(mode="json"),
+                    trace_context=current_trace_context(),
                 )
                 conn.execute(
                     _INSERT_OUTBOX,
