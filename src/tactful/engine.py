@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Literal
 
@@ -65,6 +65,7 @@ from tactful.learn.bandit import BanditLearner
 from tactful.learn.base import Choice
 from tactful.observability.tracing import Tracing
 from tactful.policy.active import ActivePolicies
+from tactful.policy.rollout import experiments_for
 from tactful.policy.types import PolicyInput, PolicyResult
 from tactful.render import RenderRequest, TemplateRenderer
 from tactful.signals import SignalTier, default_tier
@@ -167,6 +168,11 @@ class Engine:
         self.renderer = renderer if renderer is not None else TemplateRenderer()
         self.learner: Learner = learner if learner is not None else RulesOnly()
         self.policies = ActivePolicies(store)
+        #: Experiments (issue 15): the policy and arm per customer, and the guardrails' monitor,
+        #: which judges a tenant's running experiment as its outcomes arrive.
+        self.experiments, self.monitor = experiments_for(store, self.policies, clock, lambda: self.learner)
+        if self.monitor is not None:
+            self.bus.subscribe("outcome.recorded", self.monitor.on_outcome, group="experiments")
         self.clock = clock
         self.guard_limits = guard_limits or GuardLimits()
         self.max_sms_segments = max_sms_segments
@@ -201,6 +207,9 @@ class Engine:
         # The bandit learns per tenant when the policy (or `tactful learn mode`) turns it on; with
         # mode off it costs one cached mode lookup per decision.
         engine.learner = BanditLearner(store.learning, engine.policies.get, clock=clock)
+        engine.experiments.ttl_s = settings.experiment_cache_seconds
+        if engine.monitor is not None:
+            engine.monitor.every = timedelta(seconds=settings.experiment_check_seconds)
         return engine
 
     def close(self) -> None:
@@ -237,7 +246,7 @@ class Engine:
             if consent is ConsentChange.SMS_OPT_OUT:  # ... and the opt-out binds from the next decision
                 self._change_consent(message, consent)
         with watch.stage("policy"):
-            policy = self.policies.get(message.tenant_id)
+            policy, arm = self.experiments.assign(message.tenant_id, message.customer_id)
             inp = PolicyInput(
                 message=message,
                 signals=signals,
@@ -280,6 +289,8 @@ class Engine:
             decided_at=now,
             learner=choice.trace,
             features=ctx.vector.record() if ctx.vector is not None else {},
+            experiment=arm.experiment_id if arm else None,
+            arm=arm.arm if arm else None,
         )
         # The stored record carries its own latency, so the durable write itself cannot be in it:
         # ``latency_ms`` covers the stages up to here; the write is measured by the benchmark.
@@ -332,7 +343,7 @@ class Engine:
         """The rows the other stages add to the decision's own transaction. Each module keeps its
         SQL and hands over a write; a part that keeps its rows elsewhere (a feature store or vault
         passed in over another backend) cannot join, and is written as before instead."""
-        writes = _SideWrites()
+        writes = _SideWrites(in_transaction=[partial(store.facts.record_in, decision=decision)])
         if sealed:  # only when the vault's rows are this store's (see ``_guard``)
             writes.in_transaction.append(
                 store.vault.put_values_write(message.tenant_id, message.customer_id, sealed)

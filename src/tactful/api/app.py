@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from tactful import __version__
 from tactful.api import audit, customers, health, keys, messages, outcomes, policies, problems, reports
 from tactful.api import context as context_api  # issue 6
+from tactful.api import experiments as experiments_api  # issue 15
 from tactful.api import intents as intents_api  # issue 3
 from tactful.api import learning as learning_api  # issue 4
 from tactful.api.limits import BodyLimit
@@ -59,7 +60,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     problems.install(app)
     for module in (messages, outcomes, customers, policies, health):
         app.include_router(module.router, responses=None if module is health else problem_responses())
-    for module in (audit, reports, keys, context_api, learning_api, intents_api):
+    for module in (audit, reports, keys, context_api, learning_api, intents_api, experiments_api):
         app.include_router(module.router, responses=problem_responses())
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)  # outermost: sees 413s too
@@ -72,6 +73,8 @@ def observe(app: FastAPI, engine: Engine) -> None:
     engine.observers.extend([metrics.observe, DecisionLog()])
     if isinstance(engine.learner, BanditLearner):
         engine.learner.reward_observers.append(metrics.observe_reward)
+    if engine.monitor is not None:
+        engine.monitor.observers.append(lambda e, kind: metrics.observe_experiment(e.tenant_id, kind))
     pending = getattr(engine.store, "pending_outbox", None)
     if pending is not None:
         metrics.add_probe("tactful_outbox_pending", "Events committed but not yet on the bus", pending)
