@@ -7,6 +7,7 @@ Exit codes as everywhere: 0 done, 1 a check found harm (``check`` rolled an expe
 # No ``from __future__ import annotations``: typer reads the annotations at run time.
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -223,3 +224,86 @@ def check(
             _print_status(r, False)
     if any(r["verdict"] == "rollback" for r in results):
         raise typer.Exit(1)
+
+
+@experiments_app.command("simulate")
+def simulate(
+    population: Annotated[
+        Path, typer.Option("--population", help="Population spec YAML (docs/learning.md).")
+    ],
+    candidate: Annotated[Path | None, typer.Option("--candidate", help="The candidate policy YAML.")] = None,
+    candidate_rules: Annotated[
+        Path | None, typer.Option("--candidate-rules", help="Or: YAML rules added to the control policy.")
+    ] = None,
+    control: Annotated[
+        Path | None, typer.Option("--control", help="The active policy (default: shipped).")
+    ] = None,
+    kind: Annotated[str, typer.Option("--kind", help="canary | ab")] = "canary",
+    decisions: Annotated[int, typer.Option("--decisions", min=100, max=1_000_000)] = 10_000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    min_samples: Annotated[int, typer.Option("--min-samples")] = 100,
+    min_samples_per_step: Annotated[int, typer.Option("--min-samples-per-step")] = 200,
+    outcome_window: Annotated[int, typer.Option("--outcome-window-s")] = 3600,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Run an experiment of a candidate policy on simulated customers (a throw-away SQLite store):
+    does it get rolled back or promoted, and how many customers did it reach first?"""
+    import tempfile
+
+    from tactful.cli import errors_to_exit, fail, out, print_json
+    from tactful.config import default_policy_file
+    from tactful.learn.simulator.experiment import simulate_experiment, with_rules
+    from tactful.learn.simulator.spec import load_spec
+    from tactful.policy.experiments import ExperimentSettings
+    from tactful.store import open_store
+
+    if kind not in ("canary", "ab"):
+        fail("--kind must be canary or ab", "invalid_kind")
+    if (candidate is None) == (candidate_rules is None):
+        fail(
+            "give --candidate (a policy) or --candidate-rules (rules to add to the control)",
+            "invalid_candidate",
+        )
+
+    def read(path: Path) -> str:
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot read {path}: {exc.strerror}", "file_unreadable")
+
+    control_source = read(control or default_policy_file())
+    with errors_to_exit(), tempfile.TemporaryDirectory() as tmp:
+        settings = ExperimentSettings(
+            min_samples=min_samples,
+            min_samples_per_step=min_samples_per_step,
+            outcome_window_s=outcome_window,
+        )
+        store = open_store(f"sqlite:///{Path(tmp) / 'simulated.db'}")
+        try:
+            report = simulate_experiment(
+                store,
+                load_spec(population),
+                control_source,
+                read(candidate)
+                if candidate is not None
+                else with_rules(control_source, read(candidate_rules)),  # type: ignore[arg-type]
+                kind=kind,  # type: ignore[arg-type]
+                settings=settings,
+                decisions=decisions,
+                seed=seed,
+            )
+        finally:
+            store.close()
+    if as_json:
+        print_json(report)
+        return
+    out.print(
+        f"[bold]{report['state']}[/] after {report['decisions_run']} decisions; the candidate reached "
+        f"{report['exposed_customers']} customers ({report['exposed_decisions']} decisions)"
+    )
+    for event in report["events"]:
+        out.print(
+            f"  after {event['after_decisions']:>6} decisions: {event['event']} (share {event['share']:.0%})"
+        )
+    if report["result"]:
+        out.print(f"  {report['result'].get('reason', '')}")

@@ -276,8 +276,7 @@ class ExperimentMonitor:
         experiment = Experiment(
             tenant_id=tenant_id,
             experiment_id=experiment_id or new_id("exp"),
-            name=name.strip()[:200]
-            or f"{kind} of {(candidate_version and f'v{candidate_version}') or candidate_mode}",
+            name=name.strip()[:200] or f"{kind}: {_candidate_label(candidate_version, candidate_mode)}",
             kind=kind,
             candidate_version=candidate_version,
             candidate_mode=candidate_mode,

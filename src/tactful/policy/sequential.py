@@ -35,7 +35,10 @@ class Sample:
     @classmethod
     def of_rate(cls, n: int, hits: int) -> Sample:
         p = hits / n if n else 0.0
-        return cls(n, p, p * (1 - p))
+        # The variance from a half-count-smoothed rate: an arm at 0 % or 100 % still has some
+        # uncertainty, so a difference between two such arms can be tested at all.
+        smoothed = (hits + 0.5) / (n + 1)
+        return cls(n, p, smoothed * (1 - smoothed))
 
     @classmethod
     def of_sums(cls, n: int, total: float, squares: float) -> Sample:
@@ -77,11 +80,8 @@ def harm_test(
     harm = sign * (candidate.mean - control.mean)
     if control.n == 0 or candidate.n == 0:
         return HarmTest(harm, 0.0, threshold)
-    v = control.variance / control.n + candidate.variance / candidate.n
-    if v <= 0.0:
-        # Both arms constant: no noise to weigh against, so any harm past the margin is certain
-        # only with enough data; leave it to a later look (the variance appears with one change).
-        return HarmTest(harm, 0.0, threshold)
+    # Both arms constant (a latency or CSAT that never varies): a difference is then certain.
+    v = max(control.variance / control.n + candidate.variance / candidate.n, 1e-12)
     d = harm - margin
     t2 = tau * tau
     z = d * tau / math.sqrt(v * (v + t2))

@@ -120,6 +120,25 @@ def simulate_experiment(
     }
 
 
+def with_rules(policy_source: str, rules_source: str) -> str:
+    """``policy_source`` with the rules of ``rules_source`` (a YAML list, or ``rules:``) appended."""
+    import yaml
+
+    from tactful.errors import InputRejected
+
+    policy = yaml.safe_load(policy_source)
+    added = yaml.safe_load(rules_source)
+    if isinstance(added, dict):
+        added = added.get("rules")
+    if not isinstance(added, list) or not isinstance(policy, dict):
+        raise InputRejected(
+            "candidate rules must be a YAML list of rules (or a mapping with rules:)",
+            code="invalid_candidate",
+        )
+    policy["rules"] = [*policy.get("rules", []), *added]
+    return yaml.safe_dump(policy, sort_keys=False, allow_unicode=True)
+
+
 def _decide(
     world: World, router: Any, tid: TenantId, contact: Contact, proactive: dict[int, deque[datetime]]
 ) -> tuple[Decision, list[Outcome]]:
