@@ -8,7 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tactful import __version__
-from tactful.api import audit, customers, health, keys, messages, outcomes, policies, problems, reports
+from tactful.api import (
+    audit,
+    console,  # issue 15
+    customers,
+    health,
+    keys,
+    messages,
+    outcomes,
+    policies,
+    problems,
+    reports,
+)
 from tactful.api import context as context_api  # issue 6
 from tactful.api import experiments as experiments_api  # issue 15
 from tactful.api import intents as intents_api  # issue 3
@@ -62,6 +73,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         app.include_router(module.router, responses=None if module is health else problem_responses())
     for module in (audit, reports, keys, context_api, learning_api, intents_api, experiments_api):
         app.include_router(module.router, responses=problem_responses())
+    console.install(app, session_minutes=settings.console_session_minutes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)  # outermost: sees 413s too
     return app

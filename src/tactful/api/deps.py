@@ -37,6 +37,11 @@ def _authenticator(request: Request) -> Authenticator:
     return auth
 
 
+def authenticator(request: Request) -> Authenticator:
+    """The app's key checker (shared with the console's sign-in)."""
+    return _authenticator(request)
+
+
 def _limiter(request: Request) -> RateLimiter | None:
     limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     return limiter

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, case, func, insert, select, update
@@ -196,19 +196,22 @@ class SqlDecisionFacts:
         *,
         limit: int = 50,
         before: datetime | None = None,
-        after: datetime | None = None,
+        since: datetime | None = None,
         channel: str | None = None,
         action: str | None = None,
         degraded: bool | None = None,
         rule: str | None = None,
         customer_id: str | None = None,
     ) -> list[FactRow]:
-        """The newest decisions first, filtered; ``after`` gives only newer ones (the live stream)."""
+        """The newest decisions first, filtered; ``since`` keeps those at or after it (the live
+        stream asks for rows since the newest it shows, and skips the ones it has)."""
         query = select(decision_facts).where(_c.tenant_id == tenant_id)
         if before is not None:
             query = query.where(_c.decided_at < before)
-        if after is not None:
-            query = query.where(_c.decided_at > after)
+        if since is not None:
+            # A microsecond of slack: SQLite keeps a whole-second time written on the decision's
+            # fast path as "…:00" but binds it here as "…:00.000000", which sorts after it.
+            query = query.where(_c.decided_at >= since - timedelta(microseconds=1))
         if channel:
             query = query.where(_c.channel == channel)
         if action:
@@ -262,7 +265,9 @@ class SqlDecisionFacts:
             .group_by(_c.arm)
         )
         if since is not None:
-            query = query.where(_c.decided_at >= since)
+            # A microsecond of slack: SQLite keeps a whole-second time written on the decision's
+            # fast path as "…:00" but binds it here as "…:00.000000", which sorts after it.
+            query = query.where(_c.decided_at >= since - timedelta(microseconds=1))
         with self._db.read() as conn:
             rows = conn.execute(query).all()
         out: dict[str, ArmStats] = {}
