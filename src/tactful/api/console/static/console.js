@@ -20,7 +20,10 @@
         if (html.trim()) {
           var holder = document.createElement("tbody");
           holder.innerHTML = html;  // server-rendered and escaped by the same templates as the page
-          var rows = Array.prototype.slice.call(holder.querySelectorAll("tr"));
+          // The server answers "at or after the newest shown", so skip the rows already here.
+          var rows = Array.prototype.slice.call(holder.querySelectorAll("tr[data-id]")).filter(function (row) {
+            return !body.querySelector('tr[data-id="' + row.getAttribute("data-id") + '"]');
+          });
           rows.reverse().forEach(function (row) { row.classList.add("new"); body.insertBefore(row, body.firstChild); });
           var empty = document.getElementById("stream-empty");
           if (empty) { empty.remove(); }
