@@ -376,7 +376,7 @@ def main() -> None:
 
 
 #: The benchmarks of the later stages; each module's ``section()`` measures and returns Markdown.
-STAGE_BENCHMARKS = ("decision_writes", "tiers", "signals", "learning", "pii", "auth", "features")
+STAGE_BENCHMARKS = ("decision_writes", "tiers", "signals", "learning", "pii", "auth", "features", "telemetry")
 
 
 def stage_sections() -> list[str]:

@@ -137,7 +137,7 @@ def test_diff_two_policies_then_publish_one(
     page.click("text=Diff")
     expect(page.locator("ul.changes")).to_contain_text("billing-warmth")
     expect(page.locator("table.diff tr.add, table.diff tr.chg").first).to_be_visible()
-    page.screenshot(path=shots / "policy-diff.png", full_page=True)
+    page.screenshot(path=shots / "policy-diff.png", full_page=False)
     # Publish: validate, review, confirm.
     page.goto(f"{server.base_url}/console/policies/new")
     source = page.input_value("#source")

@@ -299,7 +299,8 @@ def simulate(
         return
     out.print(
         f"[bold]{report['state']}[/] after {report['decisions_run']} decisions; the candidate reached "
-        f"{report['exposed_customers']} customers ({report['exposed_decisions']} decisions)"
+        f"{report['exposed_customers']} of the {report['customers_who_wrote']} customers who wrote in "
+        f"({report['exposed_decisions']} decisions)"
     )
     for event in report["events"]:
         out.print(

@@ -75,6 +75,7 @@ def simulate_experiment(
         settings=settings,
         by="simulator",
         name="simulated",
+        experiment_id=f"exp_sim_{seed}",  # the same customers in each arm on every run of a seed
     )
     events: list[dict[str, Any]] = []
     seen = [0]
@@ -109,6 +110,8 @@ def simulate_experiment(
         "state": final.state,
         "share": final.share,
         "events": events,
+        # Each customer is in one arm, so the arms' customers add up to everyone who wrote in.
+        "customers_who_wrote": sum(a.customers for a in status.arms.values()),
         "exposed_customers": candidate_arm.customers if candidate_arm else 0,
         "exposed_decisions": candidate_arm.decisions if candidate_arm else 0,
         "result": final.result,
