@@ -74,8 +74,14 @@ def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1360, "height": 900})  # its own cookies
     context.set_default_timeout(20_000)
     found = context.new_page()
+    problems: list[str] = []
+    # A Content-Security-Policy violation (an inline style or script slipping in) or a script
+    # error shows up in the browser's console; expected 403/404 answers are the only errors allowed.
+    found.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    found.on("pageerror", lambda e: problems.append(str(e)))
     yield found
     context.close()
+    assert [p for p in problems if "status of 403" not in p and "status of 404" not in p] == []
 
 
 def sign_in(page: Page, base: str, api_key: str) -> None:
