@@ -376,7 +376,9 @@ def main() -> None:
 
 
 #: The benchmarks of the later stages; each module's ``section()`` measures and returns Markdown.
-STAGE_BENCHMARKS = ("decision_writes", "tiers", "signals", "learning", "pii", "auth", "features", "tone")
+STAGE_BENCHMARKS = (
+    "decision_writes", "tiers", "signals", "learning", "pii", "auth", "features", "tone", "telemetry",
+)
 
 
 def stage_sections() -> list[str]:

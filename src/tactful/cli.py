@@ -410,3 +410,6 @@ _register_customers(app, eval_app)
 from tactful.signals.commands import register as _register_signals  # noqa: E402  (issue 3)
 
 _register_signals(app, eval_app)
+from tactful.commands.experiments import register as _register_experiments  # noqa: E402  (issue 15)
+
+_register_experiments(app, eval_app)

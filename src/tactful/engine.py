@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Literal
+
+from opentelemetry.trace import Tracer
 
 from tactful.bus import Bus, InProcessBus
 from tactful.bus.relay import OutboxRelay
@@ -61,8 +63,10 @@ from tactful.guard.vault import SealedValue, Vault, resolve_master_key
 from tactful.learn import Learner, RulesOnly
 from tactful.learn.bandit import BanditLearner
 from tactful.learn.base import Choice
+from tactful.observability.tracing import Tracing
 from tactful.policy.active import ActivePolicies
 from tactful.policy.compiled import CompiledPolicy
+from tactful.policy.rollout import experiments_for
 from tactful.policy.types import PolicyInput, PolicyResult
 from tactful.render import Renderer, Rendering, RenderRequest, TemplateRenderer
 from tactful.render.language import LanguageChoice, LanguageSetting, choose_language
@@ -98,17 +102,25 @@ def utc_now() -> datetime:
 
 
 class Stopwatch:
-    """Per-stage wall-clock timings for the decision's ``latency_ms``."""
+    """Per-stage wall-clock timings for the decision's ``latency_ms``; with a tracer, each stage is
+    also a span (the one seam tracing hangs on, docs/observability.md)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tracer: Tracer | None = None) -> None:
         self.ms: dict[str, float] = {}
         self._start = time.perf_counter()
+        self._tracer = tracer
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         t0 = time.perf_counter()
         try:
-            yield
+            if self._tracer is None:
+                yield
+            else:
+                with self._tracer.start_as_current_span(
+                    f"tactful.{name}", record_exception=False, set_status_on_exception=False
+                ):
+                    yield
         finally:
             self.ms[name] = round((time.perf_counter() - t0) * 1000, 3)
 
@@ -131,14 +143,17 @@ class Engine:
         background_relay: bool = False,
         vault: Vault | Literal["auto"] | None = "auto",
         features: FeatureStore | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.store = store
+        #: OpenTelemetry (issue 15): off unless configured; the bus is wrapped to trace events too.
+        self.tracing = tracing if tracing is not None else Tracing.off()
         #: The event log and feature store (issue 6); the SQL store carries one over its own tables.
         self.features: FeatureStore = features if features is not None else _feature_store(store)
         #: The PII vault; "auto" keys it from a file beside a SQLite database, and leaves it off
         #: on PostgreSQL unless a master key is configured (``from_settings``).
         self.vault = _auto_vault(store, None) if vault == "auto" else vault
-        self.bus: Bus = bus if bus is not None else InProcessBus()
+        self.bus: Bus = self.tracing.wrap_bus(bus if bus is not None else InProcessBus())
         #: Inline (the default here) publishes a decision's events before ``decide`` returns, which
         #: keeps tests and scripts deterministic; services relay in the background instead.
         self.relay = OutboxRelay(store, self.bus, background=background_relay)
@@ -155,6 +170,11 @@ class Engine:
         self.renderer: Renderer = renderer if renderer is not None else TemplateRenderer()
         self.learner: Learner = learner if learner is not None else RulesOnly()
         self.policies = ActivePolicies(store)
+        #: Experiments (issue 15): the policy and arm per customer, and the guardrails' monitor,
+        #: which judges a tenant's running experiment as its outcomes arrive.
+        self.experiments, self.monitor = experiments_for(store, self.policies, clock, lambda: self.learner)
+        if self.monitor is not None:
+            self.bus.subscribe("outcome.recorded", self.monitor.on_outcome, group="experiments")
         self.clock = clock
         self.guard_limits = guard_limits or GuardLimits()
         self.max_sms_segments = max_sms_segments
@@ -184,10 +204,14 @@ class Engine:
             background_relay=(
                 background_relay if settings.background_relay is None else settings.background_relay
             ),
+            tracing=Tracing.from_settings(settings.tracing),
         )
         # The bandit learns per tenant when the policy (or `tactful learn mode`) turns it on; with
         # mode off it costs one cached mode lookup per decision.
         engine.learner = BanditLearner(store.learning, engine.policies.get, clock=clock)
+        engine.experiments.ttl_s = settings.experiment_cache_seconds
+        if engine.monitor is not None:
+            engine.monitor.every = timedelta(seconds=settings.experiment_check_seconds)
         return engine
 
     def close(self) -> None:
@@ -195,15 +219,19 @@ class Engine:
         self.relay.close()
         self.bus.close()
         self.store.close()
+        self.tracing.flush()
 
     # -- the pipeline ---------------------------------------------------------------------------
 
     def decide(self, message: InboundMessage) -> Decision:
+        return self.tracing.decide(message, self._decide)  # one span per decision when tracing is on
+
+    def _decide(self, message: InboundMessage) -> Decision:
         existing = self.store.get_decision_by_event(message.tenant_id, message.event_id)
         if existing is not None:
             return existing  # a re-sent event: same answer, no second side effect
 
-        watch = Stopwatch()
+        watch = Stopwatch(self.tracing.tracer)
         degraded: list[str] = []
         now = self.clock()
 
@@ -220,7 +248,7 @@ class Engine:
             if consent is ConsentChange.SMS_OPT_OUT:  # ... and the opt-out binds from the next decision
                 self._change_consent(message, consent)
         with watch.stage("policy"):
-            policy = self.policies.get(message.tenant_id)
+            policy, arm = self.experiments.assign(message.tenant_id, message.customer_id)
             inp = PolicyInput(
                 message=message,
                 signals=signals,
@@ -270,6 +298,8 @@ class Engine:
             decided_at=now,
             learner=choice.trace,
             features=ctx.vector.record() if ctx.vector is not None else {},
+            experiment=arm.experiment_id if arm else None,
+            arm=arm.arm if arm else None,
         )
         # The stored record carries its own latency, so the durable write itself cannot be in it:
         # ``latency_ms`` covers the stages up to here; the write is measured by the benchmark.
@@ -277,7 +307,8 @@ class Engine:
         snapshot = self._snapshot(message, guarded, signals, ctx, consent)
         if isinstance(self.store, SqlStore):
             writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed)
-            stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
+            with watch.stage("store"):  # not in latency_ms (taken above): only a span, when tracing
+                stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
         else:  # pragma: no cover - every shipped store is an SqlStore
             writes = _SideWrites()
             stored, created = self.store.record_decision(timed, snapshot)
@@ -321,7 +352,7 @@ class Engine:
         """The rows the other stages add to the decision's own transaction. Each module keeps its
         SQL and hands over a write; a part that keeps its rows elsewhere (a feature store or vault
         passed in over another backend) cannot join, and is written as before instead."""
-        writes = _SideWrites()
+        writes = _SideWrites(in_transaction=[partial(store.facts.record_in, decision=decision)])
         if sealed:  # only when the vault's rows are this store's (see ``_guard``)
             writes.in_transaction.append(
                 store.vault.put_values_write(message.tenant_id, message.customer_id, sealed)

@@ -71,12 +71,24 @@ def _key(ctx: Ctx) -> str:
     return key_id
 
 
+def _experiment(ctx: Ctx) -> str:
+    source = default_policy_file().read_text(encoding="utf-8")
+    revised = source.replace("description: ", "description: (experiment) ", 1)
+    r = ctx.client.post("/v1/policies", json={"source": revised}, headers=ctx.a_auth)
+    assert r.status_code == 201, r.text
+    body = {"kind": "ab", "candidate_version": r.json()["version"], "name": "A's test"}
+    r = ctx.client.post("/v1/experiments", json=body, headers=ctx.a_auth)
+    assert r.status_code == 201, r.text
+    return str(r.json()["experiment_id"])
+
+
 #: How to create one of tenant A's resources for each path parameter.
 CREATORS: dict[str, Callable[[Ctx], str]] = {
     "decision_id": _decision,
     "customer_id": _customer,
     "version": _policy_version,
     "key_id": _key,
+    "experiment_id": _experiment,
 }
 
 #: Ids of the same shape that exist in no tenant.
@@ -85,11 +97,14 @@ GHOSTS = {
     "customer_id": "cust-ghost",
     "version": "999",
     "key_id": "key_0000000000000000",
+    "experiment_id": "exp_ghost",
 }
 
 #: Operations without a path parameter whose body names one of A's resources.
 BODY_REFERENCES: dict[tuple[str, str], Callable[[dict[str, str]], dict[str, Any]]] = {
     ("POST", "/v1/outcomes"): lambda ids: {"decision_id": ids["decision_id"], "type": "resolved"},
+    # A version number only A has: B cannot start an experiment on it.
+    ("POST", "/v1/experiments"): lambda ids: {"kind": "ab", "candidate_version": int(ids["version"])},
 }
 
 #: Bodies that pass validation, so B's request reaches the handler's tenant-scoped lookup.
@@ -110,6 +125,10 @@ def _a_state(ctx: Ctx) -> str:
         "policies": [(p.version, p.active) for p in ctx.store.list_policies(tid)],
         "retention": retention.retention(ctx.store, tid),
         "decision": ctx.store.get_decision(tid, ctx.ids["decision_id"]),  # type: ignore[arg-type]
+        "experiments": [
+            (e.experiment_id, e.state, e.share, e.revision)
+            for e in ctx.store.experiments.list_experiments(tid)  # type: ignore[attr-defined]
+        ],
     }
     return json.dumps(state, default=repr, sort_keys=True)
 

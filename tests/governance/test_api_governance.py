@@ -42,6 +42,8 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("PUT", "/v1/retention"): {A},
     ("POST", "/v1/retention/purge"): {A},
     ("GET", "/v1/learning/status"): {A, AU},
+    ("GET", "/v1/experiments"): {A, AU},
+    ("GET", "/v1/experiments/{experiment_id}"): {A, AU},
 }
 MSG = {"customer_id": "cust-1", "conversation_id": "conv-1", "channel": "chat", "text": "Where is my parcel?"}
 
@@ -124,7 +126,8 @@ def test_retention_over_http(api: Api) -> None:
     r = api.client.put("/v1/retention", json={"kind": "nope", "days": 30}, headers=api.auth(A))
     assert r.status_code == 422 and r.json()["code"] == "invalid_retention_kind"
     r = api.client.post("/v1/retention/purge", headers=api.auth(A))
-    assert r.status_code == 200 and {p["table"] for p in r.json()} == {"decisions", "outcomes"}
+    assert r.status_code == 200
+    assert {p["table"] for p in r.json()} == {"decisions", "outcomes", "decision_facts"}
     assert api.client.get("/v1/retention", headers=api.auth(AU)).json()["days"]["decisions"] == 30
 
 

@@ -74,7 +74,11 @@ def test_retention_set_show_purge_is_audited(db: str) -> None:
     assert json.loads(r.stdout)["decisions"] == 30
     r = runner.invoke(app, ["retention", "purge", "--tenant", "acme", "--db", db, "--json"])
     assert r.exit_code == 0, r.output
-    assert {(p["table"], p["rows"]) for p in json.loads(r.stdout)} == {("decisions", 0), ("outcomes", 0)}
+    assert {(p["table"], p["rows"]) for p in json.loads(r.stdout)} == {
+        ("decisions", 0),
+        ("outcomes", 0),
+        ("decision_facts", 0),
+    }
     r = runner.invoke(app, ["audit", "verify", "--db", db])
     assert r.exit_code == 0, r.output
 

@@ -85,6 +85,7 @@ def test_purge_deletes_only_what_is_older_than_each_kind_keeps(gstore: SqlStore,
         ("outcomes", "outcomes"): 1,
         ("decisions", "outcomes"): 1,
         ("decisions", "decisions"): 2,
+        ("decisions", "decision_facts"): 0,  # these decisions were stored directly, without the engine
         ("events", "outbox"): 2,  # published and older than 7 days: the -40 d decision, the -20 d outcome
         ("events", "events"): 1,  # the 9-day-old message event
     }

@@ -8,16 +8,30 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from tactful import __version__
-from tactful.api import audit, customers, health, keys, messages, outcomes, policies, problems, reports
+from tactful.api import (
+    audit,
+    console,  # issue 15
+    customers,
+    health,
+    keys,
+    messages,
+    outcomes,
+    policies,
+    problems,
+    reports,
+)
 from tactful.api import context as context_api  # issue 6
+from tactful.api import experiments as experiments_api  # issue 15
 from tactful.api import intents as intents_api  # issue 3
 from tactful.api import learning as learning_api  # issue 4
 from tactful.api.limits import BodyLimit
-from tactful.api.metrics import Metrics
 from tactful.api.problem_docs import problem_responses
+from tactful.api.telemetry import RequestTelemetry
 from tactful.config import Settings
 from tactful.engine import Engine
 from tactful.governance.ratelimit import build_limiter
+from tactful.learn.bandit import BanditLearner
+from tactful.observability import DecisionLog, Metrics, configure_logging
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -29,8 +43,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if owns_engine:
+            # The service's own process: its logs are ours to shape (an embedding app keeps its own).
+            configure_logging(settings)
             app.state.engine = Engine.from_settings(settings, background_relay=True)
-            app.state.engine.observers.append(app.state.metrics.observe)
+            observe(app, app.state.engine)
         try:
             yield
         finally:
@@ -43,17 +59,34 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         summary="Tone, channel and next best action for every customer-support turn.",
         lifespan=lifespan,
     )
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(
+        tenant_label=settings.metrics_tenant_label, multiprocess_dir=settings.prometheus_multiproc_dir
+    )
     app.state.rate_limiter = build_limiter(
         settings.rate_limit_url, settings.rate_limit_per_second, settings.rate_limit_burst
     )
     if engine is not None:
         app.state.engine = engine
-        engine.observers.append(app.state.metrics.observe)
+        observe(app, engine)
     problems.install(app)
     for module in (messages, outcomes, customers, policies, health):
         app.include_router(module.router, responses=None if module is health else problem_responses())
-    for module in (audit, reports, keys, context_api, learning_api, intents_api):
+    for module in (audit, reports, keys, context_api, learning_api, intents_api, experiments_api):
         app.include_router(module.router, responses=problem_responses())
+    console.install(app, session_minutes=settings.console_session_minutes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestTelemetry, metrics=app.state.metrics)  # outermost: sees 413s too
     return app
+
+
+def observe(app: FastAPI, engine: Engine) -> None:
+    """Hang the app's metrics and the decision log on the engine (observers run once per new decision)."""
+    metrics: Metrics = app.state.metrics
+    engine.observers.extend([metrics.observe, DecisionLog()])
+    if isinstance(engine.learner, BanditLearner):
+        engine.learner.reward_observers.append(metrics.observe_reward)
+    if engine.monitor is not None:
+        engine.monitor.observers.append(lambda e, kind: metrics.observe_experiment(e.tenant_id, kind))
+    pending = getattr(engine.store, "pending_outbox", None)
+    if pending is not None:
+        metrics.add_probe("tactful_outbox_pending", "Events committed but not yet on the bus", pending)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from opentelemetry import trace
 from starlette.concurrency import run_in_threadpool
 
 from tactful.api import roles
@@ -36,6 +37,11 @@ def _authenticator(request: Request) -> Authenticator:
     return auth
 
 
+def authenticator(request: Request) -> Authenticator:
+    """The app's key checker (shared with the console's sign-in)."""
+    return _authenticator(request)
+
+
 def _limiter(request: Request) -> RateLimiter | None:
     limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
     return limiter
@@ -60,6 +66,7 @@ async def caller(request: Request) -> ApiKeyRecord:
         if wait > 0:
             raise RateLimited(wait)
     roles.check(request, key)
+    trace.get_current_span().set_attribute("tactful.tenant_id", key.tenant_id)  # a no-op untraced
     return key
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
 
 from tactful.api.deps import EngineDep
 from tactful.errors import StoreError
@@ -25,4 +26,6 @@ def readyz(engine: EngineDep) -> dict[str, str]:
 
 @router.get("/metrics", summary="Prometheus metrics")
 async def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    # Multiprocess mode reads files and probes query the store: off the event loop.
+    body = await run_in_threadpool(request.app.state.metrics.exposition)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -50,6 +50,9 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/retention/purge"): ADMIN,
     # The learner's state (mode, model version, shadow agreement) is part of what auditors review.
     ("GET", "/v1/learning/status"): READ_AUDIT,
+    # Experiments (issue 15): auditors review them; only admins start, stop or promote one.
+    ("GET", "/v1/experiments"): READ_AUDIT,
+    ("GET", "/v1/experiments/{experiment_id}"): READ_AUDIT,
 }
 
 

@@ -130,6 +130,10 @@ class Decision(BaseModel):
     #: it reflects and when it was computed, plus the definition version — what replay and
     #: off-policy evaluation must see, never later values.
     features: dict[str, Any] = Field(default_factory=dict)
+    #: The experiment (issue 15) this decision was made in and its arm (``control`` | ``candidate``);
+    #: None outside any experiment.
+    experiment: str | None = None
+    arm: str | None = None
 
     @model_validator(mode="after")
     def _degraded_matches(self) -> Decision:

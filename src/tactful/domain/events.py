@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 EventType = Literal["message.received", "decision.made", "outcome.recorded"]
 
@@ -19,3 +19,6 @@ class Envelope(BaseModel):
     schema_version: int = 1
     occurred_at: AwareDatetime
     payload: dict[str, Any]
+    #: W3C trace context (``traceparent``) of the work that produced the event, so its publication
+    #: and deliveries join that trace (issue 15); empty when tracing is off.
+    trace_context: dict[str, str] = Field(default_factory=dict)

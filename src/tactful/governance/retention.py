@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from tactful.domain import TenantId
 from tactful.errors import InputRejected
 from tactful.store.base import Store
-from tactful.store.schema import decisions, events, outbox, outcomes
+from tactful.store.schema import decision_facts, decisions, events, outbox, outcomes
 from tactful.store.sql_governance import PurgeCount, PurgeTarget
 from tactful.tenants import governance_of
 
@@ -26,7 +26,9 @@ from tactful.tenants import governance_of
 PURGE_TARGETS: dict[str, list[PurgeTarget]] = {
     "outcomes": [PurgeTarget(outcomes, "occurred_at")],
     "decisions": [
-        PurgeTarget(decisions, "decided_at", id_column="decision_id", children=((outcomes, "decision_id"),))
+        PurgeTarget(decisions, "decided_at", id_column="decision_id", children=((outcomes, "decision_id"),)),
+        # The console's and the experiments' read model of the same decisions (issue 15).
+        PurgeTarget(decision_facts, "decided_at"),
     ],
     # Events already relayed to the bus; unpublished ones are never purged (they would be lost).
     "events": [

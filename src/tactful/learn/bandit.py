@@ -100,6 +100,8 @@ class BanditLearner:
         self._modes: dict[TenantId, tuple[str | None, float]] = {}
         self._last_close: datetime | None = None
         self._closing = threading.Lock()
+        #: Called with (tenant, reward) for every reward learned from (metrics, issue 15).
+        self.reward_observers: list[Callable[[TenantId, float], None]] = []
 
     # -- modes ------------------------------------------------------------------------------------
 
@@ -223,6 +225,8 @@ class BanditLearner:
             reward.value,
             logged.propensity,
         )
+        for observe in self.reward_observers:
+            observe(logged.tenant_id, reward.value)
         return 1
 
     def learn(

@@ -429,3 +429,93 @@ feature_state = Table(
     PrimaryKeyConstraint("tenant_id", "customer_id", "version"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
 )
+
+# --- issue 15 (console, experiments) ---------------------------------------------------------------
+
+# The console's and the experiments' read model: one row per decision with what charts, filters and
+# guardrails group by, plus outcome flags set as outcomes arrive (idempotent: a flag set twice is
+# still set). Written in the decision's own transaction; purged with the decisions.
+decision_facts = Table(
+    "decision_facts",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("decision_id", String(64), nullable=False),
+    Column("decided_at", UtcDateTime(), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("inbound_channel", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),  # the primary channel, "none" for no contact
+    Column("action", String(32), nullable=False),
+    Column("rule_id", String(200), nullable=True),  # the rule that chose the action
+    Column("rules", Text(), nullable=False),  # every rule fired, as "|a|b|" (filterable with LIKE)
+    Column("style", String(32), nullable=False),  # the tone style
+    Column("degraded", Boolean(create_constraint=False), nullable=False),
+    Column("degradations", Text(), nullable=False),  # JSON list of "stage: reason" (numbers taken out)
+    Column("policy_version", String(64), nullable=False),
+    Column("experiment_id", String(64), nullable=True),
+    Column("arm", String(16), nullable=True),
+    Column("latency_ms", Float(), nullable=False),
+    Column("learner_mode", String(16), nullable=True),
+    Column("learner_agrees", Boolean(create_constraint=False), nullable=True),
+    Column("csat", Float(), nullable=True),
+    Column("replied", Boolean(create_constraint=False), nullable=False),
+    Column("resolved", Boolean(create_constraint=False), nullable=False),
+    Column("recontact", Boolean(create_constraint=False), nullable=False),
+    Column("complaint", Boolean(create_constraint=False), nullable=False),
+    Column("opted_out", Boolean(create_constraint=False), nullable=False),
+    Column("escalated", Boolean(create_constraint=False), nullable=False),
+    Column("last_outcome_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "decision_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    Index("ix_decision_facts_time", "tenant_id", "decided_at"),
+    Index("ix_decision_facts_experiment", "tenant_id", "experiment_id", "arm"),
+)
+
+# A/B tests and canaries of a policy version (or a learner mode) against the active one. At most
+# one runs per tenant; ``revision`` makes every state change a compare-and-set.
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("experiment_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),  # ab | canary
+    Column("candidate_version", Integer(), nullable=True),
+    Column("candidate_mode", String(16), nullable=True),
+    Column("control_version", Integer(), nullable=False),
+    Column("share", Float(), nullable=False),
+    Column("step", Integer(), nullable=False),
+    Column("state", String(16), nullable=False),  # running | rolled_back | promoted | stopped
+    Column("settings", Text(), nullable=False),  # JSON: steps, guardrails, samples
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("step_started_at", UtcDateTime(), nullable=False),
+    Column("ended_at", UtcDateTime(), nullable=True),
+    Column("ended_by", String(200), nullable=True),
+    Column("result", Text(), nullable=True),  # JSON: why it ended, the statistics, the exposure
+    Column("revision", Integer(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "experiment_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    Index(
+        "uq_experiments_running",
+        "tenant_id",
+        unique=True,
+        sqlite_where=text("state = 'running'"),
+        postgresql_where=text("state = 'running'"),
+    ),
+)
+
+# Console sign-ins: the cookie holds a random token; only its SHA-256 is kept. The key it was made
+# from is re-checked on every request, so revoking the key ends the session at once.
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("session_hash", String(64), nullable=False),
+    Column("tenant_id", String(64), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("session_hash"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)

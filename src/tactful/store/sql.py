@@ -31,6 +31,7 @@ from tactful.domain import (
     new_id,
 )
 from tactful.errors import Conflict, InputRejected, NotFound
+from tactful.observability.propagation import current_trace_context
 from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_json
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
@@ -47,6 +48,9 @@ from tactful.store.schema import (
     tenants,
 )
 from tactful.store.sql_audit import AuditStatements, SqlAuditLog, append_in, lock_head, payload_text
+from tactful.store.sql_console import SqlConsoleSessions
+from tactful.store.sql_experiments import SqlExperimentStore
+from tactful.store.sql_facts import SqlDecisionFacts
 from tactful.store.sql_features import SqlFeatureStore
 from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
@@ -172,6 +176,18 @@ class SqlStore:
     @cached_property
     def learning(self) -> SqlLearningStore:  # issue 4: logged choices, reward windows, snapshots
         return SqlLearningStore(self._db)
+
+    @cached_property
+    def facts(self) -> SqlDecisionFacts:  # issue 15: the console's and the guardrails' read model
+        return SqlDecisionFacts(self._db)
+
+    @cached_property
+    def experiments(self) -> SqlExperimentStore:  # issue 15: A/B tests and canaries
+        return SqlExperimentStore(self._db, self._clock)
+
+    @cached_property
+    def console_sessions(self) -> SqlConsoleSessions:  # issue 15: console sign-ins
+        return SqlConsoleSessions(self._db, self._clock)
 
     @property
     def backend(self) -> str:
@@ -473,6 +489,7 @@ class SqlStore:
             key=decision.conversation_id,
             occurred_at=decision.decided_at,
             payload=document_dict,
+            trace_context=current_trace_context(),  # its relay and consumers join the decision's trace
         )
         now = self._clock()
         inserted = False
@@ -589,6 +606,7 @@ class SqlStore:
                     key=str(found.conversation_id),
                     occurred_at=outcome.occurred_at,
                     payload=outcome.model_dump(mode="json"),
+                    trace_context=current_trace_context(),
                 )
                 conn.execute(
                     _INSERT_OUTBOX,
