@@ -17,7 +17,7 @@ DEFAULT_BUS_URL = "memory://"
 #: is opt-in too: its heads score below the ``fast`` tier's on every dev split (docs/models/), and
 #: "richest" must not mean "worse" — it becomes the default once its heads beat ``fast``.
 DEFAULT_SIGNAL_TIERS: tuple[str, ...] = ("fast",)
-SIGNAL_TIER_NAMES = ("lexicon", "fast", "embed", "transformer")
+SIGNAL_TIER_NAMES = ("lexicon", "fast", "embed", "multilingual", "transformer")
 _BUDGET_CHANNELS = ("voice", "chat", "sms", "email", "social", "social_dm")
 
 
