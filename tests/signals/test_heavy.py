@@ -5,6 +5,7 @@ other field (support intent, wants_human, risks, language, urgency) comes from t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +126,39 @@ def test_missing_heads_say_how_to_train_them(tmp_path: Path) -> None:
         heavy_tier("multilingual", tmp_path)
     with pytest.raises(ValueError, match="unknown heavy tier"):
         heavy_tier("embed", tmp_path)
+
+
+def test_hashed_ngrams_are_tf_idf_per_block_and_stateless() -> None:
+    from tactful.signals.hashed import COLUMNS_PER_BLOCK, HashedNgrams
+
+    texts = ["where is my refund", "where is my parcel", "refund refund now", "hello"]
+    fitted = HashedNgrams.fit(texts)
+    rows = fitted.transform(["where is my refund", "zzz qqq"])
+    assert rows.shape == (2, 2 * COLUMNS_PER_BLOCK)
+    word, char = rows[:, :COLUMNS_PER_BLOCK], rows[:, COLUMNS_PER_BLOCK:]
+    np.testing.assert_allclose(np.sqrt(word.multiply(word).sum(axis=1)).A1, [1.0, 0.0], atol=1e-6)
+    assert char[0].nnz > word[0].nnz > 0
+    assert char[1].nnz == 0  # n-grams seen in fewer than two training texts weigh nothing
+    again = HashedNgrams(fitted.idf).transform(["where is my refund"])
+    assert (again != rows[0]).nnz == 0  # the same columns and values from the idf alone
+    with pytest.raises(ValueError):
+        HashedNgrams(np.zeros(3, np.float32))
+
+
+def test_heavy_tiers_keep_their_own_registry_files(tmp_path: Path) -> None:
+    from tactful.signals import hub
+
+    artifact = tmp_path / "transformer.npz"
+    heads = _heads(None)
+    heads.save(artifact)
+    figures = {"sentiment": {"macro_recall": 0.7, "n": 3}}
+    hub.record(tmp_path, "transformer", artifact, heads, figures)
+    fast = HeadSet(
+        heads.weights, heads.bias, {"sentiment": replace(heads.heads["sentiment"], name="sentiment-fast")}, {}
+    )
+    hub.record(tmp_path, "fast", artifact, fast, figures)
+    assert sorted(p.name for p in tmp_path.glob("registry*.json")) == [
+        "registry-transformer.json",
+        "registry.json",
+    ]
+    assert set(hub.read_registry(tmp_path)["models"]) == {"sentiment-test", "sentiment-fast"}

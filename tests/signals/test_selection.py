@@ -215,10 +215,24 @@ def test_the_multilingual_tier_reads_only_what_the_net_finds_non_english(
     assert (net.calls, multilingual.calls) == (1, multilingual_calls)  # the net ran once, first
 
 
+def test_each_language_goes_to_its_heavy_tier_where_the_budget_allows() -> None:
+    spanish, english = LanguageNet("es"), LanguageNet("en")
+    for net, on_chat in ((spanish, "multilingual"), (english, "transformer")):
+        tiers = [net, StubTier("multilingual"), StubTier("transformer")]
+        selector = TierSelector(tiers, expected_ms={"multilingual": 10.0, "transformer": 30.0})
+        assert selector.signals("hola / hello", Channel.CHAT).signals.tier == on_chat
+        assert selector.signals("hola / hello", Channel.VOICE).signals.tier == (
+            "multilingual" if net is spanish else "fast"  # the transformer does not fit 15 ms
+        )
+        selector.close(wait=True)
+
+
 def test_an_ungated_richer_tier_wins_over_a_gated_one() -> None:
     net, multilingual, transformer = LanguageNet("es"), StubTier("multilingual"), StubTier("transformer")
     selector = TierSelector(
-        [net, multilingual, transformer], expected_ms={"multilingual": 10.0, "transformer": 30.0}
+        [net, multilingual, transformer],
+        expected_ms={"multilingual": 10.0, "transformer": 30.0},
+        gates={"multilingual": lambda s: s.language != "en"},
     )
     assert selector.signals("hola", Channel.CHAT).signals.tier == "transformer"
     # on voice only the multilingual tier fits, and its gate opens on Spanish

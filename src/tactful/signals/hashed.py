@@ -69,8 +69,11 @@ class HashedNgrams:
         for block, vectorizer in enumerate(self._vectorizers):
             counts = vectorizer.transform(list(texts)).tocsr()
             counts.data = 1.0 + np.log(counts.data)  # sublinear tf
-            counts = counts.multiply(self.idf[block * COLUMNS_PER_BLOCK : (block + 1) * COLUMNS_PER_BLOCK])
-            blocks.append(normalize(counts.tocsr(), norm="l2", copy=False))
+            counts = counts.multiply(
+                self.idf[block * COLUMNS_PER_BLOCK : (block + 1) * COLUMNS_PER_BLOCK]
+            ).tocsr()
+            counts.eliminate_zeros()  # n-grams with idf 0 (too rare in training) are dropped, not stored
+            blocks.append(normalize(counts, norm="l2", copy=False))
         return csr_matrix(hstack(blocks, format="csr"), dtype=np.float32)
 
 

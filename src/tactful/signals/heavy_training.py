@@ -4,10 +4,11 @@
 ``[hashed n-grams (signals/hashed.py) | the tier's sentence vectors]`` with the shared recipes'
 data, splits and metrics (``training.py``'s fitting and evaluation code), and:
 
-- **sentiment** also learns from UMSAB's tweets in es/de/fr/it/pt (train split only), so the
-  multilingual vectors and n-grams carry sentiment to other languages; its dev figures add UMSAB val
-  macro-F1 per language beside the TweetEval cross-validation, and a 5-fold cross-validation over
-  UMSAB train + val per language;
+- the multilingual tier's **sentiment** also learns from UMSAB's tweets in es/de/fr/it/pt (train
+  split only); its dev figures add UMSAB val macro-F1 per language beside the TweetEval
+  cross-validation, and a 5-fold cross-validation over UMSAB train + val per language (the
+  transformer tier reads English turns only and learns from the English data);
+- one GoEmotions comment in four is used (``GOEMOTIONS_SHARE``);
 - the regularisation is the one chosen for these features (``HEAVY_C``);
 - the other signals are not trained here: the tier takes them from the fast tier (``heavy.py``).
 
@@ -96,11 +97,14 @@ def _sentiment_with_umsab(root: Path) -> Recipe:
     )
 
 
-def heavy_recipe(signal: str, root: Path) -> Recipe:
-    """The shared recipe of ``signal`` (sentiment with UMSAB added; GoEmotions thinned for sentiment
-    and emotion) with this tier's regularisation where one was chosen; a head not trained by
-    default (``tactful train intent --tier transformer``, say) keeps its recipe's."""
-    recipe = _sentiment_with_umsab(root) if signal == "sentiment" else RECIPES[signal](root)
+def heavy_recipe(signal: str, root: Path, tier: str = "multilingual") -> Recipe:
+    """The shared recipe of ``signal`` (the multilingual tier's sentiment with UMSAB added;
+    GoEmotions thinned for sentiment and emotion) with this tier's regularisation where one was
+    chosen; a head not trained by default (``tactful train intent --tier transformer``, say) keeps
+    its recipe's. The transformer tier reads English turns only (``selection.DEFAULT_GATES``), so
+    its sentiment head learns from the English data alone."""
+    multilingual = signal == "sentiment" and tier == "multilingual"
+    recipe = _sentiment_with_umsab(root) if multilingual else RECIPES[signal](root)
     if signal in ("sentiment", "emotion"):
         goemotions = {row["text"] for row in read_table(root / "goemotions" / "train.tsv", header=False)}
         recipe = replace(
@@ -152,7 +156,7 @@ def train_heavy(
     root = root or data_dir()
     chosen = list(signals or HEAVY_SIGNALS[tier])
     progress("reading data")
-    recipes = {signal: heavy_recipe(signal, root) for signal in chosen}
+    recipes = {signal: heavy_recipe(signal, root, tier) for signal in chosen}
     if hashed is None:
         progress("fitting the n-gram IDF")
         hashed = HashedNgrams.fit(list(dict.fromkeys(t for r in recipes.values() for t in r.train.texts)))
@@ -200,7 +204,7 @@ def train_heavy(
             "n_train": len(y_train),
             "features": "hashed word 1-2 + char 2-5 n-grams | " + encoder.version,
         }
-        if signal == "sentiment":
+        if signal == "sentiment" and tier == "multilingual":
             progress("measuring sentiment on UMSAB")
             figures[signal] |= umsab_figures(recipe, fitted, head, features, root)
         heads[signal] = replace(head, start=start, stop=start + width)

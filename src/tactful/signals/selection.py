@@ -11,9 +11,9 @@ For each message the ``TierSelector``
    carries a degradation naming the tier and why.
 
 A tier can also be *gated* on what the safety net found (``DEFAULT_GATES``): the multilingual tier
-only reads messages the net did not find to be English, where its heads beat the fast tier's; an
-English turn never pays for it. For a gated tier the net runs first, then the tier if the gate
-opens, within the same budget.
+only reads messages the net did not find to be English, where its heads beat the fast tier's, and
+the transformer tier (an English model) only English ones. For a gated tier the net runs first,
+then the tier if the gate opens, within the same budget.
 
 "Expected latency" starts from a warm-up measurement when the tier is loaded (or a given figure)
 and follows every completed call as a moving average, late calls included (they finish in the
@@ -78,10 +78,12 @@ WARM_UP_TEXTS: Final = (
 )
 
 #: Tiers that only read some messages, by what the safety net found. The multilingual tier's heads
-#: beat the fast tier's on non-English text (UMSAB) and add nothing measurable on English, where
-#: the fast tier's n-grams were trained; so English turns keep the fast path.
+#: beat the fast tier's on non-English text (UMSAB); the transformer tier's encoder (MiniLM, an
+#: English WordPiece vocabulary) and heads are English. So a non-English turn goes to the
+#: multilingual tier and an English one to the transformer, each where its budget allows.
 DEFAULT_GATES: Final[Mapping[str, Callable[[Signals], bool]]] = {
     "multilingual": lambda net: net.language != "en",
+    "transformer": lambda net: net.language == "en",
 }
 
 _EWMA: Final = 0.2  # weight of the newest observation in the moving average
