@@ -162,3 +162,29 @@ def test_heavy_tiers_keep_their_own_registry_files(tmp_path: Path) -> None:
         "registry.json",
     ]
     assert set(hub.read_registry(tmp_path)["models"]) == {"sentiment-test", "sentiment-fast"}
+
+
+@pytest.mark.parametrize("name", ["multilingual", "transformer"])
+def test_the_shipped_heavy_tiers_read_real_messages(name: str) -> None:
+    """The shipped artifacts load in the default install (numpy only) and fill every field: their
+    own heads and the fast tier's intent, wants_human and risks side by side."""
+    from tactful.signals.tiers import load_tier
+
+    tier = load_tier(name)
+    angry = {
+        "multilingual": "¡Es la tercera vez que escribo y nadie responde! Sois unos inútiles, quiero mi "
+        "dinero YA",
+        "transformer": "This is the third time I'm writing and nobody answers. Useless company, I want my "
+        "money back NOW",
+    }[name]
+    thanks = {
+        "multilingual": "¡Muchísimas gracias, ya funciona todo perfectamente!",
+        "transformer": "Thanks so much, that fixed it!",
+    }[name]
+    a, t = tier.extract_batch([angry, thanks])
+    assert a.tier == t.tier == name
+    assert a.sentiment is SentimentLabel.NEGATIVE and t.sentiment is SentimentLabel.POSITIVE
+    assert a.anger > 0.4 > t.anger
+    assert a.model_versions["sentiment"] == f"sentiment-{name}@1.0.0"
+    assert a.model_versions["intent"].startswith("intent-fast@")
+    assert tier.extract(angry) == a

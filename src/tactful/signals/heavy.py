@@ -109,12 +109,15 @@ class HeavyTier:
         update: dict[str, Any] = {}
         versions = dict(signals.model_versions)
         confidences = dict(signals.confidences)
+        polarity: dict[str, float] = {}
         if "sentiment" in h:
             s = h["sentiment"].probabilities(z)[0]
             labels = h["sentiment"].labels
             update["sentiment"] = SentimentLabel(labels[int(s.argmax())])
-            update["valence"] = round(float(s[labels.index("positive")] - s[labels.index("negative")]), 4)
+            negative, positive = float(s[labels.index("negative")]), float(s[labels.index("positive")])
+            update["valence"] = round(positive - negative, 4)
             confidences["sentiment"] = _r(s.max())
+            polarity = {"anger": negative, "sadness": negative, "joy": positive, "optimism": positive}
         emotions = dict(signals.emotions)
         calm = None
         if "emotions" in h:
@@ -124,12 +127,13 @@ class HeavyTier:
             calm = float(fine[index["neutral"]] + fine[index[OTHER]])
         if "emotion" in h:
             tweet = h["emotion"].probabilities(z)[0]
-            # A forced choice among four emotions, scaled by how emotional the fine-grained head
-            # finds the text (the fast tier does the same), so a neutral turn is not "angry" at 40 %.
-            if calm is None:
-                calm = 1.0 - max(emotions.get(e, 0.0) for e in EMOTIONS) if emotions else 0.0
             for i, label in enumerate(h["emotion"].labels):
-                emotions[label] = _r(tweet[i] * (1.0 - calm))
+                # A forced choice among four emotions, scaled by how emotional the text is: by the
+                # tier's own fine-grained head where it has one (as the fast tier), else by the
+                # tier's sentiment toward that emotion's side — anger needs negativity — so a
+                # neutral turn is not "angry" at 40 %, in any language the tier reads.
+                weight = (1.0 - calm) if calm is not None else polarity.get(label, 1.0)
+                emotions[label] = _r(tweet[i] * weight)
             confidences["emotion"] = _r(tweet.max())
         if "emotions" in h or "emotion" in h:
             update["emotions"] = emotions
