@@ -109,7 +109,7 @@ class HeavyTier:
         update: dict[str, Any] = {}
         versions = dict(signals.model_versions)
         confidences = dict(signals.confidences)
-        polarity: dict[str, float] = {}
+        emotional = None
         if "sentiment" in h:
             s = h["sentiment"].probabilities(z)[0]
             labels = h["sentiment"].labels
@@ -117,7 +117,7 @@ class HeavyTier:
             negative, positive = float(s[labels.index("negative")]), float(s[labels.index("positive")])
             update["valence"] = round(positive - negative, 4)
             confidences["sentiment"] = _r(s.max())
-            polarity = {"anger": negative, "sadness": negative, "joy": positive, "optimism": positive}
+            emotional = 1.0 - float(s[labels.index("neutral")])
         emotions = dict(signals.emotions)
         calm = None
         if "emotions" in h:
@@ -129,10 +129,16 @@ class HeavyTier:
             tweet = h["emotion"].probabilities(z)[0]
             for i, label in enumerate(h["emotion"].labels):
                 # A forced choice among four emotions, scaled by how emotional the text is: by the
-                # tier's own fine-grained head where it has one (as the fast tier), else by the
-                # tier's sentiment toward that emotion's side — anger needs negativity — so a
-                # neutral turn is not "angry" at 40 %, in any language the tier reads.
-                weight = (1.0 - calm) if calm is not None else polarity.get(label, 1.0)
+                # tier's own fine-grained head where it has one (as the fast tier), else by its own
+                # sentiment head's 1 − p(neutral) — so a neutral turn is not "angry" at 40 %, in any
+                # language the tier reads. One factor for all four keeps their order (and the
+                # emotion head's dev figure) unchanged.
+                if calm is not None:
+                    weight = 1.0 - calm
+                elif emotional is not None:
+                    weight = emotional
+                else:
+                    weight = 1.0
                 emotions[label] = _r(tweet[i] * weight)
             confidences["emotion"] = _r(tweet.max())
         if "emotions" in h or "emotion" in h:
