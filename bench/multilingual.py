@@ -137,7 +137,9 @@ def intent_rows(tiers: dict[str, object]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tiers", default="fast,multilingual,transformer")
+    parser.add_argument("--parts", default="sentiment,emotion,intent", help="which of the three to run")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     tiers: dict[str, object] = {}
     for name in args.tiers.split(","):
         try:
@@ -145,13 +147,16 @@ def main() -> None:
         except TierUnavailable as exc:
             print(f"(tier {name} not available: {exc})")
     print("## Signals in six languages\n")
-    print(f"`.venv/bin/python bench/multilingual.py --tiers {args.tiers}`\n")
-    print("Sentiment, UMSAB val, macro-F1 per language:\n")
-    print("\n".join(sentiment_rows(tiers)))
-    print("\nAnger and emotion, examples/multilingual/emotion.csv (12 messages per language):\n")
-    print("\n".join(emotion_rows(tiers)))
-    print("\nIntent families, examples/multilingual/intent.csv (6 scored requests per language):\n")
-    print("\n".join(intent_rows(tiers)))
+    print(f"`.venv/bin/python bench/multilingual.py --tiers {args.tiers} --parts {args.parts}`\n")
+    if "sentiment" in parts:
+        print("Sentiment, UMSAB val, macro-F1 per language:\n")
+        print("\n".join(sentiment_rows(tiers)) + "\n")
+    if "emotion" in parts:
+        print("Anger and emotion, examples/multilingual/emotion.csv (12 messages per language):\n")
+        print("\n".join(emotion_rows(tiers)) + "\n")
+    if "intent" in parts:
+        print("Intent families, examples/multilingual/intent.csv (6 scored requests per language):\n")
+        print("\n".join(intent_rows(tiers)))
 
 
 if __name__ == "__main__":
