@@ -5,9 +5,9 @@ Stacking the two is what lifts intent accuracy past either alone: on BANKING77 (
 train split) the multilingual encoder's vectors alone reach 0.908 and the n-grams alone 0.905;
 n-grams with the transformer tier's MiniLM + USE vectors 0.939 (docs/signals.md). Training, the
 out-of-scope threshold and the held-out figures follow ``tenant_intents.train_intents`` exactly
-(same split, seed and rule), so the two kinds of model are measured the same way. ``tactful eval intent --train FILE --tier transformer``
-trains and measures one; serving tenant models on the heavy tiers is left to the decision path's
-tenant-intent step (it uses the fast-tier models today).
+(same split, seed and rule), so the two kinds of model are measured the same way. ``tactful eval
+intent --train FILE --tier transformer`` trains and measures one; serving tenant models on the
+heavy tiers is left to the decision path's tenant-intent step (it uses the fast-tier models today).
 """
 
 from __future__ import annotations
