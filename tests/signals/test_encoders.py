@@ -92,7 +92,7 @@ def test_missing_embed_artifact_is_tier_unavailable(tmp_path: Path) -> None:
 
 
 def test_unknown_tier_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="unknown encoder tier 'gpt'"):
+    with pytest.raises(ValueError, match="unknown encoder 'gpt'"):
         load_encoder("gpt")
 
 
