@@ -98,7 +98,7 @@ HEAVY = ("multilingual", "transformer")
 
 def encoder_rows(n: int, torch_encoder: Encoder | None) -> tuple[list[tuple[str, list[float]]], str]:
     """Each encoder alone; and how far the numpy transformer is from the torch one."""
-    rows = []
+    rows: list[tuple[str, list[float]]] = []
     encoders: dict[str, Encoder] = {}
     for name in ("embed", "multilingual", "transformer"):
         try:
@@ -110,7 +110,7 @@ def encoder_rows(n: int, torch_encoder: Encoder | None) -> tuple[list[tuple[str,
     for name, encoder in encoders.items():
         calls = n if name == "embed" else n // 4
         label = f"encoder `{name}` alone ({encoder.version}, {encoder.dim}-d)"
-        rows.append((label, latencies(lambda t, e=encoder: e.encode([t]), calls)))
+        rows.append((label, latencies(_encode_one(encoder), calls)))
     note = ""
     if torch_encoder is not None and "transformer" in encoders:
         ours, reference = encoders["transformer"].encode(list(MESSAGES)), torch_encoder.encode(list(MESSAGES))
@@ -120,6 +120,10 @@ def encoder_rows(n: int, torch_encoder: Encoder | None) -> tuple[list[tuple[str,
             f"{cosine.min():.5f}, largest absolute difference {abs(ours - reference).max():.4f}."
         )
     return rows, note
+
+
+def _encode_one(encoder: Encoder) -> Callable[[str], object]:
+    return lambda text: encoder.encode([text])
 
 
 def budget_lines(rows: list[tuple[str, list[float]]]) -> list[str]:
