@@ -1,16 +1,19 @@
-"""Signal tiers: latency per message of each tier, and what micro-batching buys the transformer.
+"""Signal tiers: latency per message of each tier, the heavy tiers' cost on their own, the numpy
+transformer against torch, and what micro-batching buys the torch encoder.
 
     ORT_DISABLE_TELEMETRY=1 .venv/bin/python bench/tiers.py [--messages 200] [--per-caller 4]
 
-1. Per-tier latency, one thread, one message per call: ``lexicon``, ``fast``, ``embed`` and
-   ``transformer`` through ``tactful.signals.tiers.load_tier`` when their artifacts exist, and the
-   two encoders alone (``encode([text])``) always. p50/p99 over the same messages, and the ratio of
-   each p50 to the lexicon tier's, measured in this process.
-2. Micro-batching: 1, 4 and 16 threads each encode ``--per-caller`` messages one at a time with
-   the transformer encoder, once calling it directly (calls serialised by its lock: one forward
-   pass per message) and once through ``MicroBatcher`` (max_wait 0); messages per second.
-3. torch threads: single-message p50 with 1 and 2 intra-op threads (the shipped setting is the
-   faster one here).
+1. Per-tier latency, one thread, one message per call: ``lexicon``, ``fast``, ``embed``,
+   ``multilingual`` and ``transformer`` through ``tactful.signals.tiers.load_tier`` when their
+   artifacts exist, and each encoder alone (``encode([text])``): the numpy transformer the tier
+   runs on and the torch one it is checked against (with the ``transformer`` extra), with their
+   largest difference. p50/p99 over the same messages, and the ratio of each p50 to the lexicon
+   tier's, measured in this process. The heavy tiers' rows are their whole cost (the fast tier they
+   lay their heads over included); which channels' budgets they fit follows.
+2. Micro-batching (torch encoder): 1, 4 and 16 threads each encode ``--per-caller`` messages one
+   at a time, once calling it directly (calls serialised by its lock: one forward pass per message)
+   and once through ``MicroBatcher`` (max_wait 0); messages per second.
+3. torch threads: single-message p50 with 1 and 2 intra-op threads.
 
 The machine is shared (2 cores, other jobs running): compare the ratios, not absolute figures.
 """
@@ -76,30 +79,65 @@ def tier_rows(n: int) -> list[tuple[str, list[float]]]:
     from tactful.signals.tiers import load_tier
 
     rows: list[tuple[str, list[float]]] = []
-    for name in ("lexicon", "fast", "embed", "transformer"):
+    for name in ("lexicon", "fast", "embed", "multilingual", "transformer"):
         try:
             tier: SignalTier = load_tier(name)
         except TierUnavailable as exc:
             rows.append((f"tier `{name}` (not available: {exc})", []))
             continue
-        # the transformer costs ~30 ms a call: fewer calls keep the run under a minute
-        rows.append((f"tier `{name}`", latencies(tier.extract, n if name != "transformer" else n // 4)))
-    return rows
-
-
-def encoder_rows(n: int, transformer: Encoder | None) -> list[tuple[str, list[float]]]:
-    embed = load_encoder("embed")
-    rows = [
-        (f"encoder `embed` alone ({embed.version}, {embed.dim}-d)", latencies(lambda t: embed.encode([t]), n))
-    ]
-    if transformer is not None:
+        # the heavy tiers cost 10-40 ms a call: fewer calls keep the run near a minute
+        calls = n // 4 if name in HEAVY else n
         rows.append(
-            (
-                f"encoder `transformer` alone ({transformer.version})",
-                latencies(lambda t: transformer.encode([t]), n // 4),
-            )
+            (f"tier `{name}`" + (" (heavy)" if name in HEAVY else ""), latencies(tier.extract, calls))
         )
     return rows
+
+
+HEAVY = ("multilingual", "transformer")
+
+
+def encoder_rows(n: int, torch_encoder: Encoder | None) -> tuple[list[tuple[str, list[float]]], str]:
+    """Each encoder alone; and how far the numpy transformer is from the torch one."""
+    rows: list[tuple[str, list[float]]] = []
+    encoders: dict[str, Encoder] = {}
+    for name in ("embed", "multilingual", "transformer"):
+        try:
+            encoders[name] = load_encoder(name)
+        except TierUnavailable as exc:
+            rows.append((f"encoder `{name}` (not available: {exc})", []))
+    if torch_encoder is not None:
+        encoders["transformer-torch"] = torch_encoder
+    for name, encoder in encoders.items():
+        calls = n if name == "embed" else n // 4
+        label = f"encoder `{name}` alone ({encoder.version}, {encoder.dim}-d)"
+        rows.append((label, latencies(_encode_one(encoder), calls)))
+    note = ""
+    if torch_encoder is not None and "transformer" in encoders:
+        ours, reference = encoders["transformer"].encode(list(MESSAGES)), torch_encoder.encode(list(MESSAGES))
+        cosine = (ours * reference).sum(axis=1)
+        note = (
+            f"numpy transformer vs torch on the {len(MESSAGES)} messages: smallest cosine "
+            f"{cosine.min():.5f}, largest absolute difference {abs(ours - reference).max():.4f}."
+        )
+    return rows, note
+
+
+def _encode_one(encoder: Encoder) -> Callable[[str], object]:
+    return lambda text: encoder.encode([text])
+
+
+def budget_lines(rows: list[tuple[str, list[float]]]) -> list[str]:
+    """Which channels' default budgets each heavy tier's p99 fits (the selector's choice)."""
+    from tactful.signals.selection import DEFAULT_BUDGETS_MS
+
+    lines = ["", "Heavy tiers against the default channel budgets (p99 of this run):", ""]
+    for name, values in rows:
+        if "(heavy)" not in name or not values:
+            continue
+        p99 = pct(values, 0.99)
+        fits = [c.value for c, ms in DEFAULT_BUDGETS_MS.items() if p99 <= ms]
+        lines.append(f"- {name}: p99 {p99:.1f} ms — fits {', '.join(fits) or 'no channel'}")
+    return lines
 
 
 def throughput(encoder: Encoder, callers: int, per_caller: int) -> float:
@@ -128,7 +166,8 @@ def section(messages: int = 200, per_caller: int = 4) -> str:
         transformer = TransformerEncoder()
     except TierUnavailable as exc:
         transformer, why = None, str(exc)
-    rows = tier_rows(messages) + encoder_rows(messages, transformer)
+    encoders, closeness = encoder_rows(messages, transformer)
+    rows = tier_rows(messages) + encoders
     base = next((statistics.median(v) for name, v in rows if name == "tier `lexicon`" and v), None)
     lines = [
         "## Signal tiers: latency per message and micro-batching",
@@ -136,8 +175,8 @@ def section(messages: int = 200, per_caller: int = 4) -> str:
         "`ORT_DISABLE_TELEMETRY=1 .venv/bin/python bench/tiers.py "
         f"--messages {messages} --per-caller {per_caller}` — one thread, one message per call "
         f"({len(MESSAGES)} short customer turns, cycled; "
-        f"{messages} calls per tier, a quarter of that for the transformer). Ratios are p50 over the lexicon "
-        "tier's p50 in the same run.",
+        f"{messages} calls per tier, a quarter of that for the heavy tiers and encoders). "
+        "Ratios are p50 over the lexicon tier's p50 in the same run.",
         "",
         "| tier / encoder | p50 ms | p99 ms | p50 × lexicon |",
         "|---|---|---|---|",
@@ -150,13 +189,17 @@ def section(messages: int = 200, per_caller: int = 4) -> str:
         ratio = f"{p50 / base:.1f}×" if base else "–"
         lines.append(f"| {name} | {p50:.3f} | {pct(values, 0.99):.3f} | {ratio} |")
 
+    lines += budget_lines(rows)
+    if closeness:
+        lines += ["", closeness]
     if transformer is None:
         lines += ["", f"Micro-batching not measured: {why}."]
     else:
         lines += [
             "",
-            f"Micro-batching, transformer encoder: N threads each encode {per_caller} messages one at a "
-            "time; direct calls (one forward pass each, serialised by the encoder's lock) vs through "
+            "Micro-batching, torch transformer encoder: N threads each encode "
+            f"{per_caller} messages one at a time; direct calls (one forward pass each, serialised by "
+            "the encoder's lock) vs through "
             "`MicroBatcher` (max_batch 32, max_wait 0 ms); messages per second and the mean batch size "
             "formed.",
             "",
@@ -173,7 +216,7 @@ def section(messages: int = 200, per_caller: int = 4) -> str:
             lines.append(
                 f"| {callers} | {direct:.1f} | {batched:.1f} | {batched / direct:.2f}× | {mean_batch:.1f} |"
             )
-        lines += ["", "torch intra-op threads, transformer encoder, one message per call:", ""]
+        lines += ["", "torch intra-op threads, torch transformer encoder, one message per call:", ""]
         import torch
 
         for threads in (1, 2):

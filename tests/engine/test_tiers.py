@@ -156,11 +156,11 @@ def test_from_settings_wires_the_configured_tiers(tmp_path: Path, clock: FixedCl
 @pytest.mark.parametrize(
     ("env", "tiers", "budgets"),
     [
-        ({}, ("fast",), ()),
+        ({}, ("fast", "multilingual"), ()),
         ({"TACTFUL_SIGNAL_TIERS": "lexicon, transformer"}, ("lexicon", "transformer"), ()),
         (
             {"TACTFUL_TIER_BUDGETS": "voice=20,email=500.5"},
-            ("fast",),
+            ("fast", "multilingual"),
             (("voice", 20.0), ("email", 500.5)),
         ),
     ],

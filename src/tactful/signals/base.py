@@ -1,17 +1,34 @@
-"""The signal-tier interface. A tier turns (already PII-tokenised) text into ``Signals``."""
+"""The signal-tier interface (a tier turns already PII-tokenised text into ``Signals``) and the
+sentence-encoder interface the heavy tiers are built on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from tactful.domain import Signals
 
+Vectors = npt.NDArray[np.float32]
+
 
 class SignalTier(Protocol):
-    name: str  # "lexicon", later "fast", "embed", "transformer"
+    name: str  # "lexicon", "fast", "transformer", "multilingual", ...
     version: str  # recorded in every decision's model_versions
 
     def extract(self, text: str) -> Signals: ...
+
+
+class Encoder(Protocol):
+    name: str  # the encoder's tier name, e.g. "embed", "transformer", "multilingual"
+    version: str  # recorded in model_versions; heads remember the version they were trained on
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        """Shape (len(texts), dim), float32, rows L2-normalised (an empty text gives a zero row)."""
+        ...
 
 
 class TierUnavailable(Exception):

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tactful.signals.encoders import Encoder, Vectors
+from tactful.signals.base import Encoder, Vectors
 
 __all__ = ["BatcherClosed", "MicroBatcher"]
 

