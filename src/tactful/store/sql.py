@@ -650,8 +650,10 @@ class SqlStore:
     # -- outbox (for the bus relay) ------------------------------------------------------------
 
     @translate_driver_errors
-    def claim_outbox(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
-        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope_json)``.
+    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, dict[str, Any]]]:
+        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope_json)``,
+        after marking ``published`` (the relay's previous batch) in the same transaction: a busy
+        relay pays one write transaction per batch, not two.
 
         A claimed event is not handed out again until ``mark_published`` or until its lease
         (``outbox_lease``) expires, so a relay that dies mid-batch loses nothing: delivery is
@@ -661,6 +663,7 @@ class SqlStore:
             raise InputRejected("limit must be at least 1", code="invalid_limit")
         now = self._clock()
         with self._db.raw_write(durable=False) as tx:
+            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in published])
             rows = tx.fetch_all(
                 self._q_claim_outbox, {"b_expired": now - self._outbox_lease, "b_limit": limit}
             )
