@@ -190,7 +190,7 @@ class Engine:
         from tactful.bus import open_bus
         from tactful.store import open_store
 
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, settings=settings)
         configured = settings.master_key
         master = None if configured is None else MasterKey.from_base64(configured, "TACTFUL_MASTER_KEY")
         engine = cls(
@@ -627,8 +627,14 @@ def _auto_vault(store: Store, master: MasterKey | None) -> Vault | None:
     rows = getattr(store, "vault", None)  # SqlStore; a store without vault tables has no vault
     if rows is None:
         return None
-    key = resolve_master_key(master, rows.sqlite_path())
-    return None if key is None else Vault(rows, key)
+    key = resolve_master_key(master, rows.sqlite_path(), rows.key_dir())
+    if key is None:
+        log.warning(
+            "no TACTFUL_MASTER_KEY on PostgreSQL: the PII vault is off (personal data is tokenised "
+            "but not kept, so replies cannot re-insert it); set TACTFUL_MASTER_KEY (docs/security.md)"
+        )
+        return None
+    return Vault(rows, key)
 
 
 CONSENT_RULE = "consent_keyword"
