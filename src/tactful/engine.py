@@ -39,7 +39,6 @@ from tactful.domain import (
     ActionType,
     Channel,
     ChannelChoice,
-    Customer,
     Decision,
     DecisionId,
     Envelope,
@@ -237,7 +236,7 @@ class Engine:
 
         with watch.stage("guard"):
             guarded, sealed = self._guard(message, now, degraded)  # raises InputRejected on bad input
-            consent = consent_keyword(message.channel, guarded.text)
+            consent = consent_keyword(message.channel, guarded.text, lambda: self._sms_closed(message))
         with watch.stage("signals"):
             signals = self._signals(message.tenant_id, guarded, message.channel, degraded)
         with watch.stage("context"):
@@ -451,17 +450,22 @@ class Engine:
             degraded.append(f"vault: personal data not kept ({exc.code})")
         return guarded, []
 
-    def _change_consent(self, message: InboundMessage, change: ConsentChange) -> None:
-        """Store an SMS keyword's consent change and audit it; it binds every later decision."""
+    def _sms_closed(self, message: InboundMessage) -> bool:
         current = self.store.get_customer(message.tenant_id, message.customer_id)
-        base = current or Customer(tenant_id=message.tenant_id, customer_id=message.customer_id)
-        updated = apply_consent(base.preferences, change)
-        if current is None or updated != current.preferences:
-            self.store.put_customer(base.model_copy(update={"preferences": updated}))
-        self.store.audit.append(
+        return current is not None and Channel.SMS in current.preferences.opted_out
+
+    def _change_consent(self, message: InboundMessage, change: ConsentChange) -> None:
+        """Store an SMS keyword's consent change and audit it, once per inbound event however many
+        times (or how concurrently) the event arrives; it binds every later decision."""
+        if change is ConsentChange.SMS_HELP:
+            return  # answered, nothing changes
+        self.store.consent.change(
             message.tenant_id,
-            "consent.changed",
-            {"change": change.value, "channel": "sms", "source": "keyword", "event_id": message.event_id},
+            message.customer_id,
+            lambda preferences: apply_consent(preferences, change),
+            source=f"sms_keyword:{change.value}",
+            actor="customer:sms",
+            change_id=f"{message.event_id}.consent",
         )
 
     def _reply_language(
@@ -660,8 +664,9 @@ def _confirm_consent(
 ) -> tuple[PolicyResult, Signals]:
     """The decision for an SMS keyword is its confirmation, by SMS (the carriers' rule: one reply
     confirms a STOP), unless SMS was already closed to us: a repeated STOP gets no reply."""
-    closed = before.do_not_contact or (
-        change is ConsentChange.SMS_OPT_OUT and Channel.SMS in before.opted_out
+    # HELP is answered whatever the consent (the carriers' rule); a repeated STOP is not.
+    closed = change is not ConsentChange.SMS_HELP and (
+        before.do_not_contact or (change is ConsentChange.SMS_OPT_OUT and Channel.SMS in before.opted_out)
     )
     action = (
         Action(type=ActionType.NO_CONTACT, reason="SMS already closed: no reply", rule_id=CONSENT_RULE)

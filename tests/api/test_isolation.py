@@ -111,6 +111,7 @@ BODY_REFERENCES: dict[tuple[str, str], Callable[[dict[str, str]], dict[str, Any]
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/customers/{customer_id}"): {"profile": {"tier": "standard"}},
     ("PUT", "/v1/customers/{customer_id}/preferences"): {"opted_out": []},
+    ("PATCH", "/v1/customers/{customer_id}/preferences"): {"personalisation": "low"},
 }
 
 

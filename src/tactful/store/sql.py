@@ -50,6 +50,7 @@ from tactful.store.schema import (
     tenants,
 )
 from tactful.store.sql_audit import AuditStatements, SqlAuditLog, append_in, lock_head, payload_text
+from tactful.store.sql_consent import SqlConsent
 from tactful.store.sql_console import SqlConsoleSessions
 from tactful.store.sql_experiments import SqlExperimentStore
 from tactful.store.sql_facts import SqlDecisionFacts
@@ -188,6 +189,10 @@ class SqlStore:
     @cached_property
     def experiments(self) -> SqlExperimentStore:  # issue 15: A/B tests and canaries
         return SqlExperimentStore(self._db, self._clock)
+
+    @cached_property
+    def consent(self) -> SqlConsent:  # issue 11: consent changes, once per event, audited
+        return SqlConsent(self._db, self._clock)
 
     @cached_property
     def console_sessions(self) -> SqlConsoleSessions:  # issue 15: console sign-ins
