@@ -146,3 +146,42 @@ def test_labelled_turns_are_what_the_labeller_builds() -> None:
 
     rows = list(csv.DictReader(io.StringIO(LABELS_FILE.read_text(encoding="utf-8"))))
     assert build(data_dir()) == rows
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("my package hasn't arrived", "en"),
+        ("third time I'm calling, I'm furious", "en"),
+        ("quiero hablar con una persona", "es"),
+        ("Ich möchte einen Mitarbeiter sprechen", "de"),
+        ("je veux parler à un conseiller", "fr"),
+        ("il mio ordine non è ancora arrivato", "it"),
+        ("não consigo entrar na minha conta", "pt"),
+    ],
+)
+def test_short_support_messages_get_their_language(fast, text: str, language: str) -> None:  # type: ignore[no-untyped-def]
+    signals = fast.extract(text)
+    assert signals.language == language
+    assert signals.language_confidence >= 0.6  # the default policy's detect_min_confidence
+
+
+def test_one_word_is_never_a_sure_language(fast) -> None:  # type: ignore[no-untyped-def]
+    for text in ("representative", "Hola", "ok", "x" * 300):
+        assert fast.extract(text).language_confidence < 0.6
+
+
+@pytest.mark.skipif(
+    not (data_dir() / "umsab-multilingual-sentiment" / "train.csv").is_file(),
+    reason="shared data not present",
+)
+def test_the_character_language_model_is_what_the_data_builds() -> None:
+    import numpy as np
+
+    from tactful.signals import language_chars
+
+    shipped = language_chars.load()
+    assert shipped is not None
+    rebuilt = language_chars.build(language_chars.training_texts(data_dir()))
+    assert rebuilt.terms == shipped.terms
+    np.testing.assert_allclose(rebuilt.log_p, shipped.log_p, rtol=0, atol=1e-3)

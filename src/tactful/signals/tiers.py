@@ -139,6 +139,10 @@ class ModelTier:
         """Raw head scores (for evaluation: argmax over any subset of a head's labels)."""
         return self._score(texts)
 
+    def support_of(self, text: str) -> SupportCues:
+        """The support rules' reading of ``text`` (the heavy tiers lay it over their own heads)."""
+        return self._cues.of(text)[3]
+
 
 def fast_tier(directory: Path | None = None) -> ModelTier:
     path = artifact_path("fast", directory)
