@@ -6,6 +6,7 @@ built once with bind parameters avoid per-call construction and identity-map boo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -32,7 +33,7 @@ from tactful.domain import (
 )
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.observability.propagation import current_trace_context
-from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
+from tactful.store.base import ApiKeyRecord, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_json
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
 from tactful.store.driver_errors import translate_driver_errors
@@ -156,7 +157,7 @@ class SqlStore:
         self._group = GroupCommit(database)
 
     @property
-    def audit(self) -> AuditLog:
+    def audit(self) -> SqlAuditLog:
         return self._audit
 
     @cached_property
@@ -223,7 +224,11 @@ class SqlStore:
                     )
                 )
                 # The chain's head exists from the start, so appends only ever lock and update it.
-                conn.execute(insert(audit_heads).values(tenant_id=tenant.tenant_id, seq=0, hash=GENESIS_HASH))
+                conn.execute(
+                    insert(audit_heads).values(
+                        tenant_id=tenant.tenant_id, shard=0, seq=0, hash=GENESIS_HASH, signature=None
+                    )
+                )
         except IntegrityError as exc:
             if self.find_tenant_by_name(name) is not None:
                 raise Conflict(f"a tenant named {name!r} already exists", code="tenant_exists") from exc
@@ -481,9 +486,14 @@ class SqlStore:
         document_dict = decision.model_dump(mode="json")
         document = canonical_json(document_dict)
         snapshot_json = payload_text(snapshot)
-        # Keys in sorted order ("decision" < "snapshot"), so this is exactly the canonical JSON of
-        # the payload without serialising the decision a second time.
-        audit_json = '{"decision":' + document + ',"snapshot":' + snapshot_json + "}"
+        # The entry commits to the stored document by its hash, which `audit verify` checks every
+        # decision row against. Keys in sorted order ("decision" < "document_sha256" < "snapshot"),
+        # so this is exactly the canonical JSON of the payload without serialising twice.
+        document_sha256 = hashlib.sha256(document.encode("utf-8")).hexdigest()
+        audit_json = (
+            '{"decision":' + document + ',"document_sha256":"' + document_sha256
+            + '","snapshot":' + snapshot_json + "}"
+        )  # fmt: skip
         envelope = Envelope(
             # Derived, not random: a retried relay re-sends the same id and consumers dedupe on it.
             event_id=f"{decision.decision_id}.made",
@@ -528,9 +538,14 @@ class SqlStore:
                 self._audit_statements,
                 tenant_id=decision.tenant_id,
                 kind="decision",
-                payload={"decision": document_dict, "snapshot": snapshot},
+                payload={
+                    "decision": document_dict,
+                    "document_sha256": document_sha256,
+                    "snapshot": snapshot,
+                },
                 payload_json=audit_json,
                 created_at=now,
+                subject=decision.customer_id,
             )
             tx.execute(self._q_insert_outbox, outbox_row)
             for write in side_writes:
