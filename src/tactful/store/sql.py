@@ -57,6 +57,7 @@ from tactful.store.sql_features import SqlFeatureStore
 from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
 from tactful.store.sql_learning import SqlLearningStore
+from tactful.store.sql_reads import DecisionReads, combined_query, decision_reads
 from tactful.store.sql_vault import SqlVaultStore
 
 API_KEY_ROLES = frozenset({"admin", "decide", "auditor"})
@@ -143,6 +144,7 @@ class SqlStore:
         self._q_count_proactive = prepare(_COUNT_PROACTIVE)
         self._q_find_key = prepare(_FIND_KEY)
         self._q_customer = prepare(_GET_CUSTOMER)
+        self._q_combined = prepare(combined_query(database.backend))
         self._q_insert_decision = prepare(_INSERT_DECISION)
         self._q_insert_outbox = prepare(_INSERT_OUTBOX)
         self._audit_statements = AuditStatements(database)
@@ -582,6 +584,17 @@ class SqlStore:
             self._q_decision_by_event, {"b_tenant_id": tenant_id, "b_event_id": event_id}
         )
         return None if row is None else Decision.model_validate_json(row[0])
+
+    @translate_driver_errors
+    def read_for_decision(
+        self, tenant_id: TenantId, event_id: EventId, customer_id: CustomerId
+    ) -> DecisionReads:
+        """Everything a decision reads, in one statement (see sql_reads.py)."""
+        row = self._db.fetch_one(
+            self._q_combined, {"b_tenant_id": tenant_id, "b_event_id": event_id, "b_customer_id": customer_id}
+        )
+        assert row is not None  # the context's anchor row always exists
+        return decision_reads(row)
 
     @translate_driver_errors
     def count_proactive_since(self, tenant_id: TenantId, customer_id: CustomerId, since: datetime) -> int:
