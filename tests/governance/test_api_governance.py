@@ -130,7 +130,7 @@ def test_retention_over_http(api: Api) -> None:
     assert r.status_code == 422 and r.json()["code"] == "invalid_retention_kind"
     r = api.client.post("/v1/retention/purge", headers=api.auth(A))
     assert r.status_code == 200
-    assert {p["table"] for p in r.json()} == {"decisions", "outcomes", "decision_facts"}
+    assert {p["table"] for p in r.json()} == {"decisions", "outcomes", "learning_events", "decision_facts"}
     assert api.client.get("/v1/retention", headers=api.auth(AU)).json()["days"]["decisions"] == 30
 
 

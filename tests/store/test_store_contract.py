@@ -590,6 +590,21 @@ def test_outbox_claim_lease_and_publish(
         store.claim_outbox(0)
 
 
+def test_outbox_claim_marks_the_previous_batch_in_the_same_call(
+    store: SqlStore, clock: SteppingClock, make_decision: DecisionFactory
+) -> None:
+    tenant = store.create_tenant("acme")
+    for i in range(3):
+        store.record_decision(make_decision(tenant.tenant_id, conversation_id=f"conv_{i}"), {})
+    first = [i for i, _ in store.claim_outbox(2)]
+    second = [i for i, _ in store.claim_outbox(2, published=first)]
+    assert len(second) == 1 and store.pending_outbox() == 1  # the first batch is published
+    assert store.claim_outbox(2, published=second) == []
+    assert store.pending_outbox() == 0
+    clock.advance(timedelta(minutes=5))  # published events are never handed out again
+    assert store.claim_outbox(10) == []
+
+
 def test_stored_json_is_text_exactly_as_written(
     store: SqlStore, backend: Backend, make_decision: DecisionFactory
 ) -> None:

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tactful.domain.timestamps import INVALID_TIMESTAMP
 from tactful.errors import AuthError, PolicyError, TactfulError
 from tactful.governance.ratelimit import RateLimited
 
@@ -32,6 +33,8 @@ def _validation_code(errors: list[dict[str, Any]]) -> tuple[int, str]:
     kinds = {e.get("type") for e in errors}
     if "json_invalid" in kinds:
         return 400, "malformed_json"
+    if INVALID_TIMESTAMP in kinds:
+        return 422, INVALID_TIMESTAMP
     if any(e.get("type") == "enum" and "channel" in e.get("loc", ()) for e in errors):
         return 422, "unknown_channel"
     return 422, "validation_error"

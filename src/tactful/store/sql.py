@@ -36,6 +36,7 @@ from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_json
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
 from tactful.store.driver_errors import translate_driver_errors
+from tactful.store.group_commit import GroupCommit
 from tactful.store.schema import (
     UtcDateTime,
     api_keys,
@@ -152,6 +153,8 @@ class SqlStore:
         self._make_id = make_id
         self._outbox_lease = outbox_lease
         self._audit = SqlAuditLog(database, clock)
+        #: Concurrent decisions of this process share durable commits (group_commit.py).
+        self._group = GroupCommit(database)
 
     @property
     def audit(self) -> AuditLog:
@@ -501,47 +504,49 @@ class SqlStore:
             trace_context=current_trace_context(),  # its relay and consumers join the decision's trace
         )
         now = self._clock()
+        decision_row = {
+            "tenant_id": decision.tenant_id,
+            "decision_id": decision.decision_id,
+            "event_id": decision.event_id,
+            "customer_id": decision.customer_id,
+            "conversation_id": decision.conversation_id,
+            "decided_at": decision.decided_at,
+            "proactive": decision.proactive,
+            "document": document,
+        }
+        outbox_row = {
+            "tenant_id": decision.tenant_id,
+            "event": envelope.model_dump_json(),
+            "created_at": now,
+            "claimed_at": None,
+            "published_at": None,
+        }
         inserted = False
+
+        def statements(conn: Connection) -> None:
+            # Only statements from here: everything above was serialised before the batch's
+            # transaction (and SQLite's write lock) was taken. The decision's own statements stay
+            # prepared (see PreparedQuery) on the cursor of the connection the side writes get.
+            nonlocal inserted
+            inserted = False  # a batch that failed elsewhere runs this again on its own
+            tx = RawTransaction.of(conn)
+            tx.execute(self._q_insert_decision, decision_row)
+            inserted = True
+            append_in(
+                tx,
+                self._audit_statements,
+                tenant_id=decision.tenant_id,
+                kind="decision",
+                payload={"decision": document_dict, "snapshot": snapshot},
+                payload_json=audit_json,
+                created_at=now,
+            )
+            tx.execute(self._q_insert_outbox, outbox_row)
+            for write in side_writes:
+                write(conn)
+
         try:
-            with self._db.write() as conn:
-                # The decision's own statements stay prepared (see PreparedQuery) on the cursor of
-                # the connection the side writes get, so both share one transaction.
-                tx = RawTransaction.of(conn)
-                tx.execute(
-                    self._q_insert_decision,
-                    {
-                        "tenant_id": decision.tenant_id,
-                        "decision_id": decision.decision_id,
-                        "event_id": decision.event_id,
-                        "customer_id": decision.customer_id,
-                        "conversation_id": decision.conversation_id,
-                        "decided_at": decision.decided_at,
-                        "proactive": decision.proactive,
-                        "document": document,
-                    },
-                )
-                inserted = True
-                append_in(
-                    tx,
-                    self._audit_statements,
-                    tenant_id=decision.tenant_id,
-                    kind="decision",
-                    payload={"decision": document_dict, "snapshot": snapshot},
-                    payload_json=audit_json,
-                    created_at=now,
-                )
-                tx.execute(
-                    self._q_insert_outbox,
-                    {
-                        "tenant_id": decision.tenant_id,
-                        "event": envelope.model_dump_json(),
-                        "created_at": now,
-                        "claimed_at": None,
-                        "published_at": None,
-                    },
-                )
-                for write in side_writes:
-                    write(conn)
+            self._group.run(statements)
         except IntegrityError as exc:
             if inserted:
                 raise  # a side write's constraint, not a replay: rolled back, reported as a conflict
@@ -654,8 +659,10 @@ class SqlStore:
     # -- outbox (for the bus relay) ------------------------------------------------------------
 
     @translate_driver_errors
-    def claim_outbox(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
-        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope_json)``.
+    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, dict[str, Any]]]:
+        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope_json)``,
+        after marking ``published`` (the relay's previous batch) in the same transaction: a busy
+        relay pays one write transaction per batch, not two.
 
         A claimed event is not handed out again until ``mark_published`` or until its lease
         (``outbox_lease``) expires, so a relay that dies mid-batch loses nothing: delivery is
@@ -665,6 +672,7 @@ class SqlStore:
             raise InputRejected("limit must be at least 1", code="invalid_limit")
         now = self._clock()
         with self._db.raw_write(durable=False) as tx:
+            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in published])
             rows = tx.fetch_all(
                 self._q_claim_outbox, {"b_expired": now - self._outbox_lease, "b_limit": limit}
             )
