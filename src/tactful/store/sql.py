@@ -50,6 +50,7 @@ from tactful.store.schema import (
     tenants,
 )
 from tactful.store.sql_audit import AuditStatements, SqlAuditLog, append_in, lock_head, payload_text
+from tactful.store.sql_channels import SqlCredentialRows, SqlDeliveries
 from tactful.store.sql_console import SqlConsoleSessions
 from tactful.store.sql_experiments import SqlExperimentStore
 from tactful.store.sql_facts import SqlDecisionFacts
@@ -194,6 +195,14 @@ class SqlStore:
     @cached_property
     def console_sessions(self) -> SqlConsoleSessions:  # issue 15: console sign-ins
         return SqlConsoleSessions(self._db, self._clock)
+
+    @cached_property
+    def credentials(self) -> SqlCredentialRows:  # issue 14: sealed provider credentials
+        return SqlCredentialRows(self._db, self._clock)
+
+    @cached_property
+    def deliveries(self) -> SqlDeliveries:  # issue 14: the outbound delivery outbox
+        return SqlDeliveries(self._db, self._clock)
 
     @property
     def backend(self) -> str:
