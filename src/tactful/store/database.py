@@ -213,7 +213,16 @@ class Database:
                 raw.close()  # back to the pool
 
     def fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
-        """Run a prepared single-statement read; the first row as a plain tuple, or None."""
+        """Run a prepared single-statement read; the first row as a plain tuple, or None.
+
+        Driver errors (connecting included) come out as SQLAlchemy's, as from ``raw_write``."""
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            return self._fetch_one(query, values)
+        except dbapi_error as exc:
+            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
+
+    def _fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
         raw = self.engine.raw_connection()
         try:
             driver = raw.driver_connection

@@ -543,3 +543,62 @@ console_sessions = Table(
     PrimaryKeyConstraint("session_hash"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
 )
+
+# --- issue 14 (channels): provider credentials, the outbound delivery outbox, the knowledge base --
+
+# A tenant's credentials for one provider ("twilio", "smtp", "slack", "llm"): AES-GCM under a key
+# derived from the tenant's vault key (tactful.channels.credentials); never stored or returned in clear.
+channel_credentials = Table(
+    "channel_credentials",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("sealed", LargeBinary(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "provider"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# One row per decision to deliver: the primary key makes a second enqueue of the same decision a
+# no-op, so a retried send sends once. The reply is kept tokenised and the recipients sealed; the
+# worker re-inserts the customer's values from the vault at send time.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("decision_id", String(64), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | sent | failed
+    Column("attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("reply", Text(), nullable=False),
+    Column("recipients", LargeBinary(), nullable=False),
+    Column("fallback_from", String(16), nullable=True),
+    Column("notes", Text(), nullable=False),
+    Column("provider_message_id", String(128), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "decision_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
+Index("ix_deliveries_provider_message", deliveries.c.tenant_id, deliveries.c.provider_message_id)
+
+# The tenant's knowledge base for grounded replies: articles cut into chunks, each with its
+# embedding (float32, L2-normalised) from the project's own encoder.
+knowledge_chunks = Table(
+    "knowledge_chunks",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("chunk_id", String(64), nullable=False),
+    Column("source", String(300), nullable=False),
+    Column("position", Integer(), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("encoder", String(64), nullable=False),
+    Column("embedding", LargeBinary(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "chunk_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+Index("ix_knowledge_chunks_source", knowledge_chunks.c.tenant_id, knowledge_chunks.c.source)

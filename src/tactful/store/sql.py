@@ -50,6 +50,7 @@ from tactful.store.schema import (
     tenants,
 )
 from tactful.store.sql_audit import AuditStatements, SqlAuditLog, append_in, lock_head, payload_text
+from tactful.store.sql_channels import SqlCredentialRows, SqlDeliveries
 from tactful.store.sql_consent import SqlConsent
 from tactful.store.sql_console import SqlConsoleSessions
 from tactful.store.sql_experiments import SqlExperimentStore
@@ -58,6 +59,7 @@ from tactful.store.sql_features import SqlFeatureStore
 from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
 from tactful.store.sql_learning import SqlLearningStore
+from tactful.store.sql_reads import DecisionReads, combined_query, decision_reads
 from tactful.store.sql_vault import SqlVaultStore
 
 API_KEY_ROLES = frozenset({"admin", "decide", "auditor"})
@@ -144,6 +146,7 @@ class SqlStore:
         self._q_count_proactive = prepare(_COUNT_PROACTIVE)
         self._q_find_key = prepare(_FIND_KEY)
         self._q_customer = prepare(_GET_CUSTOMER)
+        self._q_combined = prepare(combined_query(database.backend))
         self._q_insert_decision = prepare(_INSERT_DECISION)
         self._q_insert_outbox = prepare(_INSERT_OUTBOX)
         self._audit_statements = AuditStatements(database)
@@ -197,6 +200,14 @@ class SqlStore:
     @cached_property
     def console_sessions(self) -> SqlConsoleSessions:  # issue 15: console sign-ins
         return SqlConsoleSessions(self._db, self._clock)
+
+    @cached_property
+    def credentials(self) -> SqlCredentialRows:  # issue 14: sealed provider credentials
+        return SqlCredentialRows(self._db, self._clock)
+
+    @cached_property
+    def deliveries(self) -> SqlDeliveries:  # issue 14: the outbound delivery outbox
+        return SqlDeliveries(self._db, self._clock)
 
     @property
     def backend(self) -> str:
@@ -543,7 +554,11 @@ class SqlStore:
                 self._audit_statements,
                 tenant_id=decision.tenant_id,
                 kind="decision",
-                payload={"decision": document_dict, "document_sha256": document_sha256, "snapshot": snapshot},
+                payload={
+                    "decision": document_dict,
+                    "document_sha256": document_sha256,
+                    "snapshot": snapshot,
+                },
                 payload_json=audit_json,
                 created_at=now,
                 subject=decision.customer_id,
@@ -583,6 +598,17 @@ class SqlStore:
             self._q_decision_by_event, {"b_tenant_id": tenant_id, "b_event_id": event_id}
         )
         return None if row is None else Decision.model_validate_json(row[0])
+
+    @translate_driver_errors
+    def read_for_decision(
+        self, tenant_id: TenantId, event_id: EventId, customer_id: CustomerId
+    ) -> DecisionReads:
+        """Everything a decision reads, in one statement (see sql_reads.py)."""
+        row = self._db.fetch_one(
+            self._q_combined, {"b_tenant_id": tenant_id, "b_event_id": event_id, "b_customer_id": customer_id}
+        )
+        assert row is not None  # the context's anchor row always exists
+        return decision_reads(row)
 
     @translate_driver_errors
     def count_proactive_since(self, tenant_id: TenantId, customer_id: CustomerId, since: datetime) -> int:
