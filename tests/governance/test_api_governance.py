@@ -44,13 +44,16 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/learning/status"): {A, AU},
     ("GET", "/v1/experiments"): {A, AU},
     ("GET", "/v1/experiments/{experiment_id}"): {A, AU},
+    ("GET", "/v1/decisions/{decision_id}/delivery"): {A, D, AU},
 }
 MSG = {"customer_id": "cust-1", "conversation_id": "conv-1", "channel": "chat", "text": "Where is my parcel?"}
 
 
 def _operations(api: Api) -> list[tuple[str, str]]:
     spec = api.client.get("/openapi.json").json()
-    return [(m.upper(), p) for p, ops in spec["paths"].items() if p.startswith("/v1") for m in ops]
+    found = [(m.upper(), p) for p, ops in spec["paths"].items() if p.startswith("/v1") for m in ops]
+    # Provider webhooks carry the provider's signature instead of a key (tests/channels check them).
+    return [op for op in found if op not in roles.SIGNED_WEBHOOKS]
 
 
 def _concrete(template: str) -> str:

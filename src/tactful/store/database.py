@@ -18,6 +18,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+from tactful.store.signing import ChainConfig
+
 #: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
 SINGLE_READ_OPTION = "tactful_single_read"
@@ -120,6 +122,8 @@ class Database:
             threading.Lock() if backend == "sqlite" else nullcontext()
         )
         self.backend = backend  # "sqlite" | "postgresql"
+        #: How the audit log is sharded and its heads signed; set by ``open_store``.
+        self.chain: ChainConfig | None = None
         self._keepalive = keepalive  # holds an in-memory SQLite database open; closed last
 
     @contextmanager
