@@ -98,6 +98,7 @@ class Load:
         self._issuing = True
         self._stopping = False
         self._changed = threading.Condition()
+        self._stopped = threading.Event()  # only for the pause between re-sends (see _work)
         self.attempts: list[Attempt] = []
         self.acked: dict[str, str] = {}  # event id -> decision id the client was given
         self._threads: list[threading.Thread] = []
@@ -114,6 +115,7 @@ class Load:
         with self._changed:
             self._stopping = True
             self._changed.notify_all()
+        self._stopped.set()
         for thread in self._threads:
             thread.join(timeout=CLIENT_TIMEOUT + 5)
 
@@ -184,9 +186,8 @@ class Load:
                 except httpx.TransportError:
                     pass
                 self._record(Attempt(event_id, sent, time.monotonic(), status, code), decision_id)
-                if decision_id is None:
-                    with self._changed:  # a paced re-send, woken early on stop
-                        self._changed.wait(CLIENT_BACKOFF if status is not None else NO_ANSWER_BACKOFF)
+                if decision_id is None:  # a paced re-send (an Event, not the condition every answer wakes)
+                    self._stopped.wait(CLIENT_BACKOFF if status is not None else NO_ANSWER_BACKOFF)
 
     def _record(self, attempt: Attempt, decision_id: str | None) -> None:
         with self._changed:
