@@ -26,19 +26,16 @@ COMMAND = "python bench/faults.py"
 
 def main() -> None:
     reports: list[Report] = []
-    with tempfile.TemporaryDirectory() as tmp, rig(Path(tmp)) as made:
-        with made.api() as server:
-            for run in (
-                scenarios.pg_stopped,
-                scenarios.pg_restarted,
-                scenarios.pg_frozen,
-                scenarios.redis_stopped,
-                scenarios.redis_frozen,
-            ):
-                reports.append(run(made, server))
-        api_report = scenarios.api_killed(made)
-        # kill -9 recovery counts from the kill: a new process has to start first.
-        reports.append(api_report)
+    with tempfile.TemporaryDirectory() as tmp, rig(Path(tmp)) as made, made.api() as server:
+        for run in (
+            scenarios.pg_stopped,
+            scenarios.pg_restarted,
+            scenarios.pg_frozen,
+            scenarios.redis_stopped,
+            scenarios.redis_frozen,
+        ):
+            reports.append(run(made, server))
+        reports.append(scenarios.api_killed(made, server))  # last: this process dies
     print(f"Command: {COMMAND}\n")
     print(HEADER)
     for report in reports:

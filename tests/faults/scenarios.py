@@ -140,21 +140,20 @@ def _wait_ready(rig: Rig, server: ServerProcess, load: Load) -> float:
     raise AssertionError("readyz did not report ready within 30 s of the repair")
 
 
-def api_killed(rig: Rig) -> Report:
-    """kill -9 of the API process mid-stream; a new process takes over; the client re-sends."""
-    current: list[str] = []
-    with rig.api() as first:
-        current.append(first.base_url)
-        with Load(lambda: current[-1], rig.api_key, "api-kill") as load:
-            _baseline(load)
-            killed = time.monotonic()
-            first.process.kill()
-            first.process.wait()
-            load.wait_for(lambda: load.answers_since(killed) + _no_answers_since(load, killed) >= DURING)
-            with rig.api() as second:
-                current.append(second.base_url)
-                repaired = time.monotonic()
-                _after_repair(load, repaired)
+def api_killed(rig: Rig, first: ServerProcess) -> Report:
+    """kill -9 of the API process ``first`` mid-stream (it is dead afterwards); a new process takes
+    over; the client re-sends everything unacknowledged to it."""
+    current = [first.base_url]
+    with Load(lambda: current[-1], rig.api_key, "api-kill") as load:
+        _baseline(load)
+        killed = time.monotonic()
+        first.process.kill()
+        first.process.wait()
+        load.wait_for(lambda: load.answers_since(killed) + _no_answers_since(load, killed) >= DURING)
+        with rig.api() as second:
+            current.append(second.base_url)
+            repaired = time.monotonic()
+            _after_repair(load, repaired)
     report = load.report("API process kill -9", rig.dsn, rig.tenant_id, repaired)
     report.notes["restart (new process ready) seconds"] = round(repaired - killed, 2)
     return report

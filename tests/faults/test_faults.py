@@ -91,7 +91,7 @@ def test_redis_frozen_stalls_nothing(faults_rig: Rig, api: ServerProcess) -> Non
     assert readyz["checks"] == {"store": "ok", "rate_limit": "degraded"}
 
 
-def test_api_killed_with_minus_9_loses_and_duplicates_nothing(faults_rig: Rig) -> None:
-    report = scenarios.api_killed(faults_rig)
+def test_api_killed_with_minus_9_loses_and_duplicates_nothing(faults_rig: Rig, api: ServerProcess) -> None:
+    report = scenarios.api_killed(faults_rig, api)  # last: the module's API process dies here
     clean(report)
     assert report.no_answer >= 1  # the kill happened mid-stream
