@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+from tactful.errors import InputRejected, StoreError
 from tactful.store.signing import ChainConfig
 
 #: Connection execution options read by the SQLite ``begin`` hook.
@@ -107,6 +108,37 @@ class RawTransaction:
             self._run(query.sql, [query.parameters(values) for values in rows], many=True)
 
 
+class _TimedLock:
+    """The in-process writer lock with a bound: past it the caller gets ``StoreError`` (503), the
+    same answer and the same wait as SQLite's own ``busy_timeout`` gives another process."""
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout = timeout
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(timeout=self._timeout):
+            raise StoreError(f"the database is busy: no write slot within {self._timeout:g} s")
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def store_timeout(raw: object, default: float) -> float:
+    """The ``timeout=SECONDS`` query parameter of a store URL (both backends understand it)."""
+    if raw is None:
+        return default
+    try:
+        value = float(str(raw))
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise InputRejected(
+            f"store URL timeout={raw!r} must be seconds in (0, 3600]", code="unsupported_store_url"
+        )
+    return value
+
+
 class Database:
     def __init__(
         self,
@@ -115,11 +147,12 @@ class Database:
         backend: str,
         keepalive: SqliteConnection | None = None,
         sqlite_synchronous: str = "FULL",
+        write_lock_timeout: float = 5.0,
     ) -> None:
         self.engine = engine
         self.sqlite_synchronous = sqlite_synchronous
         self._write_lock: AbstractContextManager[object] = (
-            threading.Lock() if backend == "sqlite" else nullcontext()
+            _TimedLock(write_lock_timeout) if backend == "sqlite" else nullcontext()
         )
         self.backend = backend  # "sqlite" | "postgresql"
         #: How the audit log is sharded and its heads signed; set by ``open_store``.
