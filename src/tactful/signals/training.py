@@ -9,7 +9,7 @@ the float16 weights that are written, i.e. with exactly what ships.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeAlias
 
@@ -44,6 +44,8 @@ class Fitted:
 class Trained:
     heads: HeadSet
     figures: dict[str, dict[str, Any]]  # signal -> dev metrics, n, protocol
+    # signal -> every text its shipped head was fitted on (for ``overlap.record``)
+    training_texts: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _fit(recipe: Recipe, x: Matrix, y: Sequence[Any], weights: Sequence[float] | None) -> Fitted:
@@ -205,7 +207,11 @@ def train_tier(
         heads=heads,
         meta={"tier": tier, "seed": SEED},
     )
-    return Trained(head_set, figures), vocabulary
+    texts_by_signal = {
+        signal: [*recipe.train.texts, *(recipe.in_domain.texts if recipe.in_domain else ())]
+        for signal, recipe in recipes.items()
+    }
+    return Trained(head_set, figures, texts_by_signal), vocabulary
 
 
 FALSE_POSITIVE_THRESHOLDS: Final = (0.5, 0.7)  # 0.7 is the default policy's injection hand-off
