@@ -129,8 +129,12 @@ def combine_intent(
     return labels[top], confidence, p.astype(np.float32)
 
 
-def overlay(signals: Signals, cues: SupportCues, combined: Mapping[str, float]) -> Signals:
-    """``signals`` with the rules' wants_human, risks and anger floors merged in."""
+def overlay(
+    signals: Signals, cues: SupportCues, combined: Mapping[str, float], *, stretch: float = ANGER_STRETCH
+) -> Signals:
+    """``signals`` with the rules' wants_human, risks and anger floors merged in. ``stretch`` maps
+    the emotion model's anger to the policy's scale (1: the value is already on it, as the lexicon
+    tier's)."""
     update: dict[str, Any] = {}
     human = max(
         cues.wants_human,
@@ -149,7 +153,7 @@ def overlay(signals: Signals, cues: SupportCues, combined: Mapping[str, float]) 
     # judgement the policy acts on: the model's anger stretched to the policy's scale, or the cues.
     model_anger = signals.emotions.get("anger", signals.anger)
     model_frustration = signals.emotions.get("frustration", signals.frustration)
-    anger = max(1.0 - (1.0 - model_anger) ** ANGER_STRETCH, cues.anger)
+    anger = max(1.0 - (1.0 - model_anger) ** stretch, cues.anger)
     frustration = max(model_frustration, cues.frustration)
     update |= {"anger": round(min(1.0, anger), 4), "frustration": round(min(1.0, frustration), 4)}
     # An angry message, a threat or a theft report is negative whatever the sentiment head read.
