@@ -413,3 +413,6 @@ _register_signals(app, eval_app)
 from tactful.commands.experiments import register as _register_experiments  # noqa: E402  (issue 15)
 
 _register_experiments(app, eval_app)
+from tactful.commands.decisions import register as _register_decisions  # noqa: E402  (issue 10)
+
+_register_decisions(app, eval_app)
