@@ -138,19 +138,19 @@ def _activate(store: Store, tenant: NewTenant, source: str) -> None:
     activate(store, tid, version.version, by="test")
 
 
-def test_an_unsupported_language_is_answered_in_the_default_language_with_a_note(
-    store: Store, clock: FixedClock, message: MessageFactory
+def test_an_unsupported_language_is_answered_in_the_default_language_when_the_policy_says_so(
+    store: Store, clock: FixedClock, message: MessageFactory, tenant: NewTenant
 ) -> None:
+    _activate(store, tenant, _policy(unsupported_language="default_language"))
     engine = _engine(store, clock, SPANISH.model_copy(update={"language": "nl"}))
     d = engine.decide(message("Waar is mijn bestelling?"))
     assert d.reply.language == "en" and d.action.type is not ActionType.HANDOFF_HUMAN
     assert any("'nl'" in note and "replied in 'en'" in note for note in d.explanation.notes)
 
 
-def test_an_unsupported_language_is_handed_off_when_the_policy_says_so(
-    store: Store, clock: FixedClock, message: MessageFactory, tenant: NewTenant
+def test_the_default_policy_hands_an_unsupported_language_to_a_person(
+    store: Store, clock: FixedClock, message: MessageFactory
 ) -> None:
-    _activate(store, tenant, _policy(unsupported_language="handoff"))
     engine = _engine(store, clock, SPANISH.model_copy(update={"language": "nl"}))
     d = engine.decide(message("Waar is mijn bestelling?"))
     assert d.action.type is ActionType.HANDOFF_HUMAN

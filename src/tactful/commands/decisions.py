@@ -63,7 +63,12 @@ def _failure(outcome: Any) -> dict[str, Any]:
         "language": case.language,
         "reply_language": outcome.reply_language,
         "injection": round(outcome.injection, 2),
+        "rules_fired": list(outcome.rules_fired),
+        "signals": {k: outcome.signals[k] for k in _SIGNALS_SHOWN if k in outcome.signals},
     }
+
+
+_SIGNALS_SHOWN = ("valence", "anger", "frustration", "urgency", "intent_confidence", "language")
 
 
 def _print_table(figures: dict[str, Any]) -> None:

@@ -70,6 +70,8 @@ class Outcome:
     reply_language: str | None
     opted_out: bool
     hits: dict[str, bool]  # measure → counted as a hit (a flag, for the false-positive rate)
+    signals: dict[str, object]  # the decision's top signals, to see why a measure failed
+    rules_fired: tuple[str, ...]
 
     @property
     def failed(self) -> tuple[str, ...]:
@@ -122,7 +124,18 @@ def judge(case: Case, decision: Decision, opted_out: bool, injection_threshold: 
         FALSE_POSITIVES: (case.injection is False, flagged),
     }
     hits = {m: hit for m, (counts, hit) in measures.items() if counts}
-    return Outcome(case, action, decision.tone.empathy, intent, injection, language, opted_out, hits)
+    return Outcome(
+        case,
+        action,
+        decision.tone.empathy,
+        intent,
+        injection,
+        language,
+        opted_out,
+        hits,
+        dict(signals),
+        decision.explanation.rules_fired,
+    )
 
 
 def evaluate(cases: list[Case], *, progress: Callable[[int], None] | None = None) -> Report:
@@ -163,11 +176,12 @@ def _decide(engine: Engine, tenant: TenantId, i: int, case: Case, threshold: flo
 
 
 class _Clock:
-    """Each decision a minute after the last, from a fixed Monday noon: runs are repeatable."""
+    """Each decision a second after the last, from a fixed Monday noon (inside everyone's day, so
+    quiet hours never decide a case): runs are repeatable."""
 
     def __init__(self) -> None:
         self.now = _START
 
     def __call__(self) -> datetime:
-        self.now += timedelta(minutes=1)
+        self.now += timedelta(seconds=1)
         return self.now
