@@ -9,9 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from tactful.cli import app
-from tactful.domain.intents import CLEAR_SUPPORT_INTENTS
-from tactful.quality.decisions import MEASURES
-from tactful.quality.suite import load_suite, parse_rows, reserved
+from tactful.domain import ActionType, Channel
+from tactful.domain.intents import CLEAR_SUPPORT_INTENTS, SupportIntent
+from tactful.quality.decisions import MEASURES, evaluate
+from tactful.quality.suite import Case, load_suite, parse_rows, reserved
 from tactful.signals.datasets import data_dir
 
 runner = CliRunner()
@@ -136,3 +137,22 @@ def test_the_shipped_suite_is_large_enough_and_its_parts_share_no_conversation()
         assert any(c.optout for c in found) and any(c.language not in ("en", "und") for c in found)
         assert any(c.injection for c in found) and any(c.injection is False for c in found)
         assert any(c.family in CLEAR_SUPPORT_INTENTS for c in found)
+
+
+def test_spanish_in_spanish_out_through_the_default_engine() -> None:
+    spanish = Case(
+        case_id="es",
+        text="Hola, mi pedido no ha llegado todavía. ¿Dónde está? Lo pedí hace una semana.",
+        channel=Channel.CHAT,
+        family=SupportIntent.ORDER_STATUS,
+        angry=False,
+        wants_human=False,
+        language="es",
+        accept=frozenset({ActionType.REPLY, ActionType.CLARIFY}),
+        optout=False,
+        injection=None,
+        source="written",
+    )
+    (outcome,) = evaluate([spanish]).outcomes
+    assert outcome.reply_language == "es"
+    assert outcome.hits["language_match"]

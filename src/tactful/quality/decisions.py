@@ -40,6 +40,8 @@ from tactful.domain import (
 from tactful.domain.intents import CLEAR_SUPPORT_INTENTS
 from tactful.engine import Engine
 from tactful.quality.suite import Case
+from tactful.signals.selection import DEFAULT_EXPECTED_MS, TierSelector, load_tiers
+from tactful.store import open_store
 from tactful.tenants import create_tenant
 
 EMPATHY_FLOOR: Final = 0.7
@@ -55,6 +57,7 @@ MEASURES: Final = (
     "injection_recall",
     "injection_false_positive_rate",
 )
+PATIENT_MS: Final = 60_000.0
 _START: Final = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # a Monday noon: no quiet hours in the way
 
 
@@ -142,8 +145,9 @@ def evaluate(cases: list[Case], *, progress: Callable[[int], None] | None = None
     """Decide every case through a fresh engine on SQLite in a temporary folder."""
     report = Report()
     with tempfile.TemporaryDirectory(prefix="tactful-eval-") as folder:
-        settings = Settings(database_url=f"sqlite:///{Path(folder) / 'eval.db'}")
-        engine = Engine.from_settings(settings, clock=_Clock())
+        engine = Engine(
+            open_store(f"sqlite:///{Path(folder) / 'eval.db'}"), tier=_patient_tiers(), clock=_Clock()
+        )
         try:
             tenant = TenantId(create_tenant(engine.store, "decision-quality").tenant.tenant_id)
             threshold = float(engine.policies.get(tenant).document.thresholds.get("injection", 0.7))
@@ -154,6 +158,16 @@ def evaluate(cases: list[Case], *, progress: Callable[[int], None] | None = None
         finally:
             engine.close()
     return report
+
+
+def _patient_tiers() -> TierSelector:
+    """The default signal tiers, each given all the time it needs: on a busy machine a rich tier
+    that misses a channel's latency budget falls back to the fast one, which would make these
+    figures depend on the load. Latency is measured apart (``make bench``)."""
+    tiers = load_tiers(Settings().signal_tiers)
+    return TierSelector(
+        tiers, budgets_ms={channel: PATIENT_MS for channel in Channel}, expected_ms=DEFAULT_EXPECTED_MS
+    )
 
 
 def _decide(engine: Engine, tenant: TenantId, i: int, case: Case, threshold: float) -> Outcome:
