@@ -38,6 +38,10 @@ HANDOFF = LanguageSetting(unsupported_language="handoff")
         ("nl", 0.9, None, HANDOFF, "en", "message", True),  # ... or a person, as the policy says
         ("fr", 0.9, None, LanguageSetting(languages=("en", "de")), "en", "message", False),  # not offered
         ("pt", 0.59, "it", DEFAULT, "it", "profile", False),  # below detect_min_confidence (0.6)
+        ("it", 0.5, None, HANDOFF, "en", "unsure", True),  # not English, but which? a person can tell
+        ("it", 0.5, None, DEFAULT, "en", "tenant", False),  # ... or the default, as the policy says
+        ("it", 0.5, "pt", HANDOFF, "pt", "profile", False),  # the profile settles it
+        ("en", 0.5, None, HANDOFF, "en", "tenant", False),  # unsure English is the default anyway
     ],
 )
 def test_the_reply_language_is_chosen_in_order(
