@@ -12,8 +12,9 @@ from tactful.cli import app
 from tactful.domain import ActionType, Channel
 from tactful.domain.intents import CLEAR_SUPPORT_INTENTS, SupportIntent
 from tactful.quality.decisions import MEASURES, evaluate
-from tactful.quality.suite import Case, load_suite, parse_rows, reserved
+from tactful.quality.suite import Case, load_suite, parse_rows, reserved, trained_on
 from tactful.signals.datasets import data_dir
+from tactful.signals.support.turns import DEV_BUCKET, bucket, read_labels
 
 runner = CliRunner()
 SUITE = Path(__file__).resolve().parents[2] / "bench" / "data" / "decisions"
@@ -131,6 +132,7 @@ def test_the_shipped_suite_is_large_enough_and_its_parts_share_no_conversation()
     }
     assert not conversations["dev"] & conversations["heldout"]
     assert not any(reserved(str(c)) for found in conversations.values() for c in found)
+    assert trained_on(cases) == []  # no turn the support-intent head trains on
     # every kind of case the targets name is in both parts
     for found in parts.values():
         assert any(c.angry for c in found) and any(c.wants_human for c in found)
@@ -156,3 +158,19 @@ def test_spanish_in_spanish_out_through_the_default_engine() -> None:
     (outcome,) = evaluate([spanish]).outcomes
     assert outcome.reply_language == "es"
     assert outcome.hits["language_match"]
+
+
+@needs_data
+def test_a_turn_the_intent_head_trained_on_is_warned_about(tmp_path: Path) -> None:
+    source, conversation, tweet = next(
+        key for key in sorted(read_labels()) if bucket(key[1]) not in (0, DEV_BUCKET)
+    )
+    row = {**case("t", "x"), "source": source, "conversation_id": conversation, "tweet_id": tweet}
+    del row["text"]
+    suite = write(tmp_path / "t.jsonl", [row])
+    r = runner.invoke(
+        app, ["eval", "decisions", "--data", str(suite), "--data-dir", str(data_dir()), "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    assert "trained on" in r.stderr
+    assert json.loads(r.stdout)["training_overlap"] == 1

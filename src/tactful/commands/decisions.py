@@ -29,15 +29,23 @@ def decisions(
     ] = False,
 ) -> None:
     """Decide every case of a labelled suite on the embedded default and report the decision quality."""
-    from tactful.cli import errors_to_exit, print_json
+    from tactful.cli import err, errors_to_exit, print_json
     from tactful.quality.decisions import evaluate
-    from tactful.quality.suite import load_suite
+    from tactful.quality.suite import load_suite, trained_on
     from tactful.signals.datasets import data_dir as default_data_dir
 
     with errors_to_exit():
         cases = load_suite(data, data_dir or default_data_dir())
+        overlap = trained_on(cases)
+        if overlap:
+            err.print(
+                f"[yellow]warning[/]: {len(overlap)} of {len(cases)} cases are turns the support-intent "
+                "head was trained on (signals/support/labelled_turns.csv); intent figures overstate it",
+                highlight=False,
+            )
         report = evaluate(cases)
     figures = report.figures()
+    figures["training_overlap"] = len(overlap)
     if as_json:
         if failures:
             figures["failures"] = [_failure(o) for o in report.outcomes if o.failed]

@@ -14,9 +14,7 @@ for the whole project; a suite that references one is rejected.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -24,20 +22,26 @@ from typing import Any, Final
 from tactful.domain import ActionType, Channel
 from tactful.domain.intents import SupportIntent
 from tactful.errors import InputRejected
+from tactful.signals.support.turns import DEV_BUCKET, RESERVED_BUCKET, bucket, clean, read_labels
 
 SOURCES: Final = ("twcs", "tweetsumm")
-_HANDLE: Final = re.compile(r"(?:^|(?<=\s))@\w+")
-_URL: Final = re.compile(r"https?:\s?//\S+")
+Reference = tuple[str, str, str]  # (source, conversation id, tweet id)
 
 
 def reserved(conversation_id: str) -> bool:
     """The project's decision-quality reserved split: evaluation-only conversations."""
-    return int(hashlib.sha256(conversation_id.encode()).hexdigest(), 16) % 5 == 0
+    return bucket(conversation_id) == RESERVED_BUCKET
 
 
-def clean(text: str) -> str:
-    """A tweet as a support message: @handles (the reply's address) and links dropped."""
-    return " ".join(_URL.sub(" ", _HANDLE.sub(" ", text)).split())
+def trained_on(cases: list[Case]) -> list[Case]:
+    """The cases the shipped support-intent head was trained on (its labelled turns outside the dev
+    fifth): figures on them overstate the intent model."""
+    labelled = read_labels()
+    return [
+        c
+        for c in cases
+        if c.reference is not None and c.reference in labelled and bucket(c.reference[1]) != DEV_BUCKET
+    ]
 
 
 @dataclass(frozen=True)
@@ -53,15 +57,16 @@ class Case:
     optout: bool
     injection: bool | None  # None: the case says nothing about injection
     source: str  # "written", "twcs" or "tweetsumm"
+    reference: Reference | None = None  # a real turn's place in the shared data
 
 
 def _bad(where: str, message: str) -> InputRejected:
     return InputRejected(f"{where}: {message}", code="bad_suite")
 
 
-def _text_index(data_root: Path, needed: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+def _text_index(data_root: Path, needed: set[Reference]) -> dict[Reference, str]:
     """The customer turns the suite references, keyed (source, conversation id, tweet id)."""
-    found: dict[tuple[str, str, str], str] = {}
+    found: dict[Reference, str] = {}
     sources = {s for s, _, _ in needed}
     if "twcs" in sources:
         path = data_root / "twitter-customer-care-cdp" / "dev.json"
@@ -90,7 +95,7 @@ def _read(path: Path) -> str:
         raise InputRejected(f"{path}: no such file (the shared data folder)", code="bad_data_file") from None
 
 
-def _case(where: str, row: dict[str, Any], text: str, source: str) -> Case:
+def _case(where: str, row: dict[str, Any], text: str, source: str, ref: Reference | None = None) -> Case:
     try:
         accept = frozenset(ActionType(a) for a in row["accept"])
         injection = row.get("injection")
@@ -110,6 +115,7 @@ def _case(where: str, row: dict[str, Any], text: str, source: str) -> Case:
             optout=bool(row.get("optout", False)),
             injection=injection,
             source=source,
+            reference=ref,
         )
     except KeyError as exc:
         raise _bad(where, f"missing field {exc.args[0]!r}") from None
@@ -144,7 +150,7 @@ def parse_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
 def load_suite(path: Path, data_root: Path) -> list[Case]:
     """The suite's cases with the real turns' text read from ``data_root`` (the shared data)."""
     rows = parse_rows(path)
-    refs: dict[str, tuple[str, str, str]] = {}
+    refs: dict[str, Reference] = {}
     for where, row in rows:
         if "text" in row:
             continue
@@ -162,7 +168,7 @@ def load_suite(path: Path, data_root: Path) -> list[Case]:
             key = refs[where]
             if key not in texts:
                 raise _bad(where, f"no customer turn {key} in {data_root}")
-            case = _case(where, row, texts[key], key[0])
+            case = _case(where, row, texts[key], key[0], key)
         else:
             case = _case(where, row, str(row["text"]), "written")
         if case.case_id in seen:
