@@ -386,3 +386,6 @@ _register_experiments(app, eval_app)
 from tactful.commands.audit import register as _register_audit  # noqa: E402  (issue 11)
 
 _register_audit(audit_app)
+from tactful.commands.decisions import register as _register_decisions  # noqa: E402  (issue 10)
+
+_register_decisions(app, eval_app)
