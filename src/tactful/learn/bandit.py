@@ -272,6 +272,10 @@ class BanditLearner:
         """Tenants whose model this process holds."""
         return list(self._models)
 
+    def learned(self, tenant_id: TenantId) -> int:
+        """Rewards the tenant's model has learned from, over its snapshots."""
+        return self._tenant(tenant_id, self._policies(tenant_id).document.learning).learned
+
     def model_version(self, tenant_id: TenantId) -> str:
         return self._tenant(tenant_id, self._policies(tenant_id).document.learning).version
 
