@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def rows() -> list[LoggedRow]:
     spec = load_spec(ROOT / "examples/populations/retail.yaml")
     policy = load_policy_file(default_policy_file())
-    _, logged = simulate(spec, policy, decisions=2000, seed=11, strategies=["random"], log_strategy="random")
+    _, logged = simulate(spec, policy, decisions=4000, seed=11, strategies=["random"], log_strategy="random")
     return logged
 
 
