@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 import random
 import time
 from collections import deque
@@ -45,6 +46,7 @@ class _Track:
     violations: int = 0
     differs_from_rules: int = 0
     curve: list[float] = field(default_factory=list)  # cumulative expected reward at checkpoints
+    per_decision: list[float] = field(default_factory=list)  # expected reward of every decision
     proactive: dict[int, deque[datetime]] = field(default_factory=dict)
 
     def proactive_24h(self, customer: int, now: datetime) -> int:
@@ -129,6 +131,7 @@ def simulate(
             if not arms:
                 if track.name == chosen[0]:
                     no_contact += 1
+                track.per_decision.append(0.0)
                 continue
             if tone is None:
                 tone = realised.of(contact, inp, result, cfg.styles)
@@ -150,6 +153,7 @@ def simulate(
             reward = world.observed_reward(contact, arm, count, tone)
             track.reward += reward
             track.expected += value(arm)
+            track.per_decision.append(value(arm))
             track.differs_from_rules += arm != arms[0]
             track.violations += _violations(
                 contact, final, result, count, policy.fatigue_cap, quiet_window, inp
@@ -181,10 +185,43 @@ def simulate(
     report = _report(
         spec, policy, cfg.explorer, decisions, seed, tracks, no_contact, time.perf_counter() - started
     )
+    if "bandit" in tracks and "oracle" in tracks and spec.drift:
+        report["drift_recovery"] = recovery_times(
+            tracks["bandit"].per_decision, tracks["oracle"].per_decision, spec, decisions
+        )
     if "bandit" in tracks:
         # Rewards still inside their window at the end were never learned from (as in production).
         report["bandit_rewards_learned"] = learner.learned(TENANT)
     return report, logged
+
+
+#: Decisions in the moving window that judges recovery after a drift.
+RECOVERY_WINDOW = 500
+
+
+def recovery_times(
+    bandit: list[float], oracle: list[float], spec: PopulationSpec, decisions: int
+) -> list[dict[str, Any]]:
+    """Per drift: decisions after it until the bandit's moving expected reward (the last
+    ``RECOVERY_WINDOW`` decisions, all after the drift) is within 5 % of the oracle's. ``None``: not
+    within the run (or before the next drift). The window makes ``RECOVERY_WINDOW`` the least possible."""
+    starts = sorted({min(max(math.ceil(d.at * decisions), 0), decisions) for d in spec.drift})
+    found: list[dict[str, Any]] = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else decisions
+        window = min(RECOVERY_WINDOW, max(end - start, 1))
+        got: int | None = None
+        b = sum(bandit[start : start + window])
+        o = sum(oracle[start : start + window])
+        for i in range(start + window, end + 1):
+            if b >= 0.95 * o if o >= 0 else b >= 1.05 * o:
+                got = i - start
+                break
+            if i < end:
+                b += bandit[i] - bandit[i - window]
+                o += oracle[i] - oracle[i - window]
+        found.append({"at_decision": start, "recovered_after": got, "window": window})
+    return found
 
 
 def _with_learning(policy: CompiledPolicy, cfg: Any) -> CompiledPolicy:
