@@ -3,6 +3,7 @@ from the background thread, and again after a relay failure between publish and 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,20 +34,20 @@ def test_background_relay_delivers_everything_in_order_by_close(
 
 
 class FlakyOutbox:
-    """Delegates to the store but fails the first ``mark_published``: the relay died after the bus
-    took the events and before it recorded that."""
+    """Delegates to the store but fails the first call that marks events published: the relay died
+    after the bus took the events and before it recorded that."""
 
     def __init__(self, store: object) -> None:
         self._store = store
         self.failures = 1
 
-    def claim_outbox(self, limit: int) -> list[tuple[int, dict[str, object]]]:
-        return self._store.claim_outbox(limit)  # type: ignore[attr-defined, no-any-return]
-
-    def mark_published(self, ids: list[int]) -> None:
-        if self.failures:
+    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, dict[str, object]]]:
+        if published and self.failures:
             self.failures -= 1
             raise RuntimeError("relay crashed")
+        return self._store.claim_outbox(limit, published)  # type: ignore[attr-defined, no-any-return]
+
+    def mark_published(self, ids: list[int]) -> None:
         self._store.mark_published(ids)  # type: ignore[attr-defined]
 
 

@@ -51,16 +51,17 @@ class OutboxRelay:
         """Publish everything pending; returns how many events went out."""
         sent = 0
         with self._drain_lock:
+            done: list[int] = []
             while True:
-                batch = self._outbox.claim_outbox(self._batch)
+                # One transaction marks the batch just published and claims the next; the last
+                # claim (which finds nothing) marks the last batch.
+                batch = self._outbox.claim_outbox(self._batch, published=done)
                 if not batch:
                     return sent
                 for _, event in batch:
                     self._bus.publish(Envelope.model_validate(event))
-                self._outbox.mark_published([row_id for row_id, _ in batch])
+                done = [row_id for row_id, _ in batch]
                 sent += len(batch)
-                if len(batch) < self._batch:
-                    return sent  # the outbox is empty now; spare the extra (write-locking) claim
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -6,6 +6,7 @@ built once with bind parameters avoid per-call construction and identity-map boo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -32,10 +33,11 @@ from tactful.domain import (
 )
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.observability.propagation import current_trace_context
-from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
+from tactful.store.base import ApiKeyRecord, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_json
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
 from tactful.store.driver_errors import translate_driver_errors
+from tactful.store.group_commit import GroupCommit
 from tactful.store.schema import (
     UtcDateTime,
     api_keys,
@@ -48,6 +50,7 @@ from tactful.store.schema import (
     tenants,
 )
 from tactful.store.sql_audit import AuditStatements, SqlAuditLog, append_in, lock_head, payload_text
+from tactful.store.sql_channels import SqlCredentialRows, SqlDeliveries
 from tactful.store.sql_console import SqlConsoleSessions
 from tactful.store.sql_experiments import SqlExperimentStore
 from tactful.store.sql_facts import SqlDecisionFacts
@@ -55,6 +58,7 @@ from tactful.store.sql_features import SqlFeatureStore
 from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
 from tactful.store.sql_learning import SqlLearningStore
+from tactful.store.sql_reads import DecisionReads, combined_query, decision_reads
 from tactful.store.sql_vault import SqlVaultStore
 
 API_KEY_ROLES = frozenset({"admin", "decide", "auditor"})
@@ -141,6 +145,7 @@ class SqlStore:
         self._q_count_proactive = prepare(_COUNT_PROACTIVE)
         self._q_find_key = prepare(_FIND_KEY)
         self._q_customer = prepare(_GET_CUSTOMER)
+        self._q_combined = prepare(combined_query(database.backend))
         self._q_insert_decision = prepare(_INSERT_DECISION)
         self._q_insert_outbox = prepare(_INSERT_OUTBOX)
         self._audit_statements = AuditStatements(database)
@@ -151,9 +156,11 @@ class SqlStore:
         self._make_id = make_id
         self._outbox_lease = outbox_lease
         self._audit = SqlAuditLog(database, clock)
+        #: Concurrent decisions of this process share durable commits (group_commit.py).
+        self._group = GroupCommit(database)
 
     @property
-    def audit(self) -> AuditLog:
+    def audit(self) -> SqlAuditLog:
         return self._audit
 
     @cached_property
@@ -189,6 +196,14 @@ class SqlStore:
     def console_sessions(self) -> SqlConsoleSessions:  # issue 15: console sign-ins
         return SqlConsoleSessions(self._db, self._clock)
 
+    @cached_property
+    def credentials(self) -> SqlCredentialRows:  # issue 14: sealed provider credentials
+        return SqlCredentialRows(self._db, self._clock)
+
+    @cached_property
+    def deliveries(self) -> SqlDeliveries:  # issue 14: the outbound delivery outbox
+        return SqlDeliveries(self._db, self._clock)
+
     @property
     def backend(self) -> str:
         return self._db.backend
@@ -220,7 +235,11 @@ class SqlStore:
                     )
                 )
                 # The chain's head exists from the start, so appends only ever lock and update it.
-                conn.execute(insert(audit_heads).values(tenant_id=tenant.tenant_id, seq=0, hash=GENESIS_HASH))
+                conn.execute(
+                    insert(audit_heads).values(
+                        tenant_id=tenant.tenant_id, shard=0, seq=0, hash=GENESIS_HASH, signature=None
+                    )
+                )
         except IntegrityError as exc:
             if self.find_tenant_by_name(name) is not None:
                 raise Conflict(f"a tenant named {name!r} already exists", code="tenant_exists") from exc
@@ -478,9 +497,14 @@ class SqlStore:
         document_dict = decision.model_dump(mode="json")
         document = canonical_json(document_dict)
         snapshot_json = payload_text(snapshot)
-        # Keys in sorted order ("decision" < "snapshot"), so this is exactly the canonical JSON of
-        # the payload without serialising the decision a second time.
-        audit_json = '{"decision":' + document + ',"snapshot":' + snapshot_json + "}"
+        # The entry commits to the stored document by its hash, which `audit verify` checks every
+        # decision row against. Keys in sorted order ("decision" < "document_sha256" < "snapshot"),
+        # so this is exactly the canonical JSON of the payload without serialising twice.
+        document_sha256 = hashlib.sha256(document.encode("utf-8")).hexdigest()
+        audit_json = (
+            '{"decision":' + document + ',"document_sha256":"' + document_sha256
+            + '","snapshot":' + snapshot_json + "}"
+        )  # fmt: skip
         envelope = Envelope(
             # Derived, not random: a retried relay re-sends the same id and consumers dedupe on it.
             event_id=f"{decision.decision_id}.made",
@@ -492,47 +516,54 @@ class SqlStore:
             trace_context=current_trace_context(),  # its relay and consumers join the decision's trace
         )
         now = self._clock()
+        decision_row = {
+            "tenant_id": decision.tenant_id,
+            "decision_id": decision.decision_id,
+            "event_id": decision.event_id,
+            "customer_id": decision.customer_id,
+            "conversation_id": decision.conversation_id,
+            "decided_at": decision.decided_at,
+            "proactive": decision.proactive,
+            "document": document,
+        }
+        outbox_row = {
+            "tenant_id": decision.tenant_id,
+            "event": envelope.model_dump_json(),
+            "created_at": now,
+            "claimed_at": None,
+            "published_at": None,
+        }
         inserted = False
+
+        def statements(conn: Connection) -> None:
+            # Only statements from here: everything above was serialised before the batch's
+            # transaction (and SQLite's write lock) was taken. The decision's own statements stay
+            # prepared (see PreparedQuery) on the cursor of the connection the side writes get.
+            nonlocal inserted
+            inserted = False  # a batch that failed elsewhere runs this again on its own
+            tx = RawTransaction.of(conn)
+            tx.execute(self._q_insert_decision, decision_row)
+            inserted = True
+            append_in(
+                tx,
+                self._audit_statements,
+                tenant_id=decision.tenant_id,
+                kind="decision",
+                payload={
+                    "decision": document_dict,
+                    "document_sha256": document_sha256,
+                    "snapshot": snapshot,
+                },
+                payload_json=audit_json,
+                created_at=now,
+                subject=decision.customer_id,
+            )
+            tx.execute(self._q_insert_outbox, outbox_row)
+            for write in side_writes:
+                write(conn)
+
         try:
-            with self._db.write() as conn:
-                # The decision's own statements stay prepared (see PreparedQuery) on the cursor of
-                # the connection the side writes get, so both share one transaction.
-                tx = RawTransaction.of(conn)
-                tx.execute(
-                    self._q_insert_decision,
-                    {
-                        "tenant_id": decision.tenant_id,
-                        "decision_id": decision.decision_id,
-                        "event_id": decision.event_id,
-                        "customer_id": decision.customer_id,
-                        "conversation_id": decision.conversation_id,
-                        "decided_at": decision.decided_at,
-                        "proactive": decision.proactive,
-                        "document": document,
-                    },
-                )
-                inserted = True
-                append_in(
-                    tx,
-                    self._audit_statements,
-                    tenant_id=decision.tenant_id,
-                    kind="decision",
-                    payload={"decision": document_dict, "snapshot": snapshot},
-                    payload_json=audit_json,
-                    created_at=now,
-                )
-                tx.execute(
-                    self._q_insert_outbox,
-                    {
-                        "tenant_id": decision.tenant_id,
-                        "event": envelope.model_dump_json(),
-                        "created_at": now,
-                        "claimed_at": None,
-                        "published_at": None,
-                    },
-                )
-                for write in side_writes:
-                    write(conn)
+            self._group.run(statements)
         except IntegrityError as exc:
             if inserted:
                 raise  # a side write's constraint, not a replay: rolled back, reported as a conflict
@@ -562,6 +593,17 @@ class SqlStore:
             self._q_decision_by_event, {"b_tenant_id": tenant_id, "b_event_id": event_id}
         )
         return None if row is None else Decision.model_validate_json(row[0])
+
+    @translate_driver_errors
+    def read_for_decision(
+        self, tenant_id: TenantId, event_id: EventId, customer_id: CustomerId
+    ) -> DecisionReads:
+        """Everything a decision reads, in one statement (see sql_reads.py)."""
+        row = self._db.fetch_one(
+            self._q_combined, {"b_tenant_id": tenant_id, "b_event_id": event_id, "b_customer_id": customer_id}
+        )
+        assert row is not None  # the context's anchor row always exists
+        return decision_reads(row)
 
     @translate_driver_errors
     def count_proactive_since(self, tenant_id: TenantId, customer_id: CustomerId, since: datetime) -> int:
@@ -645,8 +687,10 @@ class SqlStore:
     # -- outbox (for the bus relay) ------------------------------------------------------------
 
     @translate_driver_errors
-    def claim_outbox(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
-        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope_json)``.
+    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, dict[str, Any]]]:
+        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope_json)``,
+        after marking ``published`` (the relay's previous batch) in the same transaction: a busy
+        relay pays one write transaction per batch, not two.
 
         A claimed event is not handed out again until ``mark_published`` or until its lease
         (``outbox_lease``) expires, so a relay that dies mid-batch loses nothing: delivery is
@@ -656,6 +700,7 @@ class SqlStore:
             raise InputRejected("limit must be at least 1", code="invalid_limit")
         now = self._clock()
         with self._db.raw_write(durable=False) as tx:
+            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in published])
             rows = tx.fetch_all(
                 self._q_claim_outbox, {"b_expired": now - self._outbox_lease, "b_limit": limit}
             )

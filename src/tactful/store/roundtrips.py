@@ -1,0 +1,74 @@
+"""Counting PostgreSQL round trips, for the test and the benchmark that hold the decision path to
+its budget (docs/performance.md).
+
+Counted on the wire, not estimated: libpq's protocol trace of every pooled connection while it is
+checked out, and one round trip per ``ReadyForQuery`` the server sends — it answers each simple
+``Query`` and each ``Sync`` (the end of a statement or of a whole pipeline) with exactly one.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from tactful.store.database import Database
+
+
+class RoundTrips:
+    """Traces the database's connections while counting (``with counter.counting(): ...``)."""
+
+    def __init__(self, database: Database) -> None:
+        if database.backend != "postgresql":
+            raise ValueError("round trips are counted on PostgreSQL only")
+        self._engine = database.engine
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - open until close(), like the listeners
+        self._on = False
+        event.listen(self._engine, "checkout", self._checkout)
+        event.listen(self._engine, "checkin", self._checkin)
+
+    def _checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if self._on:
+            from psycopg import pq
+
+            pgconn = dbapi_connection.pgconn
+            pgconn.trace(self._file.fileno())
+            pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+
+    @staticmethod
+    def _checkin(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:
+            dbapi_connection.pgconn.untrace()
+
+    @contextmanager
+    def counting(self) -> Iterator[None]:
+        self._file.seek(0)
+        self._file.truncate()
+        self._on = True
+        try:
+            yield
+        finally:
+            self._on = False
+
+    def messages(self) -> list[str]:
+        """The traced protocol lines since ``counting`` began (``F``: sent, ``B``: received)."""
+        self._file.flush()
+        self._file.seek(0)
+        lines = self._file.read().decode("utf-8", "replace").splitlines()
+        self._file.seek(0, 2)
+        return lines
+
+    def count(self) -> int:
+        return sum(1 for line in self.messages() if line.startswith("B\t") and "\tReadyForQuery\t" in line)
+
+    def sent(self) -> list[str]:
+        """What the client sent, one protocol message a line (for reading why a count is what it is)."""
+        return [line for line in self.messages() if line.startswith("F\t")]
+
+    def close(self) -> None:
+        event.remove(self._engine, "checkout", self._checkout)
+        event.remove(self._engine, "checkin", self._checkin)
+        self._file.close()
