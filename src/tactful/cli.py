@@ -386,3 +386,6 @@ _register_experiments(app, eval_app)
 from tactful.commands.audit import register as _register_audit  # noqa: E402  (issue 11)
 
 _register_audit(audit_app)
+from tactful.commands.worker import register as _register_worker  # noqa: E402  (issue 13)
+
+_register_worker(app, eval_app)

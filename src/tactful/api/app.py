@@ -47,7 +47,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         if owns_engine:
             # The service's own process: its logs are ours to shape (an embedding app keeps its own).
             configure_logging(settings)
-            app.state.engine = Engine.from_settings(settings, background_relay=True)
+            # On a durable bus an API process consumes nothing: `tactful worker` processes do
+            # (issue 13); the embedded default consumes every group itself.
+            consume = None if settings.bus_url.startswith("memory:") else frozenset[str]()
+            app.state.engine = Engine.from_settings(settings, background_relay=True, consume=consume)
             observe(app, app.state.engine)
             # The embedded delivery worker (issue 14): `tactful worker --role delivery` runs the same
             # loop in its own process.
