@@ -43,11 +43,19 @@ class WorkerProcess:
 
 
 def start_worker(env: dict[str, str], *roles: str) -> WorkerProcess:
+    return ready_worker(spawn_worker(env, *roles), roles)
+
+
+def spawn_worker(env: dict[str, str], *roles: str) -> subprocess.Popen[str]:
     args = [a for role in roles for a in ("--role", role)]
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", "from tactful.cli import app; app()", "worker", *args],
         env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
+
+
+def ready_worker(proc: subprocess.Popen[str], roles: tuple[str, ...]) -> WorkerProcess:
+    """Wait for the worker's ready line (or its exit)."""
     assert proc.stdout is not None
     for line in proc.stdout:  # blocks until the worker says it is ready (or exits)
         if line.startswith("{") and json.loads(line).get("status") == "ready":
@@ -62,11 +70,20 @@ def start_worker(env: dict[str, str], *roles: str) -> WorkerProcess:
 
 @contextmanager
 def workers(env: dict[str, str], *role_sets: tuple[str, ...]) -> Iterator[list[WorkerProcess]]:
+    """Start the workers at once (each takes seconds to import and load its models), then wait for
+    every one to be ready."""
+    spawned = [(spawn_worker(env, *roles), roles) for roles in role_sets]
     started: list[WorkerProcess] = []
     try:
-        for roles in role_sets:
-            started.append(start_worker(env, *roles))
+        for proc, roles in spawned:
+            started.append(ready_worker(proc, roles))
         yield started
     finally:
+        for worker in started:  # all at once: each takes a few seconds to shut down cleanly
+            if worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGTERM)
         for worker in started:
             worker.stop()
+        for proc, _ in spawned[len(started) :]:
+            proc.kill()
+            proc.wait(timeout=30)

@@ -382,11 +382,16 @@ class NatsBus:
         return {"streams": streams, "groups": groups}
 
     async def _close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Let each consumer finish (and acknowledge) the message in hand: a fetch waits at most a
+        # second, then the loop sees ``_closing``. One still busy after that is cancelled; its
+        # message is redelivered after ``ack_wait`` (handlers are idempotent).
+        if self._tasks:
+            _, busy = await asyncio.wait(self._tasks, timeout=self.config.timeout_s)
+            for task in busy:
+                task.cancel()
+            await asyncio.gather(*busy, return_exceptions=True)
         if self._nc is not None and not self._nc.is_closed:
-            await self._nc.drain()
+            await self._nc.close()  # not drain(): pending pull requests would hold it for its timeout
 
 
 async def _log_error(exc: Exception) -> None:
