@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -109,6 +110,17 @@ def observe(app: FastAPI, engine: Engine) -> None:
         engine.learner.reward_observers.append(metrics.observe_reward)
     if engine.monitor is not None:
         engine.monitor.observers.append(lambda e, kind: metrics.observe_experiment(e.tenant_id, kind))
+    breaker = health.bus_breaker(engine)
+    if breaker is not None:
+        metrics.add_probe(
+            "tactful_breaker_open", "1 while a remote part's circuit breaker is open or half-open",
+            lambda: {("nats",): float(breaker.state != "closed")}, labels=("breaker",),
+        )  # fmt: skip
+        bus: Any = getattr(engine.bus, "inner", engine.bus)  # the NATS bus: it has a breaker
+        metrics.add_probe(
+            "tactful_bus_dead_letters", "Events the bus's consumer groups gave up on (dead-letter stream)",
+            lambda: float(bus.dead_letter_count()),
+        )  # fmt: skip
     pending = getattr(engine.store, "pending_outbox", None)
     if pending is not None:
         metrics.add_probe("tactful_outbox_pending", "Events committed but not yet on the bus", pending)

@@ -42,6 +42,7 @@ from nats.js import JetStreamContext
 from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
+from tactful.breaker import CircuitBreaker
 from tactful.bus.base import DeadLetter, Handler
 from tactful.domain import Envelope
 from tactful.domain.events import EventType
@@ -139,6 +140,7 @@ class NatsBus:
         self._connect_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self.breaker = CircuitBreaker("nats", failures=(BusUnavailable,))
         #: Counters for /metrics, this process only.
         self.published = 0
         self.delivered = 0
@@ -148,7 +150,9 @@ class NatsBus:
     # -- the Bus interface --------------------------------------------------------------------
 
     def publish(self, envelope: Envelope) -> None:
-        self._run(self._publish(envelope))
+        # While NATS is down the breaker fails publishes at once (the events wait in the outbox)
+        # instead of making every relay pass wait out the publish timeout.
+        self.breaker.call(lambda: self._run(self._publish(envelope)))
         self.published += 1
 
     def subscribe(self, event_type: EventType, handler: Handler, *, group: str) -> None:
