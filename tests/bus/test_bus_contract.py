@@ -10,6 +10,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -201,3 +202,26 @@ def test_a_worker_consumes_only_its_groups(nats_server: NatsServer) -> None:
     finally:
         worker.close()
         producer.close()
+
+
+def test_only_the_learner_worker_learns(nats_server: NatsServer, tmp_path: Path) -> None:
+    from tactful.config import Settings
+    from tactful.engine import Engine
+    from tactful.learn.bandit import BanditLearner
+    from tactful.learn.reader import SnapshotReader
+
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'l.db'}",
+        bus_url=f"{nats_server.url}?prefix=learners",
+        signal_tiers=("lexicon",),
+    )
+    api = Engine.from_settings(settings, consume=frozenset())
+    learner = Engine.from_settings(settings, consume={"learner"})
+    embedded = Engine.from_settings(Settings(database_url=settings.database_url, signal_tiers=("lexicon",)))
+    try:
+        assert isinstance(api.learner, SnapshotReader)
+        assert type(learner.learner) is BanditLearner
+        assert type(embedded.learner) is BanditLearner
+    finally:
+        for engine in (api, learner, embedded):
+            engine.close()
