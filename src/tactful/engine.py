@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -81,6 +81,9 @@ from tactful.store.sql_reads import DecisionReads
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+#: The bus group of the one process that learns from outcomes (``tactful worker --role learner``).
+LEARNER_GROUP = "learner"
 
 #: The signals the explanation lists, in this order.
 TOP_SIGNALS = (
@@ -184,11 +187,19 @@ class Engine:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, clock: Clock = utc_now, background_relay: bool = False
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        background_relay: bool = False,
+        consume: Collection[str] | None = None,
     ) -> Engine:
         """The composition root: open the store and bus named by URL and wire the default parts.
-        ``background_relay`` applies when the settings leave the relay mode open."""
+        ``background_relay`` applies when the settings leave the relay mode open. ``consume`` names
+        the bus groups this process works for (``tactful worker --role``; an API process on a
+        durable bus consumes none); None, the embedded default, consumes all."""
         from tactful.bus import open_bus
+        from tactful.learn.reader import SnapshotReader
         from tactful.store import open_store
 
         store = open_store(settings.database_url)
@@ -197,7 +208,7 @@ class Engine:
         engine = cls(
             store,
             vault=_auto_vault(store, master),
-            bus=open_bus(settings.bus_url),
+            bus=open_bus(settings.bus_url, consume=consume),
             tier=TierSelector.from_settings(settings),
             clock=clock,
             guard_limits=GuardLimits(max_chars=settings.max_text_chars),
@@ -209,7 +220,11 @@ class Engine:
         )
         # The bandit learns per tenant when the policy (or `tactful learn mode`) turns it on; with
         # mode off it costs one cached mode lookup per decision.
-        engine.learner = BanditLearner(store.learning, engine.policies.get, clock=clock)
+        # Several processes on a durable bus: the learner worker learns, the others read its
+        # newest snapshot (one model per tenant, not one per process; docs/scale-out.md).
+        reads_only = consume is not None and LEARNER_GROUP not in consume
+        learner_class = SnapshotReader if reads_only else BanditLearner
+        engine.learner = learner_class(store.learning, engine.policies.get, clock=clock)
         engine.experiments.ttl_s = settings.experiment_cache_seconds
         if engine.monitor is not None:
             engine.monitor.every = timedelta(seconds=settings.experiment_check_seconds)
@@ -630,6 +645,13 @@ class Engine:
 
     def listen(self) -> None:
         self.bus.subscribe("message.received", self.on_message_received, group="engine")
+
+    def on_outcome_for_learner(self, envelope: Envelope) -> None:
+        """Bus entry point of the learner worker: an outcome may close reward windows."""
+        self.learner.outcome_recorded(Outcome.model_validate(envelope.payload), self.clock())
+
+    def learn_from_bus(self) -> None:
+        self.bus.subscribe("outcome.recorded", self.on_outcome_for_learner, group=LEARNER_GROUP)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -47,7 +48,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         if owns_engine:
             # The service's own process: its logs are ours to shape (an embedding app keeps its own).
             configure_logging(settings)
-            app.state.engine = Engine.from_settings(settings, background_relay=True)
+            # On a durable bus an API process consumes nothing: `tactful worker` processes do
+            # (issue 13); the embedded default consumes every group itself.
+            consume = None if settings.bus_url.startswith("memory:") else frozenset[str]()
+            app.state.engine = Engine.from_settings(settings, background_relay=True, consume=consume)
             observe(app, app.state.engine)
             # The embedded delivery worker (issue 14): `tactful worker --role delivery` runs the same
             # loop in its own process.
@@ -106,6 +110,17 @@ def observe(app: FastAPI, engine: Engine) -> None:
         engine.learner.reward_observers.append(metrics.observe_reward)
     if engine.monitor is not None:
         engine.monitor.observers.append(lambda e, kind: metrics.observe_experiment(e.tenant_id, kind))
+    breaker = health.bus_breaker(engine)
+    if breaker is not None:
+        metrics.add_probe(
+            "tactful_breaker_open", "1 while a remote part's circuit breaker is open or half-open",
+            lambda: {("nats",): float(breaker.state != "closed")}, labels=("breaker",),
+        )  # fmt: skip
+        bus: Any = getattr(engine.bus, "inner", engine.bus)  # the NATS bus: it has a breaker
+        metrics.add_probe(
+            "tactful_bus_dead_letters", "Events the bus's consumer groups gave up on (dead-letter stream)",
+            lambda: float(bus.dead_letter_count()),
+        )  # fmt: skip
     pending = getattr(engine.store, "pending_outbox", None)
     if pending is not None:
         metrics.add_probe("tactful_outbox_pending", "Events committed but not yet on the bus", pending)
