@@ -64,12 +64,16 @@ def append_in(
     payload: dict[str, Any],
     payload_json: str,
     created_at: datetime,
+    head: list[tuple[Any, ...]] | None = None,
 ) -> AuditEntry:
     """Append one entry within the caller's write transaction.
 
-    Locking the head serialises a tenant's appends, so seq numbers never fork.
+    Locking the head serialises a tenant's appends, so seq numbers never fork. ``head``: the rows
+    of the head lock the caller sent already (``send_head_lock``), so that other reads could share
+    its round trip.
     """
-    row = tx.fetch_one(statements.lock_head, {"b_tenant_id": tenant_id})
+    rows = head if head is not None else send_head_lock(tx, statements, tenant_id).rows()
+    row = rows[0] if rows else None
     if row is None:
         raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
     seq = int(row[0]) + 1
@@ -104,6 +108,11 @@ def append_in(
         prev_hash=prev_hash,
         hash=digest,
     )
+
+
+def send_head_lock(tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId) -> RawTransaction:
+    """Send the head lock (``SELECT … FOR UPDATE``) without reading it yet (``RawTransaction.send``)."""
+    return tx.send(statements.lock_head, {"b_tenant_id": tenant_id})
 
 
 def payload_text(payload: dict[str, Any]) -> str:
