@@ -331,7 +331,8 @@ class Engine:
         timed = decision.model_copy(update={"latency_ms": watch.total()})
         snapshot = self._snapshot(message, guarded, signals, ctx, consent)
         if isinstance(self.store, SqlStore):
-            writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed)
+            seen = None if read is None or reads is None else reads.context_row  # the state ctx holds
+            writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed, seen)
             with watch.stage("store"):  # not in latency_ms (taken above): only a span, when tracing
                 stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
         else:  # pragma: no cover - every shipped store is an SqlStore
@@ -373,6 +374,7 @@ class Engine:
         decision: Decision,
         choice: Choice,
         sealed: list[SealedValue],
+        context_row: tuple[Any, ...] | None,
     ) -> _SideWrites:
         """The rows the other stages add to the decision's own transaction. Each module keeps its
         SQL and hands over a write; a part that keeps its rows elsewhere (a feature store or vault
@@ -385,7 +387,7 @@ class Engine:
         if self.features is getattr(store, "features", None):
             events = [message_event(message, signals, personal=ctx.personal), decision_event(decision)]
             writes.in_transaction.append(
-                partial(store.features.ingest_in, batch=events, personal=ctx.personal)
+                store.features.decision_write(events, personal=ctx.personal, context_row=context_row)
             )
             writes.features = True
         learning = self.learner.log_write(decision, choice)
