@@ -39,7 +39,6 @@ from tactful.domain import (
     ActionType,
     Channel,
     ChannelChoice,
-    Customer,
     Decision,
     DecisionId,
     Envelope,
@@ -202,7 +201,7 @@ class Engine:
         from tactful.learn.reader import SnapshotReader
         from tactful.store import open_store
 
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, settings=settings)
         configured = settings.master_key
         master = None if configured is None else MasterKey.from_base64(configured, "TACTFUL_MASTER_KEY")
         engine = cls(
@@ -258,7 +257,7 @@ class Engine:
 
         with watch.stage("guard"):
             guarded, sealed = self._guard(message, now, degraded)  # raises InputRejected on bad input
-            consent = consent_keyword(message.channel, guarded.text)
+            consent = consent_keyword(message.channel, guarded.text, lambda: self._sms_closed(message))
         with watch.stage("signals"):
             intents = UNREAD if reads is None else reads.intent_version
             signals = self._signals(message.tenant_id, guarded, message.channel, degraded, intents)
@@ -494,17 +493,22 @@ class Engine:
             degraded.append(f"vault: personal data not kept ({exc.code})")
         return guarded, []
 
-    def _change_consent(self, message: InboundMessage, change: ConsentChange) -> None:
-        """Store an SMS keyword's consent change and audit it; it binds every later decision."""
+    def _sms_closed(self, message: InboundMessage) -> bool:
         current = self.store.get_customer(message.tenant_id, message.customer_id)
-        base = current or Customer(tenant_id=message.tenant_id, customer_id=message.customer_id)
-        updated = apply_consent(base.preferences, change)
-        if current is None or updated != current.preferences:
-            self.store.put_customer(base.model_copy(update={"preferences": updated}))
-        self.store.audit.append(
+        return current is not None and Channel.SMS in current.preferences.opted_out
+
+    def _change_consent(self, message: InboundMessage, change: ConsentChange) -> None:
+        """Store an SMS keyword's consent change and audit it, once per inbound event however many
+        times (or how concurrently) the event arrives; it binds every later decision."""
+        if change is ConsentChange.SMS_HELP:
+            return  # answered, nothing changes
+        self.store.consent.change(
             message.tenant_id,
-            "consent.changed",
-            {"change": change.value, "channel": "sms", "source": "keyword", "event_id": message.event_id},
+            message.customer_id,
+            lambda preferences: apply_consent(preferences, change),
+            source=f"sms_keyword:{change.value}",
+            actor="customer:sms",
+            change_id=f"{message.event_id}.consent",
         )
 
     def _reply_language(
@@ -677,8 +681,14 @@ def _auto_vault(store: Store, master: MasterKey | None) -> Vault | None:
     rows = getattr(store, "vault", None)  # SqlStore; a store without vault tables has no vault
     if rows is None:
         return None
-    key = resolve_master_key(master, rows.sqlite_path())
-    return None if key is None else Vault(rows, key)
+    key = resolve_master_key(master, rows.sqlite_path(), rows.key_dir())
+    if key is None:
+        log.warning(
+            "no TACTFUL_MASTER_KEY on PostgreSQL: the PII vault is off (personal data is tokenised "
+            "but not kept, so replies cannot re-insert it); set TACTFUL_MASTER_KEY (docs/security.md)"
+        )
+        return None
+    return Vault(rows, key)
 
 
 CONSENT_RULE = "consent_keyword"
@@ -704,8 +714,9 @@ def _confirm_consent(
 ) -> tuple[PolicyResult, Signals]:
     """The decision for an SMS keyword is its confirmation, by SMS (the carriers' rule: one reply
     confirms a STOP), unless SMS was already closed to us: a repeated STOP gets no reply."""
-    closed = before.do_not_contact or (
-        change is ConsentChange.SMS_OPT_OUT and Channel.SMS in before.opted_out
+    # HELP is answered whatever the consent (the carriers' rule); a repeated STOP is not.
+    closed = change is not ConsentChange.SMS_HELP and (
+        before.do_not_contact or (change is ConsentChange.SMS_OPT_OUT and Channel.SMS in before.opted_out)
     )
     action = (
         Action(type=ActionType.NO_CONTACT, reason="SMS already closed: no reply", rule_id=CONSENT_RULE)

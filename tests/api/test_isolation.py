@@ -123,6 +123,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/customers/{customer_id}"): {"profile": {"tier": "standard"}},
     ("PUT", "/v1/customers/{customer_id}/preferences"): {"opted_out": []},
     ("PUT", "/v1/channels/credentials/{provider}"): TWILIO,
+    ("PATCH", "/v1/customers/{customer_id}/preferences"): {"personalisation": "low"},
 }
 
 

@@ -24,6 +24,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("PUT", "/v1/customers/{customer_id}"): {A},
     ("GET", "/v1/customers/{customer_id}/preferences"): {A, D},
     ("PUT", "/v1/customers/{customer_id}/preferences"): {A, D},
+    ("PATCH", "/v1/customers/{customer_id}/preferences"): {A, D},
     ("DELETE", "/v1/customers/{customer_id}"): {A},
     ("GET", "/v1/customers/{customer_id}/export"): {A},
     ("GET", "/v1/policies"): {A, D, AU},

@@ -31,6 +31,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/v1/customers/{customer_id}"): ADMIN,
     ("GET", "/v1/customers/{customer_id}/preferences"): DECIDE,
     ("PUT", "/v1/customers/{customer_id}/preferences"): DECIDE,
+    ("PATCH", "/v1/customers/{customer_id}/preferences"): DECIDE,
     ("DELETE", "/v1/customers/{customer_id}"): ADMIN,
     ("GET", "/v1/customers/{customer_id}/export"): ADMIN,
     ("GET", "/v1/policies"): READ_ALL,

@@ -7,9 +7,11 @@ ignores the mark and relies on row locks instead. ``read()`` is a plain transact
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from sqlite3 import Connection as SqliteConnection
 from typing import Any, cast
 
@@ -20,6 +22,8 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from tactful.errors import InputRejected, StoreError
 from tactful.store.signing import ChainConfig
+
+log = logging.getLogger(__name__)
 
 #: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
@@ -182,6 +186,8 @@ class Database:
         self.backend = backend  # "sqlite" | "postgresql"
         #: How the audit log is sharded and its heads signed; set by ``open_store``.
         self.chain: ChainConfig | None = None
+        #: Where generated keys live (``Settings.key_dir``); set by ``open_store``.
+        self.key_dir: Path | None = None
         self._keepalive = keepalive  # holds an in-memory SQLite database open; closed last
 
     @contextmanager
@@ -321,6 +327,33 @@ class Database:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
+
+    def scrub(self, tables: tuple[str, ...]) -> bool:
+        """After deleting what must not be recoverable (an erasure): make the deleted rows leave
+        the files. True when done; False (logged) when it had to be left for later.
+
+        SQLite zeroes deleted content as it deletes (``secure_delete``, set on every connection),
+        but earlier versions of the pages stay in the ``-wal`` file until a checkpoint copies the
+        newest ones back; ``wal_checkpoint(TRUNCATE)`` does that and empties the file, waiting (up
+        to the busy timeout) for readers of older snapshots. PostgreSQL keeps deleted tuples in
+        the table files until VACUUM removes them (docs/security.md, "Erasure")."""
+        if self.backend == "sqlite":
+            with self._write_lock:
+                raw = self.engine.raw_connection()
+                try:
+                    driver = raw.driver_connection
+                    assert driver is not None
+                    row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    raw.close()
+            busy = row is not None and int(row[0]) != 0
+            if busy:
+                log.warning("erasure: the WAL could not be checkpointed now (readers busy); it will be later")
+            return not busy
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("VACUUM " + ", ".join(tables))
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

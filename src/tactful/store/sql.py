@@ -58,6 +58,7 @@ from tactful.store.sql_audit import (
     send_head_lock,
 )
 from tactful.store.sql_channels import SqlCredentialRows, SqlDeliveries
+from tactful.store.sql_consent import SqlConsent
 from tactful.store.sql_console import SqlConsoleSessions
 from tactful.store.sql_experiments import SqlExperimentStore
 from tactful.store.sql_facts import SqlDecisionFacts
@@ -198,6 +199,10 @@ class SqlStore:
     @cached_property
     def experiments(self) -> SqlExperimentStore:  # issue 15: A/B tests and canaries
         return SqlExperimentStore(self._db, self._clock)
+
+    @cached_property
+    def consent(self) -> SqlConsent:  # issue 11: consent changes, once per event, audited
+        return SqlConsent(self._db, self._clock)
 
     @cached_property
     def console_sessions(self) -> SqlConsoleSessions:  # issue 15: console sign-ins

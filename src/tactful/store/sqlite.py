@@ -12,8 +12,11 @@ checkpoints, which then stall one commit for longer, so FULL is both safer and h
 
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event
@@ -23,6 +26,8 @@ from sqlalchemy.pool import QueuePool
 
 from tactful.errors import InputRejected
 from tactful.store.database import SINGLE_READ_OPTION, WRITE_OPTION, Database, store_timeout
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("FULL", "NORMAL")
@@ -42,14 +47,35 @@ def open_database(url: str) -> Database:
     if parsed.database in (None, "", ":memory:"):
         return _open_memory()
     busy_ms = int(timeout * 1000)
+    _create_private(Path(parsed.database))
 
     engine = sa_create_engine(
         parsed,
         poolclass=QueuePool,
         connect_args={"check_same_thread": False, "timeout": timeout},
     )
-    _install_hooks(engine, pragmas=("journal_mode=WAL", f"synchronous={synchronous}"), busy_ms=busy_ms)
+    # secure_delete: deleted rows are overwritten with zeros, so an erased customer's key and
+    # ciphertexts do not linger in free space of the file (Database.scrub empties the WAL after).
+    _install_hooks(
+        engine,
+        pragmas=("journal_mode=WAL", f"synchronous={synchronous}", "secure_delete=ON"),
+        busy_ms=busy_ms,
+    )
     return Database(engine, backend="sqlite", sqlite_synchronous=synchronous, write_lock_timeout=timeout)
+
+
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (0600). SQLite creates the ``-wal``
+    and ``-shm`` files with the database file's mode, so they follow. An existing file keeps its
+    mode, with a warning when others can read it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            log.warning("database file %s is readable by others (mode %o); chmod 600 it", path, mode)
+    except FileNotFoundError:
+        pass  # no such folder: let SQLite report it as it always has
 
 
 def _open_memory() -> Database:
