@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tactful.api.roles import SIGNED_WEBHOOKS
 from tactful.store.base import Store
 from tactful.tenants import NewTenant, governance_of, issue_key, key_id_of
 from tests.api.conftest import Client
@@ -82,6 +83,8 @@ def test_every_v1_endpoint_needs_a_valid_key(
             .replace("{version}", "1")
         )
         for method in operations:
+            if (method.upper(), template) in SIGNED_WEBHOOKS:
+                continue  # signed by the provider instead of a key: tests/channels check their 401s
             r = client.request(method.upper(), path, headers=headers, json={})
             body = problem(r, 401, r.json()["code"])
             assert body["code"] in {"missing_api_key", "invalid_api_key", "invalid_auth_scheme"}, (

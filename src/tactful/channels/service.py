@@ -31,6 +31,10 @@ from tactful.domain import (
 )
 from tactful.engine import Engine
 from tactful.errors import NotFound
+from tactful.knowledge import KnowledgeBase
+from tactful.render import TemplateRenderer
+from tactful.render.generate import GeneratingRenderer
+from tactful.render.llm import LlmConfig
 from tactful.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,7 @@ class ChannelService:
         factories: Mapping[str, TransportFactory] | None = None,
         local: Mapping[str, Transport] | None = None,
         deliver_inline: bool = True,
+        generate: bool = True,
     ) -> None:
         if not isinstance(engine.store, SqlStore):  # pragma: no cover - every shipped store is one
             raise TypeError("live channels need the SQL store (credentials and the delivery outbox)")
@@ -71,6 +76,19 @@ class ChannelService:
         self.deliver_inline = deliver_inline
         self._loop: threading.Thread | None = None
         self._stop = threading.Event()
+        self.knowledge = KnowledgeBase(self.store.knowledge)
+        if generate and isinstance(engine.renderer, TemplateRenderer):
+            # Generated replies for tenants that configured a model ("llm" credentials); the
+            # template renderer stays behind them (tactful.render.generate).
+            engine.renderer = GeneratingRenderer(engine.renderer, self.model_for, self.knowledge)
+
+    def model_for(self, tenant_id: str) -> LlmConfig | None:
+        fields = self.credentials.get(tenant_id, "llm")
+        if fields is None:
+            return None
+        return LlmConfig(
+            base_url=fields["base_url"], model=fields["model"], api_key=fields.get("api_key", "")
+        )
 
     def transport(self, tenant_id: str, provider: str) -> Transport | None:
         local = self.local.get(provider)
