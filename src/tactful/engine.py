@@ -72,10 +72,11 @@ from tactful.render import Renderer, Rendering, RenderRequest, TemplateRenderer
 from tactful.render.language import LanguageChoice, LanguageSetting, choose_language
 from tactful.signals import SignalTier, default_tier
 from tactful.signals.selection import TierSelector
-from tactful.signals.tenant_intents import tenant_intent_model, with_tenant_intent
+from tactful.signals.tenant_intents import UNREAD, tenant_intent_model, with_tenant_intent
 from tactful.store.base import Store
 from tactful.store.database import SideWrite
 from tactful.store.sql import SqlStore
+from tactful.store.sql_reads import DecisionReads
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,12 @@ class Engine:
         return self.tracing.decide(message, self._decide)  # one span per decision when tracing is on
 
     def _decide(self, message: InboundMessage) -> Decision:
-        existing = self.store.get_decision_by_event(message.tenant_id, message.event_id)
+        reads = self._read(message)
+        if reads is None:  # pragma: no cover - every shipped store is an SqlStore
+            existing = self.store.get_decision_by_event(message.tenant_id, message.event_id)
+        else:
+            existing = None if reads.existing is None else Decision.model_validate_json(reads.existing)
+            self.policies.observe(message.tenant_id, reads.policy_ref)  # the policy cache's check
         if existing is not None:
             return existing  # a re-sent event: same answer, no second side effect
 
@@ -239,11 +245,15 @@ class Engine:
             guarded, sealed = self._guard(message, now, degraded)  # raises InputRejected on bad input
             consent = consent_keyword(message.channel, guarded.text)
         with watch.stage("signals"):
-            signals = self._signals(message.tenant_id, guarded, message.channel, degraded)
+            intents = UNREAD if reads is None else reads.intent_version
+            signals = self._signals(message.tenant_id, guarded, message.channel, degraded, intents)
         with watch.stage("context"):
             if consent is ConsentChange.SMS_OPT_IN:  # the confirmation goes out under the new consent
                 self._change_consent(message, consent)
-            ctx = load_context(self.features, message.tenant_id, message.customer_id, now)
+            read = None
+            if reads is not None and consent is not ConsentChange.SMS_OPT_IN and self._features_in_store:
+                read = self.features.from_row(message.tenant_id, reads.context_row, now)  # type: ignore[attr-defined]
+            ctx = load_context(self.features, message.tenant_id, message.customer_id, now, read)
             degraded.extend(ctx.degradations)  # stale features: defaults used, visibly
             if consent is ConsentChange.SMS_OPT_OUT:  # ... and the opt-out binds from the next decision
                 self._change_consent(message, consent)
@@ -414,8 +424,23 @@ class Engine:
 
     # -- the steps' details -----------------------------------------------------------------------
 
+    def _read(self, message: InboundMessage) -> DecisionReads | None:
+        """The decision's one combined read (event id, context, policy and intent refs)."""
+        if not isinstance(self.store, SqlStore):  # pragma: no cover - every shipped store is one
+            return None
+        return self.store.read_for_decision(message.tenant_id, message.event_id, message.customer_id)
+
+    @property
+    def _features_in_store(self) -> bool:
+        return self.features is getattr(self.store, "features", None)
+
     def _signals(
-        self, tenant_id: TenantId, guarded: GuardedText, channel: Channel, degraded: list[str]
+        self,
+        tenant_id: TenantId,
+        guarded: GuardedText,
+        channel: Channel,
+        degraded: list[str],
+        intent_version: int | None = UNREAD,
     ) -> Signals:
         # The selector never raises for a failing tier: it falls back to a poorer tier (or neutral
         # signals) and returns why, which makes the decision visibly degraded.
@@ -425,7 +450,8 @@ class Engine:
         try:
             # A tenant that trained its own intents (POST /v1/intents/examples) gets them instead of
             # the shipped support intents; one small read, the decoded model is cached per version.
-            found = with_tenant_intent(found, tenant_intent_model(self.store, tenant_id), guarded.text)
+            model = tenant_intent_model(self.store, tenant_id, intent_version)
+            found = with_tenant_intent(found, model, guarded.text)
         except Exception as exc:  # the shipped intent stands; the decision says so
             log.exception("tenant intent model of %s failed", tenant_id)
             degraded.append(

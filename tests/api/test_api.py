@@ -239,7 +239,7 @@ def test_customers_and_preferences(client: Client, auth: dict[str, str], other_a
 
 def test_health_ready_metrics_and_openapi(client: Client, auth: dict[str, str]) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    assert client.get("/readyz").json() == {"status": "ready", "checks": {"store": "ok", "rate_limit": "ok"}}
     client.post("/v1/messages", json=MSG, headers=auth)
     metrics = client.get("/metrics").text
     assert "tactful_decisions_total{action=" in metrics

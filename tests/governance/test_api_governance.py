@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tactful.api import roles
-from tactful.governance.ratelimit import TokenBucketLimiter
+from tactful.governance.ratelimit import LocalLimiter, TokenBucketLimiter
 from tactful.tenants import key_id_of
 from tests.governance.conftest import Api
 
@@ -82,7 +82,7 @@ def test_the_service_matrix_agrees_with_the_written_one(api: Api) -> None:
 
 
 def test_an_exhausted_key_gets_429_with_retry_after_and_other_keys_do_not(api: Api) -> None:
-    api.client.app.state.rate_limiter = TokenBucketLimiter(rate=0.5, burst=2, clock=lambda: 7.0)
+    api.client.app.state.rate_limiter = LocalLimiter(TokenBucketLimiter(rate=0.5, burst=2, clock=lambda: 7.0))
     for _ in range(2):
         assert api.client.get("/v1/policies", headers=api.auth(A)).status_code == 200
     r = api.client.get("/v1/policies", headers=api.auth(A))

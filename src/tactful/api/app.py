@@ -57,6 +57,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         try:
             yield
         finally:
+            await app.state.rate_limiter.aclose()
             if owns_engine:
                 app.state.channels.close()
                 app.state.engine.close()
@@ -73,6 +74,15 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.rate_limiter = build_limiter(
         settings.rate_limit_url, settings.rate_limit_per_second, settings.rate_limit_burst
     )
+    limiter = app.state.rate_limiter
+    app.state.metrics.add_probe(
+        "tactful_rate_limit_degraded", "1 while the shared rate-limit store is unreachable (local limits)",
+        lambda: float(limiter.health() != "ok"),
+    )  # fmt: skip
+    app.state.metrics.add_probe(
+        "tactful_rate_limit_local_fallbacks", "Requests limited in-process because the shared store failed",
+        lambda: float(getattr(limiter, "fallbacks", 0)),
+    )  # fmt: skip
     if engine is not None:
         app.state.engine = engine
         observe(app, engine)

@@ -57,6 +57,15 @@ def install(app: FastAPI) -> None:
             response.headers["Retry-After"] = exc.retry_after_header
         return response
 
+    async def _store_failed(request: Request, exc: Exception) -> JSONResponse:
+        # A safety net: stores translate their driver's errors into StoreError at their boundary;
+        # one that slips through is still a 503 with a code, never a bare 500 or a reset.
+        _count(request, "store_unavailable")
+        return problem(503, "store_unavailable", f"the store failed: {type(exc).__name__}")
+
+    for driver_error in _driver_errors():
+        app.add_exception_handler(driver_error, _store_failed)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
@@ -79,3 +88,16 @@ def install(app: FastAPI) -> None:
         }.get(exc.status_code, f"http_{exc.status_code}")
         _count(request, code)
         return problem(exc.status_code, code, str(exc.detail))
+
+
+def _driver_errors() -> list[type[Exception]]:
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    found: list[type[Exception]] = [SQLAlchemyError, sqlite3.Error]
+    try:
+        import psycopg
+    except ImportError:  # the postgres extra is not installed: no such errors can occur
+        return found
+    return [*found, psycopg.Error]

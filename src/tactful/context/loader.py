@@ -50,9 +50,15 @@ def _profile(document: str) -> CustomerProfile:
 
 
 def load_context(
-    source: ContextSource, tenant_id: TenantId, customer_id: CustomerId, now: datetime
+    source: ContextSource,
+    tenant_id: TenantId,
+    customer_id: CustomerId,
+    now: datetime,
+    read: tuple[CustomerFacts | None, FeatureVector] | None = None,
 ) -> CustomerContext:
-    facts, vector = source.read_for_decision(tenant_id, customer_id, now)
+    """``read``: what ``source.read_for_decision`` would return, when the caller read it already
+    (the engine's combined read)."""
+    facts, vector = read if read is not None else source.read_for_decision(tenant_id, customer_id, now)
     prefs = facts.preferences if facts is not None else Preferences()
     personal = prefs.personalisation is not PersonalisationIntensity.OFF
     if facts is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 from tactful.domain import TenantId
 from tactful.errors import NotFound
@@ -11,17 +12,33 @@ from tactful.store.base import PolicyStore
 
 
 class ActivePolicies:
-    """Looks up the tenant's active version on every call (a cheap indexed read, so activation and
-    rollback take effect on the very next decision in every process) and compiles each version once."""
+    """The tenant's active version, compiled once per version.
 
-    def __init__(self, store: PolicyStore) -> None:
+    A decision reads the active ref in its one combined read (``SqlStore.read_for_decision``) and
+    hands it to ``observe``, so activation and rollback take effect on the very next decision in
+    every process without a read of their own. Other callers (the learner's mode, the API) use the
+    ref seen last, re-read when it is older than ``ttl_s``.
+    """
+
+    def __init__(self, store: PolicyStore, *, ttl_s: float = 1.0) -> None:
         self._store = store
+        self.ttl_s = ttl_s
+        self._refs: dict[str, tuple[tuple[int, str] | None, float]] = {}
         self._compiled: dict[tuple[str, int, str], CompiledPolicy] = {}
         self._versions: dict[tuple[str, int], CompiledPolicy] = {}
         self._lock = threading.Lock()
 
+    def observe(self, tenant_id: TenantId, ref: tuple[int, str] | None) -> None:
+        """The active ref as the caller just read it (the version check of the cache)."""
+        self._refs[tenant_id] = (ref, time.monotonic())
+
     def get(self, tenant_id: TenantId) -> CompiledPolicy:
-        ref = self._store.active_policy_ref(tenant_id)
+        seen = self._refs.get(tenant_id)
+        if seen is not None and time.monotonic() - seen[1] < self.ttl_s:
+            ref = seen[0]
+        else:
+            ref = self._store.active_policy_ref(tenant_id)
+            self.observe(tenant_id, ref)
         if ref is None:
             raise NotFound(f"tenant {tenant_id} has no active policy", code="no_active_policy")
         return self._compile(tenant_id, ref[0], ref[1])

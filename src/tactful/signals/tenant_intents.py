@@ -244,14 +244,23 @@ def add_and_train(store: Any, tenant_id: Any, examples: Sequence[tuple[str, str]
 _CACHE: dict[str, tuple[int, TenantIntentModel]] = {}
 
 
-def tenant_intent_model(store: Any, tenant_id: Any) -> TenantIntentModel | None:
+#: ``tenant_intent_model``'s ``version`` when the caller has not read it.
+UNREAD = -1
+
+
+def tenant_intent_model(store: Any, tenant_id: Any, version: int | None = UNREAD) -> TenantIntentModel | None:
     """The tenant's newest intent model, or None when it has none (then use the tier's intent).
 
-    One small read per call (the newest version's row); the decoded model is cached per version.
+    The decoded model is cached per version. ``version`` is the newest version as the caller read
+    it (the decision's combined read: ``SqlStore.read_for_decision``); a cached model of that
+    version costs no read at all. Without it, one read of the newest row.
     """
     intents = getattr(store, "intents", None)
-    if intents is None:
+    if intents is None or version is None:
         return None
+    cached = _CACHE.get(str(tenant_id))
+    if cached is not None and cached[0] == version:
+        return cached[1]
     stored = intents.latest_model(tenant_id)
     if stored is None:
         return None

@@ -25,7 +25,7 @@ class RoundTrips:
         if database.backend != "postgresql":
             raise ValueError("round trips are counted on PostgreSQL only")
         self._engine = database.engine
-        self._file = tempfile.TemporaryFile()
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - open until close(), like the listeners
         self._on = False
         event.listen(self._engine, "checkout", self._checkout)
         event.listen(self._engine, "checkin", self._checkin)

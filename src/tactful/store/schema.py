@@ -179,30 +179,54 @@ outcomes = Table(
     Index("ix_outcomes_decision", "tenant_id", "decision_id"),
 )
 
+# A tenant's log is ``shard``-many hash chains (store/signing.py); ``seq`` counts within a chain.
 audit_log = Table(
     "audit_log",
     metadata,
     Column("tenant_id", String(64), nullable=False),
+    Column("shard", Integer(), nullable=False, autoincrement=False),
     Column("seq", BigInteger(), nullable=False, autoincrement=False),
     Column("kind", String(64), nullable=False),
     Column("payload", Text(), nullable=False),  # canonical JSON, hashed byte for byte
     Column("created_at", UtcDateTime(), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    PrimaryKeyConstraint("tenant_id", "seq"),
+    PrimaryKeyConstraint("tenant_id", "shard", "seq"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
 )
 
-# One row per tenant, created with the tenant: the chain's tip. Appends lock it, which serialises a
-# tenant's appends, and verification compares it with the last entry to detect a truncated tail.
+# One row per chain (tenant, shard): the chain's tip, signed under the audit key. Appends lock it,
+# which serialises one chain's appends, and verification compares it with the last entry to detect
+# a truncated tail. Chain 0's row is made with the tenant; the others on their first append.
 audit_heads = Table(
     "audit_heads",
     metadata,
     Column("tenant_id", String(64), nullable=False),
+    Column("shard", Integer(), nullable=False, autoincrement=False),
     Column("seq", BigInteger(), nullable=False, autoincrement=False),
     Column("hash", String(64), nullable=False),
-    PrimaryKeyConstraint("tenant_id"),
+    Column("signature", String(64), nullable=True),  # None only for heads written before 0008
+    PrimaryKeyConstraint("tenant_id", "shard"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# Every change of a customer's consent preferences, from any path (SMS keyword, API PUT/PATCH,
+# erasure), with who, when, before and after; ``change_id`` is the inbound event id for keyword
+# changes, so a re-delivered or concurrently duplicated event changes consent once (issue 11).
+consent_changes = Table(
+    "consent_changes",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("change_id", String(160), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("before", Text(), nullable=False),
+    Column("after", Text(), nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "change_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    Index("ix_consent_changes_time", "tenant_id", "changed_at"),
 )
 
 # Transactional outbox: events written with the state change, relayed to the bus afterwards.

@@ -6,6 +6,7 @@ built once with bind parameters avoid per-call construction and identity-map boo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -32,7 +33,7 @@ from tactful.domain import (
 )
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.observability.propagation import current_trace_context
-from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
+from tactful.store.base import ApiKeyRecord, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_json
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
 from tactful.store.driver_errors import translate_driver_errors
@@ -58,6 +59,7 @@ from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
 from tactful.store.sql_knowledge import SqlKnowledgeRows
 from tactful.store.sql_learning import SqlLearningStore
+from tactful.store.sql_reads import DecisionReads, combined_query, decision_reads
 from tactful.store.sql_vault import SqlVaultStore
 
 API_KEY_ROLES = frozenset({"admin", "decide", "auditor"})
@@ -144,6 +146,7 @@ class SqlStore:
         self._q_count_proactive = prepare(_COUNT_PROACTIVE)
         self._q_find_key = prepare(_FIND_KEY)
         self._q_customer = prepare(_GET_CUSTOMER)
+        self._q_combined = prepare(combined_query(database.backend))
         self._q_insert_decision = prepare(_INSERT_DECISION)
         self._q_insert_outbox = prepare(_INSERT_OUTBOX)
         self._audit_statements = AuditStatements(database)
@@ -158,7 +161,7 @@ class SqlStore:
         self._group = GroupCommit(database)
 
     @property
-    def audit(self) -> AuditLog:
+    def audit(self) -> SqlAuditLog:
         return self._audit
 
     @cached_property
@@ -237,7 +240,11 @@ class SqlStore:
                     )
                 )
                 # The chain's head exists from the start, so appends only ever lock and update it.
-                conn.execute(insert(audit_heads).values(tenant_id=tenant.tenant_id, seq=0, hash=GENESIS_HASH))
+                conn.execute(
+                    insert(audit_heads).values(
+                        tenant_id=tenant.tenant_id, shard=0, seq=0, hash=GENESIS_HASH, signature=None
+                    )
+                )
         except IntegrityError as exc:
             if self.find_tenant_by_name(name) is not None:
                 raise Conflict(f"a tenant named {name!r} already exists", code="tenant_exists") from exc
@@ -495,9 +502,14 @@ class SqlStore:
         document_dict = decision.model_dump(mode="json")
         document = canonical_json(document_dict)
         snapshot_json = payload_text(snapshot)
-        # Keys in sorted order ("decision" < "snapshot"), so this is exactly the canonical JSON of
-        # the payload without serialising the decision a second time.
-        audit_json = '{"decision":' + document + ',"snapshot":' + snapshot_json + "}"
+        # The entry commits to the stored document by its hash, which `audit verify` checks every
+        # decision row against. Keys in sorted order ("decision" < "document_sha256" < "snapshot"),
+        # so this is exactly the canonical JSON of the payload without serialising twice.
+        document_sha256 = hashlib.sha256(document.encode("utf-8")).hexdigest()
+        audit_json = (
+            '{"decision":' + document + ',"document_sha256":"' + document_sha256
+            + '","snapshot":' + snapshot_json + "}"
+        )  # fmt: skip
         envelope = Envelope(
             # Derived, not random: a retried relay re-sends the same id and consumers dedupe on it.
             event_id=f"{decision.decision_id}.made",
@@ -542,9 +554,14 @@ class SqlStore:
                 self._audit_statements,
                 tenant_id=decision.tenant_id,
                 kind="decision",
-                payload={"decision": document_dict, "snapshot": snapshot},
+                payload={
+                    "decision": document_dict,
+                    "document_sha256": document_sha256,
+                    "snapshot": snapshot,
+                },
                 payload_json=audit_json,
                 created_at=now,
+                subject=decision.customer_id,
             )
             tx.execute(self._q_insert_outbox, outbox_row)
             for write in side_writes:
@@ -581,6 +598,17 @@ class SqlStore:
             self._q_decision_by_event, {"b_tenant_id": tenant_id, "b_event_id": event_id}
         )
         return None if row is None else Decision.model_validate_json(row[0])
+
+    @translate_driver_errors
+    def read_for_decision(
+        self, tenant_id: TenantId, event_id: EventId, customer_id: CustomerId
+    ) -> DecisionReads:
+        """Everything a decision reads, in one statement (see sql_reads.py)."""
+        row = self._db.fetch_one(
+            self._q_combined, {"b_tenant_id": tenant_id, "b_event_id": event_id, "b_customer_id": customer_id}
+        )
+        assert row is not None  # the context's anchor row always exists
+        return decision_reads(row)
 
     @translate_driver_errors
     def count_proactive_since(self, tenant_id: TenantId, customer_id: CustomerId, since: datetime) -> int:

@@ -94,10 +94,11 @@ def _state_query(personal: bool) -> Any:
     )
 
 
-def _decision_query(backend: str) -> Any:
+def decision_query(backend: str, *extra: ColumnElement[Any]) -> Any:
     """Everything one decision reads, in one round trip: the consent-level facts always; the
     profile and the personal feature state only when personalisation is not ``off`` — decided in
-    the database, so an off customer's profile and personal features never leave it."""
+    the database, so an off customer's profile and personal features never leave it. ``extra``
+    columns follow (the store's combined read adds the event-id check and version refs)."""
     time_zone: ColumnElement[Any]
     needs: ColumnElement[Any]
     intensity: ColumnElement[Any]
@@ -142,7 +143,13 @@ def _decision_query(backend: str) -> Any:
         feature_state.c.consent_state,
         feature_state.c.computed_at,
         case((off, null()), else_=feature_state.c.personal_state),
+        func.coalesce(active, 0),  # the version a customer without state reads defaults from
+        *extra,
     ).select_from(joined)
+
+
+#: How many columns of ``decision_query`` are the context's (``SqlFeatureStore.from_row``).
+CONTEXT_COLUMNS = 9
 
 
 _KNOWN_EVENT = select(events.c.event_id).where(
@@ -185,7 +192,7 @@ class SqlFeatureStore:
         prepare = partial(PreparedQuery, engine=database.engine)
         self._q_personal = prepare(_state_query(personal=True))
         self._q_consent = prepare(_state_query(personal=False))
-        self._q_decision = prepare(_decision_query(database.backend))
+        self._q_decision = prepare(decision_query(database.backend))
         # Every decision ingests its two events inside its own transaction: the statements that
         # take one value each are prepared once (~0.1 ms less apiece than through Core).
         self._q_known = prepare(_KNOWN_EVENT)
@@ -205,7 +212,16 @@ class SqlFeatureStore:
     ) -> tuple[CustomerFacts | None, FeatureVector]:
         row = self._db.fetch_one(self._q_decision, {"b_tenant_id": tenant_id, "b_customer_id": customer_id})
         assert row is not None  # the anchor row always exists
-        prefs_json, time_zone, needs, profile, version, consent_json, computed_raw, personal_json = row
+        return self.from_row(tenant_id, row, now)
+
+    def from_row(
+        self, tenant_id: str, row: Sequence[Any], now: datetime
+    ) -> tuple[CustomerFacts | None, FeatureVector]:
+        """The facts and features of ``decision_query``'s first ``CONTEXT_COLUMNS`` columns (the
+        store's combined read hands its row over, so the context costs no read of its own)."""
+        prefs_json, time_zone, needs, profile, version, consent_json, computed_raw, personal_json, active = (
+            row[:CONTEXT_COLUMNS]
+        )
         facts = None
         if prefs_json is not None:
             if isinstance(needs, str):
@@ -218,9 +234,7 @@ class SqlFeatureStore:
             )
         personal = facts is None or facts.preferences.personalisation is not PersonalisationIntensity.OFF
         if version is None:  # no event yet for this customer: every feature takes its default
-            vector = self._vector(
-                tenant_id, self._active_version(tenant_id), new_state(), None, personal, now, None
-            )
+            vector = self._vector(tenant_id, int(active), new_state(), None, personal, now, None)
         else:
             vector = self._vector(
                 tenant_id,

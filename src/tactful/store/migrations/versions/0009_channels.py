@@ -1,7 +1,7 @@
 """Schema for issue 14 (channels): provider credentials, the delivery outbox, the knowledge base.
 
-Revision ID: 0008_channels
-Revises: 0007_console
+Revision ID: 0009_channels
+Revises: 0008_hardening
 Create Date: 2026-12-04
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 
 from tactful.store.schema import UtcDateTime
 
-revision: str = "0008_channels"
-down_revision: str | Sequence[str] | None = "0007_console"
+revision: str = "0009_channels"
+down_revision: str | Sequence[str] | None = "0008_hardening"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,53 @@
+"""The decision's one read: everything ``Engine.decide`` needs from the database before it decides.
+
+One statement (one round trip on PostgreSQL): the decision already made for this event id (a
+re-sent event), the customer's context (``sql_features.decision_query``), the tenant's active
+policy ref and its newest intent model version. The refs are the caches' version checks: the
+compiled policy and the decoded intent model are kept per process and re-read only when the
+version this read returns is not the cached one, so a change made by any process is in force from
+the next decision on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, bindparam, func, select
+
+from tactful.store.schema import decisions, intent_models, policies
+from tactful.store.sql_features import CONTEXT_COLUMNS, decision_query
+
+
+@dataclass(frozen=True)
+class DecisionReads:
+    existing: str | None  # the stored decision's JSON when this event id was decided already
+    policy_ref: tuple[int, str] | None  # (version, content hash) of the active policy
+    intent_version: int | None  # the tenant's newest intent model, None when it has none
+    context_row: tuple[Any, ...]  # for ``SqlFeatureStore.from_row``
+
+
+def combined_query(backend: str) -> Any:
+    tenant = bindparam("b_tenant_id", type_=String())
+    existing = (
+        select(decisions.c.document)
+        .where(decisions.c.tenant_id == tenant, decisions.c.event_id == bindparam("b_event_id"))
+        .scalar_subquery()
+    )
+    active = (policies.c.tenant_id == tenant, policies.c.active.is_(True))
+    policy_version = select(policies.c.version).where(*active).scalar_subquery()
+    policy_hash = select(policies.c.content_hash).where(*active).scalar_subquery()
+    intent_version = (
+        select(func.max(intent_models.c.version)).where(intent_models.c.tenant_id == tenant).scalar_subquery()
+    )
+    return decision_query(backend, existing, policy_version, policy_hash, intent_version)
+
+
+def decision_reads(row: tuple[Any, ...]) -> DecisionReads:
+    existing, policy_version, policy_hash, intent_version = row[CONTEXT_COLUMNS:]
+    return DecisionReads(
+        existing=existing,
+        policy_ref=None if policy_version is None else (int(policy_version), str(policy_hash)),
+        intent_version=None if intent_version is None else int(intent_version),
+        context_row=row,
+    )
