@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from tactful.channels.credentials import Credentials
 from tactful.channels.delivery import DeliveryWorker, Recipient
+from tactful.channels.email_transport import SmtpTransport, parse_mail
 from tactful.channels.transport import InboundEvent, InboundKind, SignatureInvalid, Transport, WebhookRequest
 from tactful.channels.twilio import TwilioTransport
 from tactful.domain import (
@@ -30,7 +31,7 @@ from tactful.domain import (
     TenantId,
 )
 from tactful.engine import Engine
-from tactful.errors import NotFound
+from tactful.errors import InputRejected, NotFound
 from tactful.knowledge import KnowledgeBase
 from tactful.render import TemplateRenderer
 from tactful.render.generate import GeneratingRenderer
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 #: Builds a provider's transport from a tenant's (decrypted) credential fields.
 TransportFactory = Callable[[Mapping[str, str]], Transport]
 
-FACTORIES: dict[str, TransportFactory] = {"twilio": TwilioTransport}
+FACTORIES: dict[str, TransportFactory] = {"twilio": TwilioTransport, "smtp": SmtpTransport}
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,13 @@ class ChannelService:
         events = transport.parse(request)  # raises SignatureInvalid before anything is read or stored
         return [self._handle(TenantId(tenant_id), provider, e) for e in events]
 
+    def inbound_mail(self, tenant_id: str, raw: bytes) -> InboundResult:
+        """A customer's mail from the SMTP listener: decided, and answered by SMTP in its thread.
+        ``InputRejected`` (unknown tenant, unreadable mail) makes the listener refuse it with 550."""
+        if self.store.get_tenant(TenantId(tenant_id)) is None:
+            raise InputRejected("no such mailbox", code="unknown_mailbox")
+        return self._handle(TenantId(tenant_id), "smtp", parse_mail(raw))
+
     def _verified_transport(self, tenant_id: str, provider: str) -> Transport:
         if self.store.get_tenant(TenantId(tenant_id)) is None:
             raise SignatureInvalid("the webhook's signature cannot be checked")
@@ -122,7 +130,7 @@ class ChannelService:
             return InboundResult(event, None, self._status(tenant_id, provider, event))
         decision = self.decide(tenant_id, provider, event)
         if event.channel is not Channel.VOICE:  # a voice reply is the webhook's own TwiML answer
-            self.queue(decision, {event.channel: (provider, event.sender)})
+            self.queue(decision, {event.channel: (provider, event.sender)}, event.thread)
         return InboundResult(event, decision)
 
     def customer_for(self, tenant_id: TenantId, channel: Channel, sender: str) -> CustomerId:
@@ -146,8 +154,10 @@ class ChannelService:
             )
         )
 
-    def queue(self, decision: Decision, recipients: Mapping[Channel, Recipient]) -> None:
-        status = self.worker.enqueue(decision, recipients)
+    def queue(
+        self, decision: Decision, recipients: Mapping[Channel, Recipient], thread: tuple[str, ...] = ()
+    ) -> None:
+        status = self.worker.enqueue(decision, recipients, thread)
         if status is not None and status.state == "pending" and self.deliver_inline:
             self.worker.run_once()
 
