@@ -63,6 +63,7 @@ SIGNED_WEBHOOKS: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", "/v1/channels/twilio/sms"),
         ("POST", "/v1/channels/twilio/voice"),
+        ("POST", "/v1/channels/slack/events"),
     }
 )
 

@@ -29,7 +29,7 @@ from tactful.channels.breaker import CircuitBreakers, RetryPolicy
 from tactful.channels.credentials import Credentials
 from tactful.channels.registry import fitter_for
 from tactful.channels.transport import Outbound, ProviderRejected, ProviderUnavailable, Transport
-from tactful.domain import PUBLIC_CHANNELS, Channel, Decision, Reply, TenantId
+from tactful.domain import PUBLIC_CHANNELS, ActionType, Channel, Decision, Reply, TenantId
 from tactful.errors import InputRejected
 from tactful.guard.reinsert import reveal_for_delivery, tokens_in
 from tactful.guard.vault import Vault
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 #: (provider, address): where a customer can be reached on one channel.
 Recipient = tuple[str, str]
 Recipients = Mapping[Channel, Recipient]
+HANDOFF_ACTIONS = frozenset({ActionType.HANDOFF_HUMAN, ActionType.ESCALATE})
 THREAD = "_thread"  # the sealed recipients also keep the e-mail thread's Message-IDs
 #: Finds the tenant's transport for a provider (None when the tenant has not configured it).
 TransportLookup = Callable[[str, str], Transport | None]
@@ -198,6 +199,7 @@ class DeliveryWorker:
             reply=self._reply_for(decision, Reply.model_validate_json(row.reply), channel),
             explanation="; ".join(decision.explanation.notes),
             thread=thread if channel is Channel.EMAIL else (),
+            handoff=decision.action.type in HANDOFF_ACTIONS,
         )
         attempts = row.attempts + 1
         try:

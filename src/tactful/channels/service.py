@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from tactful.channels.credentials import Credentials
 from tactful.channels.delivery import DeliveryWorker, Recipient
 from tactful.channels.email_transport import SmtpTransport, parse_mail
+from tactful.channels.slack import SlackTransport
 from tactful.channels.transport import InboundEvent, InboundKind, SignatureInvalid, Transport, WebhookRequest
 from tactful.channels.twilio import TwilioTransport
 from tactful.domain import (
@@ -43,7 +44,11 @@ log = logging.getLogger(__name__)
 #: Builds a provider's transport from a tenant's (decrypted) credential fields.
 TransportFactory = Callable[[Mapping[str, str]], Transport]
 
-FACTORIES: dict[str, TransportFactory] = {"twilio": TwilioTransport, "smtp": SmtpTransport}
+FACTORIES: dict[str, TransportFactory] = {
+    "twilio": TwilioTransport,
+    "smtp": SmtpTransport,
+    "slack": SlackTransport,
+}
 
 
 @dataclass(frozen=True)
