@@ -92,8 +92,12 @@ class ChannelService:
         fields = self.credentials.get(tenant_id, "llm")
         if fields is None:
             return None
+        tokens = fields.get("max_tokens", "")
         return LlmConfig(
-            base_url=fields["base_url"], model=fields["model"], api_key=fields.get("api_key", "")
+            base_url=fields["base_url"],
+            model=fields["model"],
+            api_key=fields.get("api_key", ""),
+            max_tokens=min(int(tokens), 1024) if tokens.isdigit() and int(tokens) > 0 else 160,
         )
 
     def transport(self, tenant_id: str, provider: str) -> Transport | None:
