@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from tactful.api.deps import CallerDep
 from tactful.channels.service import ChannelService
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["channels"])
 MAX_WEBHOOK_BYTES = 64 * 1024
 
 
-def channel_service(request: Request) -> ChannelService:
+def channel_service(request: HTTPConnection) -> ChannelService:
     """The app's channel service, built on first use around the app's engine."""
     state = request.app.state
     service: ChannelService | None = getattr(state, "channels", None)

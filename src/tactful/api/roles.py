@@ -55,6 +55,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/experiments/{experiment_id}"): READ_AUDIT,
     # Channels (issue 14): how a decision's reply was delivered is part of the decision.
     ("GET", "/v1/decisions/{decision_id}/delivery"): READ_ALL,
+    # The integration's backend opens web chat sessions for its customers.
+    ("POST", "/v1/channels/webchat/sessions"): DECIDE,
 }
 
 #: Provider webhooks: authenticated by the provider's signature over the request, not by an API key,
