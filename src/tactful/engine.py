@@ -294,6 +294,9 @@ class Engine:
             rendering, reply, delivered = self._render(
                 message, result, signals, guarded, degraded, ctx, language.language
             )
+            generation = rendering.generation  # issue 14: a generated reply, or why the template went
+            if generation is not None:
+                degraded.extend(generation.degradations)
 
         decision = Decision(
             decision_id=DecisionId(new_id("dec")),
@@ -308,12 +311,17 @@ class Engine:
             reply=reply,
             explanation=self._explain(
                 result, signals, ctx, (*filter(None, [language.note()]), *rendering.notes)
-            ),
+            ).model_copy(update={"sources": generation.sources if generation else ()}),
             policy_version=result.policy_version,
             model_versions={
                 **signals.model_versions,
                 "renderer": self.renderer.version,
                 "learner": choice.trace.model_version if choice.trace else self.learner.version,
+                **(
+                    {"prompt_version": generation.prompt_version, "generator": generation.model}
+                    if generation is not None
+                    else {}
+                ),
             },
             latency_ms={},
             degraded=bool(degraded),
@@ -552,6 +560,7 @@ class Engine:
             max_sms_segments=self.max_sms_segments,
             language=language,
             text=guarded.text,
+            tenant_id=message.tenant_id,
         )
         rendering = self.renderer.render(request)
         public = rendering.reply.channel in PUBLIC_CHANNELS

@@ -46,6 +46,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/experiments"): {A, AU},
     ("GET", "/v1/experiments/{experiment_id}"): {A, AU},
     ("GET", "/v1/decisions/{decision_id}/delivery"): {A, D, AU},
+    ("POST", "/v1/channels/webchat/sessions"): {A, D},
 }
 MSG = {"customer_id": "cust-1", "conversation_id": "conv-1", "channel": "chat", "text": "Where is my parcel?"}
 

@@ -65,6 +65,7 @@ from tactful.store.sql_facts import SqlDecisionFacts
 from tactful.store.sql_features import SqlFeatureStore
 from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
+from tactful.store.sql_knowledge import SqlKnowledgeRows
 from tactful.store.sql_learning import SqlLearningStore
 from tactful.store.sql_reads import DecisionReads, combined_query, decision_reads
 from tactful.store.sql_vault import SqlVaultStore
@@ -215,6 +216,10 @@ class SqlStore:
     @cached_property
     def deliveries(self) -> SqlDeliveries:  # issue 14: the outbound delivery outbox
         return SqlDeliveries(self._db, self._clock)
+
+    @cached_property
+    def knowledge(self) -> SqlKnowledgeRows:  # issue 14: the tenant knowledge base
+        return SqlKnowledgeRows(self._db, self._clock)
 
     @property
     def backend(self) -> str:
