@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -80,6 +80,9 @@ from tactful.store.sql_reads import DecisionReads
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+
+#: The bus group of the one process that learns from outcomes (``tactful worker --role learner``).
+LEARNER_GROUP = "learner"
 
 #: The signals the explanation lists, in this order.
 TOP_SIGNALS = (
@@ -183,11 +186,19 @@ class Engine:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, clock: Clock = utc_now, background_relay: bool = False
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock = utc_now,
+        background_relay: bool = False,
+        consume: Collection[str] | None = None,
     ) -> Engine:
         """The composition root: open the store and bus named by URL and wire the default parts.
-        ``background_relay`` applies when the settings leave the relay mode open."""
+        ``background_relay`` applies when the settings leave the relay mode open. ``consume`` names
+        the bus groups this process works for (``tactful worker --role``; an API process on a
+        durable bus consumes none); None, the embedded default, consumes all."""
         from tactful.bus import open_bus
+        from tactful.learn.reader import SnapshotReader
         from tactful.store import open_store
 
         store = open_store(settings.database_url, settings=settings)
@@ -196,7 +207,7 @@ class Engine:
         engine = cls(
             store,
             vault=_auto_vault(store, master),
-            bus=open_bus(settings.bus_url),
+            bus=open_bus(settings.bus_url, consume=consume),
             tier=TierSelector.from_settings(settings),
             clock=clock,
             guard_limits=GuardLimits(max_chars=settings.max_text_chars),
@@ -208,7 +219,11 @@ class Engine:
         )
         # The bandit learns per tenant when the policy (or `tactful learn mode`) turns it on; with
         # mode off it costs one cached mode lookup per decision.
-        engine.learner = BanditLearner(store.learning, engine.policies.get, clock=clock)
+        # Several processes on a durable bus: the learner worker learns, the others read its
+        # newest snapshot (one model per tenant, not one per process; docs/scale-out.md).
+        reads_only = consume is not None and LEARNER_GROUP not in consume
+        learner_class = SnapshotReader if reads_only else BanditLearner
+        engine.learner = learner_class(store.learning, engine.policies.get, clock=clock)
         engine.experiments.ttl_s = settings.experiment_cache_seconds
         if engine.monitor is not None:
             engine.monitor.every = timedelta(seconds=settings.experiment_check_seconds)
@@ -279,6 +294,9 @@ class Engine:
             rendering, reply, delivered = self._render(
                 message, result, signals, guarded, degraded, ctx, language.language
             )
+            generation = rendering.generation  # issue 14: a generated reply, or why the template went
+            if generation is not None:
+                degraded.extend(generation.degradations)
 
         decision = Decision(
             decision_id=DecisionId(new_id("dec")),
@@ -293,12 +311,17 @@ class Engine:
             reply=reply,
             explanation=self._explain(
                 result, signals, ctx, (*filter(None, [language.note()]), *rendering.notes)
-            ),
+            ).model_copy(update={"sources": generation.sources if generation else ()}),
             policy_version=result.policy_version,
             model_versions={
                 **signals.model_versions,
                 "renderer": self.renderer.version,
                 "learner": choice.trace.model_version if choice.trace else self.learner.version,
+                **(
+                    {"prompt_version": generation.prompt_version, "generator": generation.model}
+                    if generation is not None
+                    else {}
+                ),
             },
             latency_ms={},
             degraded=bool(degraded),
@@ -315,7 +338,8 @@ class Engine:
         timed = decision.model_copy(update={"latency_ms": watch.total()})
         snapshot = self._snapshot(message, guarded, signals, ctx, consent)
         if isinstance(self.store, SqlStore):
-            writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed)
+            seen = None if read is None or reads is None else reads.context_row  # the state ctx holds
+            writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed, seen)
             with watch.stage("store"):  # not in latency_ms (taken above): only a span, when tracing
                 stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
         else:  # pragma: no cover - every shipped store is an SqlStore
@@ -357,6 +381,7 @@ class Engine:
         decision: Decision,
         choice: Choice,
         sealed: list[SealedValue],
+        context_row: tuple[Any, ...] | None,
     ) -> _SideWrites:
         """The rows the other stages add to the decision's own transaction. Each module keeps its
         SQL and hands over a write; a part that keeps its rows elsewhere (a feature store or vault
@@ -369,7 +394,7 @@ class Engine:
         if self.features is getattr(store, "features", None):
             events = [message_event(message, signals, personal=ctx.personal), decision_event(decision)]
             writes.in_transaction.append(
-                partial(store.features.ingest_in, batch=events, personal=ctx.personal)
+                store.features.decision_write(events, personal=ctx.personal, context_row=context_row)
             )
             writes.features = True
         learning = self.learner.log_write(decision, choice)
@@ -535,6 +560,7 @@ class Engine:
             max_sms_segments=self.max_sms_segments,
             language=language,
             text=guarded.text,
+            tenant_id=message.tenant_id,
         )
         rendering = self.renderer.render(request)
         public = rendering.reply.channel in PUBLIC_CHANNELS
@@ -634,6 +660,13 @@ class Engine:
 
     def listen(self) -> None:
         self.bus.subscribe("message.received", self.on_message_received, group="engine")
+
+    def on_outcome_for_learner(self, envelope: Envelope) -> None:
+        """Bus entry point of the learner worker: an outcome may close reward windows."""
+        self.learner.outcome_recorded(Outcome.model_validate(envelope.payload), self.clock())
+
+    def learn_from_bus(self) -> None:
+        self.bus.subscribe("outcome.recorded", self.on_outcome_for_learner, group=LEARNER_GROUP)
 
 
 @dataclass
