@@ -50,6 +50,21 @@ def postgres_schema() -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _key_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Generated keys (audit head key, vault master key) go to a temporary folder, never to the
+    home directory of whoever runs the tests; subprocesses inherit it."""
+    import os
+
+    previous = os.environ.get("TACTFUL_KEY_DIR")
+    os.environ["TACTFUL_KEY_DIR"] = str(tmp_path_factory.mktemp("keys"))
+    yield
+    if previous is None:
+        os.environ.pop("TACTFUL_KEY_DIR", None)
+    else:
+        os.environ["TACTFUL_KEY_DIR"] = previous
+
+
 class FixedClock:
     def __init__(self, now: datetime) -> None:
         self.now = now

@@ -358,36 +358,6 @@ def _policy_source(ref: str, tenant: str, db: str | None) -> str:
     return found.source
 
 
-# -- audit --------------------------------------------------------------------------------------
-
-
-@audit_app.command("verify")
-def audit_verify(
-    db: DbOption = None,
-    tenant: Annotated[str | None, typer.Option(help="Only this tenant (default: all).")] = None,
-) -> None:
-    """Check every tenant's hash chain. Exit 1 naming the first broken entry."""
-    from tactful.store import open_store
-
-    with errors_to_exit():
-        store = open_store(settings_for(db).database_url)
-        try:
-            tenant_id = tenant_id_of(store, tenant) if tenant else None
-            results = store.audit.verify(tenant_id)
-        finally:
-            store.close()
-    broken = [r for r in results if not r.ok]
-    for r in results:
-        if r.ok:
-            out.print(f"[green]ok[/]     tenant {r.tenant_id}: {r.checked} entries")
-        else:
-            out.print(
-                f"[red]BROKEN[/] tenant {r.tenant_id}: first bad entry seq {r.first_bad_seq}: {r.reason}"
-            )
-    if broken:
-        raise typer.Exit(1)
-
-
 def main() -> None:  # pragma: no cover - the console script calls ``app``
     app()
 
@@ -413,3 +383,6 @@ _register_signals(app, eval_app)
 from tactful.commands.experiments import register as _register_experiments  # noqa: E402  (issue 15)
 
 _register_experiments(app, eval_app)
+from tactful.commands.audit import register as _register_audit  # noqa: E402  (issue 11)
+
+_register_audit(audit_app)

@@ -108,6 +108,16 @@ class Settings:
     #: (its own changes apply at once), and checks the guardrails at most this often per tenant.
     experiment_cache_seconds: float = 1.0
     experiment_check_seconds: float = 60.0
+    #: Where generated key files go (the vault's master key, the audit head key): outside the
+    #: database's folder, so a copy of that folder does not carry the keys that open it (issue 11).
+    key_dir: Path = field(default_factory=lambda: Path.home() / ".local" / "share" / "tactful")
+    #: The key that signs audit chain heads and anchors (HMAC-SHA256), base64 of 32 random bytes;
+    #: unset, a key file in ``key_dir`` is used (created on first use). Never printed.
+    audit_key: str | None = field(default=None, repr=False)
+    #: Each tenant's audit log is this many hash chains (a customer's entries always in one), so
+    #: appends for different customers do not queue on one chain head across processes. None: 8 on
+    #: PostgreSQL, 1 on SQLite (one writer at a time there anyway, so more chains would buy nothing).
+    audit_shards: int | None = None
 
     @classmethod
     def from_env(cls, *, database_url: str | None = None) -> Settings:
@@ -137,6 +147,9 @@ class Settings:
             console_session_minutes=_positive_int(env, "TACTFUL_CONSOLE_SESSION_MINUTES", 480),
             experiment_cache_seconds=_seconds(env, "TACTFUL_EXPERIMENT_CACHE_SECONDS", 1.0),
             experiment_check_seconds=_seconds(env, "TACTFUL_EXPERIMENT_CHECK_SECONDS", 60.0),
+            key_dir=_key_dir(env),
+            audit_key=_master_key(env, "TACTFUL_AUDIT_KEY"),
+            audit_shards=_positive_int(env, "TACTFUL_AUDIT_SHARDS", 0) or None,
         )
 
     def as_environment(self) -> dict[str, str]:
@@ -170,6 +183,11 @@ class Settings:
         env["TACTFUL_CONSOLE_SESSION_MINUTES"] = str(self.console_session_minutes)
         env["TACTFUL_EXPERIMENT_CACHE_SECONDS"] = f"{self.experiment_cache_seconds:g}"
         env["TACTFUL_EXPERIMENT_CHECK_SECONDS"] = f"{self.experiment_check_seconds:g}"
+        env["TACTFUL_KEY_DIR"] = str(self.key_dir)
+        if self.audit_key is not None:
+            env["TACTFUL_AUDIT_KEY"] = self.audit_key
+        if self.audit_shards is not None:
+            env["TACTFUL_AUDIT_SHARDS"] = str(self.audit_shards)
         env.update(_tracing_environment(self.tracing))
         return env
 
@@ -190,6 +208,16 @@ def _flag(env: Mapping[str, str], name: str) -> bool | None:
     if raw not in {"0", "1", "true", "false", "yes", "no"}:
         raise InputRejected(f"{name} must be 0 or 1, not {raw!r}", code="invalid_setting")
     return raw in {"1", "true", "yes"}
+
+
+def _key_dir(env: Mapping[str, str]) -> Path:
+    """``TACTFUL_KEY_DIR``, else ``$XDG_DATA_HOME/tactful``, else ``~/.local/share/tactful``."""
+    explicit = env.get("TACTFUL_KEY_DIR", "").strip()
+    if explicit:
+        return Path(explicit)
+    data_home = env.get("XDG_DATA_HOME", "").strip()
+    base = Path(data_home) if data_home else Path.home() / ".local" / "share"
+    return base / "tactful"
 
 
 def _master_key(env: Mapping[str, str], name: str) -> str | None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from tactful.config import default_policy_file
 from tactful.domain import TenantId
 from tactful.errors import AuthError, InputRejected, StoreError
-from tactful.governance.ratelimit import RateLimited, RateLimiter, TokenBucketLimiter
+from tactful.governance.ratelimit import RateLimited, TokenBucketLimiter
 from tactful.policy import content_hash, load_policy
 from tactful.store.base import ApiKeyRecord, Store, Tenant
 from tactful.store.sql_governance import API_KEY_ROLES, KeyRow, SqlGovernance
@@ -37,9 +37,14 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_SALT_BYTES, SCRYPT_DKLEN = 2**14, 8, 1, 16,
 _KEY_FORMAT = re.compile(r"tk_(key_[0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 #: Successful verifications remembered per process (an LRU; an entry is 32 bytes plus the id).
 CACHE_SIZE = 10_000
-#: Slow (scrypt) checks allowed per key id and process: a burst, then this many per second. A key
-#: needs one per process; a client guessing secrets for a known id gets 429, not our CPU.
+#: Failed slow (scrypt) checks allowed per (client address, key id) and process: a burst, then this
+#: many per second. Valid checks never count, so neither a cold process under concurrent requests
+#: nor someone else guessing secrets for a known key id can get a valid key refused; the guesser
+#: gets 429, not our CPU.
 VERIFY_BURST, VERIFY_PER_SECOND = 10, 1.0
+#: Concurrent first checks of the same key share one scrypt: they queue on one of these locks
+#: (chosen by the key's digest) and the later ones find the first one's result in the cache.
+_VERIFY_STRIPES = 64
 
 
 def hash_key(api_key: str) -> str:
@@ -130,20 +135,22 @@ _INVALID = "unknown or revoked API key"
 class Authenticator:
     """Checks keys for one store; safe to share between threads.
 
-    ``verify_limiter`` bounds slow verifications per key id (default: ``VERIFY_BURST``, then
-    ``VERIFY_PER_SECOND``): a client guessing secrets for a known key id meets 429 instead of making
-    this process spend 50 ms of CPU per guess.
+    ``verify_limiter`` bounds *failed* slow verifications per (client address, key id) (default:
+    ``VERIFY_BURST``, then ``VERIFY_PER_SECOND``): a client guessing secrets for a known key id meets
+    429 instead of making this process spend 50 ms of CPU per guess, while the key's owner, who
+    never fails, is never limited by it.
     """
 
     def __init__(
-        self, store: Store, *, verify_limiter: RateLimiter | None = None, cache_size: int = CACHE_SIZE
+        self, store: Store, *, verify_limiter: TokenBucketLimiter | None = None, cache_size: int = CACHE_SIZE
     ) -> None:
         self._store = store
         self._gov = governance_of(store)
-        self._limiter = verify_limiter or TokenBucketLimiter(VERIFY_PER_SECOND, VERIFY_BURST)
+        self._failures = verify_limiter or TokenBucketLimiter(VERIFY_PER_SECOND, VERIFY_BURST)
         self._cache: OrderedDict[str, bytes] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._verifying = [threading.Lock() for _ in range(_VERIFY_STRIPES)]
 
     def cached(self, api_key: str | None) -> ApiKeyRecord | None:
         """The fast path: the key's record when no slow hash is needed, else None.
@@ -164,23 +171,31 @@ class Authenticator:
             return _record(row)
         return None
 
-    def authenticate(self, api_key: str | None) -> ApiKeyRecord:
+    def authenticate(self, api_key: str | None, *, source: str = "") -> ApiKeyRecord:
+        """Check ``api_key``; ``source`` (the client's address) scopes the failed-check limit."""
         record = self.cached(api_key)
         if record is not None:
             return record
         assert api_key is not None  # cached() raised otherwise
         key_id, secret = _split(api_key)
-        wait = self._limiter.acquire(key_id)
+        pair = f"{source}|{key_id}"
+        wait = self._failures.waiting(pair)
         if wait > 0:
             raise RateLimited(wait)
-        row = self._row(key_id)
-        if not verify_secret(secret, row.key_hash):
-            raise AuthError(_INVALID, code="invalid_api_key")
-        with self._lock:
-            self._cache[key_id] = hashlib.sha256(api_key.encode()).digest()
-            self._cache.move_to_end(key_id)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        digest = hashlib.sha256(api_key.encode()).digest()
+        with self._verifying[digest[0] % _VERIFY_STRIPES]:
+            record = self.cached(api_key)  # a concurrent check of the same key may have just succeeded
+            if record is not None:
+                return record
+            row = self._row(key_id)
+            if not verify_secret(secret, row.key_hash):
+                self._failures.acquire(pair)
+                raise AuthError(_INVALID, code="invalid_api_key")
+            with self._lock:
+                self._cache[key_id] = digest
+                self._cache.move_to_end(key_id)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         return _record(row)
 
     def _row(self, key_id: str) -> KeyRow:

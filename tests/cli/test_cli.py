@@ -107,7 +107,12 @@ def test_policy_publish_list_show_diff_activate_rollback(db: str, tmp_path: Path
 
 
 def _tamper(db: str, sql: str) -> None:
+    """As someone with the database file: the append-only triggers go first."""
     con = sqlite3.connect(db.removeprefix("sqlite:///"))
+    con.executescript(
+        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;"
+        " DROP TRIGGER decisions_no_update;"
+    )
     con.executescript(sql)
     con.commit()
     con.close()
@@ -149,3 +154,27 @@ def test_demo_runs_on_the_bundled_sample(tmp_path: Path) -> None:
     assert "audit chain: verified" in r.stdout and "tk_" in r.stdout
     again = runner.invoke(app, ["demo", "--db", url, "--data", str(SAMPLE), "--show", "0"])
     assert again.exit_code == 0, again.output  # re-running reuses the tenant and replays idempotently
+
+
+def test_audit_anchor_then_verify_catches_truncation(db: str, tmp_path: Path) -> None:
+    for i in range(3):
+        decide(db, "--text", f"my sms bill number {i} is wrong", "--channel", "sms")
+    anchor = tmp_path / "anchor.json"
+    made = runner.invoke(app, ["audit", "anchor", "--out", str(anchor), "--db", db])
+    assert made.exit_code == 0, made.output
+    ok = runner.invoke(app, ["audit", "verify", "--anchor", str(anchor), "--db", db])
+    assert ok.exit_code == 0 and "3 decisions" in ok.stdout, ok.output
+    # Cut the last entry and the newest decision, and point the head at what is left: with the
+    # head's signature gone stale this fails already; the anchor names the truncation too.
+    _tamper(
+        db,
+        "DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log);"
+        " DELETE FROM decisions WHERE decided_at = (SELECT max(decided_at) FROM decisions);"
+        " UPDATE audit_heads SET seq = seq - 1,"
+        " hash = (SELECT hash FROM audit_log WHERE seq = audit_heads.seq - 1);",
+    )
+    r = runner.invoke(app, ["audit", "verify", "--anchor", str(anchor), "--db", db])
+    assert r.exit_code == 1 and "BROKEN" in r.stdout and "truncated" in r.stdout, r.output
+    anchor.write_text(anchor.read_text().replace('"seq": ', '"seq": 1'))
+    forged = runner.invoke(app, ["audit", "verify", "--anchor", str(anchor), "--db", db])
+    assert forged.exit_code == 2 and "anchor_forged" in forged.stderr

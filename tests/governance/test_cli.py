@@ -77,6 +77,7 @@ def test_retention_set_show_purge_is_audited(db: str) -> None:
     assert {(p["table"], p["rows"]) for p in json.loads(r.stdout)} == {
         ("decisions", 0),
         ("outcomes", 0),
+        ("learning_events", 0),
         ("decision_facts", 0),
     }
     r = runner.invoke(app, ["audit", "verify", "--db", db])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from tactful import tenants
@@ -147,3 +150,50 @@ def test_key_changes_are_audited_and_scoped_to_their_tenant(gstore: SqlStore) ->
     assert [k.key_id for k in gstore.governance.list_keys(acme)] == [key_id]
     assert gstore.governance.list_keys(globex) == []
     assert all(v.ok for v in gstore.audit.verify())
+
+
+def test_a_cold_process_lets_16_simultaneous_checks_of_a_valid_key_through(
+    gstore: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11 item 6: 6 of 16 got 429 when every first check counted against the key's limit."""
+    tid = _tenant(gstore)
+    api_key = issue_key(gstore, tid, "decide")
+    calls: list[int] = []
+    real = tenants.verify_secret
+    monkeypatch.setattr(tenants, "verify_secret", lambda s, h: calls.append(1) or real(s, h))
+    auth = Authenticator(gstore)
+    start = threading.Barrier(16)
+
+    def check() -> str:
+        start.wait()
+        return auth.authenticate(api_key, source="10.0.0.1").tenant_id
+
+    with ThreadPoolExecutor(16) as pool:
+        assert list(pool.map(lambda _: check(), range(16))) == [tid] * 16
+    assert len(calls) == 1  # one slow check; the other 15 waited for it and found it cached
+
+
+def test_someone_guessing_with_a_known_key_id_cannot_lock_its_owner_out(gstore: SqlStore) -> None:
+    tid = _tenant(gstore)
+    api_key = issue_key(gstore, tid, "decide")
+    forged = api_key[:-4] + ("AAAA" if not api_key.endswith("AAAA") else "BBBB")
+    auth = Authenticator(gstore, verify_limiter=TokenBucketLimiter(rate=1, burst=3, clock=lambda: 0.0))
+    for _ in range(3):
+        with pytest.raises(AuthError):
+            auth.authenticate(forged, source="203.0.113.9")
+    with pytest.raises(RateLimited):  # the guesser is stopped ...
+        auth.authenticate(forged, source="203.0.113.9")
+    with pytest.raises(RateLimited):  # ... even with the right secret, from that address
+        auth.authenticate(api_key, source="203.0.113.9")
+    # ... while the owner, elsewhere, passes on a cold process, and then from the cache anywhere.
+    assert auth.authenticate(api_key, source="198.51.100.7").tenant_id == tid
+    assert auth.authenticate(api_key, source="203.0.113.9").tenant_id == tid
+
+
+def test_valid_checks_never_use_up_the_failure_budget(gstore: SqlStore) -> None:
+    tid = _tenant(gstore)
+    keys = [issue_key(gstore, tid, "decide") for _ in range(3)]
+    limiter = TokenBucketLimiter(rate=1, burst=1, clock=lambda: 0.0)  # frozen clock: no refill
+    for _ in range(2):  # two cold processes, each checking every key from the same address
+        auth = Authenticator(gstore, verify_limiter=limiter)
+        assert all(auth.authenticate(k, source="10.0.0.1").tenant_id == tid for k in keys)

@@ -84,6 +84,7 @@ def test_purge_deletes_only_what_is_older_than_each_kind_keeps(gstore: SqlStore,
     assert got == {
         ("outcomes", "outcomes"): 1,
         ("decisions", "outcomes"): 1,
+        ("decisions", "learning_events"): 0,  # the learner saw none of these
         ("decisions", "decisions"): 2,
         ("decisions", "decision_facts"): 0,  # these decisions were stored directly, without the engine
         ("events", "outbox"): 2,  # published and older than 7 days: the -40 d decision, the -20 d outcome
@@ -140,3 +141,40 @@ def test_setting_retention_twice_keeps_the_last_value_and_audits_both(gstore: Sq
         (e.payload["days"], e.payload["by"]) for e in gstore.audit.entries(acme) if e.kind == "retention.set"
     ]
     assert sets == [(90, "alice"), (30, "bob")]
+
+
+def test_every_table_referencing_decisions_is_purged_with_them() -> None:
+    from tactful.store.schema import metadata
+
+    purged_first = {
+        child.name for target in retention.PURGE_TARGETS["decisions"] for child, _ in target.children
+    }
+    referencing = {
+        table.name
+        for table in metadata.tables.values()
+        for fk in table.foreign_key_constraints
+        if fk.referred_table.name == "decisions"
+    }
+    assert referencing <= purged_first
+
+
+def test_purge_removes_the_learners_record_of_a_purged_decision(gstore: SqlStore, clock: Clock) -> None:
+    from tactful.learn.store import LoggedChoice
+    from tactful.store.schema import learning_events
+
+    make = DecisionFactory()
+    acme = gstore.create_tenant("acme").tenant_id
+    at = START - 40 * DAY
+    old = _decide(gstore, clock, make, acme, at)
+    gstore.learning.log_choice(
+        LoggedChoice(
+            tenant_id=TenantId(acme), decision_id=old, decided_at=at, due_at=at + DAY, mode="live",
+            model_version="v0", arms=("chat/plain",), chosen="chat/plain", propensity=1.0,
+            rules_arm="chat/plain", greedy_arm="chat/plain", features={"intent": "billing"},
+        )
+    )  # fmt: skip
+    clock.now = START
+    retention.set_retention(gstore, acme, "decisions", 30, by="alice")
+    counts = {(c.kind, c.table): c.deleted for c in retention.purge(gstore, acme, now=START, by="alice")}
+    assert counts[("decisions", "learning_events")] == 1 and counts[("decisions", "decisions")] == 1
+    assert _count(gstore, learning_events, acme) == 0 and _count(gstore, decisions, acme) == 0

@@ -95,3 +95,22 @@ def test_learn_commands(db: str, tmp_path: Path) -> None:
         app, ["eval", "ope", "--candidate", str(tmp_path / "m.vw"), "--logs", str(tmp_path / "nope.jsonl")]
     )
     assert r.exit_code == 2 and "logs_unreadable" in r.output
+
+
+def test_eval_ope_with_a_learner_snapshot_as_candidate(db: str, tmp_path: Path) -> None:
+    """The snapshot's model carries the seed it was trained with; the evaluator must not repeat a
+    different one (it crashed with "Disagreeing option values for 'random_seed'")."""
+    log = tmp_path / "log.jsonl"
+    args = ["simulate", "--population", RETAIL, "--decisions", "200", "--seed", "5", "--json"]
+    assert runner.invoke(app, [*args, "--log-out", str(log)]).exit_code == 0
+    assert runner.invoke(app, ["learn", "mode", "live", "--db", db]).exit_code == 0
+    decide = ["decide", "--db", db, "--text", "Where is my parcel?", "--channel", "chat", "--customer", "c1"]
+    assert runner.invoke(app, decide).exit_code == 0
+    r = runner.invoke(app, ["learn", "snapshot", "--db", db, "--out", str(tmp_path / "m.vw")])
+    assert r.exit_code == 0, r.output
+    for candidate in ("model:latest", str(tmp_path / "m.vw")):
+        r = runner.invoke(app, ["eval", "ope", "--candidate", candidate, "--logs", str(log), "--db", db])
+        assert r.exit_code == 0, r.output
+        ope = json.loads(r.stdout)
+        low, high = ope["ips"]["ci95"]
+        assert low <= ope["ips"]["value"] <= high

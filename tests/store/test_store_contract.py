@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from datetime import UTC, datetime, timedelta, timezone
@@ -30,7 +31,7 @@ from tactful.domain import (
     Tier,
 )
 from tactful.errors import Conflict, InputRejected, NotFound
-from tactful.store import SqlStore, open_store
+from tactful.store import AuditEntry, SqlStore, open_store
 from tactful.store.migrate import VERSION_TABLE, alembic_config, current_revision, head_revision
 from tactful.store.schema import metadata
 
@@ -49,6 +50,16 @@ def _run(backend: Backend, sql: str, **params: Any) -> None:
         engine.dispose()
 
 
+def _drop_append_only_guards(backend: Backend) -> None:
+    """What someone with the database file (or its owner role) can do before tampering."""
+    if backend.name == "postgres":
+        _run(backend, "ALTER TABLE audit_log DISABLE TRIGGER USER")
+        _run(backend, "ALTER TABLE decisions DISABLE TRIGGER USER")
+    else:
+        for trigger in ("audit_log_no_update", "audit_log_no_delete", "decisions_no_update"):
+            _run(backend, f"DROP TRIGGER {trigger}")
+
+
 def _count(backend: Backend, table: str) -> int:
     engine = backend.raw_engine()
     try:
@@ -58,6 +69,24 @@ def _count(backend: Backend, table: str) -> int:
         engine.dispose()
 
 
+def store_document(backend: Backend, decision_id: str) -> str:
+    engine = backend.raw_engine()
+    try:
+        with engine.connect() as conn:
+            return str(
+                conn.execute(
+                    text("SELECT document FROM decisions WHERE decision_id = :d"), {"d": decision_id}
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def all_entries(store: SqlStore, tenant_id: TenantId) -> list[AuditEntry]:
+    """Every chain's entries (a tenant's log is several chains on PostgreSQL), chain by chain."""
+    return [e for shard in store.audit.shards(tenant_id) for e in store.audit.entries(tenant_id, shard=shard)]
+
+
 # -- migrations ---------------------------------------------------------------------------------
 
 
@@ -65,7 +94,7 @@ def test_migrations_reach_head_and_match_the_schema_module(store: SqlStore, back
     engine = backend.raw_engine()
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == head_revision() == "0007_console"
+            assert current_revision(conn) == head_revision() == "0009_channels"
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             diffs = compare_metadata(context, metadata)
     finally:
@@ -251,9 +280,14 @@ def test_record_decision_stores_audits_and_queues_in_one_go(
     fetched = store.get_decision(tenant.tenant_id, decision.decision_id)
     assert fetched is not None and fetched.decided_at == datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
-    [entry] = store.audit.entries(tenant.tenant_id)
+    [entry] = all_entries(store, tenant.tenant_id)
     assert (entry.seq, entry.kind, entry.prev_hash) == (1, "decision", "0" * 64)
-    assert entry.payload == {"decision": decision.model_dump(mode="json"), "snapshot": snapshot}
+    document = store_document(backend, decision.decision_id)
+    assert entry.payload == {
+        "decision": decision.model_dump(mode="json"),
+        "document_sha256": hashlib.sha256(document.encode()).hexdigest(),
+        "snapshot": snapshot,
+    }
     assert _count(backend, "outbox") == 1
 
 
@@ -269,7 +303,7 @@ def test_record_decision_is_idempotent_by_event(
     result, created = store.record_decision(replay, {"other": True})
     assert (result, created) == (original, False)
     assert store.get_decision(tenant.tenant_id, replay.decision_id) is None
-    assert len(store.audit.entries(tenant.tenant_id)) == 1
+    assert len(all_entries(store, tenant.tenant_id)) == 1
     assert _count(backend, "outbox") == 1
     assert _count(backend, "decisions") == 1
 
@@ -307,7 +341,7 @@ def test_concurrent_double_insert_stores_exactly_one(
     assert all(d == winner for d, _ in results)
     assert _count(backend, "decisions") == 1
     assert _count(backend, "outbox") == 1
-    assert [e.seq for e in store.audit.entries(tenant.tenant_id)] == [1]
+    assert [e.seq for e in all_entries(store, tenant.tenant_id)] == [1]
 
 
 def test_concurrent_distinct_decisions_chain_without_forks(
@@ -333,9 +367,7 @@ def test_concurrent_distinct_decisions_chain_without_forks(
         thread.join(timeout=60)
 
     assert errors == []
-    assert [e.seq for e in store.audit.entries(tenant.tenant_id)] == list(
-        range(1, threads_n * per_thread + 1)
-    )
+    assert [e.seq for e in all_entries(store, tenant.tenant_id)] == list(range(1, threads_n * per_thread + 1))
     [result] = store.audit.verify(tenant.tenant_id)
     assert result.ok and result.checked == threads_n * per_thread
 
@@ -442,7 +474,7 @@ def test_audit_append_entries_and_verify(store: SqlStore, make_decision: Decisio
     b = store.create_tenant("b")
     payload = {"ünïcode": "naïve café ☕", "floats": [0.1, 1e-7, 2.5e300, -0.0], "big": 2**53 + 1, "n": None}
     first = store.audit.append(a.tenant_id, "note", payload)
-    store.record_decision(make_decision(a.tenant_id), {})
+    store.audit.append(a.tenant_id, "note", {"second": True})
     store.audit.append(b.tenant_id, "note", {"x": 1})
 
     assert first.seq == 1 and first.prev_hash == "0" * 64
@@ -505,7 +537,7 @@ TAMPERING: list[tuple[str, list[str], int, str]] = [
         [
             "DELETE FROM audit_log WHERE tenant_id = :t AND seq = 2",
             "UPDATE audit_log SET seq = seq - 1 WHERE tenant_id = :t AND seq > 2",
-            "UPDATE audit_heads SET seq = seq - 1 WHERE tenant_id = :t",
+            "UPDATE audit_heads SET seq = seq - 1 WHERE tenant_id = :t AND seq > 0",
         ],
         2,
         "hash mismatch",
@@ -526,6 +558,7 @@ def test_verify_names_the_first_tampered_entry(
     reason: str,
 ) -> None:
     victim, bystander = _tampered_chain(store, make_decision)
+    _drop_append_only_guards(backend)
     for statement in statements:
         _run(backend, statement, t=victim)
 
@@ -548,7 +581,7 @@ def test_appends_continue_a_verified_chain_after_reopen(
     reopened = open_store(backend.url, clock=clock)
     try:
         reopened.record_decision(make_decision(tenant.tenant_id), {})
-        assert [e.seq for e in reopened.audit.entries(tenant.tenant_id)] == [1, 2]
+        assert [e.seq for e in all_entries(reopened, tenant.tenant_id)] == [1, 2]
         assert reopened.audit.verify(tenant.tenant_id)[0].ok
     finally:
         reopened.close()
@@ -622,7 +655,11 @@ def test_stored_json_is_text_exactly_as_written(
     def canonical(value: object) -> str:
         return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
-    assert payload == canonical(
-        {"decision": decision.model_dump(mode="json"), "snapshot": {"z": 1, "a": [1.5, "é"]}}
-    )
     assert document == canonical(decision.model_dump(mode="json"))
+    assert payload == canonical(
+        {
+            "decision": decision.model_dump(mode="json"),
+            "document_sha256": hashlib.sha256(document.encode()).hexdigest(),
+            "snapshot": {"z": 1, "a": [1.5, "é"]},
+        }
+    )

@@ -20,6 +20,7 @@ from tactful.api import (
     problems,
     reports,
 )
+from tactful.api import channels as channels_api  # issue 14
 from tactful.api import context as context_api  # issue 6
 from tactful.api import experiments as experiments_api  # issue 15
 from tactful.api import intents as intents_api  # issue 3
@@ -27,6 +28,7 @@ from tactful.api import learning as learning_api  # issue 4
 from tactful.api.limits import BodyLimit
 from tactful.api.problem_docs import problem_responses
 from tactful.api.telemetry import RequestTelemetry
+from tactful.channels.service import ChannelService
 from tactful.config import Settings
 from tactful.engine import Engine
 from tactful.governance.ratelimit import build_limiter
@@ -47,10 +49,16 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
             configure_logging(settings)
             app.state.engine = Engine.from_settings(settings, background_relay=True)
             observe(app, app.state.engine)
+            # The embedded delivery worker (issue 14): `tactful worker --role delivery` runs the same
+            # loop in its own process.
+            app.state.channels = ChannelService(app.state.engine)
+            app.state.channels.start()
         try:
             yield
         finally:
+            await app.state.rate_limiter.aclose()
             if owns_engine:
+                app.state.channels.close()
                 app.state.engine.close()
 
     app = FastAPI(
@@ -65,13 +73,24 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     app.state.rate_limiter = build_limiter(
         settings.rate_limit_url, settings.rate_limit_per_second, settings.rate_limit_burst
     )
+    limiter = app.state.rate_limiter
+    app.state.metrics.add_probe(
+        "tactful_rate_limit_degraded", "1 while the shared rate-limit store is unreachable (local limits)",
+        lambda: float(limiter.health() != "ok"),
+    )  # fmt: skip
+    app.state.metrics.add_probe(
+        "tactful_rate_limit_local_fallbacks", "Requests limited in-process because the shared store failed",
+        lambda: float(getattr(limiter, "fallbacks", 0)),
+    )  # fmt: skip
     if engine is not None:
         app.state.engine = engine
         observe(app, engine)
     problems.install(app)
     for module in (messages, outcomes, customers, policies, health):
         app.include_router(module.router, responses=None if module is health else problem_responses())
-    for module in (audit, reports, keys, context_api, learning_api, intents_api, experiments_api):
+    for module in (
+        audit, reports, keys, context_api, learning_api, intents_api, experiments_api, channels_api
+    ):  # fmt: skip
         app.include_router(module.router, responses=problem_responses())
     console.install(app, session_minutes=settings.console_session_minutes)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -14,6 +14,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 class AuditEntryOut(BaseModel):
+    shard: int
     seq: int
     kind: str
     payload: dict[str, Any]
@@ -25,12 +26,15 @@ class AuditEntryOut(BaseModel):
 class AuditPage(BaseModel):
     entries: list[AuditEntryOut]
     next_after_seq: int | None  # pass as after_seq for the next page; None on the last page
+    shards: list[int]  # the tenant's chains: read each with ?shard=N
 
 
 class AuditVerifyOut(BaseModel):
     ok: bool
     checked: int
+    decisions_checked: int
     first_bad_seq: int | None
+    shard: int | None
     reason: str
 
 
@@ -40,11 +44,13 @@ def entries(
     key: CallerDep,
     after_seq: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    shard: Annotated[int, Query(ge=0, le=255, description="Which of the tenant's chains")] = 0,
 ) -> AuditPage:
-    found = engine.store.audit.entries(key.tenant_id, after_seq=after_seq, limit=limit)
+    found = engine.store.audit.entries(key.tenant_id, after_seq=after_seq, limit=limit, shard=shard)
     return AuditPage(
         entries=[
             AuditEntryOut(
+                shard=e.shard,
                 seq=e.seq,
                 kind=e.kind,
                 payload=e.payload,
@@ -55,6 +61,7 @@ def entries(
             for e in found
         ],
         next_after_seq=found[-1].seq if len(found) == limit else None,
+        shards=engine.store.audit.shards(key.tenant_id),
     )
 
 
@@ -62,5 +69,10 @@ def entries(
 def verify(engine: EngineDep, key: CallerDep) -> AuditVerifyOut:
     (result,) = engine.store.audit.verify(key.tenant_id)
     return AuditVerifyOut(
-        ok=result.ok, checked=result.checked, first_bad_seq=result.first_bad_seq, reason=result.reason
+        ok=result.ok,
+        checked=result.checked,
+        decisions_checked=result.decisions_checked,
+        first_bad_seq=result.first_bad_seq,
+        shard=result.shard,
+        reason=result.reason,
     )

@@ -11,13 +11,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from tactful.api.customers import CustomerPath
 from tactful.api.deps import CallerDep, EngineDep
 from tactful.api.roles import require
 from tactful.context import CustomerContext, FeatureVector, load_context
 from tactful.domain import CustomerId, CustomerProfile, Preferences
+from tactful.domain.timestamps import EventTime
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -84,7 +85,7 @@ def get_context(
     customer_id: CustomerPath,
     engine: EngineDep,
     key: CallerDep,
-    as_of: Annotated[AwareDatetime | None, Query(description="features as known at this time")] = None,
+    as_of: Annotated[EventTime | None, Query(description="features as known at this time")] = None,
 ) -> ContextOut:
     require(key, "admin")
     return read_context(engine.features, key.tenant_id, customer_id, engine.clock(), as_of)

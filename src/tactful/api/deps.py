@@ -7,6 +7,7 @@ answers 404 for anything outside the key's tenant.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from tactful.api import roles
 from tactful.engine import Engine
 from tactful.errors import AuthError
-from tactful.governance.ratelimit import RateLimited, RateLimiter
+from tactful.governance.ratelimit import RateLimited, RequestLimiter
 from tactful.store.base import ApiKeyRecord
 from tactful.tenants import Authenticator
 
@@ -42,27 +43,33 @@ def authenticator(request: Request) -> Authenticator:
     return _authenticator(request)
 
 
-def _limiter(request: Request) -> RateLimiter | None:
-    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+def _limiter(request: Request) -> RequestLimiter | None:
+    limiter: RequestLimiter | None = getattr(request.app.state, "rate_limiter", None)
     return limiter
 
 
+def client_address(request: Request) -> str:
+    """The peer's address: what the failed-key-check limit is scoped by (with the key id)."""
+    return request.client.host if request.client is not None else ""
+
+
 async def caller(request: Request) -> ApiKeyRecord:
-    # async on purpose: a sync dependency costs a thread-pool hop per request, and the cached path
-    # is one indexed read plus a SHA-256. Only a key's first check in this process (scrypt,
-    # ~50 ms) goes to the thread pool, so it never stalls the event loop.
+    # The key check runs in the thread pool: even its cached path reads the key's row (so a
+    # revocation applies on the next request), and a database that is slow or frozen must never
+    # stall the event loop (/healthz, /readyz and every other request share it). Only a key's
+    # first check in this process pays scrypt (~50 ms).
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if header and scheme.lower() != "bearer":
         raise AuthError("use 'Authorization: Bearer <api key>'", code="invalid_auth_scheme")
     auth = _authenticator(request)
     api_key = token.strip() or None
-    key = auth.cached(api_key)
-    if key is None:
-        key = await run_in_threadpool(auth.authenticate, api_key)
+    key = await run_in_threadpool(
+        functools.partial(auth.authenticate, api_key, source=client_address(request))
+    )
     limiter = _limiter(request)
     if limiter is not None:
-        wait = limiter.acquire(key.key_id)
+        wait = await limiter.acquire(key.key_id)  # Redis trouble degrades to local limits, never raises
         if wait > 0:
             raise RateLimited(wait)
     roles.check(request, key)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tactful.domain import Channel, CustomerProfile, OutcomeType, Preferences
+from tactful.domain.timestamps import EventTime
 
 Id = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@+\-]+$")
 
@@ -19,7 +20,7 @@ class MessageIn(BaseModel):
     channel: Channel
     text: str = Field(min_length=1, max_length=20_000)
     event_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
-    sent_at: AwareDatetime | None = None
+    sent_at: EventTime | None = None
 
 
 class OutcomeIn(BaseModel):
@@ -29,7 +30,7 @@ class OutcomeIn(BaseModel):
     type: OutcomeType
     value: float | None = Field(default=None, ge=-1e6, le=1e6)
     event_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
-    occurred_at: AwareDatetime | None = None
+    occurred_at: EventTime | None = None
 
 
 class OutcomeOut(BaseModel):

@@ -1,15 +1,33 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness and Prometheus metrics.
+
+``/readyz`` answers within ``READY_WITHIN`` seconds in every state, and names each dependency:
+``store`` (``ok``, ``unavailable`` or ``timeout``: a frozen database does not answer at all) and
+``rate_limit`` (``ok``, or ``degraded`` while Redis is unreachable and local limits apply). The
+service is ready (200) while the store answers, ``degraded`` but still ready when only Redis is
+gone, and 503 ``store_unavailable`` otherwise. One store probe runs at a time; concurrent
+readiness checks share it, so a frozen database never piles up probe threads.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import anyio.to_thread
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from tactful.api.deps import EngineDep
-from tactful.errors import StoreError
+from tactful.api.problems import problem
+from tactful.engine import Engine
+from tactful.governance.ratelimit import RequestLimiter
 
 router = APIRouter(tags=["operations"])
+
+#: Seconds the store probe may take before readiness answers ``timeout`` (under one second in all).
+READY_WITHIN = 0.8
 
 
 @router.get("/healthz", summary="The process is up")
@@ -17,11 +35,32 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The store answers")
-def readyz(engine: EngineDep) -> dict[str, str]:
-    if not engine.store.ping():
-        raise StoreError("store did not answer", code="store_unavailable")
-    return {"status": "ready"}
+@router.get("/readyz", summary="The store answers; each dependency's state")
+async def readyz(request: Request, engine: EngineDep) -> Response:
+    checks = {"store": await _store_state(request, engine)}
+    limiter: RequestLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        checks["rate_limit"] = limiter.health()
+    if checks["store"] != "ok":
+        return problem(503, "store_unavailable", f"store: {checks['store']}", checks=checks)
+    status = "ready" if all(state == "ok" for state in checks.values()) else "degraded"
+    body: dict[str, Any] = {"status": status, "checks": checks}
+    return JSONResponse(body)
+
+
+async def _store_state(request: Request, engine: Engine) -> str:
+    probe: asyncio.Task[bool] | None = getattr(request.app.state, "store_probe", None)
+    if probe is None or probe.done():
+        # abandon_on_cancel: on timeout we answer, and the thread finishes (or fails) on its own,
+        # bounded by the store's own timeouts.
+        probe = asyncio.ensure_future(anyio.to_thread.run_sync(engine.store.ping, abandon_on_cancel=True))
+        request.app.state.store_probe = probe
+    try:
+        async with asyncio.timeout(READY_WITHIN):
+            answered = await asyncio.shield(probe)
+    except TimeoutError:
+        return "timeout"
+    return "ok" if answered else "unavailable"
 
 
 @router.get("/metrics", summary="Prometheus metrics")

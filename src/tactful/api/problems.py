@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tactful.domain.timestamps import INVALID_TIMESTAMP
 from tactful.errors import AuthError, PolicyError, TactfulError
 from tactful.governance.ratelimit import RateLimited
 
@@ -32,6 +33,8 @@ def _validation_code(errors: list[dict[str, Any]]) -> tuple[int, str]:
     kinds = {e.get("type") for e in errors}
     if "json_invalid" in kinds:
         return 400, "malformed_json"
+    if INVALID_TIMESTAMP in kinds:
+        return 422, INVALID_TIMESTAMP
     if any(e.get("type") == "enum" and "channel" in e.get("loc", ()) for e in errors):
         return 422, "unknown_channel"
     return 422, "validation_error"
@@ -53,6 +56,15 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, RateLimited):
             response.headers["Retry-After"] = exc.retry_after_header
         return response
+
+    async def _store_failed(request: Request, exc: Exception) -> JSONResponse:
+        # A safety net: stores translate their driver's errors into StoreError at their boundary;
+        # one that slips through is still a 503 with a code, never a bare 500 or a reset.
+        _count(request, "store_unavailable")
+        return problem(503, "store_unavailable", f"the store failed: {type(exc).__name__}")
+
+    for driver_error in _driver_errors():
+        app.add_exception_handler(driver_error, _store_failed)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -76,3 +88,16 @@ def install(app: FastAPI) -> None:
         }.get(exc.status_code, f"http_{exc.status_code}")
         _count(request, code)
         return problem(exc.status_code, code, str(exc.detail))
+
+
+def _driver_errors() -> list[type[Exception]]:
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    found: list[type[Exception]] = [SQLAlchemyError, sqlite3.Error]
+    try:
+        import psycopg
+    except ImportError:  # the postgres extra is not installed: no such errors can occur
+        return found
+    return [*found, psycopg.Error]

@@ -53,7 +53,18 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     # Experiments (issue 15): auditors review them; only admins start, stop or promote one.
     ("GET", "/v1/experiments"): READ_AUDIT,
     ("GET", "/v1/experiments/{experiment_id}"): READ_AUDIT,
+    # Channels (issue 14): how a decision's reply was delivered is part of the decision.
+    ("GET", "/v1/decisions/{decision_id}/delivery"): READ_ALL,
 }
+
+#: Provider webhooks: authenticated by the provider's signature over the request, not by an API key,
+#: so no role applies (a forged or missing signature is 401).
+SIGNED_WEBHOOKS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/v1/channels/twilio/sms"),
+        ("POST", "/v1/channels/twilio/voice"),
+    }
+)
 
 
 class Forbidden(TactfulError):

@@ -7,6 +7,7 @@ end. The buffer is bounded so a long-running process cannot grow without limit.
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tactful.channels.base import ChannelAdapter, DeliveryReceipt
-from tactful.domain import Reply, ToneProfile
+from tactful.channels.transport import InboundEvent, InboundKind, Outbound, WebhookRequest
+from tactful.domain import Channel, Reply, ToneProfile
 from tactful.errors import InputRejected
 
 
@@ -77,3 +79,50 @@ class RecordingChannel:
     def clear(self) -> None:
         with self._lock:
             self._sent.clear()
+
+
+class RecordingTransport:
+    """The in-process provider (``Transport``): keeps what it is sent, for the embedded default, the
+    demo and tests. ``parse`` reads an unsigned JSON body ``{"from", "text", "id"}``: it is only
+    reachable in-process, never mounted as a public webhook."""
+
+    provider = "recording"
+
+    def __init__(self, channels: frozenset[Channel] = frozenset(Channel), capacity: int = 1000) -> None:
+        self.channels = channels
+        self._sent: deque[Outbound] = deque(maxlen=capacity)
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def parse(self, request: WebhookRequest) -> list[InboundEvent]:
+        try:
+            body = json.loads(request.body)
+            return [
+                InboundEvent(
+                    kind=InboundKind.MESSAGE,
+                    channel=Channel(body.get("channel", "chat")),
+                    provider_event_id=str(body["id"]),
+                    sender=str(body["from"]),
+                    text=str(body["text"]),
+                )
+            ]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputRejected(
+                "a recording webhook needs JSON with id, from and text", code="malformed_webhook"
+            ) from exc
+
+    def send(self, message: Outbound) -> DeliveryReceipt:
+        with self._lock:
+            self._sent.append(message)
+            return DeliveryReceipt(
+                channel=message.channel,
+                to=message.to,
+                message_id=f"rec-{next(self._ids):08d}",
+                accepted_at=_utc_now(),
+                parts=max(1, len(message.reply.segments)),
+            )
+
+    @property
+    def sent(self) -> list[Outbound]:
+        with self._lock:
+            return list(self._sent)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from tactful.domain.channels import Channel
 from tactful.domain.ids import ConversationId, CustomerId, EventId, TenantId
+from tactful.domain.timestamps import EventTime
 
 
 class InboundMessage(BaseModel):
@@ -19,7 +20,7 @@ class InboundMessage(BaseModel):
     conversation_id: ConversationId
     channel: Channel
     text: str
-    sent_at: AwareDatetime
+    sent_at: EventTime
 
     @property
     def sent_at_utc(self) -> datetime:

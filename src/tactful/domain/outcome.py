@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tactful.domain.ids import DecisionId, EventId, TenantId
+from tactful.domain.timestamps import EventTime
 
 
 class OutcomeType(StrEnum):
@@ -29,4 +30,4 @@ class Outcome(BaseModel):
     decision_id: DecisionId
     type: OutcomeType
     value: float | None = Field(default=None, description="CSAT 1–5; otherwise optional")
-    occurred_at: AwareDatetime
+    occurred_at: EventTime

@@ -3,7 +3,11 @@
 Each key gets a bucket of ``burst`` tokens refilled at ``rate`` tokens per second; a request takes
 one. The in-process limiter is the default and is exact for one process; several worker processes
 each hold their own buckets, so the effective limit is ``workers × rate`` until a shared backend
-(Redis) is plugged in behind the same Protocol.
+(Redis) is plugged in.
+
+Two faces: ``RateLimiter`` (synchronous, in-process only: the slow key-check limit) and
+``RequestLimiter``, what the HTTP service awaits per request. A request limiter never raises for
+its own backend's trouble and never blocks the event loop; ``health()`` feeds ``/readyz``.
 """
 
 from __future__ import annotations
@@ -63,6 +67,14 @@ class TokenBucketLimiter:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, at)
         self._lock = threading.Lock()
 
+    def waiting(self, key: str) -> float:
+        """The seconds until ``key`` has a token, without taking one (0.0: it has one now)."""
+        now = self._clock()
+        with self._lock:
+            tokens, at = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + max(0.0, now - at) * self.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def acquire(self, key: str) -> float:
         now = self._clock()
         with self._lock:
@@ -82,15 +94,45 @@ class TokenBucketLimiter:
         return wait
 
 
-def build_limiter(url: str, rate: float, burst: int) -> RateLimiter:
-    """The limiter a URL names: ``memory://`` (in-process, the default) or ``redis://host:port/db``."""
+class RequestLimiter(Protocol):
+    async def acquire(self, key: str) -> float:
+        """Take one token for ``key``: 0.0 when granted, else the seconds until one is available."""
+        ...
+
+    def health(self) -> str:
+        """``ok``, or ``degraded`` while a shared backend is unreachable and local limits apply."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class LocalLimiter:
+    """``RequestLimiter`` over in-process buckets (``memory://``): no I/O, always healthy."""
+
+    def __init__(self, buckets: TokenBucketLimiter) -> None:
+        self.buckets = buckets
+
+    async def acquire(self, key: str) -> float:
+        return self.buckets.acquire(key)
+
+    def health(self) -> str:
+        return "ok"
+
+    async def aclose(self) -> None:
+        return None
+
+
+def build_limiter(url: str, rate: float, burst: int) -> RequestLimiter:
+    """The limiter a URL names: ``memory://`` (in-process, the default), ``redis://[:password@]host:port/db``
+    or ``rediss://`` (TLS)."""
     if url == "memory://":
-        return TokenBucketLimiter(rate, burst)
-    if url.startswith("redis://"):
+        return LocalLimiter(TokenBucketLimiter(rate, burst))
+    if url.startswith(("redis://", "rediss://")):
         from tactful.governance.redis_limiter import RedisLimiter  # only imported when used
 
         return RedisLimiter(url, rate, burst)
+    shown = url.split("://", 1)[0] + "://…" if "://" in url else url[:20]  # never echo a password
     raise InputRejected(
-        f"unsupported TACTFUL_RATE_LIMIT_URL {url!r}: use memory:// or redis://host:port/db",
+        f"unsupported TACTFUL_RATE_LIMIT_URL {shown!r}: use memory://, redis://host:port/db or rediss://",
         code="invalid_setting",
     )

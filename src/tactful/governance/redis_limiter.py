@@ -1,19 +1,35 @@
-"""Per-key token buckets in Redis, shared by every worker and host (``redis://host:port/db``).
+"""Per-key token buckets in Redis, shared by every worker and host (``redis://`` or ``rediss://``).
 
 The bucket update is one Lua script, so concurrent workers never lose an update. The time comes
-from the Redis server (one clock for everyone) unless a clock is injected (tests). The client is a
-minimal RESP2 speaker over a socket, enough for ``EVALSHA``/``SCRIPT LOAD``/``SELECT``: no new
-dependency. Redis being unreachable is a ``StoreError`` (503), visibly, never a silent pass.
+from the Redis server (one clock for everyone) unless a clock is injected (tests). The client is
+redis-py's asyncio one (passwords and TLS come with its URL forms), awaited on the event loop with
+a short timeout, so a slow or frozen Redis never blocks the loop.
+
+Redis trouble degrades on purpose and visibly: the request is limited by an in-process bucket
+instead (the documented per-process semantics of ``memory://``), a warning is logged when Redis
+goes and when it comes back, ``fallbacks`` counts the requests limited locally (exported as a
+metric) and ``health()`` says ``degraded`` (``/readyz`` shows it). After a failure Redis is left
+alone for ``retry_after`` seconds, then one request probes it while the others stay local, so a
+frozen Redis costs at most one timeout per ``retry_after``, not one per request.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
+import asyncio
+import logging
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from tactful.errors import InputRejected, StoreError
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from tactful.errors import InputRejected
+from tactful.governance.ratelimit import TokenBucketLimiter
+
+log = logging.getLogger(__name__)
 
 _SCRIPT = """
 local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -36,96 +52,14 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return tostring(wait)
 """
 
-Reply = bytes | int | list["Reply"] | None
-
-
-class RespError(Exception):
-    pass
-
-
-class RespClient:
-    """One connection, one request at a time (a lock), reconnecting after a failure."""
-
-    def __init__(self, host: str, port: int, db: int, timeout: float = 2.0) -> None:
-        self._address = (host, port)
-        self._db = db
-        self._timeout = timeout
-        self._sock: socket.socket | None = None
-        self._buffer = b""
-        self._lock = threading.Lock()
-
-    def call(self, *args: str | bytes) -> Reply:
-        with self._lock:
-            try:
-                if self._sock is None:
-                    self._connect()
-                return self._roundtrip(args)
-            except OSError as exc:
-                self.close()
-                raise StoreError(
-                    f"redis at {self._address[0]}:{self._address[1]} failed: {exc}",
-                    code="rate_limit_store_unavailable",
-                ) from exc
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-        self._sock, self._buffer = None, b""
-
-    def _connect(self) -> None:
-        self._sock = socket.create_connection(self._address, timeout=self._timeout)
-        if self._db:
-            self._roundtrip(("SELECT", str(self._db)))
-
-    def _roundtrip(self, args: tuple[str | bytes, ...]) -> Reply:
-        assert self._sock is not None
-        parts = [b"*%d\r\n" % len(args)]
-        for arg in args:
-            raw = arg.encode() if isinstance(arg, str) else arg
-            parts.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-        self._sock.sendall(b"".join(parts))
-        return self._read()
-
-    def _line(self) -> bytes:
-        assert self._sock is not None
-        while b"\r\n" not in self._buffer:
-            chunk = self._sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("redis closed the connection")
-            self._buffer += chunk
-        line, self._buffer = self._buffer.split(b"\r\n", 1)
-        return line
-
-    def _exact(self, n: int) -> bytes:
-        assert self._sock is not None
-        while len(self._buffer) < n + 2:
-            chunk = self._sock.recv(65536)
-            if not chunk:
-                raise ConnectionError("redis closed the connection")
-            self._buffer += chunk
-        data, self._buffer = self._buffer[:n], self._buffer[n + 2 :]
-        return data
-
-    def _read(self) -> Reply:
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest
-        if kind == b"-":
-            raise RespError(rest.decode(errors="replace"))
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            return None if n < 0 else self._exact(n)
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise ConnectionError(f"unexpected redis reply {line[:20]!r}")
+#: Seconds one Redis round trip (or connect) may take before the request is limited locally.
+DEFAULT_TIMEOUT = 0.25
+#: Seconds Redis is left alone after a failure before one request probes it again.
+DEFAULT_RETRY_AFTER = 1.0
 
 
 class RedisLimiter:
-    """``RateLimiter`` over Redis: the same token bucket as the in-process one, shared."""
+    """``RequestLimiter`` over Redis: the same token bucket as the in-process one, shared."""
 
     def __init__(
         self,
@@ -135,36 +69,70 @@ class RedisLimiter:
         *,
         clock: Callable[[], float] | None = None,
         prefix: str = "tactful:rl:",
+        timeout: float = DEFAULT_TIMEOUT,
+        retry_after: float = DEFAULT_RETRY_AFTER,
     ) -> None:
         if rate <= 0 or burst < 1:
             raise ValueError("rate must be > 0 and burst >= 1")
         parts = urlsplit(url)
-        if parts.scheme != "redis" or not parts.hostname:
-            raise InputRejected(f"not a redis:// URL: {url!r}", code="invalid_setting")
-        db = parts.path.strip("/")
-        self._client = RespClient(parts.hostname, parts.port or 6379, int(db) if db.isdigit() else 0)
+        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+            raise InputRejected("not a redis:// or rediss:// URL", code="invalid_setting")
+        self.where = f"{parts.scheme}://{parts.hostname}:{parts.port or 6379}"  # no password
+        # No retries inside the client: one failure already sends the request to the local bucket.
+        self._redis = aioredis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=Retry(NoBackoff(), 0),
+            health_check_interval=0,
+        )
+        self._script = self._redis.register_script(_SCRIPT)
+        self._timeout = timeout
+        self._retry_after = retry_after
         self.rate, self.burst = rate, burst
         self._clock = clock
         self._prefix = prefix
-        self._sha: bytes | None = None
+        self._local = TokenBucketLimiter(rate, burst)
+        self._down_until: float | None = None  # monotonic time of the next probe while degraded
+        self._probing = False
+        self.fallbacks = 0
 
-    def acquire(self, key: str) -> float:
-        now = "" if self._clock is None else repr(self._clock())
-        args = ("1", self._prefix + key, repr(float(self.rate)), str(self.burst), now)
-        if self._sha is None:
-            loaded = self._client.call("SCRIPT", "LOAD", _SCRIPT)
-            assert isinstance(loaded, bytes)
-            self._sha = loaded
+    def health(self) -> str:
+        return "ok" if self._down_until is None else "degraded"
+
+    async def acquire(self, key: str) -> float:
+        now = time.monotonic()
+        if self._down_until is not None and (now < self._down_until or self._probing):
+            return self._fallback(key)
+        probing = self._down_until is not None
+        self._probing = self._probing or probing
         try:
-            reply = self._client.call("EVALSHA", self._sha, *args)
-        except RespError as exc:
-            if not str(exc).startswith("NOSCRIPT"):
-                raise StoreError(
-                    f"redis rate limiter failed: {exc}", code="rate_limit_store_unavailable"
-                ) from exc
-            reply = self._client.call("EVAL", _SCRIPT, *args)  # the server restarted and forgot it
-        assert isinstance(reply, bytes)
+            wait = await self._remote(key)
+        except (RedisError, OSError, TimeoutError) as exc:
+            if self._down_until is None:
+                log.warning("rate limiter: redis at %s failed (%s); limiting locally", self.where, exc)
+            self._down_until = time.monotonic() + self._retry_after
+            return self._fallback(key)
+        finally:
+            if probing:
+                self._probing = False
+        if self._down_until is not None:
+            log.warning("rate limiter: redis at %s is back; shared limits again", self.where)
+            self._down_until = None
+        return wait
+
+    async def _remote(self, key: str) -> float:
+        now = "" if self._clock is None else repr(self._clock())
+        # The client's own timeouts cover each socket operation; this bounds the whole call.
+        async with asyncio.timeout(2 * self._timeout):
+            reply = await self._script(
+                keys=[self._prefix + key], args=[repr(float(self.rate)), str(self.burst), now]
+            )
         return float(reply)
 
-    def close(self) -> None:
-        self._client.close()
+    def _fallback(self, key: str) -> float:
+        self.fallbacks += 1
+        return self._local.acquire(key)
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()

@@ -76,13 +76,15 @@ class ComplianceReport(BaseModel):
 
 
 def _entries(audit: AuditLog, tenant_id: TenantId) -> Iterator[AuditEntry]:
-    after = 0
-    while True:
-        page = audit.entries(tenant_id, after_seq=after, limit=_PAGE)
-        yield from page
-        if len(page) < _PAGE:
-            return
-        after = page[-1].seq
+    """Every chain's entries (a tenant's log is several chains; store/signing.py), chain by chain."""
+    for shard in audit.shards(tenant_id):
+        after = 0
+        while True:
+            page = audit.entries(tenant_id, after_seq=after, limit=_PAGE, shard=shard)
+            yield from page
+            if len(page) < _PAGE:
+                break
+            after = page[-1].seq
 
 
 def _zone(name: object) -> ZoneInfo | None:

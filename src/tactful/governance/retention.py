@@ -17,16 +17,22 @@ from datetime import datetime, timedelta
 from tactful.domain import TenantId
 from tactful.errors import InputRejected
 from tactful.store.base import Store
-from tactful.store.schema import decision_facts, decisions, events, outbox, outcomes
+from tactful.store.schema import decision_facts, decisions, events, learning_events, outbox, outcomes
 from tactful.store.sql_governance import PurgeCount, PurgeTarget
 from tactful.tenants import governance_of
 
-#: kind -> the tables it purges, in order. Deleting a decision deletes its outcomes first (foreign
-#: key), whatever the outcomes' own retention.
+#: kind -> the tables it purges, in order. Deleting a decision deletes its outcomes and the learner's
+#: record of it first (foreign keys), whatever the outcomes' own retention. A test checks that every
+#: table referencing ``decisions`` is listed as a child here.
 PURGE_TARGETS: dict[str, list[PurgeTarget]] = {
     "outcomes": [PurgeTarget(outcomes, "occurred_at")],
     "decisions": [
-        PurgeTarget(decisions, "decided_at", id_column="decision_id", children=((outcomes, "decision_id"),)),
+        PurgeTarget(
+            decisions,
+            "decided_at",
+            id_column="decision_id",
+            children=((outcomes, "decision_id"), (learning_events, "decision_id")),
+        ),
         # The console's and the experiments' read model of the same decisions (issue 15).
         PurgeTarget(decision_facts, "decided_at"),
     ],

@@ -123,6 +123,14 @@ def stable_token(key: bytes, kind: str, canonical_value: str) -> str:
     return f"<{kind.upper()}_{number:0{TOKEN_DIGITS}d}>"
 
 
+def purpose_key(tenant_key: bytes, purpose: str) -> bytes:
+    """A 256-bit key for one kind of the tenant's own secrets (channel credentials, delivery
+    recipients), derived from the tenant key: it dies with the tenant key and never wraps values."""
+    return hmac.new(
+        tenant_key, b"tactful/purpose-key/v1\x00" + purpose.encode("utf-8"), hashlib.sha256
+    ).digest()
+
+
 def subject_ref(key: bytes, customer_id: str) -> str:
     """A pseudonymous reference to a customer for audit entries about them (e.g. an erasure)."""
     return hmac.new(key, b"customer\x00" + customer_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]

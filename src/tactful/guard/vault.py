@@ -24,6 +24,7 @@ from tactful.guard.crypto import (
     associated_data,
     new_key,
     open_sealed,
+    purpose_key,
     seal,
     stable_token,
     subject_ref,
@@ -134,6 +135,11 @@ class Vault:
     def tokeniser(self, tenant_id: str) -> Tokeniser:
         key = self._token_key(tenant_id)
         return lambda kind, canonical_value: stable_token(key, kind, canonical_value)
+
+    def purpose_key(self, tenant_id: str, purpose: str) -> bytes:
+        """A key for the tenant's own secrets of one ``purpose`` (e.g. channel credentials), under the
+        same key hierarchy as the values (tactful.guard.crypto.purpose_key)."""
+        return purpose_key(self._tenant_key(tenant_id), purpose)
 
     def subject_ref(self, tenant_id: str, customer_id: str) -> str:
         """A pseudonym for audit entries about a customer (no personal data in the audit log)."""

@@ -48,7 +48,7 @@ class BanditModel:
         if model_bytes is None:
             self._ws = vowpalwabbit.Workspace(full)
         else:
-            self._ws = _load(full, model_bytes)
+            self._ws = _load(model_bytes)
 
     def predict(self, features: Mapping[str, str], arms: Sequence[Arm]) -> Prediction:
         if not arms:
@@ -88,22 +88,15 @@ class BanditModel:
             self._ws.finish()
 
 
-def _load(args: str, model_bytes: bytes) -> vowpalwabbit.Workspace:
+def _load(model_bytes: bytes) -> vowpalwabbit.Workspace:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "model.vw")
         with open(path, "wb") as handle:
             handle.write(model_bytes)
-        # The model file holds the reductions and interactions; repeating them is an error for some.
-        return vowpalwabbit.Workspace(f"-i {path} --quiet {_runtime_only(args)}")
-
-
-def _runtime_only(args: str) -> str:
-    parts = args.split()
-    keep: list[str] = []
-    for index, part in enumerate(parts):
-        if part == "--random_seed" and index + 1 < len(parts):
-            keep += [part, parts[index + 1]]
-    return " ".join(keep)
+        # The model file holds the reductions, interactions and the random seed it was trained
+        # with: repeating any of them with another value is an error ("Disagreeing option values
+        # for 'random_seed'" when an evaluator loaded a learner's snapshot with its own seed).
+        return vowpalwabbit.Workspace(f"-i {path} --quiet")
 
 
 def _normalised(raw: object, n: int) -> tuple[float, ...]:

@@ -31,6 +31,7 @@ from tactful.signals.base import Encoder, TierUnavailable, Vectors
 from tactful.signals.hashed import HashedNgrams
 from tactful.signals.heads import F32, HeadSet
 from tactful.signals.recipes import EMOTIONS, OTHER
+from tactful.signals.support.rules import overlay
 
 #: The encoders each heavy tier concatenates, in order (names for ``load_encoder``).
 HEAVY_ENCODERS: Final[dict[str, tuple[str, ...]]] = {
@@ -102,7 +103,16 @@ class HeavyTier:
             return []
         base = self.base.extract_batch(texts)
         z = self.scores(texts)
-        return [self._overlay(signals, z[row : row + 1]) for row, signals in enumerate(base)]
+        out = [self._overlay(signals, z[row : row + 1]) for row, signals in enumerate(base)]
+        support_of = getattr(self.base, "support_of", None)
+        if support_of is None:
+            return out
+        # The support rules' floors (anger on "!!!" and 😡, negative valence on threats) hold over
+        # the tier's own emotion and sentiment heads too.
+        return [
+            overlay(signals, support_of(text), {signals.intent: signals.intent_confidence})
+            for signals, text in zip(out, texts, strict=True)
+        ]
 
     def _overlay(self, signals: Signals, z: F32) -> Signals:
         h = self.heads.heads

@@ -2,7 +2,12 @@
 
 Each distinct stop word found adds ``1 / (number of profiled languages that share it)`` to its
 languages, so "de" (es, fr, pt, nl) counts little and "the" counts fully. A few letters only one of
-these languages uses (ñ, ß, ã) add to it. Too little evidence gives "und" with low confidence.
+these languages uses (ñ, ß, ã) add to it.
+
+Short support messages often carry too few stop words ("quiero hablar con una persona", "Mitarbeiter
+sprechen"): when the profiles are unsure, the character n-gram model (``language_chars.py``, six
+languages) decides, its confidence growing with the letters it saw; a one-word message is never
+sure ("representative" is English and French). Too little evidence gives "und" with low confidence.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from tactful.signals import language_chars
 from tactful.signals.phrases import Hits
 from tactful.signals.tokens import TextView
 
@@ -28,6 +34,10 @@ _MARK_LETTERS: Final = (
 _MIN_EVIDENCE: Final = 1.5  # summed stop-word weight below which we do not guess
 _FULL_EVIDENCE: Final = 5.0  # summed weight at which confidence is no longer held back by length
 _MAX_CONFIDENCE: Final = 0.95  # a stop-word count is never certain
+_SURE: Final = 0.5  # a stop-word guess this confident stands without the character model
+_CHAR_FULL_EVIDENCE: Final = 50  # character grams at which the character model's guess is not held back
+_ONE_WORD_CAP: Final = 0.5
+_CHAR_MIN_EVIDENCE: Final = 20  # fewer grams ("ok", "Hi", "Hola"): undetermined, as the profiles say
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,26 @@ class LanguageProfiles:
         }
 
     def guess(self, view: TextView, hits: Hits) -> LanguageGuess:
+        words = self._stop_words(view, hits)
+        if words.confidence >= _SURE:
+            return words
+        model = language_chars.load()
+        if model is None:
+            return words
+        probabilities, evidence = model.probabilities(view.text)
+        if evidence < _CHAR_MIN_EVIDENCE:
+            return words
+        best = max(probabilities, key=probabilities.__getitem__)
+        confidence = probabilities[best] * min(1.0, evidence / _CHAR_FULL_EVIDENCE) * _MAX_CONFIDENCE
+        if view.alpha_words <= 1:
+            confidence = min(confidence, _ONE_WORD_CAP)
+        if words.language == best:
+            confidence = max(confidence, words.confidence)
+        elif confidence <= words.confidence:
+            return words
+        return LanguageGuess(best, round(confidence, 4))
+
+    def _stop_words(self, view: TextView, hits: Hits) -> LanguageGuess:
         scores = {
             language: sum(self._weights[language][w] for w in hits.phrases(f"language.{language}"))
             for language in LANGUAGES

@@ -70,11 +70,6 @@ NEGATIVE: Final = frozenset(
         "sadness",
     ]
 )
-# CLINC150 domains with nothing to do with customer support: their queries teach the intent model
-# what "none of these" looks like, next to CLINC's own out-of-scope queries.
-OFF_TOPIC_DOMAINS: Final = frozenset(
-    {"travel", "kitchen_and_dining", "home", "auto_and_commute", "utility", "small_talk", "work", "meta"}
-)
 
 
 @dataclass
@@ -100,6 +95,8 @@ class Recipe:
     # Injection only: held-out ordinary messages (never trained on), by source; their false-positive
     # rate at the policy thresholds is reported next to the dev figures.
     negatives: dict[str, list[str]] = field(default_factory=dict)
+    # Where each dev row comes from (intent: real turns, BANKING77, ...); accuracy is reported per group.
+    dev_groups: list[str] = field(default_factory=list)
 
 
 def _goemotions(root: Path, split: str) -> list[tuple[str, list[str]]]:
@@ -199,28 +196,11 @@ def emotions(root: Path) -> Recipe:
 
 
 def intent(root: Path) -> Recipe:
-    bitext = read_table(root / "bitext-customer-support" / "bitext_visible.csv")
-    texts, labels = column(bitext, "instruction"), column(bitext, "intent")
-    train_idx, dev_idx = stratified_split(labels, DEV_FRACTION, SEED)
-    train_t, train_y = [texts[i] for i in train_idx], [labels[i] for i in train_idx]
-    dev_t, dev_y = [texts[i] for i in dev_idx], [labels[i] for i in dev_idx]
-    for name, into_t, into_y in (("train", train_t, train_y), ("val", dev_t, dev_y)):
-        for row in read_table(root / "clinc150" / f"{name}.csv"):
-            if row["domain"] in OFF_TOPIC_DOMAINS or row["intent"] == "oos":
-                into_t.append(row["text"])
-                into_y.append(OTHER)
-    return Recipe(
-        signal="intent",
-        kind="softmax",
-        train=Split(train_t, train_y),
-        dev=Split(dev_t, dev_y),
-        labels=(*sorted(set(labels)), OTHER),
-        dev_note="Bitext customer-support (27 intents): stratified 20 % of the visible file held out "
-        "(seed 42), plus CLINC150 val queries of off-topic domains and oos as `other`; trained on the "
-        "other 80 % + CLINC150 train's off-topic and oos queries as `other`.",
-        data="Bitext customer-support sample (CDLA-Sharing-1.0), CLINC150 (CC BY 3.0)",
-        regularisation=10.0,
-    )
+    """The support-intent families (``signals/support/recipe.py``; imported here lazily, it builds on
+    this module's ``Recipe``)."""
+    from tactful.signals.support.recipe import support_intent
+
+    return support_intent(root)
 
 
 _DETOKENISE_CONTRACTIONS = re.compile(r" (n't|'s|'m|'re|'ll|'ve|'d)\b")

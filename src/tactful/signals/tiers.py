@@ -26,6 +26,7 @@ from tactful.signals.language import LanguageProfiles
 from tactful.signals.lexicon import LexiconTier
 from tactful.signals.phrases import PhraseIndex, load_lexicons
 from tactful.signals.recipes import EMOTIONS, OTHER
+from tactful.signals.support.rules import SupportCues, combine_intent, overlay, rule_lexicons, support_cues
 from tactful.signals.tokens import view_of
 from tactful.signals.urgency import urgency_of
 
@@ -43,20 +44,22 @@ def _r(value: float) -> float:
 
 
 class _LexicalCues:
-    """Language and urgency from the lexicon tier's word lists (one phrase-index pass)."""
+    """Language, urgency and the support rules (signals/support/rules.py) from word lists, in one
+    phrase-index pass."""
 
     def __init__(self) -> None:
-        lexicons: dict[str, dict[str, float]] = {}
+        lexicons: dict[str, dict[str, float]] = rule_lexicons()
         for filename in ("urgency.yaml", "language.yaml"):
             lexicons.update(load_lexicons(filename))
         self._index = PhraseIndex(lexicons)
         self._languages = LanguageProfiles(lexicons)
 
-    def of(self, text: str) -> tuple[str, float, float]:
+    def of(self, text: str) -> tuple[str, float, float, SupportCues]:
         view = view_of(text)
         hits = self._index.scan(view)
         guess = self._languages.guess(view, hits)
-        return guess.language, guess.confidence, urgency_of(view, hits, cues_of(view))
+        cues = cues_of(view)
+        return guess.language, guess.confidence, urgency_of(view, hits, cues), support_cues(view, hits, cues)
 
 
 class ModelTier:
@@ -94,6 +97,7 @@ class ModelTier:
         politeness = h["politeness"].unit(z)
         fine_index = {label: i for i, label in enumerate(h["emotions"].labels)}
         calm = fine[:, fine_index["neutral"]] + fine[:, fine_index[OTHER]]
+        intent_labels = h["intent"].labels
         out = []
         for row, text in enumerate(texts):
             emotions = {label: _r(fine[row, fine_index[label]]) for label in EMOTIONS}
@@ -102,39 +106,42 @@ class ModelTier:
             for i, label in enumerate(h["emotion"].labels):
                 emotions[label] = _r(tweet[row, i] * (1.0 - calm[row]))
             s = sentiment[row]
-            top_intent = int(intent[row].argmax())
-            language, language_confidence, urgency = self._cues.of(text)
-            out.append(
-                Signals(
-                    language=language,
-                    language_confidence=_r(language_confidence),
-                    sentiment=SentimentLabel(h["sentiment"].labels[int(s.argmax())]),
-                    valence=round(float(s[2] - s[0]), 4),
-                    emotions=emotions,
-                    frustration=emotions["frustration"],
-                    anger=emotions["anger"],
-                    urgency=_r(urgency),
-                    formality=_r(formality[row]),
-                    politeness=_r(politeness[row]),
-                    intent=h["intent"].labels[top_intent],
-                    intent_confidence=_r(intent[row, top_intent]),
-                    injection=_r(injection[row]),
-                    tier=self.name,
-                    model_versions=dict(self._versions),
-                    confidences={
-                        "sentiment": _r(s.max()),
-                        "emotion": _r(tweet[row].max()),
-                        "intent": _r(intent[row, top_intent]),
-                        "injection": _r(max(injection[row], 1.0 - injection[row])),
-                        "language": _r(language_confidence),
-                    },
-                )
+            language, language_confidence, urgency, support = self._cues.of(text)
+            label, confidence, combined = combine_intent(intent[row], intent_labels, support, language)
+            signals = Signals(
+                language=language,
+                language_confidence=_r(language_confidence),
+                sentiment=SentimentLabel(h["sentiment"].labels[int(s.argmax())]),
+                valence=round(float(s[2] - s[0]), 4),
+                emotions=emotions,
+                frustration=emotions["frustration"],
+                anger=emotions["anger"],
+                urgency=_r(urgency),
+                formality=_r(formality[row]),
+                politeness=_r(politeness[row]),
+                intent=label,
+                intent_confidence=_r(confidence),
+                injection=_r(injection[row]),
+                tier=self.name,
+                model_versions=dict(self._versions),
+                confidences={
+                    "sentiment": _r(s.max()),
+                    "emotion": _r(tweet[row].max()),
+                    "intent": _r(confidence),
+                    "injection": _r(max(injection[row], 1.0 - injection[row])),
+                    "language": _r(language_confidence),
+                },
             )
+            out.append(overlay(signals, support, dict(zip(intent_labels, combined.tolist(), strict=True))))
         return out
 
     def scores(self, texts: Sequence[str]) -> F32:
         """Raw head scores (for evaluation: argmax over any subset of a head's labels)."""
         return self._score(texts)
+
+    def support_of(self, text: str) -> SupportCues:
+        """The support rules' reading of ``text`` (the heavy tiers lay it over their own heads)."""
+        return self._cues.of(text)[3]
 
 
 def fast_tier(directory: Path | None = None) -> ModelTier:

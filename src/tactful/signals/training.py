@@ -95,7 +95,14 @@ def _evaluate(recipe: Recipe, head: Head, z: F32, gold: Sequence[Any]) -> dict[s
         return metrics.binary([int(g) for g in gold], [int(p) for p in predicted])
     if recipe.signal == "intent":
         oos = ["oos" if label == OTHER else label for label in gold]
-        return metrics.intent(oos, ["oos" if label == OTHER else label for label in predicted])
+        found: dict[str, Any] = metrics.intent(
+            oos, ["oos" if label == OTHER else label for label in predicted]
+        )
+        for group in dict.fromkeys(recipe.dev_groups):
+            rows = [i for i, g in enumerate(recipe.dev_groups) if g == group]
+            found[f"{group}_accuracy"] = sum(predicted[i] == gold[i] for i in rows) / len(rows)
+            found[f"{group}_n"] = len(rows)
+        return found
     return metrics.classification(list(gold), predicted)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from tactful.config import Settings
 from tactful.domain import new_id
 from tactful.store.backends import BACKENDS, open_database
 from tactful.store.base import (
@@ -22,6 +23,7 @@ from tactful.store.base import (
 )
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.migrate import upgrade_to_head
+from tactful.store.signing import chain_config
 from tactful.store.sql import SqlStore, utc_now
 
 __all__ = [
@@ -43,13 +45,17 @@ def open_store(
     *,
     clock: Callable[[], datetime] = utc_now,
     make_id: Callable[[str], str] = new_id,
+    settings: Settings | None = None,
 ) -> SqlStore:
     """Open the store at ``url``, migrate its schema to the newest version and return it.
 
     Unknown schemes raise ``InputRejected(code="unsupported_store_url")``; an unreachable database
     raises ``StoreError``. ``clock`` and ``make_id`` are injectable for deterministic tests.
+    ``settings`` (else the environment's) give the audit chains' shard count and head key.
     """
+    chain = chain_config(settings or Settings.from_env(database_url=url))
     database = open_database(url)
+    database.chain = chain
     try:
         translate_driver_errors(upgrade_to_head)(database)
     except BaseException:

@@ -6,7 +6,7 @@ every interface backed by the same database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -57,6 +57,7 @@ class AuditEntry:
     created_at: datetime
     prev_hash: str
     hash: str
+    shard: int = 0  # which of the tenant's chains (store/signing.py)
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,8 @@ class AuditVerification:
     tenant_id: TenantId | None = None
     first_bad_seq: int | None = None  # the first entry that fails, when not ok
     reason: str = ""
+    shard: int | None = None  # which of the tenant's chains failed (see store/signing.py)
+    decisions_checked: int = 0  # stored decisions found equal to the entry that vouches for them
 
 
 class TenantStore(Protocol):
@@ -123,11 +126,28 @@ class OutcomeStore(Protocol):
         ...
 
 
+#: ``(tenant, shard) -> (seq, hash)``: chain heads recorded outside the database (an anchor file).
+AnchorPins = Mapping[tuple[str, int], tuple[int, str]]
+
+
 class AuditLog(Protocol):
-    def append(self, tenant_id: TenantId, kind: str, payload: dict[str, Any]) -> AuditEntry: ...
-    def entries(self, tenant_id: TenantId, after_seq: int = 0, limit: int = 1000) -> list[AuditEntry]: ...
-    def verify(self, tenant_id: TenantId | None = None) -> list[AuditVerification]:
-        """Check every tenant's chain (or one); a result per tenant."""
+    """A tenant's log is several hash chains (``shard``); entries about one customer share one."""
+
+    def append(
+        self, tenant_id: TenantId, kind: str, payload: dict[str, Any], subject: str | None = None
+    ) -> AuditEntry: ...
+    def entries(
+        self, tenant_id: TenantId, after_seq: int = 0, limit: int = 1000, shard: int = 0
+    ) -> list[AuditEntry]: ...
+    def shards(self, tenant_id: TenantId) -> list[int]:
+        """The chains the tenant has (0 always), for reading every entry."""
+        ...
+
+    def verify(
+        self, tenant_id: TenantId | None = None, anchor: AnchorPins | None = None
+    ) -> list[AuditVerification]:
+        """Check every tenant's chains (or one's) and the decisions against them, and against an
+        anchor's ``(tenant, shard) -> (seq, hash)`` when given; a result per tenant."""
         ...
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+from tactful.store.signing import ChainConfig
+
 #: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
 SINGLE_READ_OPTION = "tactful_single_read"
@@ -145,6 +147,8 @@ class Database:
             threading.Lock() if backend == "sqlite" else nullcontext()
         )
         self.backend = backend  # "sqlite" | "postgresql"
+        #: How the audit log is sharded and its heads signed; set by ``open_store``.
+        self.chain: ChainConfig | None = None
         self._keepalive = keepalive  # holds an in-memory SQLite database open; closed last
 
     @contextmanager
@@ -245,7 +249,16 @@ class Database:
                 raw.close()  # back to the pool
 
     def fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
-        """Run a prepared single-statement read; the first row as a plain tuple, or None."""
+        """Run a prepared single-statement read; the first row as a plain tuple, or None.
+
+        Driver errors (connecting included) come out as SQLAlchemy's, as from ``raw_write``."""
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            return self._fetch_one(query, values)
+        except dbapi_error as exc:
+            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
+
+    def _fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
         raw = self.engine.raw_connection()
         try:
             driver = raw.driver_connection

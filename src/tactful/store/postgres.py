@@ -1,38 +1,94 @@
-"""PostgreSQL engine creation (psycopg 3).
+"""PostgreSQL engine creation (psycopg 3), with every wait bounded.
 
 ``postgresql://user@host/db`` is rewritten to ``postgresql+psycopg://`` for SQLAlchemy. Extra libpq
 parameters pass through the query string, e.g. ``?options=-csearch_path%3Dtenant_a`` to use a schema.
 A tenant's audit appends are serialised by ``SELECT … FOR UPDATE`` on its ``audit_heads`` row
 (see ``sql_audit.py``); psycopg prepares repeated statements server-side on its own.
+
+One extra query parameter is understood and removed before libpq sees it: ``timeout=SECONDS``
+(default ``DEFAULT_TIMEOUT``). It bounds every wait on the database, so a stopped, restarting or
+frozen (SIGSTOPped) server costs a caller a ``StoreError`` (503 ``store_unavailable``) in bounded
+time instead of a hang:
+
+- connecting: libpq's ``connect_timeout`` (at least 2 s, libpq's floor);
+- each statement, commit or rollback: the server's ``statement_timeout``, and on the client a
+  deadline on psycopg's wait for the answer, since a frozen server enforces nothing; a connection
+  that misses its deadline is closed and dropped from the pool;
+- a free pooled connection: the pool's ``pool_timeout``.
+
+A server restart leaves the pool full of connections the server has closed. Each is checked at
+checkout without a round trip: an idle connection whose socket is readable has been closed by the
+server (or has something unsolicited to say), so it is replaced before use and the first requests
+after a restart succeed. (``pool_pre_ping`` would do the same for a round trip per checkout.)
 """
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine as sa_create_engine
-from sqlalchemy.engine import make_url
+import math
+import select
+from typing import Any
 
-from tactful.errors import StoreError
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
+
+from tactful.errors import InputRejected, StoreError
 from tactful.store.database import Database
 
 DRIVER = "postgresql+psycopg"
+#: Seconds any one wait on the database may take (see the module docstring).
+DEFAULT_TIMEOUT = 10.0
 
 
 def open_database(url: str) -> Database:
     parsed = make_url(url)
-    parsed = parsed.set(drivername=DRIVER)
+    timeout = _timeout(parsed.query.get("timeout"))
+    parsed = parsed.difference_update_query(["timeout"]).set(drivername=DRIVER)
     try:
-        engine = sa_create_engine(
-            parsed,
-            pool_size=10,
-            max_overflow=10,
-            # No pre-ping: it costs a round trip on the hot path. A dropped connection fails one
-            # call with StoreError (503, retryable) and SQLAlchemy then discards the stale pool.
-            pool_pre_ping=False,
-            pool_recycle=1800,
-        )
+        from tactful.store.pg_timed import timed_connection_class
     except ImportError as exc:
         raise StoreError(
             "the PostgreSQL driver is not installed: pip install 'tactful[postgres]'",
             code="store_driver_missing",
         ) from exc
+    connection_class = timed_connection_class(timeout)
+    engine = sa_create_engine(
+        parsed,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=timeout,
+        pool_pre_ping=False,  # replaced by the free check at checkout below
+        pool_recycle=1800,
+    )
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+        cparams.setdefault("connect_timeout", max(2, math.ceil(timeout)))
+        statement_timeout = f"-c statement_timeout={int(timeout * 1000)}"
+        cparams["options"] = f"{cparams.get('options', '')} {statement_timeout}".strip()
+        return connection_class.connect(*cargs, **cparams)
+
+    @event.listens_for(engine, "checkout")
+    def _still_open(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed or dbapi_connection.broken:
+            raise DisconnectionError("pooled connection is closed")
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+        if readable:  # an idle connection has nothing to read unless the server hung up
+            raise DisconnectionError("the server closed this pooled connection")
+
     return Database(engine, backend="postgresql")
+
+
+def _timeout(raw: object) -> float:
+    if raw is None:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(str(raw))
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise InputRejected(
+            f"postgresql timeout={raw!r} must be seconds in (0, 3600]", code="unsupported_store_url"
+        )
+    return value

@@ -179,30 +179,54 @@ outcomes = Table(
     Index("ix_outcomes_decision", "tenant_id", "decision_id"),
 )
 
+# A tenant's log is ``shard``-many hash chains (store/signing.py); ``seq`` counts within a chain.
 audit_log = Table(
     "audit_log",
     metadata,
     Column("tenant_id", String(64), nullable=False),
+    Column("shard", Integer(), nullable=False, autoincrement=False),
     Column("seq", BigInteger(), nullable=False, autoincrement=False),
     Column("kind", String(64), nullable=False),
     Column("payload", Text(), nullable=False),  # canonical JSON, hashed byte for byte
     Column("created_at", UtcDateTime(), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    PrimaryKeyConstraint("tenant_id", "seq"),
+    PrimaryKeyConstraint("tenant_id", "shard", "seq"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
 )
 
-# One row per tenant, created with the tenant: the chain's tip. Appends lock it, which serialises a
-# tenant's appends, and verification compares it with the last entry to detect a truncated tail.
+# One row per chain (tenant, shard): the chain's tip, signed under the audit key. Appends lock it,
+# which serialises one chain's appends, and verification compares it with the last entry to detect
+# a truncated tail. Chain 0's row is made with the tenant; the others on their first append.
 audit_heads = Table(
     "audit_heads",
     metadata,
     Column("tenant_id", String(64), nullable=False),
+    Column("shard", Integer(), nullable=False, autoincrement=False),
     Column("seq", BigInteger(), nullable=False, autoincrement=False),
     Column("hash", String(64), nullable=False),
-    PrimaryKeyConstraint("tenant_id"),
+    Column("signature", String(64), nullable=True),  # None only for heads written before 0008
+    PrimaryKeyConstraint("tenant_id", "shard"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# Every change of a customer's consent preferences, from any path (SMS keyword, API PUT/PATCH,
+# erasure), with who, when, before and after; ``change_id`` is the inbound event id for keyword
+# changes, so a re-delivered or concurrently duplicated event changes consent once (issue 11).
+consent_changes = Table(
+    "consent_changes",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("change_id", String(160), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("before", Text(), nullable=False),
+    Column("after", Text(), nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "change_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    Index("ix_consent_changes_time", "tenant_id", "changed_at"),
 )
 
 # Transactional outbox: events written with the state change, relayed to the bus afterwards.
@@ -519,3 +543,62 @@ console_sessions = Table(
     PrimaryKeyConstraint("session_hash"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
 )
+
+# --- issue 14 (channels): provider credentials, the outbound delivery outbox, the knowledge base --
+
+# A tenant's credentials for one provider ("twilio", "smtp", "slack", "llm"): AES-GCM under a key
+# derived from the tenant's vault key (tactful.channels.credentials); never stored or returned in clear.
+channel_credentials = Table(
+    "channel_credentials",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("sealed", LargeBinary(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "provider"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# One row per decision to deliver: the primary key makes a second enqueue of the same decision a
+# no-op, so a retried send sends once. The reply is kept tokenised and the recipients sealed; the
+# worker re-inserts the customer's values from the vault at send time.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("decision_id", String(64), nullable=False),
+    Column("customer_id", String(128), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("state", String(16), nullable=False),  # pending | sending | sent | failed
+    Column("attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("reply", Text(), nullable=False),
+    Column("recipients", LargeBinary(), nullable=False),
+    Column("fallback_from", String(16), nullable=True),
+    Column("notes", Text(), nullable=False),
+    Column("provider_message_id", String(128), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "decision_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+Index("ix_deliveries_due", deliveries.c.state, deliveries.c.next_attempt_at)
+Index("ix_deliveries_provider_message", deliveries.c.tenant_id, deliveries.c.provider_message_id)
+
+# The tenant's knowledge base for grounded replies: articles cut into chunks, each with its
+# embedding (float32, L2-normalised) from the project's own encoder.
+knowledge_chunks = Table(
+    "knowledge_chunks",
+    metadata,
+    Column("tenant_id", String(64), nullable=False),
+    Column("chunk_id", String(64), nullable=False),
+    Column("source", String(300), nullable=False),
+    Column("position", Integer(), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("encoder", String(64), nullable=False),
+    Column("embedding", LargeBinary(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "chunk_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+Index("ix_knowledge_chunks_source", knowledge_chunks.c.tenant_id, knowledge_chunks.c.source)

@@ -6,6 +6,7 @@ built once with bind parameters avoid per-call construction and identity-map boo
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -14,7 +15,7 @@ from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from tactful.domain import (
     Customer,
@@ -32,7 +33,7 @@ from tactful.domain import (
 )
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.observability.propagation import current_trace_context
-from tactful.store.base import ApiKeyRecord, AuditLog, PolicyVersion, Tenant
+from tactful.store.base import ApiKeyRecord, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_json
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
 from tactful.store.driver_errors import translate_driver_errors
@@ -56,6 +57,7 @@ from tactful.store.sql_audit import (
     payload_text,
     send_head_lock,
 )
+from tactful.store.sql_channels import SqlCredentialRows, SqlDeliveries
 from tactful.store.sql_console import SqlConsoleSessions
 from tactful.store.sql_experiments import SqlExperimentStore
 from tactful.store.sql_facts import SqlDecisionFacts
@@ -165,7 +167,7 @@ class SqlStore:
         self._group = GroupCommit(database)
 
     @property
-    def audit(self) -> AuditLog:
+    def audit(self) -> SqlAuditLog:
         return self._audit
 
     @cached_property
@@ -201,6 +203,14 @@ class SqlStore:
     def console_sessions(self) -> SqlConsoleSessions:  # issue 15: console sign-ins
         return SqlConsoleSessions(self._db, self._clock)
 
+    @cached_property
+    def credentials(self) -> SqlCredentialRows:  # issue 14: sealed provider credentials
+        return SqlCredentialRows(self._db, self._clock)
+
+    @cached_property
+    def deliveries(self) -> SqlDeliveries:  # issue 14: the outbound delivery outbox
+        return SqlDeliveries(self._db, self._clock)
+
     @property
     def backend(self) -> str:
         return self._db.backend
@@ -232,7 +242,11 @@ class SqlStore:
                     )
                 )
                 # The chain's head exists from the start, so appends only ever lock and update it.
-                conn.execute(insert(audit_heads).values(tenant_id=tenant.tenant_id, seq=0, hash=GENESIS_HASH))
+                conn.execute(
+                    insert(audit_heads).values(
+                        tenant_id=tenant.tenant_id, shard=0, seq=0, hash=GENESIS_HASH, signature=None
+                    )
+                )
         except IntegrityError as exc:
             if self.find_tenant_by_name(name) is not None:
                 raise Conflict(f"a tenant named {name!r} already exists", code="tenant_exists") from exc
@@ -490,9 +504,14 @@ class SqlStore:
         document_dict = decision.model_dump(mode="json")
         document = canonical_json(document_dict)
         snapshot_json = payload_text(snapshot)
-        # Keys in sorted order ("decision" < "snapshot"), so this is exactly the canonical JSON of
-        # the payload without serialising the decision a second time.
-        audit_json = '{"decision":' + document + ',"snapshot":' + snapshot_json + "}"
+        # The entry commits to the stored document by its hash, which `audit verify` checks every
+        # decision row against. Keys in sorted order ("decision" < "document_sha256" < "snapshot"),
+        # so this is exactly the canonical JSON of the payload without serialising twice.
+        document_sha256 = hashlib.sha256(document.encode("utf-8")).hexdigest()
+        audit_json = (
+            '{"decision":' + document + ',"document_sha256":"' + document_sha256
+            + '","snapshot":' + snapshot_json + "}"
+        )  # fmt: skip
         envelope = Envelope(
             # Derived, not random: a retried relay re-sends the same id and consumers dedupe on it.
             event_id=f"{decision.decision_id}.made",
@@ -533,7 +552,7 @@ class SqlStore:
             tx.execute(self._q_insert_decision, decision_row)
             # The head lock first (the lock order every writer keeps), then a phased write's reads:
             # on PostgreSQL's pipeline they share one round trip.
-            head = send_head_lock(tx, self._audit_statements, decision.tenant_id)
+            head = send_head_lock(tx, self._audit_statements, decision.tenant_id, decision.customer_id)
             for write in side_writes:
                 send = getattr(write, "send", None)
                 if send is not None:
@@ -545,9 +564,14 @@ class SqlStore:
                 self._audit_statements,
                 tenant_id=decision.tenant_id,
                 kind="decision",
-                payload={"decision": document_dict, "snapshot": snapshot},
+                payload={
+                    "decision": document_dict,
+                    "document_sha256": document_sha256,
+                    "snapshot": snapshot,
+                },
                 payload_json=audit_json,
                 created_at=now,
+                subject=decision.customer_id,
                 head=head_rows,
             )
             tx.execute(self._q_insert_outbox, outbox_row)
@@ -556,12 +580,7 @@ class SqlStore:
 
         try:
             self._group.run(statements)
-        except DBAPIError as exc:
-            # In PostgreSQL's pipeline mode the insert's unique violation may reach us as the
-            # pipeline's abort (the error of a later statement): a replay is then told by its row.
-            aborted = type(exc.orig).__name__ == "PipelineAborted" and not inserted
-            if not isinstance(exc, IntegrityError) and not aborted:
-                raise
+        except IntegrityError as exc:  # (group_commit.py reports errors from a non-pipelined retry)
             if inserted:
                 raise  # a side write's constraint, not a replay: rolled back, reported as a conflict
             # The unique (tenant_id, event_id) lost a race or this is a replay: the first write wins.
@@ -570,8 +589,6 @@ class SqlStore:
                 return original, False
             with self._db.read() as conn:
                 _require_tenant(conn, decision.tenant_id)
-            if aborted:
-                raise  # not a replay: whatever aborted the pipeline, reported as a storage failure
             raise Conflict(
                 f"decision id {decision.decision_id!r} is already used by another event",
                 code="decision_id_conflict",

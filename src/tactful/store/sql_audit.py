@@ -2,57 +2,89 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from tactful.domain import TenantId
-from tactful.errors import InputRejected, NotFound
-from tactful.store.base import AuditEntry, AuditVerification
-from tactful.store.chain import Head, StoredEntry, canonical_json, entry_hash, verify_chain
+from tactful.errors import Conflict, InputRejected, NotFound
+from tactful.store.base import AnchorPins, AuditEntry, AuditVerification
+from tactful.store.chain import GENESIS_HASH, Head, StoredEntry, canonical_json, entry_hash, verify_chain
 from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
-from tactful.store.schema import audit_heads, audit_log, tenants
+from tactful.store.schema import audit_heads, audit_log, decisions, tenants
+from tactful.store.signing import ChainConfig, shard_of
 
 _VERIFY_PAGE = 1000
+
+
+class AuditTampered(Conflict):
+    """A chain head fails its signature: nothing is anchored over a chain that does not verify."""
+
 
 # Hot-path statements are built once with bind parameters: no per-call construction, and
 # SQLAlchemy's compiled cache (and psycopg's server-side prepare) see one statement each.
 _LOCK_HEAD = (
     select(audit_heads.c.seq, audit_heads.c.hash)
-    .where(audit_heads.c.tenant_id == bindparam("b_tenant_id"))
+    .where(audit_heads.c.tenant_id == bindparam("b_tenant_id"), audit_heads.c.shard == bindparam("b_shard"))
     .with_for_update()
 )
 _INSERT_ENTRY = insert(audit_log).values({c.name: bindparam(c.name, type_=c.type) for c in audit_log.columns})
 _ADVANCE_HEAD = (
     update(audit_heads)
-    .where(audit_heads.c.tenant_id == bindparam("b_tenant_id"))
-    .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+    .where(audit_heads.c.tenant_id == bindparam("b_tenant_id"), audit_heads.c.shard == bindparam("b_shard"))
+    .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"), signature=bindparam("b_signature"))
 )
+_TENANT_EXISTS = select(tenants.c.tenant_id).where(tenants.c.tenant_id == bindparam("b_tenant_id"))
+
+
+def _new_head_statement(dialect: str) -> Any:
+    """Insert a chain's genesis head (unsigned: nothing to vouch for yet) unless another transaction
+    just did (the first append to a shard)."""
+    values = {
+        "tenant_id": bindparam("b_tenant_id"),
+        "shard": bindparam("b_shard"),
+        "seq": 0,
+        "hash": GENESIS_HASH,
+    }
+    if dialect == "postgresql":
+        return pg_insert(audit_heads).values(values).on_conflict_do_nothing()
+    return sqlite_insert(audit_heads).values(values).on_conflict_do_nothing()
 
 
 def lock_head(conn: Connection, tenant_id: TenantId) -> Head:
-    """Lock the tenant's chain head for the rest of the transaction and return it.
+    """Lock the tenant's chain 0 head for the rest of the transaction and return it.
 
     ``FOR UPDATE`` on PostgreSQL; SQLite's write transaction (BEGIN IMMEDIATE) is exclusive already.
-    The head exists from tenant creation, so a missing one means the tenant does not exist.
+    Tenant-wide changes (policies, experiments, keys) lock it to serialise among themselves. The
+    head exists from tenant creation, so a missing one means the tenant does not exist.
     """
-    row = conn.execute(_LOCK_HEAD, {"b_tenant_id": tenant_id}).first()
+    row = conn.execute(_LOCK_HEAD, {"b_tenant_id": tenant_id, "b_shard": 0}).first()
     if row is None:
         raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
     return Head(seq=int(row.seq), hash=str(row.hash))
 
 
 class AuditStatements:
-    """The append's three statements, prepared once per database (they run on every decision)."""
+    """The append's statements, prepared once per database (they run on every decision), and the
+    chain configuration (shards, head key) the database was opened with."""
 
     def __init__(self, database: Database) -> None:
+        if database.chain is None:
+            raise RuntimeError("the database was opened without an audit chain configuration (open_store)")
+        self.chain: ChainConfig = database.chain
         self.lock_head = PreparedQuery(_LOCK_HEAD, database.engine)
         self.insert_entry = PreparedQuery(_INSERT_ENTRY, database.engine)
         self.advance_head = PreparedQuery(_ADVANCE_HEAD, database.engine)
+        self.new_head = PreparedQuery(_new_head_statement(database.backend), database.engine)
+        self.tenant_exists = PreparedQuery(_TENANT_EXISTS, database.engine)
 
 
 def append_in(
@@ -64,18 +96,27 @@ def append_in(
     payload: dict[str, Any],
     payload_json: str,
     created_at: datetime,
+    subject: str | None = None,
     head: list[tuple[Any, ...]] | None = None,
 ) -> AuditEntry:
-    """Append one entry within the caller's write transaction.
+    """Append one entry within the caller's write transaction, to the chain of ``subject`` (a
+    customer id; chain 0 for entries about the tenant itself).
 
-    Locking the head serialises a tenant's appends, so seq numbers never fork. ``head``: the rows
-    of the head lock the caller sent already (``send_head_lock``), so that other reads could share
-    its round trip.
+    Locking the chain's head serialises that chain's appends, so its seq numbers never fork; the
+    new head is signed under the audit key. ``head``: the rows of the head lock the caller sent
+    already (``send_head_lock`` with the same subject), so that other reads could share its round
+    trip.
     """
-    rows = head if head is not None else send_head_lock(tx, statements, tenant_id).rows()
+    shard = 0 if subject is None else shard_of(subject, statements.chain.shards)
+    lock = {"b_tenant_id": tenant_id, "b_shard": shard}
+    rows = head if head is not None else tx.send(statements.lock_head, lock).rows()
     row = rows[0] if rows else None
     if row is None:
-        raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
+        if tx.fetch_one(statements.tenant_exists, {"b_tenant_id": tenant_id}) is None:
+            raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
+        tx.execute(statements.new_head, lock)
+        row = tx.fetch_one(statements.lock_head, lock)
+        assert row is not None  # inserted just now, or by a concurrent first append we waited for
     seq = int(row[0]) + 1
     prev_hash = str(row[1])
     digest = entry_hash(
@@ -85,11 +126,13 @@ def append_in(
         payload_json=payload_json,
         created_at=created_at,
         prev_hash=prev_hash,
+        shard=shard,
     )
     tx.execute(
         statements.insert_entry,
         {
             "tenant_id": tenant_id,
+            "shard": shard,
             "seq": seq,
             "kind": kind,
             "payload": payload_json,
@@ -98,7 +141,8 @@ def append_in(
             "hash": digest,
         },
     )
-    tx.execute(statements.advance_head, {"b_tenant_id": tenant_id, "b_seq": seq, "b_hash": digest})
+    signature = statements.chain.sign_head(tenant_id, shard, seq, digest)
+    tx.execute(statements.advance_head, {**lock, "b_seq": seq, "b_hash": digest, "b_signature": signature})
     return AuditEntry(
         tenant_id=tenant_id,
         seq=seq,
@@ -107,12 +151,17 @@ def append_in(
         created_at=created_at,
         prev_hash=prev_hash,
         hash=digest,
+        shard=shard,
     )
 
 
-def send_head_lock(tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId) -> RawTransaction:
-    """Send the head lock (``SELECT … FOR UPDATE``) without reading it yet (``RawTransaction.send``)."""
-    return tx.send(statements.lock_head, {"b_tenant_id": tenant_id})
+def send_head_lock(
+    tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId, subject: str | None = None
+) -> RawTransaction:
+    """Send the lock of ``subject``'s chain head (``SELECT … FOR UPDATE``) without reading it yet
+    (``RawTransaction.send``); ``append_in`` takes its rows."""
+    shard = 0 if subject is None else shard_of(subject, statements.chain.shards)
+    return tx.send(statements.lock_head, {"b_tenant_id": tenant_id, "b_shard": shard})
 
 
 def payload_text(payload: dict[str, Any]) -> str:
@@ -130,25 +179,37 @@ class SqlAuditLog:
         self._clock = clock
         self._statements = AuditStatements(database)
 
+    @property
+    def chain(self) -> ChainConfig:
+        return self._statements.chain
+
     @translate_driver_errors
-    def append(self, tenant_id: TenantId, kind: str, payload: dict[str, Any]) -> AuditEntry:
+    def append(
+        self, tenant_id: TenantId, kind: str, payload: dict[str, Any], subject: str | None = None
+    ) -> AuditEntry:
         if not kind or len(kind) > 64:
             raise InputRejected("audit kind must be 1-64 characters", code="audit_kind_invalid")
         text = payload_text(payload)
         with self._db.raw_write() as tx:
             return append_in(
                 tx, self._statements, tenant_id=tenant_id, kind=kind, payload=payload, payload_json=text,
-                created_at=self._clock(),
+                created_at=self._clock(), subject=subject,
             )  # fmt: skip
 
     @translate_driver_errors
-    def entries(self, tenant_id: TenantId, after_seq: int = 0, limit: int = 1000) -> list[AuditEntry]:
+    def entries(
+        self, tenant_id: TenantId, after_seq: int = 0, limit: int = 1000, shard: int = 0
+    ) -> list[AuditEntry]:
         if limit < 1:
             raise InputRejected("limit must be at least 1", code="invalid_limit")
         with self._db.read() as conn:
             rows = conn.execute(
                 select(audit_log)
-                .where(audit_log.c.tenant_id == tenant_id, audit_log.c.seq > after_seq)
+                .where(
+                    audit_log.c.tenant_id == tenant_id,
+                    audit_log.c.shard == shard,
+                    audit_log.c.seq > after_seq,
+                )
                 .order_by(audit_log.c.seq)
                 .limit(limit)
             ).all()
@@ -161,12 +222,44 @@ class SqlAuditLog:
                 created_at=row.created_at,
                 prev_hash=row.prev_hash,
                 hash=row.hash,
+                shard=int(row.shard),
             )
             for row in rows
         ]
 
     @translate_driver_errors
-    def verify(self, tenant_id: TenantId | None = None) -> list[AuditVerification]:
+    def shards(self, tenant_id: TenantId) -> list[int]:
+        with self._db.read() as conn:
+            found = set(conn.scalars(select(audit_heads.c.shard).where(audit_heads.c.tenant_id == tenant_id)))
+        return sorted(found | {0})
+
+    @translate_driver_errors
+    def heads(self) -> list[tuple[str, int, int, str]]:
+        """Every chain's ``(tenant, shard, seq, hash)``, for an anchor; signatures checked first."""
+        with self._db.snapshot() as conn:
+            rows = conn.execute(
+                select(audit_heads).order_by(audit_heads.c.tenant_id, audit_heads.c.shard)
+            ).all()
+        heads = []
+        for row in rows:
+            if row.seq and not self.chain.head_signature_ok(
+                row.tenant_id, int(row.shard), int(row.seq), row.hash, row.signature or ""
+            ):
+                raise AuditTampered(
+                    f"the head of {row.tenant_id} chain {row.shard} is not signed by this audit key; "
+                    "run `tactful audit verify` before anchoring",
+                    code="audit_head_unsigned",
+                )
+            heads.append((str(row.tenant_id), int(row.shard), int(row.seq), str(row.hash)))
+        return heads
+
+    @translate_driver_errors
+    def verify(
+        self,
+        tenant_id: TenantId | None = None,
+        anchor: AnchorPins | None = None,
+    ) -> list[AuditVerification]:
+        anchor = anchor or {}
         with self._db.snapshot() as conn:
             if tenant_id is None:
                 ids = [
@@ -175,18 +268,91 @@ class SqlAuditLog:
                 ]
             else:
                 ids = [tenant_id]
-            results = []
-            for tid in ids:
-                row = conn.execute(
-                    select(audit_heads.c.seq, audit_heads.c.hash).where(audit_heads.c.tenant_id == tid)
-                ).first()
-                head = None if row is None else Head(seq=int(row.seq), hash=row.hash)
-                results.append(verify_chain(tid, _stored_entries(conn, tid), head))
-            return results
+            return [self._verify_tenant(conn, tid, anchor) for tid in ids]
+
+    def _verify_tenant(self, conn: Connection, tenant_id: TenantId, anchor: AnchorPins) -> AuditVerification:
+        """Every chain of the tenant, then every stored decision against the entry that vouches for it."""
+        heads = {
+            int(row.shard): Head(seq=int(row.seq), hash=row.hash, signature=row.signature)
+            for row in conn.execute(
+                select(audit_heads.c.shard, audit_heads.c.seq, audit_heads.c.hash, audit_heads.c.signature)
+                .where(audit_heads.c.tenant_id == tenant_id)
+            )
+        }  # fmt: skip
+        stored = set(
+            conn.scalars(select(audit_log.c.shard).where(audit_log.c.tenant_id == tenant_id).distinct())
+        )
+        anchored = {shard for (tid, shard) in anchor if tid == tenant_id}
+        vouched: dict[str, str] = {}  # decision id -> sha256 of its document, from the entries
+
+        def visit(entry: StoredEntry) -> None:
+            if entry.kind == "decision":
+                decision_id, digest = decision_digest(entry.payload_json)
+                vouched[decision_id] = digest
+
+        checked = 0
+        for shard in sorted(set(heads) | stored | anchored):
+            pinned = anchor.get((tenant_id, shard))
+            result = verify_chain(
+                tenant_id, _stored_entries(conn, tenant_id, shard), heads.get(shard), shard=shard,
+                config=self.chain, anchor=None if pinned is None else Head(seq=pinned[0], hash=pinned[1]),
+                visit=visit,
+            )  # fmt: skip
+            if not result.ok:
+                return replace(result, checked=checked + result.checked)
+            checked += result.checked
+        decisions_checked = 0
+        for decision_id, document in _stored_decisions(conn, tenant_id):
+            digest = hashlib.sha256(document.encode("utf-8")).hexdigest()
+            expected = vouched.get(decision_id)
+            if expected is None:
+                return AuditVerification(
+                    ok=False, checked=checked, tenant_id=tenant_id,
+                    reason=f"decision {decision_id} has no audit entry: inserted outside the log",
+                )  # fmt: skip
+            if digest != expected:
+                return AuditVerification(
+                    ok=False, checked=checked, tenant_id=tenant_id,
+                    reason=f"decision {decision_id} differs from its audit entry: the stored row was altered",
+                )  # fmt: skip
+            decisions_checked += 1
+        return AuditVerification(
+            ok=True, checked=checked, tenant_id=tenant_id, decisions_checked=decisions_checked
+        )
 
 
-def _stored_entries(conn: Connection, tenant_id: TenantId) -> Iterator[StoredEntry]:
-    """A tenant's entries in seq order, fetched a page at a time so memory stays flat."""
+def decision_digest(payload_json: str) -> tuple[str, str]:
+    """The decision id and document hash a ``decision`` entry vouches for.
+
+    Entries since 0008 name the hash (``document_sha256``); older ones hold the document itself,
+    canonical, so hashing its canonical form gives the same value.
+    """
+    payload = json.loads(payload_json)
+    decision = payload["decision"]
+    digest = (
+        payload.get("document_sha256") or hashlib.sha256(canonical_json(decision).encode("utf-8")).hexdigest()
+    )
+    return str(decision["decision_id"]), str(digest)
+
+
+def _stored_decisions(conn: Connection, tenant_id: TenantId) -> Iterator[tuple[str, str]]:
+    after = ""
+    while True:
+        rows = conn.execute(
+            select(decisions.c.decision_id, decisions.c.document)
+            .where(decisions.c.tenant_id == tenant_id, decisions.c.decision_id > after)
+            .order_by(decisions.c.decision_id)
+            .limit(_VERIFY_PAGE)
+        ).all()
+        for row in rows:
+            yield str(row.decision_id), str(row.document)
+        if len(rows) < _VERIFY_PAGE:
+            return
+        after = str(rows[-1].decision_id)
+
+
+def _stored_entries(conn: Connection, tenant_id: TenantId, shard: int) -> Iterator[StoredEntry]:
+    """A chain's entries in seq order, fetched a page at a time so memory stays flat."""
     after = 0
     while True:
         rows = conn.execute(
@@ -198,7 +364,7 @@ def _stored_entries(conn: Connection, tenant_id: TenantId) -> Iterator[StoredEnt
                 audit_log.c.prev_hash,
                 audit_log.c.hash,
             )
-            .where(audit_log.c.tenant_id == tenant_id, audit_log.c.seq > after)
+            .where(audit_log.c.tenant_id == tenant_id, audit_log.c.shard == shard, audit_log.c.seq > after)
             .order_by(audit_log.c.seq)
             .limit(_VERIFY_PAGE)
         ).all()

@@ -268,6 +268,7 @@ class SqlVaultStore:
                 payload=payload,
                 payload_json=payload_text(payload),
                 created_at=now,
+                subject=customer_id,
             )
         return erasure
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from tactful.api.console.web import (
     redirect,
     set_cookie,
 )
-from tactful.api.deps import authenticator
+from tactful.api.deps import authenticator, client_address
 from tactful.errors import AuthError
 from tactful.governance.ratelimit import RateLimited
 
@@ -50,8 +51,11 @@ async def sign_in(request: Request) -> Response:
         return response
 
     try:
-        cached = auth.cached(api_key)  # raises for a missing, malformed, unknown or revoked key
-        key = cached if cached is not None else await run_in_threadpool(auth.authenticate, api_key)
+        # Off the event loop: even the cached path reads the key's row (a frozen database must not
+        # stall the loop). Raises for a missing, malformed, unknown or revoked key.
+        key = await run_in_threadpool(
+            functools.partial(auth.authenticate, api_key, source=client_address(request))
+        )
     except AuthError:
         return fail("That key is not valid (unknown, malformed or revoked).")
     except RateLimited:

@@ -1,0 +1,180 @@
+"""Public intent data sets mapped into the ``SupportIntent`` families.
+
+Each data set's own classes are finer than a support lead routes by, and each covers part of the
+taxonomy only: BANKING77 is one bank's app, CLINC150 a voice assistant (most of its domains are off
+topic for a support desk: those teach ``other``), Bitext synthetic e-commerce templates. Classes
+that fit no family, or several, are left out (``None``) rather than forced: a wrong label teaches
+a confident wrong answer.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from tactful.domain.intents import SupportIntent as S
+
+BANKING77: Final[dict[str, S | None]] = {
+    "card_arrival": S.ORDER_STATUS,
+    "card_delivery_estimate": S.ORDER_STATUS,
+    "activate_my_card": S.PRODUCT_QUESTION,
+    "age_limit": S.PRODUCT_QUESTION,
+    "apple_pay_or_google_pay": S.PRODUCT_QUESTION,
+    "atm_support": S.PRODUCT_QUESTION,
+    "automatic_top_up": S.PRODUCT_QUESTION,
+    "card_about_to_expire": S.PRODUCT_QUESTION,
+    "card_acceptance": S.PRODUCT_QUESTION,
+    "card_linking": S.PRODUCT_QUESTION,
+    "country_support": S.PRODUCT_QUESTION,
+    "disposable_card_limits": S.PRODUCT_QUESTION,
+    "exchange_rate": S.PRODUCT_QUESTION,
+    "exchange_via_app": S.PRODUCT_QUESTION,
+    "fiat_currency_support": S.PRODUCT_QUESTION,
+    "get_disposable_virtual_card": S.PRODUCT_QUESTION,
+    "get_physical_card": S.PRODUCT_QUESTION,
+    "getting_spare_card": S.PRODUCT_QUESTION,
+    "getting_virtual_card": S.PRODUCT_QUESTION,
+    "order_physical_card": S.PRODUCT_QUESTION,
+    "receiving_money": S.PRODUCT_QUESTION,
+    "supported_cards_and_currencies": S.PRODUCT_QUESTION,
+    "top_up_by_cash_or_cheque": S.PRODUCT_QUESTION,
+    "top_up_limits": S.PRODUCT_QUESTION,
+    "topping_up_by_card": S.PRODUCT_QUESTION,
+    "transfer_into_account": S.PRODUCT_QUESTION,
+    "transfer_timing": S.PRODUCT_QUESTION,
+    "verify_my_identity": S.PRODUCT_QUESTION,
+    "verify_source_of_funds": S.PRODUCT_QUESTION,
+    "verify_top_up": S.PRODUCT_QUESTION,
+    "visa_or_mastercard": S.PRODUCT_QUESTION,
+    "why_verify_identity": S.PRODUCT_QUESTION,
+    "balance_not_updated_after_bank_transfer": S.BILLING,
+    "balance_not_updated_after_cheque_or_cash_deposit": S.BILLING,
+    "card_payment_fee_charged": S.BILLING,
+    "card_payment_wrong_exchange_rate": S.BILLING,
+    "cash_withdrawal_charge": S.BILLING,
+    "declined_card_payment": S.BILLING,
+    "declined_cash_withdrawal": S.BILLING,
+    "declined_transfer": S.BILLING,
+    "exchange_charge": S.BILLING,
+    "extra_charge_on_statement": S.BILLING,
+    "failed_transfer": S.BILLING,
+    "pending_card_payment": S.BILLING,
+    "pending_cash_withdrawal": S.BILLING,
+    "pending_top_up": S.BILLING,
+    "pending_transfer": S.BILLING,
+    "reverted_card_payment?": S.BILLING,
+    "top_up_by_bank_transfer_charge": S.BILLING,
+    "top_up_by_card_charge": S.BILLING,
+    "top_up_failed": S.BILLING,
+    "top_up_reverted": S.BILLING,
+    "transaction_charged_twice": S.BILLING,
+    "transfer_fee_charged": S.BILLING,
+    "transfer_not_received_by_recipient": S.BILLING,
+    "wrong_amount_of_cash_received": S.BILLING,
+    "wrong_exchange_rate_for_cash_withdrawal": S.BILLING,
+    "beneficiary_not_allowed": S.BILLING,
+    "request_refund": S.REFUND,
+    "Refund_not_showing_up": S.REFUND,
+    "cancel_transfer": S.ORDER_CHANGE,
+    "card_not_working": S.TECHNICAL_ISSUE,
+    "contactless_not_working": S.TECHNICAL_ISSUE,
+    "virtual_card_not_working": S.TECHNICAL_ISSUE,
+    "card_swallowed": S.TECHNICAL_ISSUE,
+    "compromised_card": S.FRAUD,
+    "card_payment_not_recognised": S.FRAUD,
+    "cash_withdrawal_not_recognised": S.FRAUD,
+    "direct_debit_payment_not_recognised": S.FRAUD,
+    "passcode_forgotten": S.ACCOUNT_ACCESS,
+    "pin_blocked": S.ACCOUNT_ACCESS,
+    "unable_to_verify_identity": S.ACCOUNT_ACCESS,
+    "change_pin": S.ACCOUNT_CHANGE,
+    "edit_personal_details": S.ACCOUNT_CHANGE,
+    "terminate_account": S.CANCELLATION,
+    "lost_or_stolen_card": None,  # a loss, a theft or a fraud report: the text decides, not the class
+    "lost_or_stolen_phone": None,
+}
+
+# CLINC150's in-scope classes that are support needs; every other class of an off-topic domain
+# (recipes, weather, travel, small talk, ...) and ``oos`` teach ``other``.
+CLINC150: Final[dict[str, S | None]] = {
+    "freeze_account": S.ACCOUNT_CHANGE,
+    "pin_change": S.ACCOUNT_CHANGE,
+    "credit_limit_change": S.ACCOUNT_CHANGE,
+    "bill_due": S.BILLING,
+    "pay_bill": S.BILLING,
+    "bill_balance": S.BILLING,
+    "min_payment": S.BILLING,
+    "card_declined": S.BILLING,
+    "international_fees": S.BILLING,
+    "account_blocked": S.ACCOUNT_ACCESS,
+    "report_fraud": S.FRAUD,
+    "damaged_card": S.TECHNICAL_ISSUE,
+    "replacement_card_duration": S.ORDER_STATUS,
+    "application_status": S.ORDER_STATUS,
+    "order_status": S.ORDER_STATUS,
+    "routing": S.PRODUCT_QUESTION,
+    "interest_rate": S.PRODUCT_QUESTION,
+    "apr": S.PRODUCT_QUESTION,
+    "credit_limit": S.PRODUCT_QUESTION,
+    "expiration_date": S.PRODUCT_QUESTION,
+    "redeem_rewards": S.PRODUCT_QUESTION,
+    "rewards_balance": S.PRODUCT_QUESTION,
+    "thank_you": S.THANKS,
+    "goodbye": S.THANKS,
+    # Assistant commands and look-ups with no support family: left out, not "other".
+    "transfer": None,
+    "order_checks": None,
+    "balance": None,
+    "spending_history": None,
+    "transactions": None,
+    "report_lost_card": None,
+    "new_card": None,
+    "credit_score": None,
+    "improve_credit_score": None,
+    "order": None,
+    "cancel": None,  # "cancel that" to an assistant, not a subscription
+    "lost_luggage": None,
+    "flight_status": None,
+    "direct_deposit": None,
+    "payday": None,
+    "insurance_change": None,
+    "make_call": None,
+    "sync_device": None,
+    "reset_settings": None,
+    "change_user_name": None,
+    "user_name": None,
+}
+CLINC_OFF_TOPIC_PER_CLASS: Final = 15  # of 100 train queries per off-topic class: "other" must not swamp
+CLINC_OOS: Final = "oos"
+
+BITEXT: Final[dict[str, S | None]] = {
+    "track_order": S.ORDER_STATUS,
+    "delivery_period": S.ORDER_STATUS,
+    "change_order": S.ORDER_CHANGE,
+    "cancel_order": S.ORDER_CHANGE,
+    "place_order": S.ORDER_CHANGE,
+    "set_up_shipping_address": S.ORDER_CHANGE,
+    "change_shipping_address": S.ORDER_CHANGE,
+    "check_invoice": S.BILLING,
+    "get_invoice": S.BILLING,
+    "payment_issue": S.BILLING,
+    "check_cancellation_fee": S.BILLING,
+    "get_refund": S.REFUND,
+    "track_refund": S.REFUND,
+    "check_refund_policy": S.REFUND,
+    "recover_password": S.ACCOUNT_ACCESS,
+    "registration_problems": S.ACCOUNT_ACCESS,
+    "edit_account": S.ACCOUNT_CHANGE,
+    "switch_account": S.ACCOUNT_CHANGE,
+    "create_account": S.ACCOUNT_CHANGE,
+    "delete_account": S.ACCOUNT_CHANGE,
+    "complaint": S.COMPLAINT,
+    "contact_human_agent": S.HUMAN_AGENT,
+    "contact_customer_service": S.HUMAN_AGENT,
+    "delivery_options": S.PRODUCT_QUESTION,
+    "check_payment_methods": S.PRODUCT_QUESTION,
+    "review": None,  # "I want to leave a review": praise or complaint, the text decides
+    "newsletter_subscription": None,  # subscribe and unsubscribe mixed in one class
+}
+# Bitext's templates repeat a few phrasings hundreds of times; down-weighted so they add
+# vocabulary without deciding the classes on their own.
+BITEXT_WEIGHT: Final = 0.3

@@ -1,0 +1,155 @@
+"""The support rules read beside the fast tier's heads: a request for a person, risk flags, anger
+and waiting cues, and intent cues — in en, es, de, fr, it, pt (``rules.yaml``,
+``intent_cues.yaml``), matched in the tier's one phrase-index pass.
+
+The heads learnt English support traffic from data; the rules carry what data here cannot teach:
+the other five languages, risks no data set labels, and the typography of an angry customer
+("!!!", capitals, 😡). ``overlay`` merges both into ``Signals``: a cue can raise a score or tip the
+intent, never lower what the model found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+
+from tactful.domain import Signals
+from tactful.domain.intents import Risk, SupportIntent
+from tactful.domain.signals import SentimentLabel
+from tactful.signals.cues import Cues
+from tactful.signals.heads import F32
+from tactful.signals.phrases import Hits, load_lexicons, noisy_or
+from tactful.signals.tokens import TextView
+
+RULE_FILES: Final = ("support/rules.yaml", "support/intent_cues.yaml")
+_RULES: Final = "support/rules."
+_INTENTS: Final = "support/intent_cues."
+_ANGRY_EMOJI: Final = frozenset("😡🤬😠👿💢👎🖕😤")
+_RISK_CATEGORY: Final = {risk: _RULES + risk.value for risk in Risk}
+# How far one fully sure intent cue moves the head's odds: exp(4) ≈ 55 times.
+INTENT_BOOST: Final = 4.0
+# Without any cue, a message in another language is judged by a head that learnt English: its
+# confidence is held back so the policy asks rather than guesses.
+FOREIGN_DAMPING: Final = 0.6
+NO_WORDS_CONFIDENCE: Final = 0.15  # empty, emoji-only or digits-only: nothing to route by
+# "ok", "hmm", a name: too few words for the head's ``other`` to mean "off topic" rather than "unclear".
+SHORT_WORDS: Final = 3
+SHORT_OTHER_CONFIDENCE: Final = 0.3
+# An angry message or a threat with no topic named is a complaint.
+COMPLAINT_FROM_ANGER: Final = 0.6
+ANGRY_VALENCE: Final = 0.5  # anger cues at least this strong make the message negative
+
+
+def rule_lexicons() -> dict[str, dict[str, float]]:
+    lexicons: dict[str, dict[str, float]] = {}
+    for filename in RULE_FILES:
+        lexicons.update(load_lexicons(filename))
+    return lexicons
+
+
+@dataclass(frozen=True)
+class SupportCues:
+    wants_human: float
+    risks: dict[str, float]  # Risk value → score, only those found
+    anger: float
+    frustration: float
+    intents: dict[str, float]  # SupportIntent value → cue strength, only those found
+    words: int  # words with letters
+    threat: float  # the strongest legal, media or regulator threat
+
+
+def support_cues(view: TextView, hits: Hits, cues: Cues) -> SupportCues:
+    risks = {risk.value: s for risk, category in _RISK_CATEGORY.items() if (s := hits.score(category)) > 0}
+    angry_emoji = sum(c in _ANGRY_EMOJI for c in view.text) if not view.text.isascii() else 0
+    threat = max(
+        (risks.get(r.value, 0.0) for r in (Risk.LEGAL_THREAT, Risk.MEDIA_THREAT, Risk.REGULATOR_THREAT)),
+        default=0.0,
+    )
+    waiting = hits.score(_RULES + "waiting")
+    anger = noisy_or(
+        (
+            hits.score(_RULES + "anger"),
+            cues.shouting * 0.75,
+            cues.exclaiming * 0.6,
+            1.0 - 0.6**angry_emoji,
+            threat * 0.5,
+            waiting * 0.25,
+        )
+    )
+    frustration = noisy_or((waiting, anger * 0.8, cues.puzzled * 0.5))
+    intents = {family.value: s for family in SupportIntent if (s := hits.score(_INTENTS + family.value)) > 0}
+    return SupportCues(
+        wants_human=hits.score(_RULES + "human"),
+        risks=risks,
+        anger=anger,
+        frustration=frustration,
+        intents=intents,
+        words=view.alpha_words,
+        threat=threat,
+    )
+
+
+def combine_intent(
+    probabilities: F32, labels: Sequence[str], cues: SupportCues, language: str
+) -> tuple[str, float, F32]:
+    """The intent, its confidence and the combined distribution: the head's probabilities times
+    ``exp(INTENT_BOOST · cue)`` for every family a cue names, renormalised."""
+    p = probabilities.astype(np.float64)
+    boosts = dict(cues.intents)
+    if cues.wants_human:
+        boosts[SupportIntent.HUMAN_AGENT.value] = max(
+            boosts.get(SupportIntent.HUMAN_AGENT.value, 0.0), cues.wants_human
+        )
+    if SupportIntent.FRAUD.value not in boosts and cues.risks:
+        boosts[SupportIntent.FRAUD.value] = max(
+            cues.risks.get(Risk.FRAUD.value, 0.0), cues.risks.get(Risk.ACCOUNT_TAKEOVER.value, 0.0)
+        )
+    complaint = max((cues.anger if cues.anger >= ANGRY_VALENCE else 0.0) * COMPLAINT_FROM_ANGER, cues.threat)
+    if complaint > boosts.get(SupportIntent.COMPLAINT.value, 0.0):
+        boosts[SupportIntent.COMPLAINT.value] = complaint
+    if boosts:
+        p = p * np.exp([INTENT_BOOST * boosts.get(label, 0.0) for label in labels])
+        p = p / p.sum()
+    top = int(p.argmax())
+    confidence = float(p[top])
+    if not cues.words:
+        return SupportIntent.OTHER.value, min(confidence, NO_WORDS_CONFIDENCE), p.astype(np.float32)
+    if not boosts:
+        if language not in ("en", "und"):
+            confidence *= FOREIGN_DAMPING
+        if labels[top] == SupportIntent.OTHER.value and cues.words < SHORT_WORDS:
+            confidence = min(confidence, SHORT_OTHER_CONFIDENCE)
+    return labels[top], confidence, p.astype(np.float32)
+
+
+def overlay(signals: Signals, cues: SupportCues, combined: Mapping[str, float]) -> Signals:
+    """``signals`` with the rules' wants_human, risks and anger floors merged in."""
+    update: dict[str, Any] = {}
+    human = max(
+        cues.wants_human,
+        combined.get(SupportIntent.HUMAN_AGENT.value, 0.0)
+        if signals.intent == SupportIntent.HUMAN_AGENT.value
+        else 0.0,
+    )
+    update["wants_human"] = round(min(1.0, human), 4)
+    risks = dict(cues.risks)
+    if signals.intent == SupportIntent.FRAUD.value:
+        risks[Risk.FRAUD.value] = max(
+            risks.get(Risk.FRAUD.value, 0.0), combined.get(SupportIntent.FRAUD.value, 0.0)
+        )
+    update["risks"] = {k: round(min(1.0, v), 4) for k, v in risks.items() if v > 0}
+    emotions = dict(signals.emotions)
+    anger = max(signals.anger, cues.anger)
+    frustration = max(signals.frustration, cues.frustration)
+    emotions["anger"] = round(anger, 4)
+    emotions["frustration"] = round(frustration, 4)
+    update |= {"anger": round(anger, 4), "frustration": round(frustration, 4), "emotions": emotions}
+    # An angry message, a threat or a theft report is negative whatever the sentiment head read.
+    severity = max(cues.anger if cues.anger >= ANGRY_VALENCE else 0.0, max(cues.risks.values(), default=0.0))
+    if severity and signals.valence > -severity:
+        update["valence"] = round(-severity, 4)
+        update["sentiment"] = SentimentLabel.NEGATIVE
+    return signals.model_copy(update=update)
