@@ -7,9 +7,11 @@ ignores the mark and relies on row locks instead. ``read()`` is a plain transact
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from sqlite3 import Connection as SqliteConnection
 from typing import Any, cast
 
@@ -18,7 +20,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+from tactful.errors import InputRejected, StoreError
 from tactful.store.signing import ChainConfig
+
+log = logging.getLogger(__name__)
 
 #: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
@@ -132,6 +137,37 @@ class RawTransaction:
                 self._cursor.close()
 
 
+class _TimedLock:
+    """The in-process writer lock with a bound: past it the caller gets ``StoreError`` (503), the
+    same answer and the same wait as SQLite's own ``busy_timeout`` gives another process."""
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout = timeout
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(timeout=self._timeout):
+            raise StoreError(f"the database is busy: no write slot within {self._timeout:g} s")
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def store_timeout(raw: object, default: float) -> float:
+    """The ``timeout=SECONDS`` query parameter of a store URL (both backends understand it)."""
+    if raw is None:
+        return default
+    try:
+        value = float(str(raw))
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise InputRejected(
+            f"store URL timeout={raw!r} must be seconds in (0, 3600]", code="unsupported_store_url"
+        )
+    return value
+
+
 class Database:
     def __init__(
         self,
@@ -140,15 +176,18 @@ class Database:
         backend: str,
         keepalive: SqliteConnection | None = None,
         sqlite_synchronous: str = "FULL",
+        write_lock_timeout: float = 5.0,
     ) -> None:
         self.engine = engine
         self.sqlite_synchronous = sqlite_synchronous
         self._write_lock: AbstractContextManager[object] = (
-            threading.Lock() if backend == "sqlite" else nullcontext()
+            _TimedLock(write_lock_timeout) if backend == "sqlite" else nullcontext()
         )
         self.backend = backend  # "sqlite" | "postgresql"
         #: How the audit log is sharded and its heads signed; set by ``open_store``.
         self.chain: ChainConfig | None = None
+        #: Where generated keys live (``Settings.key_dir``); set by ``open_store``.
+        self.key_dir: Path | None = None
         self._keepalive = keepalive  # holds an in-memory SQLite database open; closed last
 
     @contextmanager
@@ -288,6 +327,33 @@ class Database:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
+
+    def scrub(self, tables: tuple[str, ...]) -> bool:
+        """After deleting what must not be recoverable (an erasure): make the deleted rows leave
+        the files. True when done; False (logged) when it had to be left for later.
+
+        SQLite zeroes deleted content as it deletes (``secure_delete``, set on every connection),
+        but earlier versions of the pages stay in the ``-wal`` file until a checkpoint copies the
+        newest ones back; ``wal_checkpoint(TRUNCATE)`` does that and empties the file, waiting (up
+        to the busy timeout) for readers of older snapshots. PostgreSQL keeps deleted tuples in
+        the table files until VACUUM removes them (docs/security.md, "Erasure")."""
+        if self.backend == "sqlite":
+            with self._write_lock:
+                raw = self.engine.raw_connection()
+                try:
+                    driver = raw.driver_connection
+                    assert driver is not None
+                    row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    raw.close()
+            busy = row is not None and int(row[0]) != 0
+            if busy:
+                log.warning("erasure: the WAL could not be checkpointed now (readers busy); it will be later")
+            return not busy
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("VACUUM " + ", ".join(tables))
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

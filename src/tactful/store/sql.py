@@ -58,12 +58,14 @@ from tactful.store.sql_audit import (
     send_head_lock,
 )
 from tactful.store.sql_channels import SqlCredentialRows, SqlDeliveries
+from tactful.store.sql_consent import SqlConsent
 from tactful.store.sql_console import SqlConsoleSessions
 from tactful.store.sql_experiments import SqlExperimentStore
 from tactful.store.sql_facts import SqlDecisionFacts
 from tactful.store.sql_features import SqlFeatureStore
 from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
+from tactful.store.sql_knowledge import SqlKnowledgeRows
 from tactful.store.sql_learning import SqlLearningStore
 from tactful.store.sql_reads import DecisionReads, combined_query, decision_reads
 from tactful.store.sql_vault import SqlVaultStore
@@ -200,6 +202,10 @@ class SqlStore:
         return SqlExperimentStore(self._db, self._clock)
 
     @cached_property
+    def consent(self) -> SqlConsent:  # issue 11: consent changes, once per event, audited
+        return SqlConsent(self._db, self._clock)
+
+    @cached_property
     def console_sessions(self) -> SqlConsoleSessions:  # issue 15: console sign-ins
         return SqlConsoleSessions(self._db, self._clock)
 
@@ -210,6 +216,10 @@ class SqlStore:
     @cached_property
     def deliveries(self) -> SqlDeliveries:  # issue 14: the outbound delivery outbox
         return SqlDeliveries(self._db, self._clock)
+
+    @cached_property
+    def knowledge(self) -> SqlKnowledgeRows:  # issue 14: the tenant knowledge base
+        return SqlKnowledgeRows(self._db, self._clock)
 
     @property
     def backend(self) -> str:

@@ -104,10 +104,10 @@ def append_in(
 
     Locking the chain's head serialises that chain's appends, so its seq numbers never fork; the
     new head is signed under the audit key. ``head``: the rows of the head lock the caller sent
-    already (``send_head_lock`` with the same subject), so that other reads could share its round
+    already for the same subject (``send_head_lock``), so that other reads could share its round
     trip.
     """
-    shard = 0 if subject is None else shard_of(subject, statements.chain.shards)
+    shard = _shard(statements, subject)
     lock = {"b_tenant_id": tenant_id, "b_shard": shard}
     rows = head if head is not None else tx.send(statements.lock_head, lock).rows()
     row = rows[0] if rows else None
@@ -155,13 +155,16 @@ def append_in(
     )
 
 
+def _shard(statements: AuditStatements, subject: str | None) -> int:
+    return 0 if subject is None else shard_of(subject, statements.chain.shards)
+
+
 def send_head_lock(
     tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId, subject: str | None = None
 ) -> RawTransaction:
-    """Send the lock of ``subject``'s chain head (``SELECT … FOR UPDATE``) without reading it yet
-    (``RawTransaction.send``); ``append_in`` takes its rows."""
-    shard = 0 if subject is None else shard_of(subject, statements.chain.shards)
-    return tx.send(statements.lock_head, {"b_tenant_id": tenant_id, "b_shard": shard})
+    """Send the lock (``SELECT … FOR UPDATE``) of ``subject``'s chain head without reading it yet
+    (``RawTransaction.send``)."""
+    return tx.send(statements.lock_head, {"b_tenant_id": tenant_id, "b_shard": _shard(statements, subject)})
 
 
 def payload_text(payload: dict[str, Any]) -> str:

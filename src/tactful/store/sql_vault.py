@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
@@ -69,6 +70,14 @@ class SqlVaultStore:
         self._q_upsert = PreparedQuery(_upsert_value(database.backend), database.engine)
         self._clock = clock
         self._audit_statements = AuditStatements(database)
+
+    def key_dir(self) -> Path | None:
+        """Where generated keys go (``Settings.key_dir``, as the store was opened with)."""
+        return self._db.key_dir
+
+    def scrub(self) -> bool:
+        """After an erasure: make the deleted key, values and profile leave the database files."""
+        return self._db.scrub(("vault_customer_keys", "vault_values", "customers"))
 
     def sqlite_path(self) -> str | None:
         """Where a generated master key file goes: the SQLite file's path, ":memory:" for an
