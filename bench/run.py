@@ -299,7 +299,8 @@ def render(
         "",
         f"{decide['n']} decisions over the customer messages of {Path(str(decide['source'])).name}, "
         "8 demo customers, default policy, the default signal tiers "
-        "(`fast` on a worker thread, the lexicon tier inline as its safety net).",
+        "(`fast` inline as the safety net; a richer tier on a worker thread only where the channel's "
+        "latency budget allows, docs/signals-tiers.md).",
         "",
         "| figure | value | aim |",
         "|---|---|---|",
