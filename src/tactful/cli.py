@@ -93,8 +93,11 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    start_timeout: Annotated[
+        int, typer.Option(help="Seconds a worker may take to start (import, load and warm its models).")
+    ] = 120,
 ) -> None:
-    """Run the HTTP API (uvicorn)."""
+    """Run the HTTP API (uvicorn). A process answers /readyz once its models are loaded."""
     import os
 
     import uvicorn
@@ -107,9 +110,13 @@ def serve(
         return
     # Several workers each import the app: they read their settings from the environment.
     os.environ.update(settings.as_environment())
+    # The supervisor pings each worker; one that has not answered within the health-check timeout
+    # is killed and replaced. Importing the app and warming its models takes longer than uvicorn's
+    # 5 s default on a busy machine, which killed every worker during start-up (issue 13).
     uvicorn.run(
-        "tactful.api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
-    )
+        "tactful.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level="info", timeout_worker_healthcheck=start_timeout,
+    )  # fmt: skip
 
 
 @app.command()
@@ -383,6 +390,15 @@ _register_signals(app, eval_app)
 from tactful.commands.experiments import register as _register_experiments  # noqa: E402  (issue 15)
 
 _register_experiments(app, eval_app)
+from tactful.commands.knowledge import register as _register_knowledge  # noqa: E402  (issue 14)
+
+_register_knowledge(app, eval_app)
 from tactful.commands.audit import register as _register_audit  # noqa: E402  (issue 11)
 
 _register_audit(audit_app)
+from tactful.commands.decisions import register as _register_decisions  # noqa: E402  (issue 10)
+
+_register_decisions(app, eval_app)
+from tactful.commands.worker import register as _register_worker  # noqa: E402  (issue 13)
+
+_register_worker(app, eval_app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -24,7 +25,9 @@ from tactful.api import channels as channels_api  # issue 14
 from tactful.api import context as context_api  # issue 6
 from tactful.api import experiments as experiments_api  # issue 15
 from tactful.api import intents as intents_api  # issue 3
+from tactful.api import knowledge as knowledge_api  # issue 14
 from tactful.api import learning as learning_api  # issue 4
+from tactful.api import webchat as webchat_api  # issue 14
 from tactful.api.limits import BodyLimit
 from tactful.api.problem_docs import problem_responses
 from tactful.api.telemetry import RequestTelemetry
@@ -47,7 +50,10 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
         if owns_engine:
             # The service's own process: its logs are ours to shape (an embedding app keeps its own).
             configure_logging(settings)
-            app.state.engine = Engine.from_settings(settings, background_relay=True)
+            # On a durable bus an API process consumes nothing: `tactful worker` processes do
+            # (issue 13); the embedded default consumes every group itself.
+            consume = None if settings.bus_url.startswith("memory:") else frozenset[str]()
+            app.state.engine = Engine.from_settings(settings, background_relay=True, consume=consume)
             observe(app, app.state.engine)
             # The embedded delivery worker (issue 14): `tactful worker --role delivery` runs the same
             # loop in its own process.
@@ -89,7 +95,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     for module in (messages, outcomes, customers, policies, health):
         app.include_router(module.router, responses=None if module is health else problem_responses())
     for module in (
-        audit, reports, keys, context_api, learning_api, intents_api, experiments_api, channels_api
+        audit, reports, keys, context_api, learning_api, intents_api, experiments_api, channels_api,
+        knowledge_api, webchat_api,
     ):  # fmt: skip
         app.include_router(module.router, responses=problem_responses())
     console.install(app, session_minutes=settings.console_session_minutes)
@@ -106,6 +113,17 @@ def observe(app: FastAPI, engine: Engine) -> None:
         engine.learner.reward_observers.append(metrics.observe_reward)
     if engine.monitor is not None:
         engine.monitor.observers.append(lambda e, kind: metrics.observe_experiment(e.tenant_id, kind))
+    breaker = health.bus_breaker(engine)
+    if breaker is not None:
+        metrics.add_probe(
+            "tactful_breaker_open", "1 while a remote part's circuit breaker is open or half-open",
+            lambda: {("nats",): float(breaker.state != "closed")}, labels=("breaker",),
+        )  # fmt: skip
+        bus: Any = getattr(engine.bus, "inner", engine.bus)  # the NATS bus: it has a breaker
+        metrics.add_probe(
+            "tactful_bus_dead_letters", "Events the bus's consumer groups gave up on (dead-letter stream)",
+            lambda: float(bus.dead_letter_count()),
+        )  # fmt: skip
     pending = getattr(engine.store, "pending_outbox", None)
     if pending is not None:
         metrics.add_probe("tactful_outbox_pending", "Events committed but not yet on the bus", pending)

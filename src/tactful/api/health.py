@@ -21,13 +21,14 @@ from starlette.concurrency import run_in_threadpool
 
 from tactful.api.deps import EngineDep
 from tactful.api.problems import problem
+from tactful.breaker import CircuitBreaker
 from tactful.engine import Engine
 from tactful.governance.ratelimit import RequestLimiter
 
 router = APIRouter(tags=["operations"])
 
 #: Seconds the store probe may take before readiness answers ``timeout`` (under one second in all).
-READY_WITHIN = 0.8
+READY_WITHIN = 0.5
 
 
 @router.get("/healthz", summary="The process is up")
@@ -41,11 +42,20 @@ async def readyz(request: Request, engine: EngineDep) -> Response:
     limiter: RequestLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
         checks["rate_limit"] = limiter.health()
+    breaker = bus_breaker(engine)
+    if breaker is not None:  # a durable bus: events wait in the outbox while it is away (issue 13)
+        checks["bus"] = "ok" if breaker.state == "closed" else f"circuit_{breaker.state}"
     if checks["store"] != "ok":
         return problem(503, "store_unavailable", f"store: {checks['store']}", checks=checks)
     status = "ready" if all(state == "ok" for state in checks.values()) else "degraded"
     body: dict[str, Any] = {"status": status, "checks": checks}
     return JSONResponse(body)
+
+
+def bus_breaker(engine: Engine) -> CircuitBreaker | None:
+    bus = getattr(engine.bus, "inner", engine.bus)  # under the tracing wrapper, when tracing is on
+    breaker = getattr(bus, "breaker", None)
+    return breaker if isinstance(breaker, CircuitBreaker) else None
 
 
 async def _store_state(request: Request, engine: Engine) -> str:

@@ -1,18 +1,28 @@
-"""Event buses, chosen by URL: ``memory://`` (in-process, the default); ``nats://`` comes next."""
+"""Event buses, chosen by URL: ``memory://`` (in-process, the default) and ``nats://`` / ``tls://``
+(NATS JetStream, :mod:`tactful.bus.nats`, imported only when asked for)."""
 
 from __future__ import annotations
 
-from tactful.bus.base import Bus, Deduplicator, Handler
+from collections.abc import Collection
+
+from tactful.bus.base import Bus, DeadLetter, DeadLetters, Deduplicator, Handler
 from tactful.bus.inprocess import InProcessBus
 from tactful.errors import InputRejected
 
-__all__ = ["Bus", "Deduplicator", "Handler", "InProcessBus", "open_bus"]
+__all__ = ["Bus", "DeadLetter", "DeadLetters", "Deduplicator", "Handler", "InProcessBus", "open_bus"]
 
 
-def open_bus(url: str) -> Bus:
-    scheme = url.split("://", 1)[0]
+def open_bus(url: str, *, consume: Collection[str] | None = None) -> Bus:
+    """The bus named by ``url``. ``consume`` names the consumer groups this process works for (a
+    worker's roles); None consumes every group subscribed, as one embedded process does."""
+    scheme = url.split("://", 1)[0].lower()
     if scheme == "memory":
         return InProcessBus()
+    if scheme in ("nats", "tls"):
+        from tactful.bus.nats import open_nats_bus
+
+        return open_nats_bus(url, consume=consume)
     raise InputRejected(
-        f"unsupported bus URL scheme {scheme!r}; supported: memory://", code="unsupported_bus_url"
+        f"unsupported bus URL scheme {scheme!r}; supported: memory://, nats://host:4222, tls://host:4222",
+        code="unsupported_bus_url",
     )

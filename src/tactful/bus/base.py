@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from tactful.domain import Envelope
 from tactful.domain.events import EventType
@@ -28,6 +29,26 @@ class Bus(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An event a group's handler failed on ``attempts`` times, set aside instead of blocking."""
+
+    group: str
+    event_id: str
+    error: str
+    attempts: int
+    subject: str = ""
+
+
+@runtime_checkable
+class DeadLetters(Protocol):
+    """Buses that keep the events their handlers gave up on (the CLI and ``/metrics`` read them)."""
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
+
+    def dead_letter_count(self) -> int: ...
 
 
 class Deduplicator:

@@ -2,7 +2,7 @@
 
 ``publish`` delivers to every subscribed group before it returns, in publish order (so per-key order
 holds trivially). A handler that raises is retried up to ``max_attempts`` times; after that the event
-goes to :attr:`InProcessBus.dead_letters` and a log line says so — never silently dropped.
+goes to :meth:`InProcessBus.dead_letters` and a log line says so — never silently dropped.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict, deque
 
-from tactful.bus.base import Handler
+from tactful.bus.base import DeadLetter, Handler
 from tactful.domain import Envelope
 from tactful.domain.events import EventType
 
@@ -23,7 +23,7 @@ class InProcessBus:
         self._max_attempts = max_attempts
         self._queue: deque[Envelope] = deque()
         self._draining = False
-        self.dead_letters: list[tuple[str, Envelope, str]] = []  # (group, event, error)
+        self._dead: list[DeadLetter] = []
         self.published: int = 0
 
     def subscribe(self, event_type: EventType, handler: Handler, *, group: str) -> None:
@@ -57,7 +57,13 @@ class InProcessBus:
                             attempt,
                             exc,
                         )
-                        self.dead_letters.append((group, envelope, repr(exc)))
+                        self._dead.append(DeadLetter(group, envelope.event_id, repr(exc), attempt))
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        return self._dead[-limit:]
+
+    def dead_letter_count(self) -> int:
+        return len(self._dead)
 
     def close(self) -> None:
         self._subs.clear()

@@ -1,0 +1,94 @@
+"""A circuit breaker for one remote part (the NATS server, a Redis server, a model tier).
+
+``closed`` → calls go through; ``threshold`` consecutive failures open it. ``open`` → calls fail at
+once with :class:`CircuitOpen` (no waiting for a dead peer's timeout) for ``cooldown_s``. Then
+``half_open``: one trial call goes through; its success closes the breaker, its failure re-opens it.
+The state is shown in ``/readyz`` and as ``tactful_breaker_open{breaker=…}`` in ``/metrics``.
+Process-local on purpose: each process learns a peer's health from its own calls. The clock is
+injected so tests need no sleeps.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Literal, TypeVar
+
+from tactful.errors import TactfulError
+
+T = TypeVar("T")
+State = Literal["closed", "open", "half_open"]
+
+
+class CircuitOpen(TactfulError):
+    """The breaker is open: the remote part failed repeatedly and is not called for a while."""
+
+    code = "circuit_open"
+    status = 503
+
+
+class CircuitBreaker:
+    def __init__(
+        self,
+        name: str,
+        *,
+        threshold: int = 3,
+        cooldown_s: float = 5.0,
+        failures: tuple[type[BaseException], ...] = (Exception,),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if threshold < 1:
+            raise ValueError("threshold must be at least 1")
+        self.name = name
+        self.threshold = threshold
+        self.cooldown_s = cooldown_s
+        self._failures_types = failures
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._trial = False
+        #: Times the breaker opened (a metric).
+        self.opened = 0
+
+    @property
+    def state(self) -> State:
+        with self._lock:
+            return self._state()
+
+    def _state(self) -> State:
+        if self._opened_at is None:
+            return "closed"
+        return "open" if self._clock() - self._opened_at < self.cooldown_s else "half_open"
+
+    def call(self, fn: Callable[[], T]) -> T:
+        with self._lock:
+            state = self._state()
+            if state == "open" or (state == "half_open" and self._trial):
+                raise CircuitOpen(f"{self.name}: circuit open after {self._failures} failures")
+            self._trial = state == "half_open"
+        try:
+            result = fn()
+        except self._failures_types:
+            self._failed()
+            raise
+        except BaseException:
+            with self._lock:
+                self._trial = False
+            raise
+        self._succeeded()
+        return result
+
+    def _failed(self) -> None:
+        with self._lock:
+            self._trial = False
+            self._failures += 1
+            if self._opened_at is not None or self._failures >= self.threshold:
+                if self._opened_at is None or self._state() == "half_open":
+                    self.opened += 1
+                self._opened_at = self._clock()
+
+    def _succeeded(self) -> None:
+        with self._lock:
+            self._failures, self._opened_at, self._trial = 0, None, False
