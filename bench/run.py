@@ -377,7 +377,17 @@ def main() -> None:
 
 #: The benchmarks of the later stages; each module's ``section()`` measures and returns Markdown.
 STAGE_BENCHMARKS = (
-    "decision_writes", "tiers", "signals", "learning", "pii", "auth", "features", "tone", "telemetry",
+    "decision_writes",
+    "tiers",
+    "signals",
+    "learning",
+    "pii",
+    "auth",
+    "features",
+    "tone",
+    "telemetry",
+    "channels",
+    "decision_quality",
 )
 
 

@@ -70,6 +70,7 @@ def test_domain_all_is_curated() -> None:
         "message",
         "outcome",
         "signals",
+        "timestamps",
         "tone",
     }
 

@@ -390,9 +390,15 @@ _register_signals(app, eval_app)
 from tactful.commands.experiments import register as _register_experiments  # noqa: E402  (issue 15)
 
 _register_experiments(app, eval_app)
+from tactful.commands.knowledge import register as _register_knowledge  # noqa: E402  (issue 14)
+
+_register_knowledge(app, eval_app)
 from tactful.commands.audit import register as _register_audit  # noqa: E402  (issue 11)
 
 _register_audit(audit_app)
+from tactful.commands.decisions import register as _register_decisions  # noqa: E402  (issue 10)
+
+_register_decisions(app, eval_app)
 from tactful.commands.worker import register as _register_worker  # noqa: E402  (issue 13)
 
 _register_worker(app, eval_app)

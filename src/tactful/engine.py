@@ -39,7 +39,6 @@ from tactful.domain import (
     ActionType,
     Channel,
     ChannelChoice,
-    Customer,
     Decision,
     DecisionId,
     Envelope,
@@ -202,7 +201,7 @@ class Engine:
         from tactful.learn.reader import SnapshotReader
         from tactful.store import open_store
 
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, settings=settings)
         configured = settings.master_key
         master = None if configured is None else MasterKey.from_base64(configured, "TACTFUL_MASTER_KEY")
         engine = cls(
@@ -258,7 +257,7 @@ class Engine:
 
         with watch.stage("guard"):
             guarded, sealed = self._guard(message, now, degraded)  # raises InputRejected on bad input
-            consent = consent_keyword(message.channel, guarded.text)
+            consent = consent_keyword(message.channel, guarded.text, lambda: self._sms_closed(message))
         with watch.stage("signals"):
             intents = UNREAD if reads is None else reads.intent_version
             signals = self._signals(message.tenant_id, guarded, message.channel, degraded, intents)
@@ -295,6 +294,9 @@ class Engine:
             rendering, reply, delivered = self._render(
                 message, result, signals, guarded, degraded, ctx, language.language
             )
+            generation = rendering.generation  # issue 14: a generated reply, or why the template went
+            if generation is not None:
+                degraded.extend(generation.degradations)
 
         decision = Decision(
             decision_id=DecisionId(new_id("dec")),
@@ -309,12 +311,17 @@ class Engine:
             reply=reply,
             explanation=self._explain(
                 result, signals, ctx, (*filter(None, [language.note()]), *rendering.notes)
-            ),
+            ).model_copy(update={"sources": generation.sources if generation else ()}),
             policy_version=result.policy_version,
             model_versions={
                 **signals.model_versions,
                 "renderer": self.renderer.version,
                 "learner": choice.trace.model_version if choice.trace else self.learner.version,
+                **(
+                    {"prompt_version": generation.prompt_version, "generator": generation.model}
+                    if generation is not None
+                    else {}
+                ),
             },
             latency_ms={},
             degraded=bool(degraded),
@@ -331,7 +338,8 @@ class Engine:
         timed = decision.model_copy(update={"latency_ms": watch.total()})
         snapshot = self._snapshot(message, guarded, signals, ctx, consent)
         if isinstance(self.store, SqlStore):
-            writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed)
+            seen = None if read is None or reads is None else reads.context_row  # the state ctx holds
+            writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed, seen)
             with watch.stage("store"):  # not in latency_ms (taken above): only a span, when tracing
                 stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
         else:  # pragma: no cover - every shipped store is an SqlStore
@@ -373,6 +381,7 @@ class Engine:
         decision: Decision,
         choice: Choice,
         sealed: list[SealedValue],
+        context_row: tuple[Any, ...] | None,
     ) -> _SideWrites:
         """The rows the other stages add to the decision's own transaction. Each module keeps its
         SQL and hands over a write; a part that keeps its rows elsewhere (a feature store or vault
@@ -385,7 +394,7 @@ class Engine:
         if self.features is getattr(store, "features", None):
             events = [message_event(message, signals, personal=ctx.personal), decision_event(decision)]
             writes.in_transaction.append(
-                partial(store.features.ingest_in, batch=events, personal=ctx.personal)
+                store.features.decision_write(events, personal=ctx.personal, context_row=context_row)
             )
             writes.features = True
         learning = self.learner.log_write(decision, choice)
@@ -492,17 +501,22 @@ class Engine:
             degraded.append(f"vault: personal data not kept ({exc.code})")
         return guarded, []
 
-    def _change_consent(self, message: InboundMessage, change: ConsentChange) -> None:
-        """Store an SMS keyword's consent change and audit it; it binds every later decision."""
+    def _sms_closed(self, message: InboundMessage) -> bool:
         current = self.store.get_customer(message.tenant_id, message.customer_id)
-        base = current or Customer(tenant_id=message.tenant_id, customer_id=message.customer_id)
-        updated = apply_consent(base.preferences, change)
-        if current is None or updated != current.preferences:
-            self.store.put_customer(base.model_copy(update={"preferences": updated}))
-        self.store.audit.append(
+        return current is not None and Channel.SMS in current.preferences.opted_out
+
+    def _change_consent(self, message: InboundMessage, change: ConsentChange) -> None:
+        """Store an SMS keyword's consent change and audit it, once per inbound event however many
+        times (or how concurrently) the event arrives; it binds every later decision."""
+        if change is ConsentChange.SMS_HELP:
+            return  # answered, nothing changes
+        self.store.consent.change(
             message.tenant_id,
-            "consent.changed",
-            {"change": change.value, "channel": "sms", "source": "keyword", "event_id": message.event_id},
+            message.customer_id,
+            lambda preferences: apply_consent(preferences, change),
+            source=f"sms_keyword:{change.value}",
+            actor="customer:sms",
+            change_id=f"{message.event_id}.consent",
         )
 
     def _reply_language(
@@ -546,6 +560,7 @@ class Engine:
             max_sms_segments=self.max_sms_segments,
             language=language,
             text=guarded.text,
+            tenant_id=message.tenant_id,
         )
         rendering = self.renderer.render(request)
         public = rendering.reply.channel in PUBLIC_CHANNELS
@@ -675,8 +690,14 @@ def _auto_vault(store: Store, master: MasterKey | None) -> Vault | None:
     rows = getattr(store, "vault", None)  # SqlStore; a store without vault tables has no vault
     if rows is None:
         return None
-    key = resolve_master_key(master, rows.sqlite_path())
-    return None if key is None else Vault(rows, key)
+    key = resolve_master_key(master, rows.sqlite_path(), rows.key_dir())
+    if key is None:
+        log.warning(
+            "no TACTFUL_MASTER_KEY on PostgreSQL: the PII vault is off (personal data is tokenised "
+            "but not kept, so replies cannot re-insert it); set TACTFUL_MASTER_KEY (docs/security.md)"
+        )
+        return None
+    return Vault(rows, key)
 
 
 CONSENT_RULE = "consent_keyword"
@@ -702,8 +723,9 @@ def _confirm_consent(
 ) -> tuple[PolicyResult, Signals]:
     """The decision for an SMS keyword is its confirmation, by SMS (the carriers' rule: one reply
     confirms a STOP), unless SMS was already closed to us: a repeated STOP gets no reply."""
-    closed = before.do_not_contact or (
-        change is ConsentChange.SMS_OPT_OUT and Channel.SMS in before.opted_out
+    # HELP is answered whatever the consent (the carriers' rule); a repeated STOP is not.
+    closed = change is not ConsentChange.SMS_HELP and (
+        before.do_not_contact or (change is ConsentChange.SMS_OPT_OUT and Channel.SMS in before.opted_out)
     )
     action = (
         Action(type=ActionType.NO_CONTACT, reason="SMS already closed: no reply", rule_id=CONSENT_RULE)

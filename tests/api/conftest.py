@@ -37,6 +37,14 @@ class Client:
     def put(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("PUT", url, **kwargs)
 
+    def concurrently(self, method: str, url: str, n: int, **kwargs: Any) -> list[httpx.Response]:
+        """``n`` identical requests in flight at once (one event loop, the app's thread pool)."""
+
+        async def all_at_once() -> list[httpx.Response]:
+            return list(await asyncio.gather(*(self._http.request(method, url, **kwargs) for _ in range(n))))
+
+        return self._runner.run(all_at_once())
+
     def close(self) -> None:
         self._runner.run(self._http.aclose())
         self._runner.close()

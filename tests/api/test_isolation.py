@@ -82,6 +82,15 @@ def _experiment(ctx: Ctx) -> str:
     return str(r.json()["experiment_id"])
 
 
+TWILIO = {"fields": {"account_sid": "AC" + "0" * 32, "auth_token": "secret-a", "from_number": "+15550100"}}
+
+
+def _provider(ctx: Ctx) -> str:
+    r = ctx.client.put("/v1/channels/credentials/twilio", json=TWILIO, headers=ctx.a_auth)
+    assert r.status_code == 204, r.text
+    return "twilio"
+
+
 #: How to create one of tenant A's resources for each path parameter.
 CREATORS: dict[str, Callable[[Ctx], str]] = {
     "decision_id": _decision,
@@ -89,6 +98,7 @@ CREATORS: dict[str, Callable[[Ctx], str]] = {
     "version": _policy_version,
     "key_id": _key,
     "experiment_id": _experiment,
+    "provider": _provider,
 }
 
 #: Ids of the same shape that exist in no tenant.
@@ -98,6 +108,7 @@ GHOSTS = {
     "version": "999",
     "key_id": "key_0000000000000000",
     "experiment_id": "exp_ghost",
+    "provider": "slack",
 }
 
 #: Operations without a path parameter whose body names one of A's resources.
@@ -111,6 +122,8 @@ BODY_REFERENCES: dict[tuple[str, str], Callable[[dict[str, str]], dict[str, Any]
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PUT", "/v1/customers/{customer_id}"): {"profile": {"tier": "standard"}},
     ("PUT", "/v1/customers/{customer_id}/preferences"): {"opted_out": []},
+    ("PUT", "/v1/channels/credentials/{provider}"): TWILIO,
+    ("PATCH", "/v1/customers/{customer_id}/preferences"): {"personalisation": "low"},
 }
 
 
@@ -176,7 +189,7 @@ def test_tenant_b_gets_404_for_every_resource_of_tenant_a_and_changes_nothing(
         r = client.request(method, path, headers=other_auth, json=body)
         after = _a_state(ctx)
         assert after == before, f"{method} {path} by tenant B changed tenant A's data"
-        if method == "PUT" and r.status_code in (200, 201):
+        if method == "PUT" and r.status_code in (200, 201, 204):
             continue  # an upsert into B's own namespace; A unchanged (checked above)
         if r.status_code != 404 and method == "GET":
             # A read that answers for any id (defaults for an unknown customer) is still safe when

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Table, create_engine, func, select
+from sqlalchemy import Connection, Table, create_engine, func, select, text
 
 from tactful.domain import Channel, ConversationId, CustomerId, EventId, InboundMessage, TenantId
 from tactful.engine import Engine
@@ -19,6 +19,7 @@ from tactful.guard.crypto import MasterKey, new_key
 from tactful.guard.vault import Vault
 from tactful.learn.bandit import BanditLearner
 from tactful.store import SqlStore, open_store
+from tactful.store.database import PreparedQuery, RawTransaction
 from tactful.store.schema import (
     audit_log,
     decisions,
@@ -28,6 +29,7 @@ from tactful.store.schema import (
     outbox,
     vault_values,
 )
+from tactful.store.sql_feature_writes import DecisionFeatureWrite
 from tactful.tenants import create_tenant
 from tests.conftest import FixedClock, postgres_schema
 from tests.store.conftest import SequentialIds
@@ -132,13 +134,18 @@ def test_a_decision_writes_every_row_once_in_its_transaction(world: World) -> No
 def test_a_failing_side_write_rolls_the_whole_decision_back(
     world: World, failing: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    target: Any = {
-        "vault": world.store.vault,
-        "features": world.store.features,
-        "learning": world.store.learning,
-    }[failing]
-    name = {"vault": "put_values_in", "features": "ingest_in", "learning": "log_choice_in"}[failing]
-    monkeypatch.setattr(target, name, _fail_after(getattr(target, name)))
+    if failing == "features":  # a decision's feature write: its statements, then a failing one
+
+        def complete(self: DecisionFeatureWrite, tx: RawTransaction) -> None:
+            original_complete(self, tx)
+            tx.execute(PreparedQuery(text("INSERT INTO no_such_table VALUES (1)"), world.raw), {})
+
+        original_complete = DecisionFeatureWrite.complete
+        monkeypatch.setattr(DecisionFeatureWrite, "complete", complete)
+    else:
+        target: Any = {"vault": world.store.vault, "learning": world.store.learning}[failing]
+        name = {"vault": "put_values_in", "learning": "log_choice_in"}[failing]
+        monkeypatch.setattr(target, name, _fail_after(getattr(target, name)))
     with pytest.raises(StoreError):
         world.engine.decide(world.message())
     assert set(world.counts().values()) == {0}, world.counts()  # no decision, no orphan row

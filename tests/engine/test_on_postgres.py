@@ -60,5 +60,7 @@ def test_decisions_over_the_api_on_postgres(pg_store: Store, clock: FixedClock) 
     results = pg_store.audit.verify()
     assert {r.tenant_id for r in results} == {acme.tenant.tenant_id, globex.tenant.tenant_id}
     assert all(r.ok for r in results)
-    # Per tenant its key.create and two policy entries; then the two decisions.
-    assert sum(r.checked for r in results) == 3 + 3 + 2
+    # Per tenant its key.create and two policy entries; then the two decisions and the audited
+    # consent change (the preferences PUT).
+    assert sum(r.checked for r in results) == 3 + 3 + 2 + 1
+    assert sum(r.decisions_checked for r in results) == 2

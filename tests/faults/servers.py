@@ -8,6 +8,7 @@ PostgreSQL refuses to run as root, so when the tests run as root the cluster run
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -40,10 +41,8 @@ def _children(pid: int) -> list[int]:
 
 def _signal_all(pids: list[int], sig: signal.Signals) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
 
 
 class RedisServer:
@@ -71,14 +70,19 @@ class RedisServer:
                 break
         else:
             raise RuntimeError(f"redis-server exited with {proc.wait()} before it was ready")
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # never let the pipe fill
+        self._drain = threading.Thread(target=proc.stdout.read, daemon=True)  # never let the pipe fill
+        self._drain.start()
         self.process = proc
 
     def kill(self) -> None:
         """kill -9 and reap: the port is free again (a later ``start`` reuses it)."""
         if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen server cannot die until it runs
             self.process.kill()
             self.process.wait()
+            self._drain.join(timeout=10)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
             self.process = None
 
     def freeze(self) -> None:
@@ -148,8 +152,6 @@ class PostgresCluster:
         _signal_all(pids, signal.SIGCONT)
 
     def destroy(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             self.stop()
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(self.workdir, ignore_errors=True)

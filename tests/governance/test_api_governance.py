@@ -24,6 +24,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("PUT", "/v1/customers/{customer_id}"): {A},
     ("GET", "/v1/customers/{customer_id}/preferences"): {A, D},
     ("PUT", "/v1/customers/{customer_id}/preferences"): {A, D},
+    ("PATCH", "/v1/customers/{customer_id}/preferences"): {A, D},
     ("DELETE", "/v1/customers/{customer_id}"): {A},
     ("GET", "/v1/customers/{customer_id}/export"): {A},
     ("GET", "/v1/policies"): {A, D, AU},
@@ -45,6 +46,7 @@ EXPECTED: dict[tuple[str, str], set[str]] = {
     ("GET", "/v1/experiments"): {A, AU},
     ("GET", "/v1/experiments/{experiment_id}"): {A, AU},
     ("GET", "/v1/decisions/{decision_id}/delivery"): {A, D, AU},
+    ("POST", "/v1/channels/webchat/sessions"): {A, D},
 }
 MSG = {"customer_id": "cust-1", "conversation_id": "conv-1", "channel": "chat", "text": "Where is my parcel?"}
 
@@ -151,3 +153,9 @@ def test_the_compliance_report_over_http(api: Api, fmt: str) -> None:
     assert report["opt_outs"]["decisions_with_opt_outs"] == 1
     assert report["violations"] == [] and report["audit_chain_ok"] is True
     assert api.client.get("/v1/reports/compliance?since=nope", headers=api.auth(AU)).status_code == 422
+
+
+def test_16_simultaneous_first_requests_with_a_valid_key_all_pass(api: Api) -> None:
+    """Issue 11 item 6: on a cold process 6 of 16 got 429 from the slow-key-check limiter."""
+    responses = api.client.concurrently("GET", "/v1/policies/active", 16, headers=api.auth("admin"))
+    assert [r.status_code for r in responses] == [200] * 16

@@ -106,6 +106,9 @@ def test_outcomes_posted_to_the_api_change_what_the_bandit_chooses(world: World)
     assert chosen[-20:].count(target) > chosen[:20].count(target)
     status = world.client.get("/v1/learning/status", headers=world.auth).json()
     assert status["rewarded"] >= 80 and status["live_decisions"] >= 81
+    exploration = status["exploration"]
+    assert exploration["gamma_scale"] in (4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
+    assert sum(exploration["gamma_weights"].values()) == pytest.approx(1.0, abs=1e-3)
     # The decision records the model version it was made with.
     assert last.model_versions["learner"] == last.learner.model_version
     assert last.learner.model_version != first.learner.model_version

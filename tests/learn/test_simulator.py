@@ -157,3 +157,42 @@ def test_the_violation_check_catches_a_masked_channel() -> None:
     )
     assert _violations(contact, forced_sms, rules, 0, 3, QuietHours(), inp) == 2  # masked + quiet hours
     assert _violations(contact, forced_sms, rules, 3, 3, QuietHours(), inp) == 3  # + fatigue cap
+
+
+def test_observed_rewards_average_to_the_expected_reward() -> None:
+    """Delays past the window, re-contacts and fatigue: what ``observed_reward`` draws must average to
+    what ``expected_reward`` computes, or the oracle and regret figures would be off."""
+    from tactful.domain import Channel as Ch
+    from tactful.learn.arms import Arm
+    from tactful.learn.simulator.world import World
+
+    spec = random_spec(3)
+    world = World(spec, POLICY.document.learning.reward, 6000, seed=2)
+    for arm, count in ((Arm(Ch.CHAT, "as_policy"), 0), (Arm(Ch.EMAIL, "warmer"), 2)):
+        contacts = world.contacts
+        observed = sum(world.observed_reward(c, arm, count) - spec.reward_noise * c.noise for c in contacts)
+        expected = sum(world.expected_reward(c, arm, count) for c in contacts)
+        assert abs(observed - expected) / len(contacts) < 0.03
+
+
+def test_rewards_are_learned_only_when_the_window_closes() -> None:
+    spec = random_spec(1)
+    report = _run(spec, 400, strategies=["bandit"])
+    assert 0 < report["bandit_rewards_learned"] < 400  # the last day's windows are still open
+    long_window = POLICY.document.model_dump(mode="json", by_alias=True)
+    long_window["learning"]["reward"]["window"] = "400d"
+    import yaml
+
+    from tactful.policy.loader import load_policy
+
+    slow = load_policy(yaml.safe_dump(long_window), source_name="slow")
+    report, _ = simulate(spec, slow, decisions=400, seed=1, strategies=["bandit"])
+    assert report["bandit_rewards_learned"] == 0
+
+
+def test_random_specs_are_varied() -> None:
+    specs = [random_spec(seed) for seed in range(20)]
+    assert sum(bool(s.drift) for s in specs) >= 8
+    assert any(len(s.drift) == 2 for s in specs)
+    assert any(d.tone_pref for s in specs for d in s.drift)
+    assert len({s.fatigue for s in specs}) > 10

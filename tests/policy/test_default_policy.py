@@ -212,9 +212,9 @@ CASES: list[tuple[str, dict[str, Any], Expect]] = [
         ),
     ),
     (
-        "urgent and negative escalates",
-        {"urgency": 0.9, "valence": -0.4},
-        Expect(action=ActionType.ESCALATE, style="reassuring"),
+        "urgent and angry goes to a person (escalation is for threats and fraud)",
+        {"urgency": 0.9, "valence": -0.6, "anger": 0.5},
+        Expect(action=ActionType.HANDOFF_HUMAN, fired=("urgent-angry-handoff",)),
     ),
     (
         "unclear intent asks a clarifying question",

@@ -38,6 +38,10 @@ HANDOFF = LanguageSetting(unsupported_language="handoff")
         ("nl", 0.9, None, HANDOFF, "en", "message", True),  # ... or a person, as the policy says
         ("fr", 0.9, None, LanguageSetting(languages=("en", "de")), "en", "message", False),  # not offered
         ("pt", 0.59, "it", DEFAULT, "it", "profile", False),  # below detect_min_confidence (0.6)
+        ("it", 0.5, None, HANDOFF, "en", "unsure", True),  # not English, but which? a person can tell
+        ("it", 0.5, None, DEFAULT, "en", "tenant", False),  # ... or the default, as the policy says
+        ("it", 0.5, "pt", HANDOFF, "pt", "profile", False),  # the profile settles it
+        ("en", 0.5, None, HANDOFF, "en", "tenant", False),  # unsure English is the default anyway
     ],
 )
 def test_the_reply_language_is_chosen_in_order(
@@ -138,19 +142,19 @@ def _activate(store: Store, tenant: NewTenant, source: str) -> None:
     activate(store, tid, version.version, by="test")
 
 
-def test_an_unsupported_language_is_answered_in_the_default_language_with_a_note(
-    store: Store, clock: FixedClock, message: MessageFactory
+def test_an_unsupported_language_is_answered_in_the_default_language_when_the_policy_says_so(
+    store: Store, clock: FixedClock, message: MessageFactory, tenant: NewTenant
 ) -> None:
+    _activate(store, tenant, _policy(unsupported_language="default_language"))
     engine = _engine(store, clock, SPANISH.model_copy(update={"language": "nl"}))
     d = engine.decide(message("Waar is mijn bestelling?"))
     assert d.reply.language == "en" and d.action.type is not ActionType.HANDOFF_HUMAN
     assert any("'nl'" in note and "replied in 'en'" in note for note in d.explanation.notes)
 
 
-def test_an_unsupported_language_is_handed_off_when_the_policy_says_so(
-    store: Store, clock: FixedClock, message: MessageFactory, tenant: NewTenant
+def test_the_default_policy_hands_an_unsupported_language_to_a_person(
+    store: Store, clock: FixedClock, message: MessageFactory
 ) -> None:
-    _activate(store, tenant, _policy(unsupported_language="handoff"))
     engine = _engine(store, clock, SPANISH.model_copy(update={"language": "nl"}))
     d = engine.decide(message("Waar is mijn bestelling?"))
     assert d.action.type is ActionType.HANDOFF_HUMAN

@@ -22,9 +22,31 @@ from tests.conftest import MessageFactory
         (Channel.SMS, "END", ConsentChange.SMS_OPT_OUT),
         (Channel.SMS, "quit", ConsentChange.SMS_OPT_OUT),
         (Channel.SMS, "Start", ConsentChange.SMS_OPT_IN),
-        (Channel.SMS, "please stop texting me", None),  # a sentence is a message, not a keyword
-        (Channel.SMS, "STOP!", None),
+        # Issue 11 item 8: any case and punctuation, every carrier keyword, plain-language requests.
+        (Channel.SMS, "STOP.", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "stop!", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "STOP!", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "STOP ALL", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "stopall", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "Stop-all!", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "REVOKE", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "optout", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "Opt-Out.", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "Unsubscribe me", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "Please stop texting me", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "please stop texting me", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "Don't text me again", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "remove me from your list", ConsentChange.SMS_OPT_OUT),
+        (Channel.SMS, "UNSTOP", ConsentChange.SMS_OPT_IN),
+        (Channel.SMS, "help", ConsentChange.SMS_HELP),
+        (Channel.SMS, "HELP?", ConsentChange.SMS_HELP),
+        (Channel.SMS, "Ayuda", ConsentChange.SMS_HELP),
+        (Channel.SMS, "yes", None),  # from someone not opted out, "yes" is an answer
+        # Mentions of stopping that are not opt-out requests stay ordinary messages.
         (Channel.SMS, "cancel my order", None),
+        (Channel.SMS, "please stop the refund", None),
+        (Channel.SMS, "Where is my order? Stop sending me emails about it", None),
+        (Channel.SMS, "I could not stop laughing at your ad, but my parcel is late", None),
         (Channel.CHAT, "STOP", None),  # only SMS consent is changed by SMS keywords
         (Channel.EMAIL, "unsubscribe", None),
     ],
@@ -60,7 +82,10 @@ def test_stop_is_confirmed_stored_audited_and_binds_the_next_decision(
     assert Channel.SMS in _prefs(store, tenant).opted_out
     entries = store.audit.entries(TenantId(tenant.tenant.tenant_id))
     changed = [e for e in entries if e.kind == "consent.changed"]
-    assert [e.payload["change"] for e in changed] == ["sms_opt_out"]
+    assert [e.payload["source"] for e in changed] == ["sms_keyword:sms_opt_out"]
+    assert changed[0].payload["by"] == "customer:sms" and changed[0].payload["customer_id"] == "cust-1"
+    assert "sms" not in changed[0].payload["before"]["opted_out"]
+    assert "sms" in changed[0].payload["after"]["opted_out"]
     assert entries[-1].payload["snapshot"]["consent_keyword"] == "sms_opt_out"
 
     after = engine.decide(message("where is my parcel?", channel=Channel.SMS))

@@ -23,7 +23,7 @@ from tactful.guard.crypto import (
     unwrap_key,
     wrap_key,
 )
-from tactful.guard.vault import KEY_FILE_SUFFIX, resolve_master_key
+from tactful.guard.vault import KEY_FILE_SUFFIX, MASTER_KEY_FILE, resolve_master_key
 
 
 def test_a_wrapped_key_unwraps_only_under_its_own_key() -> None:
@@ -84,25 +84,40 @@ def test_master_key_from_base64_is_validated() -> None:
         assert err.value.code == "invalid_master_key"
 
 
-def test_a_key_file_is_generated_0600_beside_a_sqlite_database_and_reused(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
-    first = resolve_master_key(None, str(db))
-    path = tmp_path / ("t.db" + KEY_FILE_SUFFIX)
+def test_a_key_file_is_generated_0600_outside_the_database_folder_and_reused(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "t.db"
+    keys = tmp_path / "keys"
+    first = resolve_master_key(None, str(db), keys)
+    path = keys / MASTER_KEY_FILE
     assert first is not None and path.is_file()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    again = resolve_master_key(None, str(db))
+    assert not (tmp_path / "data").exists()  # nothing beside the database
+    again = resolve_master_key(None, str(db), keys)
     assert again is not None and again.key == first.key
     path.chmod(0o644)
     with pytest.raises(VaultError) as err:
-        resolve_master_key(None, str(db))
+        resolve_master_key(None, str(db), keys)
     assert err.value.code == "master_key_exposed"
+
+
+def test_a_legacy_key_file_beside_the_database_is_still_used_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = tmp_path / "t.db"
+    legacy = tmp_path / ("t.db" + KEY_FILE_SUFFIX)
+    legacy.write_bytes(os.urandom(32))
+    legacy.chmod(0o600)
+    with caplog.at_level("WARNING"):
+        found = resolve_master_key(None, str(db), tmp_path / "keys")
+    assert found is not None and found.key == legacy.read_bytes()
+    assert any("beside the database" in r.getMessage() for r in caplog.records)
 
 
 def test_master_key_resolution_by_backend() -> None:
     configured = MasterKey(new_key(), "env")
-    assert resolve_master_key(configured, None) is configured
-    assert resolve_master_key(None, None) is None  # PostgreSQL without a key: the vault is off
-    memory = resolve_master_key(None, ":memory:")
+    assert resolve_master_key(configured, None, None) is configured
+    assert resolve_master_key(None, None, None) is None  # PostgreSQL without a key: the vault is off
+    memory = resolve_master_key(None, ":memory:", None)
     assert memory is not None and "in-memory" in memory.source
 
 

@@ -25,7 +25,9 @@ from tactful.api import channels as channels_api  # issue 14
 from tactful.api import context as context_api  # issue 6
 from tactful.api import experiments as experiments_api  # issue 15
 from tactful.api import intents as intents_api  # issue 3
+from tactful.api import knowledge as knowledge_api  # issue 14
 from tactful.api import learning as learning_api  # issue 4
+from tactful.api import webchat as webchat_api  # issue 14
 from tactful.api.limits import BodyLimit
 from tactful.api.problem_docs import problem_responses
 from tactful.api.telemetry import RequestTelemetry
@@ -93,7 +95,8 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     for module in (messages, outcomes, customers, policies, health):
         app.include_router(module.router, responses=None if module is health else problem_responses())
     for module in (
-        audit, reports, keys, context_api, learning_api, intents_api, experiments_api, channels_api
+        audit, reports, keys, context_api, learning_api, intents_api, experiments_api, channels_api,
+        knowledge_api, webchat_api,
     ):  # fmt: skip
         app.include_router(module.router, responses=problem_responses())
     console.install(app, session_minutes=settings.console_session_minutes)

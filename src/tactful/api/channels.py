@@ -8,11 +8,14 @@ from typing import Annotated
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from tactful.api.deps import CallerDep
 from tactful.channels.service import ChannelService
+from tactful.channels.slack import CHALLENGE
 from tactful.channels.transport import WebhookRequest
 from tactful.channels.twilio import EMPTY_TWIML, voice_twiml
 from tactful.errors import InputRejected, NotFound
@@ -23,7 +26,7 @@ router = APIRouter(prefix="/v1", tags=["channels"])
 MAX_WEBHOOK_BYTES = 64 * 1024
 
 
-def channel_service(request: Request) -> ChannelService:
+def channel_service(request: HTTPConnection) -> ChannelService:
     """The app's channel service, built on first use around the app's engine."""
     state = request.app.state
     service: ChannelService | None = getattr(state, "channels", None)
@@ -72,6 +75,19 @@ async def twilio_voice(request: Request, tenant_id: TenantQuery, service: Servic
     if results:  # a status callback
         return _xml(EMPTY_TWIML)
     return _xml(voice_twiml(None, gather_action=action))  # a call starting: greet and listen
+
+
+@router.post("/channels/slack/events", summary="Slack Events API (signed with the app's signing secret)")
+async def slack_events(request: Request, tenant_id: TenantQuery, service: ServiceDep) -> Response:
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        raise InputRejected("webhook body too large", code="payload_too_large")
+    webhook = WebhookRequest(url=str(request.url), headers=dict(request.headers), body=body)
+    results = await run_in_threadpool(service.inbound, tenant_id, "slack", webhook)
+    for result in results:
+        if result.event.provider_event_id == CHALLENGE:  # Slack checking the URL when it is set up
+            return JSONResponse({"challenge": result.event.text})
+    return Response(status_code=200)
 
 
 class CredentialsIn(BaseModel):

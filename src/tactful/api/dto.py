@@ -6,7 +6,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tactful.domain import Channel, CustomerProfile, OutcomeType, Preferences
+from tactful.domain import (
+    Channel,
+    CustomerProfile,
+    OutcomeType,
+    PersonalisationIntensity,
+    Preferences,
+    QuietHours,
+)
 from tactful.domain.timestamps import EventTime
 
 Id = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:@+\-]+$")
@@ -47,6 +54,19 @@ class CustomerIn(BaseModel):
 
     profile: CustomerProfile = CustomerProfile()
     preferences: Preferences | None = None  # None keeps the stored preferences
+
+
+class PreferencesPatch(BaseModel):
+    """Fields of ``Preferences`` to change; the ones left out keep their stored values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    opted_out: frozenset[Channel] | None = None
+    opted_in: frozenset[Channel] | None = None
+    quiet_hours: QuietHours | None = None
+    personalisation: PersonalisationIntensity | None = None
+    preferred_channel: Channel | None = None
+    do_not_contact: bool | None = None
 
 
 class CustomerOut(BaseModel):

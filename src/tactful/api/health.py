@@ -28,7 +28,7 @@ from tactful.governance.ratelimit import RequestLimiter
 router = APIRouter(tags=["operations"])
 
 #: Seconds the store probe may take before readiness answers ``timeout`` (under one second in all).
-READY_WITHIN = 0.8
+READY_WITHIN = 0.5
 
 
 @router.get("/healthz", summary="The process is up")

@@ -31,6 +31,7 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/v1/customers/{customer_id}"): ADMIN,
     ("GET", "/v1/customers/{customer_id}/preferences"): DECIDE,
     ("PUT", "/v1/customers/{customer_id}/preferences"): DECIDE,
+    ("PATCH", "/v1/customers/{customer_id}/preferences"): DECIDE,
     ("DELETE", "/v1/customers/{customer_id}"): ADMIN,
     ("GET", "/v1/customers/{customer_id}/export"): ADMIN,
     ("GET", "/v1/policies"): READ_ALL,
@@ -55,6 +56,8 @@ MATRIX: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/v1/experiments/{experiment_id}"): READ_AUDIT,
     # Channels (issue 14): how a decision's reply was delivered is part of the decision.
     ("GET", "/v1/decisions/{decision_id}/delivery"): READ_ALL,
+    # The integration's backend opens web chat sessions for its customers.
+    ("POST", "/v1/channels/webchat/sessions"): DECIDE,
 }
 
 #: Provider webhooks: authenticated by the provider's signature over the request, not by an API key,
@@ -63,6 +66,7 @@ SIGNED_WEBHOOKS: frozenset[tuple[str, str]] = frozenset(
     {
         ("POST", "/v1/channels/twilio/sms"),
         ("POST", "/v1/channels/twilio/voice"),
+        ("POST", "/v1/channels/slack/events"),
     }
 )
 

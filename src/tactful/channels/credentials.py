@@ -31,7 +31,7 @@ PROVIDER_FIELDS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"bot_token", "signing_secret"}),
         frozenset({"base_url", "agents_channel"}),
     ),
-    "llm": (frozenset({"base_url", "model"}), frozenset({"api_key"})),
+    "llm": (frozenset({"base_url", "model"}), frozenset({"api_key", "max_tokens"})),
 }
 
 

@@ -29,7 +29,7 @@ from tactful.channels.breaker import CircuitBreakers, RetryPolicy
 from tactful.channels.credentials import Credentials
 from tactful.channels.registry import fitter_for
 from tactful.channels.transport import Outbound, ProviderRejected, ProviderUnavailable, Transport
-from tactful.domain import PUBLIC_CHANNELS, Channel, Decision, Reply, TenantId
+from tactful.domain import PUBLIC_CHANNELS, ActionType, Channel, Decision, Reply, TenantId
 from tactful.errors import InputRejected
 from tactful.guard.reinsert import reveal_for_delivery, tokens_in
 from tactful.guard.vault import Vault
@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 #: (provider, address): where a customer can be reached on one channel.
 Recipient = tuple[str, str]
 Recipients = Mapping[Channel, Recipient]
+HANDOFF_ACTIONS = frozenset({ActionType.HANDOFF_HUMAN, ActionType.ESCALATE})
+THREAD = "_thread"  # the sealed recipients also keep the e-mail thread's Message-IDs
 #: Finds the tenant's transport for a provider (None when the tenant has not configured it).
 TransportLookup = Callable[[str, str], Transport | None]
 
@@ -94,7 +96,9 @@ class DeliveryWorker:
 
     # -- enqueue --------------------------------------------------------------------------------
 
-    def enqueue(self, decision: Decision, recipients: Recipients) -> DeliveryStatus | None:
+    def enqueue(
+        self, decision: Decision, recipients: Recipients, thread: tuple[str, ...] = ()
+    ) -> DeliveryStatus | None:
         """Queue the decision's reply for its primary channel (None when it says nothing). A second
         call for the same decision returns the first one's row."""
         channel = decision.reply.channel
@@ -105,7 +109,7 @@ class DeliveryWorker:
         sealed = self.credentials.seal_recipients(
             decision.tenant_id,
             decision.decision_id,
-            {ch.value: json.dumps(list(r)) for ch, r in recipients.items()},
+            {**{ch.value: json.dumps(list(r)) for ch, r in recipients.items()}, THREAD: json.dumps(thread)},
         )
         now = self.clock()
         row = DeliveryRow(
@@ -159,12 +163,12 @@ class DeliveryWorker:
                 row, FAILED, row.attempts, row.channel, row.fallback_from, [*notes, "decision missing"]
             )
             return 0
-        recipients = {
-            Channel(ch): tuple(json.loads(r))
-            for ch, r in self.credentials.open_recipients(
-                row.tenant_id, row.decision_id, row.recipients
-            ).items()
-        }
+        opened = self.credentials.open_recipients(row.tenant_id, row.decision_id, row.recipients)
+        thread = tuple(json.loads(opened.pop(THREAD, "[]")))
+        recipients: dict[Channel, Recipient] = {}
+        for ch, r in opened.items():
+            provider_name, address = json.loads(r)
+            recipients[Channel(ch)] = (provider_name, address)
         channel = Channel(row.channel)
         fallback_from = row.fallback_from
         blocked = self._blocked(row.tenant_id, channel, recipients)
@@ -194,18 +198,20 @@ class DeliveryWorker:
             to=address,
             reply=self._reply_for(decision, Reply.model_validate_json(row.reply), channel),
             explanation="; ".join(decision.explanation.notes),
+            thread=thread if channel is Channel.EMAIL else (),
+            handoff=decision.action.type in HANDOFF_ACTIONS,
         )
         attempts = row.attempts + 1
         try:
             receipt = transport.send(message)
         except ProviderUnavailable as exc:
-            opened = self.breakers.failure(key)
+            tripped = self.breakers.failure(key)
             notes.append(
                 f"{channel.value}: attempt {attempts} failed ({exc.code})"
-                + (", breaker opened" if opened else "")
+                + (", breaker opened" if tripped else "")
             )
             at = self._breaker_wait(row.tenant_id, channel, recipients, attempts)
-            if opened and self._fallback(decision, channel, recipients) is not None:
+            if tripped and self._fallback(decision, channel, recipients) is not None:
                 at = self.clock()  # a fallback can take it now: do not wait for the breaker
             self._settle(row, PENDING, attempts, channel.value, fallback_from, notes, at=at)
             return 0

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from tactful.channels.credentials import Credentials
 from tactful.channels.delivery import DeliveryWorker, Recipient
+from tactful.channels.email_transport import SmtpTransport, parse_mail
+from tactful.channels.slack import SlackTransport
 from tactful.channels.transport import InboundEvent, InboundKind, SignatureInvalid, Transport, WebhookRequest
 from tactful.channels.twilio import TwilioTransport
 from tactful.domain import (
@@ -30,7 +32,11 @@ from tactful.domain import (
     TenantId,
 )
 from tactful.engine import Engine
-from tactful.errors import NotFound
+from tactful.errors import InputRejected, NotFound
+from tactful.knowledge import KnowledgeBase
+from tactful.render import TemplateRenderer
+from tactful.render.generate import GeneratingRenderer
+from tactful.render.llm import LlmConfig
 from tactful.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
@@ -38,7 +44,11 @@ log = logging.getLogger(__name__)
 #: Builds a provider's transport from a tenant's (decrypted) credential fields.
 TransportFactory = Callable[[Mapping[str, str]], Transport]
 
-FACTORIES: dict[str, TransportFactory] = {"twilio": TwilioTransport}
+FACTORIES: dict[str, TransportFactory] = {
+    "twilio": TwilioTransport,
+    "smtp": SmtpTransport,
+    "slack": SlackTransport,
+}
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class ChannelService:
         factories: Mapping[str, TransportFactory] | None = None,
         local: Mapping[str, Transport] | None = None,
         deliver_inline: bool = True,
+        generate: bool = True,
     ) -> None:
         if not isinstance(engine.store, SqlStore):  # pragma: no cover - every shipped store is one
             raise TypeError("live channels need the SQL store (credentials and the delivery outbox)")
@@ -71,6 +82,23 @@ class ChannelService:
         self.deliver_inline = deliver_inline
         self._loop: threading.Thread | None = None
         self._stop = threading.Event()
+        self.knowledge = KnowledgeBase(self.store.knowledge)
+        if generate and isinstance(engine.renderer, TemplateRenderer):
+            # Generated replies for tenants that configured a model ("llm" credentials); the
+            # template renderer stays behind them (tactful.render.generate).
+            engine.renderer = GeneratingRenderer(engine.renderer, self.model_for, self.knowledge)
+
+    def model_for(self, tenant_id: str) -> LlmConfig | None:
+        fields = self.credentials.get(tenant_id, "llm")
+        if fields is None:
+            return None
+        tokens = fields.get("max_tokens", "")
+        return LlmConfig(
+            base_url=fields["base_url"],
+            model=fields["model"],
+            api_key=fields.get("api_key", ""),
+            max_tokens=min(int(tokens), 1024) if tokens.isdigit() and int(tokens) > 0 else 160,
+        )
 
     def transport(self, tenant_id: str, provider: str) -> Transport | None:
         local = self.local.get(provider)
@@ -91,6 +119,13 @@ class ChannelService:
         events = transport.parse(request)  # raises SignatureInvalid before anything is read or stored
         return [self._handle(TenantId(tenant_id), provider, e) for e in events]
 
+    def inbound_mail(self, tenant_id: str, raw: bytes) -> InboundResult:
+        """A customer's mail from the SMTP listener: decided, and answered by SMTP in its thread.
+        ``InputRejected`` (unknown tenant, unreadable mail) makes the listener refuse it with 550."""
+        if self.store.get_tenant(TenantId(tenant_id)) is None:
+            raise InputRejected("no such mailbox", code="unknown_mailbox")
+        return self._handle(TenantId(tenant_id), "smtp", parse_mail(raw))
+
     def _verified_transport(self, tenant_id: str, provider: str) -> Transport:
         if self.store.get_tenant(TenantId(tenant_id)) is None:
             raise SignatureInvalid("the webhook's signature cannot be checked")
@@ -104,7 +139,7 @@ class ChannelService:
             return InboundResult(event, None, self._status(tenant_id, provider, event))
         decision = self.decide(tenant_id, provider, event)
         if event.channel is not Channel.VOICE:  # a voice reply is the webhook's own TwiML answer
-            self.queue(decision, {event.channel: (provider, event.sender)})
+            self.queue(decision, {event.channel: (provider, event.sender)}, event.thread)
         return InboundResult(event, decision)
 
     def customer_for(self, tenant_id: TenantId, channel: Channel, sender: str) -> CustomerId:
@@ -128,8 +163,10 @@ class ChannelService:
             )
         )
 
-    def queue(self, decision: Decision, recipients: Mapping[Channel, Recipient]) -> None:
-        status = self.worker.enqueue(decision, recipients)
+    def queue(
+        self, decision: Decision, recipients: Mapping[Channel, Recipient], thread: tuple[str, ...] = ()
+    ) -> None:
+        status = self.worker.enqueue(decision, recipients, thread)
         if status is not None and status.state == "pending" and self.deliver_inline:
             self.worker.run_once()
 

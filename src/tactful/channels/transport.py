@@ -85,7 +85,8 @@ class Outbound:
     to: str
     reply: Reply
     thread: tuple[str, ...] = ()  # e-mail: the Message-IDs this reply answers (In-Reply-To, References)
-    explanation: str = ""  # hand-offs: why a person is needed (Slack agents' channel)
+    explanation: str = ""  # why the decision was made (a hand-off posts it to the agents' channel)
+    handoff: bool = False  # the decision hands the customer to a person
 
 
 class Transport(Protocol):

@@ -89,6 +89,16 @@ class Explanation(BaseModel):
     rules_fired: tuple[str, ...] = ()
     signals: dict[str, object] = Field(default_factory=dict)  # the top signals, name → value
     notes: tuple[str, ...] = ()  # plain-language lines, e.g. "personalisation off: neutral tone"
+    #: Knowledge passages a generated reply was grounded on ("source#chunk", issue 14); absent
+    #: from the JSON when empty, so explanations stored before it existed serialise as they were.
+    sources: tuple[str, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_sources(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not self.sources:
+            data.pop("sources", None)
+        return data
 
 
 class LearnerTrace(BaseModel):

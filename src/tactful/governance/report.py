@@ -49,6 +49,19 @@ class Change(BaseModel):
     details: dict[str, Any]
 
 
+class ConsentChangeRow(BaseModel):
+    """A consent change from any path (SMS keyword, API), as its ``consent.changed`` entry says."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    customer_id: str
+    source: str
+    by: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
 class OptOuts(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -72,6 +85,7 @@ class ComplianceReport(BaseModel):
     erasures: int
     customer_events: dict[str, int]
     changes: list[Change]
+    consent_changes: list[ConsentChangeRow]
     audit_chain_ok: bool
 
 
@@ -161,6 +175,7 @@ def compliance_report(
     pii: Counter[str] = Counter()
     customer_events: Counter[str] = Counter()
     changes: list[Change] = []
+    consent_changes: list[ConsentChangeRow] = []
     counted = 0
     for entry in _entries(audit, tenant_id):
         if entry.created_at < since:
@@ -183,6 +198,18 @@ def compliance_report(
             found = check_decision(decision, consent)
             on_opted_out += sum(v.rule in ("opt_out", "do_not_contact") for v in found)
             violations.extend(found)
+        elif entry.kind == "consent.changed":
+            p = entry.payload
+            consent_changes.append(
+                ConsentChangeRow(
+                    at=entry.created_at,
+                    customer_id=str(p.get("customer_id", "")),
+                    source=str(p.get("source", "")),
+                    by=str(p.get("by", "")),
+                    before=p.get("before") or {},
+                    after=p.get("after") or {"change": p.get("change")},  # entries before issue 11
+                )
+            )
         elif entry.kind.startswith(CUSTOMER_PREFIX):
             customer_events[entry.kind] += 1
         elif entry.kind.startswith(CHANGE_PREFIXES):
@@ -213,6 +240,8 @@ def compliance_report(
         pii_detections=dict(sorted(pii.items())),
         erasures=customer_events.get("customer.erased", 0),
         customer_events=dict(sorted(customer_events.items())),
-        changes=changes,
+        # The log is several chains (store/signing.py): listed in time order across them.
+        changes=sorted(changes, key=lambda c: c.at),
+        consent_changes=sorted(consent_changes, key=lambda c: c.at),
         audit_chain_ok=all(v.ok for v in verification),
     )

@@ -25,6 +25,7 @@ Audit chain: <span class="$chain_class">$chain</span>.</p>
 <h2>PII detections by type</h2>$pii
 <h2>Erasures and customer-data events</h2>$customer
 <h2>Policy, key and retention changes</h2>$changes
+<h2>Consent changes</h2>$consent
 </body></html>
 """)
 
@@ -72,4 +73,17 @@ def render_html(report: ComplianceReport) -> str:
             ("seq", "when", "kind", "by", "details"),
             [(c.seq, c.at.isoformat(), c.kind, c.by, c.details) for c in report.changes],
         ),
+        consent=_table(
+            ("when", "customer", "source", "by", "before", "after"),
+            [
+                (c.at.isoformat(), c.customer_id, c.source, c.by, _consent(c.before), _consent(c.after))
+                for c in report.consent_changes
+            ],
+        ),
     )
+
+
+def _consent(preferences: dict[str, object]) -> str:
+    """The consent fields of a preferences snapshot, short enough for a table cell."""
+    keys = ("opted_out", "opted_in", "do_not_contact", "change")
+    return "; ".join(f"{k}={preferences[k]}" for k in keys if k in preferences)

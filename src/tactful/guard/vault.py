@@ -10,7 +10,6 @@ erasure takes effect at once in every process.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from tactful.guard.crypto import (
     unwrap_key,
     wrap_key,
 )
+from tactful.guard.keyfile import KeyFileError, read_or_create_key
 
 log = logging.getLogger(__name__)
 
@@ -212,14 +212,22 @@ class Vault:
 
 # -- the master key ----------------------------------------------------------------------------------
 
-KEY_FILE_SUFFIX = ".master-key"
+KEY_FILE_SUFFIX = ".master-key"  # the legacy place: beside the SQLite file (before issue 11)
+MASTER_KEY_FILE = "master.key"
 
 
-def resolve_master_key(configured: MasterKey | None, sqlite_path: str | None) -> MasterKey | None:
-    """The configured key; else, for a SQLite file, a key file beside it (created 0600 on first
-    use); for in-memory SQLite (``sqlite_path`` ":memory:") a key that lives as long as the
-    database does; for PostgreSQL (``sqlite_path`` None) without a configured key, None: the vault
-    is then off and every decision that found personal data says so in ``degradations``."""
+def resolve_master_key(
+    configured: MasterKey | None, sqlite_path: str | None, key_dir: Path | None
+) -> MasterKey | None:
+    """The configured key; else, for a SQLite file, the key file ``master.key`` in ``key_dir``
+    (created 0600 on first use) — outside the database's folder, so a copy of that folder cannot
+    decrypt anything; for in-memory SQLite (``sqlite_path`` ":memory:") a key that lives as long as
+    the database does; for PostgreSQL (``sqlite_path`` None) without a configured key, None: the
+    vault is then off (a warning at start-up) and every decision that found personal data says so
+    in ``degradations``.
+
+    A key file left beside the database by an older version is still used, with a warning to
+    move it (it defeats erasure for anyone who copies that folder)."""
     if configured is not None:
         return configured
     if sqlite_path is None:
@@ -227,25 +235,24 @@ def resolve_master_key(configured: MasterKey | None, sqlite_path: str | None) ->
     if sqlite_path == ":memory:":
         return MasterKey(new_key(), "in-memory (ephemeral, for an in-memory database)")
     path = Path(sqlite_path)
-    return _key_file(path.with_name(path.name + KEY_FILE_SUFFIX))
+    legacy = path.with_name(path.name + KEY_FILE_SUFFIX)
+    if legacy.exists():
+        log.warning(
+            "the vault's master key %s sits beside the database: a copy of that folder can decrypt "
+            "erased data; move it to %s (or set TACTFUL_MASTER_KEY)",
+            legacy,
+            (key_dir or Path("<TACTFUL_KEY_DIR>")) / MASTER_KEY_FILE,
+        )
+        return _key_file(legacy)
+    if key_dir is None:
+        raise VaultError("no key folder given for the generated master key", code="master_key_missing")
+    return _key_file(key_dir / MASTER_KEY_FILE)
 
 
 def _key_file(path: Path) -> MasterKey:
-    source = f"key file {path}"
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise VaultError(
-                f"{source} is readable by others (mode {mode:o}); chmod 600 it", code="master_key_exposed"
-            ) from None
-        return MasterKey(path.read_bytes(), source)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(new_key())
-    log.warning(
-        "no TACTFUL_MASTER_KEY set: generated %s (mode 0600); back it up with the database, "
-        "losing it makes every vault value unrecoverable",
-        path,
-    )
-    return MasterKey(path.read_bytes(), source)
+        key = read_or_create_key(path, "vault master key")
+    except KeyFileError as exc:
+        code = "master_key_exposed" if exc.code == "key_file_exposed" else exc.code
+        raise VaultError(exc.message, code=code) from exc
+    return MasterKey(key, f"key file {path}")

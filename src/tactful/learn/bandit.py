@@ -158,7 +158,14 @@ class BanditLearner:
             would_choose=would.key,
         )
         pending = _Pending(
-            features, arms, index, propensity, prediction.greedy, mode, version, window(cfg.reward)
+            dict(prediction.features or features),
+            arms,
+            index,
+            propensity,
+            prediction.greedy,
+            mode,
+            version,
+            window(cfg.reward),
         )
         return Choice(final.model_copy(update={"notes": (*final.notes, note)}), trace, pending)
 
@@ -272,6 +279,10 @@ class BanditLearner:
         """Tenants whose model this process holds."""
         return list(self._models)
 
+    def learned(self, tenant_id: TenantId) -> int:
+        """Rewards the tenant's model has learned from, over its snapshots."""
+        return self._tenant(tenant_id, self._policies(tenant_id).document.learning).learned
+
     def model_version(self, tenant_id: TenantId) -> str:
         return self._tenant(tenant_id, self._policies(tenant_id).document.learning).version
 
@@ -313,6 +324,8 @@ class BanditLearner:
             "policy_mode": cfg.mode,
             "mode_override": self.store.get_mode(tenant_id),
             "model_version": self._tenant(tenant_id, cfg).version,
+            # The explorer's online choice (gamma scale and its AdaHedge weights) and drift alarms.
+            "exploration": self._tenant(tenant_id, cfg).model.status(),
             "snapshots": len(snapshots),
             "newest_snapshot": snapshots[0].version if snapshots else None,
             "logged": len(choices),

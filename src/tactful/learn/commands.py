@@ -30,6 +30,10 @@ def simulate(
     population: Annotated[Path, typer.Option("--population", help="Population spec YAML.")],
     decisions: Annotated[int, typer.Option("--decisions", min=1, max=1_000_000)] = 20_000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    seeds: Annotated[
+        str | None, typer.Option("--seeds", help="Several seeds, e.g. 1-10: mean, worst and 95 % interval.")
+    ] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, max=64, help="Processes for --seeds.")] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write a regret-curve PNG here.")] = None,
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy YAML (default: shipped).")] = None,
@@ -53,6 +57,15 @@ def simulate(
         fail("--explorer must be squarecb or epsilon", "invalid_explorer")
     if log_strategy not in ("bandit", "random", "rules", "oracle"):
         fail("--log-strategy must be bandit, random, rules or oracle", "invalid_strategy")
+    if seeds is not None:
+        with errors_to_exit():
+            from tactful.learn.simulator.seeds import parse_seeds
+
+            chosen = parse_seeds(seeds)
+        if len(chosen) > 1:
+            _simulate_seeds(population, policy, decisions, chosen, jobs, explorer, json_out, plot)
+            return
+        seed = chosen[0]
     with errors_to_exit():
         spec = load_spec(population)
         compiled = load_policy_file(policy or default_policy_file())
@@ -83,6 +96,63 @@ def simulate(
             f"  {name:7} cumulative reward {figures['cumulative_reward']:>10}  "
             f"expected {figures['cumulative_expected_reward']:>10}  regret {regret}"
         )
+    out.print(f"  policy violations: {report['policy_violations']}")
+
+
+def _simulate_seeds(
+    population: Path,
+    policy: Path | None,
+    decisions: int,
+    seeds: list[int],
+    jobs: int,
+    explorer: str | None,
+    json_out: bool,
+    plot: Path | None,
+) -> None:
+    from rich.progress import Progress
+
+    from tactful.cli import errors_to_exit, out, print_json
+    from tactful.learn.simulator.seeds import plot_bands, simulate_seeds
+    from tactful.learn.simulator.spec import load_spec
+
+    with errors_to_exit():
+        spec = load_spec(population)
+        if policy is not None:
+            from tactful.policy.loader import load_policy_file
+
+            load_policy_file(policy)  # reject a bad policy before starting any process
+        with Progress(transient=True, disable=json_out) as bar:
+            task = bar.add_task("seeds", total=len(seeds))
+            report = simulate_seeds(
+                spec,
+                policy,
+                decisions=decisions,
+                seeds=seeds,
+                jobs=jobs,
+                explorer=explorer,
+                progress=lambda done: bar.update(task, completed=done),
+            )
+    if plot is not None:
+        plot_bands(report, plot)
+    report.pop("regret_curves", None)
+    if json_out:
+        print_json(report)
+        return
+    out.print(
+        f"[bold]{report['spec']}[/]: {decisions} decisions × {len(seeds)} seeds ({seeds[0]}…{seeds[-1]})"
+    )
+    for name, figures in report["strategies"].items():
+        f = figures["cumulative_expected_reward"]
+        out.print(
+            f"  {name:7} expected reward mean {f['mean']:>10}  worst {f['worst']:>10}  "
+            f"95 % [{f['low']}, {f['high']}]"
+        )
+    for key in ("bandit_share_of_oracle", "bandit_gain_over_rules"):
+        if key in report:
+            f = report[key]
+            out.print(f"  {key}: mean {f['mean']}  worst {f['worst']}  95 % [{f['low']}, {f['high']}]")
+    if "drift_recovery" in report:
+        out.print(f"  drift recovery (worst, decisions): {report['drift_recovery']['worst']}")
     out.print(f"  policy violations: {report['policy_violations']}")
 
 

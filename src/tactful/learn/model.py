@@ -1,41 +1,61 @@
-"""One tenant's Vowpal Wabbit contextual bandit (``--cb_explore_adf``), thread-safe.
+"""One tenant's Vowpal Wabbit contextual bandit, thread-safe and serialisable.
 
-VW returns a probability per arm (the explorer's distribution); the arm is drawn here with an injected
-``random.Random`` so runs are reproducible. Costs are negated rewards.
+Two explorers:
+
+* ``squarecb`` (the default): VW learns the reward of every arm (``--cb_adf``, costs are negated
+  rewards); the arm is drawn from a SquareCB distribution whose ``gamma`` AdaHedge tunes online
+  (``tactful.learn.explore``), and a drift monitor per context (``tactful.learn.drift``) restarts the
+  affected part of the model when its rewards change.
+* ``epsilon``: VW's own ``--cb_explore_adf --epsilon``.
+
+Models saved before the tuned explorer existed (``--cb_explore_adf --squarecb``) still load and use
+VW's probabilities. The arm is always drawn here with an injected ``random.Random`` so runs are
+reproducible. VW is called through its native binding (``pylibvw``): the ``vowpalwabbit.Workspace``
+wrappers build a Python object per parsed line, which cost four times the prediction itself.
+
+``to_bytes`` is the VW model file, preceded by a one-line JSON header with the explorer's and the
+drift monitor's state when there is any; ``BanditModel(args, model_bytes=...)`` reads both forms.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import tempfile
 import threading
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import pylibvw  # type: ignore[import-not-found]
 import vowpalwabbit  # type: ignore[import-untyped]
 
 from tactful.learn.arms import Arm
+from tactful.learn.drift import ContextState, DriftMonitor, context_key
+from tactful.learn.explore import TunedSquareCB
 from tactful.learn.features import arm_line, shared_line
 
 #: ``-q SA``: context × arm; ``-q UA``: (context × intent) × arm, for preferences by situation.
-#: ``--power_t 0.25``: the learning rate decays more slowly than VW's default 0.5, so the model keeps
-#: adapting when preferences drift (telco spec: 76 % → 94 % of the oracle); a constant rate
-#: (``--power_t 0``) learnt worse. Measured in the simulator, see docs/learning.md.
-BASE_ARGS = "--cb_explore_adf -q SA -q UA --quiet --power_t 0.25"
+#: VW's default learning-rate schedule: drift is handled by the drift monitor, not by a rate chosen
+#: on the shipped specs (``--power_t 0.25`` was, before issue 16).
+BASE_ARGS = "-q SA -q UA --quiet"
+_HEADER = b"TACTFUL-BANDIT/1 "
 
 
 def explorer_args(explorer: str, epsilon: float) -> str:
     if explorer == "squarecb":
-        return "--squarecb --gamma_scale 100"
-    return f"--epsilon {epsilon}"
+        return "--cb_adf"
+    return f"--cb_explore_adf --epsilon {epsilon}"
 
 
 @dataclass(frozen=True, slots=True)
 class Prediction:
     probabilities: tuple[float, ...]  # per arm, in the order given; sums to 1
     chosen: int
-    greedy: int  # the arm with the highest probability: what it would choose without exploring
+    greedy: int  # the arm it would choose without exploring
+    features: Mapping[str, str] | None = None  # the features as learned from (with a context epoch)
 
 
 class BanditModel:
@@ -44,22 +64,38 @@ class BanditModel:
         self.learned = 0
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
-        full = f"{BASE_ARGS} {args} --random_seed {seed}"
+        state: dict[str, Any] = {}
         if model_bytes is None:
-            self._ws = vowpalwabbit.Workspace(full)
+            reduction = "" if "--cb_adf" in args or "--cb_explore_adf" in args else "--cb_explore_adf"
+            self._ws = vowpalwabbit.Workspace(f"{BASE_ARGS} {reduction} {args} --random_seed {seed}")
         else:
+            state, model_bytes = _split(model_bytes)
             self._ws = _load(model_bytes)
+        self._scores = self._ws.get_prediction_type() == vowpalwabbit.PredictionType.ACTION_SCORES
+        self.explorer = TunedSquareCB.restore(state["explorer"]) if "explorer" in state else TunedSquareCB()
+        self.drift = DriftMonitor.restore(state.get("drift", {}))
+
+    # -- deciding and learning --------------------------------------------------------------------
 
     def predict(self, features: Mapping[str, str], arms: Sequence[Arm]) -> Prediction:
         if not arms:
             raise ValueError("no arms to choose from")
-        example = [shared_line(features), *(arm_line(a) for a in arms)]
         with self._lock:
-            raw = self._ws.predict(example)
+            if not self._scores:
+                raw = self._run(features, arms, None)
+                probs = _normalised(raw, len(arms))
+                greedy = max(range(len(probs)), key=lambda i: probs[i])
+                return Prediction(probs, _draw(probs, self._rng.random()), greedy, features)
+            key = context_key(features)
+            context = self.drift.state_of(key)
+            if context.epoch:
+                features = {**features, "ep": f"{zlib.crc32(key.encode()):x}_{context.epoch}"}
+            rewards = [-c for c in self._run(features, arms, None)]
+            probs = _normalised(self.explorer.distribution(rewards, self._clock(context)), len(arms))
             draw = self._rng.random()
-        probs = _normalised(raw, len(arms))
-        greedy = max(range(len(probs)), key=lambda i: probs[i])
-        return Prediction(probs, _draw(probs, draw), greedy)
+        # Ties (an untrained model) go to the first arm, the rules' own.
+        greedy = max(range(len(rewards)), key=lambda i: (rewards[i], -i))
+        return Prediction(probs, _draw(probs, draw), greedy, features)
 
     def learn(
         self, features: Mapping[str, str], arms: Sequence[Arm], chosen: int, reward: float, probability: float
@@ -68,24 +104,75 @@ class BanditModel:
             raise ValueError(f"chosen index {chosen} outside {len(arms)} arms")
         if not 0.0 < probability <= 1.0:
             raise ValueError(f"probability must be in (0, 1], got {probability}")
+        with self._lock:
+            before = self._run(features, arms, (chosen, reward, probability))
+            self.learned += 1
+            if not self._scores or len(before) != len(arms):
+                return
+            rewards = [-c for c in before]
+            key = context_key(features)
+            context = self.drift.state_of(key)
+            self.explorer.score(rewards, self._clock(context), chosen, reward, probability)
+            current = f"{zlib.crc32(key.encode()):x}_{context.epoch}" if context.epoch else None
+            if features.get("ep") == current:  # a decision from before a reset says nothing new
+                self.drift.observe(key, reward - rewards[chosen])
+
+    def _clock(self, context: ContextState) -> int:
+        """SquareCB's ``n``: every reward learned, as VW counts; since its reset in a drifted context."""
+        return context.learned if context.epoch else self.learned
+
+    def _run(
+        self, features: Mapping[str, str], arms: Sequence[Arm], label: tuple[int, float, float] | None
+    ) -> list[float]:
+        """One VW call; the scores (costs, or probabilities for VW's explorers) before any update."""
         lines = [shared_line(features)]
         for index, arm in enumerate(arms):
-            label = f"0:{-reward:.6g}:{probability:.6g} " if index == chosen else ""
-            lines.append(label + arm_line(arm))
+            prefix = ""
+            if label is not None and index == label[0]:
+                prefix = f"0:{-label[1]:.6g}:{label[2]:.6g} "
+            lines.append(prefix + arm_line(arm))
+        examples = pylibvw.vw._parse(self._ws, "\n".join(lines))
+        try:
+            if label is None:
+                pylibvw.vw.predict_multi(self._ws, examples)
+            else:
+                pylibvw.vw.learn_multi(self._ws, examples)
+            # In action order: predicted costs (--cb_adf) or probabilities (VW's explorers).
+            return [float(x) for x in examples[0].get_action_scores()]
+        finally:
+            pylibvw.vw._finish_example_multi_ex(self._ws, examples)
+
+    # -- state ------------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """What the explorer has chosen and what the drift monitor has seen (the learner's status)."""
         with self._lock:
-            self._ws.learn(lines)
-            self.learned += 1
+            if not self._scores:
+                return {"explorer": f"vw {self.args}".strip()}
+            return {**self.explorer.status(), **self.drift.status()}
 
     def to_bytes(self) -> bytes:
         with self._lock, tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "model.vw")
             self._ws.save(path)
             with open(path, "rb") as handle:
-                return handle.read()
+                body = handle.read()
+            if not self._scores:
+                return body
+            state = {"explorer": self.explorer.state(), "drift": self.drift.state()}
+            return _HEADER + json.dumps(state, separators=(",", ":")).encode() + b"\n" + body
 
     def close(self) -> None:
         with self._lock:
             self._ws.finish()
+
+
+def _split(data: bytes) -> tuple[dict[str, Any], bytes]:
+    if not data.startswith(_HEADER):
+        return {}, data
+    line, _, body = data.partition(b"\n")
+    state: dict[str, Any] = json.loads(line[len(_HEADER) :])
+    return state, body
 
 
 def _load(model_bytes: bytes) -> vowpalwabbit.Workspace:
@@ -99,8 +186,8 @@ def _load(model_bytes: bytes) -> vowpalwabbit.Workspace:
         return vowpalwabbit.Workspace(f"-i {path} --quiet")
 
 
-def _normalised(raw: object, n: int) -> tuple[float, ...]:
-    values = [float(v) for v in raw] if isinstance(raw, list) else []
+def _normalised(raw: Sequence[float], n: int) -> tuple[float, ...]:
+    values = [float(v) for v in raw]
     if len(values) != n or sum(values) <= 0:
         return tuple(1.0 / n for _ in range(n))
     total = sum(values)

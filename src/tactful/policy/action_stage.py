@@ -46,6 +46,8 @@ def choose_action(rules: tuple[ActionRule, ...], plan: ChannelPlan, ev: Evaluati
         ev.fire(rule.id)
     ranked = sorted(matched, key=lambda r: (-r.priority, -ACTION_SEVERITY[r.action], -r.index))
     for rule in ranked:
+        if rule.action is ActionType.NO_CONTACT:  # nothing goes out, so no channel is needed
+            return ActionOutcome(_action(rule), None, ())
         target = rule.required_channel
         if target is None:
             return ActionOutcome(_action(rule), plan.primary, plan.fallbacks)

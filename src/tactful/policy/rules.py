@@ -16,6 +16,7 @@ ACTION_SEVERITY: dict[ActionType, int] = {
     ActionType.SWITCH_CHANNEL: 2,
     ActionType.CLARIFY: 1,
     ActionType.REPLY: 0,
+    ActionType.NO_CONTACT: -1,  # the least severe: any other matched rule at its priority wins
 }
 
 ToneValue = float | Expression

@@ -134,7 +134,10 @@ class ChannelRuleSpec(_RuleBase):
     channels: Annotated[ChannelList, Field(min_length=1)]
 
 
-RuleAction = Literal["reply", "clarify", "handoff_human", "escalate", "offer_callback", "switch_channel"]
+# ``no_contact``: say nothing at all (spam, bots); the turn is still decided, audited and logged.
+RuleAction = Literal[
+    "reply", "clarify", "handoff_human", "escalate", "offer_callback", "switch_channel", "no_contact"
+]
 
 
 class ActionRuleSpec(_RuleBase):

@@ -5,6 +5,10 @@ customer's profile (only when the customer is known and personalisation is on: t
 read otherwise); else the tenant's default. A language the tenant does not answer in, or that has
 no templates, is replied to in the default language or handed to a person, as the policy's
 ``replies`` section says. Spanish in, Spanish out.
+
+A message the detector finds to be in another language than the default, but without enough
+confidence to say which, is handed to a person too when the policy hands unsupported languages off
+(and no profile language settles it): a reply in the default language may not be read at all.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Literal
 
 from tactful.domain import Signals
 
-Source = Literal["message", "profile", "tenant"]
+Source = Literal["message", "profile", "tenant", "unsure"]  # unsure: not the default, but which?
 _UNDETERMINED = frozenset({"", "und", "unknown", "zxx"})
 
 
@@ -43,6 +47,11 @@ class LanguageChoice:
     def note(self) -> str | None:
         if self.supported:
             return None
+        if self.source == "unsure":
+            return (
+                f"reply language: the message looks like {self.wanted!r} but the detector is unsure; handed "
+                f"to a person (replies.unsupported_language), holding reply in {self.language!r}"
+            )
         if self.handoff:
             return (
                 f"reply language: {self.wanted!r} ({self.source}) has no templates; handed to a person "
@@ -71,17 +80,20 @@ def choose_language(
     personalisation off); ``available`` are the languages the renderer has templates for."""
     detected = normalise(signals.language)
     profile = normalise(profile_language)
+    default = normalise(setting.default_language) or "en"
+    fallback = setting.default_language if setting.default_language in available else available[0]
     wanted: str
     source: Source
     if detected and signals.language_confidence >= setting.detect_min_confidence:
         wanted, source = detected, "message"
     elif profile:
         wanted, source = profile, "profile"
+    elif detected and detected != default and setting.unsupported_language == "handoff":
+        return LanguageChoice(language=fallback, wanted=detected, source="unsure", handoff=True)
     else:
-        wanted, source = normalise(setting.default_language) or "en", "tenant"
+        wanted, source = default, "tenant"
     if wanted in setting.languages and wanted in available:
         return LanguageChoice(language=wanted, wanted=wanted, source=source, handoff=False)
-    fallback = setting.default_language if setting.default_language in available else available[0]
     return LanguageChoice(
         language=fallback,
         wanted=wanted,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,6 +21,22 @@ class RenderRequest:
     max_sms_segments: int = 3
     language: str = "en"  # the reply language, chosen upstream (tactful.render.language)
     text: str = ""  # the customer's message, PII-tokenised: sub-situations are read from it
+    tenant_id: str = ""  # whose model and knowledge base a generating renderer uses (issue 14)
+    #: Receives generated text as it streams (web chat, voice); None when nobody is listening.
+    on_delta: Callable[[str], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationTrace:
+    """What a generating renderer did (issue 14): recorded on the decision."""
+
+    outcome: str  # generated | regenerated | template_fallback
+    prompt_version: str
+    model: str
+    failures: tuple[tuple[str, ...], ...] = ()  # the checks each refused draft failed
+    sources: tuple[str, ...] = ()  # knowledge passages the sent reply was grounded on
+    degradations: tuple[str, ...] = ()  # a missed deadline or a failing model server
+    tone_distance: float | None = None  # of the sent generated reply to the target
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +47,7 @@ class Rendering:
     reply: Reply
     measured: MeasuredTone | None  # None for no_contact (nothing is said)
     notes: tuple[str, ...] = ()
+    generation: GenerationTrace | None = None  # None when no model was asked
 
 
 class Renderer(Protocol):

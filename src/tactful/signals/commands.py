@@ -44,7 +44,13 @@ def _eval(
     from tactful.cli import errors_to_exit, fail, out, print_json
     from tactful.signals.base import TierUnavailable
     from tactful.signals.datasets import column, read_table
-    from tactful.signals.evaluate import evaluate, evaluate_predictor, vader_baseline, write_predictions
+    from tactful.signals.evaluate import (
+        by_group,
+        evaluate,
+        evaluate_predictor,
+        vader_baseline,
+        write_predictions,
+    )
 
     _env()
     with errors_to_exit():
@@ -93,6 +99,11 @@ def _eval(
             outcome = evaluate(task, loaded.extract, texts, gold, classes=classes)
             if baseline == "vader":
                 outcome.result["baseline"] = vader_baseline(texts, gold)
+            _warn_overlap(task, tier, texts, outcome.result)
+        if rows and "lang" in rows[0]:
+            outcome.result["by_language"] = by_group(
+                task, gold, outcome.predictions, column(rows, "lang", data)
+            )
         if predictions is not None:
             write_predictions(predictions, gold, outcome.predictions)
     if as_json:
@@ -100,6 +111,30 @@ def _eval(
     else:
         for key, value in outcome.result.items():
             out.print(f"{key:>18}  {value}")
+
+
+def _warn_overlap(task: str, tier: str, texts: list[str], result: dict[str, Any]) -> None:
+    """Count the rows the tier's heads were trained on; warn on stderr when the task's own head saw
+    any (a heavy tier is measured over the fast tier's heads too)."""
+    from tactful.signals import overlap
+    from tactful.signals.evaluate import TASK_SIGNALS
+    from tactful.signals.tiers import MODELS_DIR
+
+    found: dict[str, int] = {}
+    for source in dict.fromkeys(("fast", tier)):
+        for signal, n in overlap.overlap(MODELS_DIR, source, texts).items():
+            found[f"{signal}-{source}"] = n
+    if not found:
+        return
+    result["training_overlap"] = found
+    relevant = TASK_SIGNALS.get(task, (task,))
+    for name, n in found.items():
+        if name.rsplit("-", 1)[0] in relevant:
+            typer.echo(
+                f"warning: {n} of {len(texts)} rows ({n / len(texts):.1%}) are in the training data of "
+                f"{name}; this is not a held-out figure",
+                err=True,
+            )
 
 
 def _cached(tier: str, cache: Path | None) -> Any:
@@ -239,6 +274,10 @@ def train(
             heads.meta["version"] = "1.0.0"
             save(heads, path, vocab)
         hub.record(directory, tier, path, heads, trained.figures)
+        if not heavy:
+            from tactful.signals import overlap
+
+            overlap.record(directory, tier, trained.training_texts)
     for name, figures in trained.figures.items():
         shown = {
             k: round(v, 4) if isinstance(v, float) else v
@@ -326,6 +365,17 @@ def models_splits(
         held = {"bitext": bitext_split(root)[1], "customer_tweets": customer_tweets(root)[1]}
         for name, texts in held.items():
             _write(out_dir / f"injection_{name}_dev.csv", [{"text": t, "label": "0"} for t in texts])
+        # Real customer turns (dev part; the reserved fifth is never read): support-intent families
+        # and the hand-labelled anger set, for `tactful eval intent` / `tactful eval anger`.
+        from tactful.signals.support.turns import anger_turns, labelled_turns
+
+        for name, (texts, labels) in (
+            ("support_turns_dev", labelled_turns(root, "dev")),
+            ("anger_turns_dev", anger_turns(root)),
+        ):
+            _write(
+                out_dir / f"{name}.csv", [{"text": t, "label": g} for t, g in zip(texts, labels, strict=True)]
+            )
     out.print(f"wrote splits to {out_dir}")
 
 

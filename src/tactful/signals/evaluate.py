@@ -21,7 +21,10 @@ from tactful.errors import InputRejected
 from tactful.signals import metrics
 from tactful.signals.recipes import OTHER
 
-TASKS: Final = ("sentiment", "emotion", "intent", "formality", "politeness", "injection")
+TASKS: Final = ("sentiment", "emotion", "intent", "formality", "politeness", "injection", "anger")
+ANGRY: Final = 0.5  # the default policy's angry_anger threshold: a message at or above it reads as angry
+# The heads a task's figure depends on (for the training-overlap warning).
+TASK_SIGNALS: Final = {"emotion": ("emotion", "emotions"), "anger": ("emotion", "emotions")}
 SENTIMENTS: Final = ("negative", "neutral", "positive")
 
 
@@ -97,11 +100,36 @@ def evaluate(
     elif task == "injection":
         predictions = [int(s.injection >= 0.5) for s in signals]
         result |= metrics.binary([int(g) for g in gold], predictions)
+    elif task == "anger":
+        predictions = [int(s.anger >= ANGRY) for s in signals]
+        result |= metrics.binary([int(g) for g in gold], predictions)
     else:
         raise InputRejected(f"unknown task {task!r}; expected one of {', '.join(TASKS)}", code="bad_task")
     result["model_version"] = _version(first, task if task != "politeness" else "politeness")
     result |= latency
     return Outcome(result, predictions)
+
+
+def by_group(
+    task: str, gold: Sequence[str], predictions: Sequence[Any], groups: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The task's headline metrics per group (e.g. per language of a ``lang`` column)."""
+    found: dict[str, dict[str, Any]] = {}
+    for group in sorted(set(groups)):
+        rows = [i for i, g in enumerate(groups) if g == group]
+        g = [gold[i] for i in rows]
+        p = [predictions[i] for i in rows]
+        if task in ("sentiment", "emotion"):
+            m = metrics.classification(g, [str(x) for x in p])
+            found[group] = {"n": len(rows), "macro_f1": m["macro_f1"], "accuracy": m["accuracy"]}
+        elif task == "intent":
+            found[group] = {
+                "n": len(rows),
+                "accuracy": sum(a == b for a, b in zip(g, p, strict=True)) / len(rows),
+            }
+        elif task in ("anger", "injection"):
+            found[group] = {"n": len(rows), **metrics.binary([int(x) for x in g], [int(x) for x in p])}
+    return found
 
 
 def evaluate_predictor(
@@ -143,10 +171,10 @@ def _check_gold(task: str, gold: Sequence[str]) -> None:
             raise InputRejected(
                 f"sentiment labels must be negative/neutral/positive, got {bad[:5]}", code="bad_labels"
             )
-    elif task == "injection":
+    elif task in ("injection", "anger"):
         bad = sorted(set(gold) - {"0", "1"})
         if bad:
-            raise InputRejected(f"injection labels must be 0 or 1, got {bad[:5]}", code="bad_labels")
+            raise InputRejected(f"{task} labels must be 0 or 1, got {bad[:5]}", code="bad_labels")
     elif task in ("formality", "politeness"):
         for value in gold:
             try:

@@ -1,5 +1,6 @@
 """Rule-based intent: the intent whose cue words are strongest, with a confidence that shrinks when
-a second intent is nearly as strong. "other" when nothing is strong enough."""
+a second intent is nearly as strong. "other" when nothing is strong enough. The labels are support
+families of ``domain/intents.py``, as the model tiers answer."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from tactful.signals.phrases import Hits, noisy_or
 INTENTS: Final = (
     "billing",
     "refund",
-    "cancel",
-    "delivery",
-    "technical",
+    "cancellation",
+    "order_status",
+    "technical_issue",
     "account_access",
     "complaint",
-    "praise",
-    "information",
+    "thanks",
+    "product_question",
 )
 OTHER: Final = "other"
 _MIN_SCORE: Final = 0.35
@@ -35,9 +36,9 @@ class IntentGuess:
 def intent_of(hits: Hits, complaint: float, questions: int) -> IntentGuess:
     scores = {intent: hits.score(f"intent_rules.{intent}") for intent in INTENTS}
     scores["complaint"] = noisy_or((scores["complaint"], complaint * 0.5)) * _COMPLAINT_DISCOUNT
-    scores["praise"] *= 1.0 - complaint  # "amazing, charged twice again" is not praise
+    scores["thanks"] *= 1.0 - complaint  # "amazing, charged twice again" is not praise
     if questions:
-        scores["information"] = noisy_or((scores["information"], 0.2))
+        scores["product_question"] = noisy_or((scores["product_question"], 0.2))
     ranked = sorted(scores.items(), key=lambda item: -item[1])
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < _MIN_SCORE:

@@ -19,6 +19,8 @@ from tactful.signals.language import LanguageProfiles
 from tactful.signals.phrases import PhraseIndex, load_lexicons
 from tactful.signals.sentiment import COURTESY, SentimentScorer
 from tactful.signals.style import IMPERATIVE, formality_of, politeness_of
+from tactful.signals.support.rules import overlay as support_overlay
+from tactful.signals.support.rules import rule_lexicons, support_cues
 from tactful.signals.tokens import view_of
 from tactful.signals.urgency import urgency_of
 
@@ -49,7 +51,7 @@ class LexiconTier:
         for filename in _LEXICON_FILES:
             lexicons.update(load_lexicons(filename))
         self._imperatives = frozenset(lexicons.pop(IMPERATIVE))
-        self._index = PhraseIndex(lexicons)
+        self._index = PhraseIndex(lexicons | rule_lexicons())
         self._sentiment = SentimentScorer(SentimentIntensityAnalyzer(), frozenset(lexicons[COURTESY]))
         self._languages = LanguageProfiles(lexicons)
         self._model_versions = {"lexicon": self.version, "vader": VADER_VERSION}
@@ -64,7 +66,11 @@ class LexiconTier:
         emotions.update(emotions_of(hits, cues, sentiment, view.questions))
         language = self._languages.guess(view, hits)
         intent = intent_of(hits, sentiment.complaint, view.questions)
-        return Signals(
+        support = support_cues(view, hits, cues)
+        label, confidence = intent.intent, intent.confidence
+        if support.wants_human > confidence:
+            label, confidence = "human_agent", support.wants_human
+        signals = Signals(
             language=language.language,
             language_confidence=language.confidence,
             sentiment=sentiment.label,
@@ -75,9 +81,11 @@ class LexiconTier:
             urgency=_r(urgency_of(view, hits, cues)),
             formality=_r(formality_of(view, hits, cues)),
             politeness=_r(politeness_of(view, hits, cues, self._imperatives)),
-            intent=intent.intent,
-            intent_confidence=_r(intent.confidence),
+            intent=label,
+            intent_confidence=_r(confidence),
             injection=0.0,  # the engine copies the guard's score here
             tier=self.name,
             model_versions=dict(self._model_versions),
         )
+        # Requests for a person, risks and anger cues in six languages, as on the model tiers.
+        return support_overlay(signals, support, {label: confidence}, stretch=1.0)

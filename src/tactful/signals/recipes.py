@@ -127,6 +127,10 @@ def sentiment(root: Path) -> Recipe:
     for row in read_table(root / "tweeteval-emotion" / "train.csv"):
         texts.append(row["text"])
         labels.append("negative" if row["label_name"] in ("anger", "sadness") else "positive")
+    # UMSAB train (es/de/fr/it/pt tweets): the fast tier's only sentiment data in other languages.
+    for row in read_table(root / "umsab-multilingual-sentiment" / "train.csv"):
+        texts.append(row["text"])
+        labels.append(row["label_name"])
     val = read_table(root / "tweeteval-sentiment" / "val.csv")
     in_domain = Split(column(val, "text"), column(val, "label_name"))
     return Recipe(
@@ -139,11 +143,13 @@ def sentiment(root: Path) -> Recipe:
         dev_note=(
             "TweetEval sentiment has no training split here. Trained on GoEmotions train (labels mapped "
             "to positive/negative/neutral, mixed rows dropped) + TweetEval-emotion train (anger, sadness → "
-            "negative; joy, optimism → positive) + TweetEval-sentiment val (weight 3). Dev figure: 5-fold "
+            "negative; joy, optimism → positive) + UMSAB train (es/de/fr/it/pt tweets) + "
+            "TweetEval-sentiment val (weight 3). Dev figure: 5-fold "
             "stratified cross-validation over TweetEval-sentiment val (seed 42), each fold's model trained "
             "on everything except that fold; the shipped model is trained on all of it."
         ),
-        data="GoEmotions (Apache-2.0), TweetEval emotion + sentiment val (research use; Twitter terms)",
+        data="GoEmotions (Apache-2.0), TweetEval emotion + sentiment val (research use; Twitter terms), "
+        "UMSAB train (Apache-2.0 release; research use)",
         regularisation=1.0,
     )
 

@@ -9,7 +9,7 @@ the float16 weights that are written, i.e. with exactly what ships.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, TypeAlias
 
@@ -44,6 +44,8 @@ class Fitted:
 class Trained:
     heads: HeadSet
     figures: dict[str, dict[str, Any]]  # signal -> dev metrics, n, protocol
+    # signal -> every text its shipped head was fitted on (for ``overlap.record``)
+    training_texts: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _fit(recipe: Recipe, x: Matrix, y: Sequence[Any], weights: Sequence[float] | None) -> Fitted:
@@ -193,6 +195,8 @@ def train_tier(
             "data": recipe.data,
             "n_train": len(y_train),
         }
+        if signal == "sentiment":
+            figures[signal] |= _umsab_val(head, fitted, featurise, root)
         for source, texts in recipe.negatives.items():
             figures[signal] |= _false_positives(source, head, _scores(fitted, featurise(texts)))
         heads[signal] = _replace(head, start=start, stop=start + width)
@@ -205,7 +209,22 @@ def train_tier(
         heads=heads,
         meta={"tier": tier, "seed": SEED},
     )
-    return Trained(head_set, figures), vocabulary
+    texts_by_signal = {
+        signal: [*recipe.train.texts, *(recipe.in_domain.texts if recipe.in_domain else ())]
+        for signal, recipe in recipes.items()
+    }
+    return Trained(head_set, figures, texts_by_signal), vocabulary
+
+
+def _umsab_val(
+    head: Head, fitted: Fitted, featurise: Callable[[Sequence[str]], Matrix], root: Path
+) -> dict[str, Any]:
+    """UMSAB val (es/de/fr/it/pt, never trained on) macro-F1 per language, as the heavy tiers report."""
+    from tactful.signals.heavy_training import _per_language, umsab_rows
+
+    val = umsab_rows(root, "val")
+    z = _scores(fitted, featurise([r["text"] for r in val]))
+    return _per_language(val, [head.labels[i] for i in z.argmax(axis=1)], "val")
 
 
 FALSE_POSITIVE_THRESHOLDS: Final = (0.5, 0.7)  # 0.7 is the default policy's injection hand-off

@@ -53,9 +53,11 @@ def open_store(
     raises ``StoreError``. ``clock`` and ``make_id`` are injectable for deterministic tests.
     ``settings`` (else the environment's) give the audit chains' shard count and head key.
     """
-    chain = chain_config(settings or Settings.from_env(database_url=url))
+    settings = settings or Settings.from_env(database_url=url)
+    chain = chain_config(settings)
     database = open_database(url)
     database.chain = chain
+    database.key_dir = settings.key_dir
     try:
         translate_driver_errors(upgrade_to_head)(database)
     except BaseException:

@@ -6,12 +6,12 @@ every interface backed by the same database.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from tactful.domain import Customer, CustomerId, Decision, DecisionId, EventId, Outcome, TenantId
+from tactful.domain import Customer, CustomerId, Decision, DecisionId, EventId, Outcome, Preferences, TenantId
 from tactful.store.database import SideWrite
 
 
@@ -162,11 +162,29 @@ class Outbox(Protocol):
     def mark_published(self, ids: list[int]) -> None: ...
 
 
+class ConsentStore(Protocol):
+    def change(
+        self,
+        tenant_id: TenantId,
+        customer_id: CustomerId,
+        apply: Callable[[Preferences], Preferences],
+        *,
+        source: str,
+        actor: str,
+        change_id: str | None = None,
+    ) -> tuple[Preferences, bool]:
+        """Apply ``apply`` to the stored preferences, record and audit the change (once per
+        ``change_id``); the preferences now stored and whether they changed."""
+        ...
+
+
 class Store(TenantStore, CustomerStore, PolicyStore, DecisionStore, OutcomeStore, Outbox, Protocol):
     """Everything durable, behind one URL."""
 
     @property
     def audit(self) -> AuditLog: ...
+    @property
+    def consent(self) -> ConsentStore: ...
     def ping(self) -> bool:
         """True when the database answers a trivial query."""
         ...

@@ -7,9 +7,11 @@ ignores the mark and relies on row locks instead. ``read()`` is a plain transact
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from sqlite3 import Connection as SqliteConnection
 from typing import Any, cast
 
@@ -18,7 +20,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
+from tactful.errors import InputRejected, StoreError
 from tactful.store.signing import ChainConfig
+
+log = logging.getLogger(__name__)
 
 #: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
@@ -79,32 +84,88 @@ class RawTransaction:
     def of(cls, conn: Connection) -> RawTransaction:
         return cls(conn.connection.cursor(), conn.dialect.loaded_dbapi.Error)
 
-    def _run(self, sql: str, parameters: Any, many: bool = False) -> None:
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        # In PostgreSQL's pipeline mode a statement's error surfaces at the next read of any
+        # result, so reads are translated as well as executes.
         try:
-            if many:
-                self._cursor.executemany(sql, parameters)
-            else:
-                self._cursor.execute(sql, parameters)
+            yield
         except Exception as exc:
             if self._dbapi_error is None or not isinstance(exc, self._dbapi_error):
                 raise
             raise DBAPIError.instance(None, None, exc, self._dbapi_error) from exc
+
+    def _run(self, sql: str, parameters: Any, many: bool = False) -> None:
+        with self._translated():
+            if many:
+                self._cursor.executemany(sql, parameters)
+            else:
+                self._cursor.execute(sql, parameters)
 
     def execute(self, query: PreparedQuery, values: dict[str, Any]) -> None:
         self._run(query.sql, query.parameters(values))
 
     def fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
         self._run(query.sql, query.parameters(values))
-        row = self._cursor.fetchone()
+        with self._translated():
+            row = self._cursor.fetchone()
         return None if row is None else tuple(row)
 
     def fetch_all(self, query: PreparedQuery, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         self._run(query.sql, query.parameters(values))
-        return [tuple(row) for row in self._cursor.fetchall()]
+        return self.rows(close=False)
 
     def execute_many(self, query: PreparedQuery, rows: list[dict[str, Any]]) -> None:
         if rows:
             self._run(query.sql, [query.parameters(values) for values in rows], many=True)
+
+    def send(self, query: PreparedQuery, values: dict[str, Any]) -> RawTransaction:
+        """Run a read on a cursor of its own and return it unread: in PostgreSQL's pipeline mode
+        (``Database.write(pipeline=True)``) reads sent this way before the first ``fetch_*`` are
+        answered in the same round trip. Read the rows with the returned object's ``rows()``."""
+        sent = RawTransaction(self._cursor.connection.cursor(), self._dbapi_error)
+        sent._run(query.sql, query.parameters(values))
+        return sent
+
+    def rows(self, *, close: bool = True) -> list[tuple[Any, ...]]:
+        """The rows of a read made with ``send`` (whose cursor is then closed)."""
+        try:
+            with self._translated():
+                return [tuple(row) for row in self._cursor.fetchall()]
+        finally:
+            if close:
+                self._cursor.close()
+
+
+class _TimedLock:
+    """The in-process writer lock with a bound: past it the caller gets ``StoreError`` (503), the
+    same answer and the same wait as SQLite's own ``busy_timeout`` gives another process."""
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = threading.Lock()
+        self._timeout = timeout
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(timeout=self._timeout):
+            raise StoreError(f"the database is busy: no write slot within {self._timeout:g} s")
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
+def store_timeout(raw: object, default: float) -> float:
+    """The ``timeout=SECONDS`` query parameter of a store URL (both backends understand it)."""
+    if raw is None:
+        return default
+    try:
+        value = float(str(raw))
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise InputRejected(
+            f"store URL timeout={raw!r} must be seconds in (0, 3600]", code="unsupported_store_url"
+        )
+    return value
 
 
 class Database:
@@ -115,22 +176,34 @@ class Database:
         backend: str,
         keepalive: SqliteConnection | None = None,
         sqlite_synchronous: str = "FULL",
+        write_lock_timeout: float = 5.0,
     ) -> None:
         self.engine = engine
         self.sqlite_synchronous = sqlite_synchronous
         self._write_lock: AbstractContextManager[object] = (
-            threading.Lock() if backend == "sqlite" else nullcontext()
+            _TimedLock(write_lock_timeout) if backend == "sqlite" else nullcontext()
         )
         self.backend = backend  # "sqlite" | "postgresql"
         #: How the audit log is sharded and its heads signed; set by ``open_store``.
         self.chain: ChainConfig | None = None
+        #: Where generated keys live (``Settings.key_dir``); set by ``open_store``.
+        self.key_dir: Path | None = None
         self._keepalive = keepalive  # holds an in-memory SQLite database open; closed last
 
     @contextmanager
-    def write(self, *, durable: bool = True) -> Iterator[Connection]:
+    def write(self, *, durable: bool = True, pipeline: bool = False) -> Iterator[Connection]:
         """A write transaction. ``durable=False`` is for bookkeeping whose loss on a power cut is
         harmless (the outbox's claimed/published marks: losing one only re-publishes an event,
-        which at-least-once delivery allows); it skips the commit's fsync."""
+        which at-least-once delivery allows); it skips the commit's fsync.
+
+        ``pipeline=True`` (PostgreSQL; ignored on SQLite) sends the statements in psycopg's
+        pipeline mode: they go out without waiting for each other's answers, and the connection
+        waits only where a result is read (the audit head) and at the commit — a decision's
+        transaction costs two round trips instead of one per statement."""
+        if pipeline and self.backend == "postgresql":
+            with self._pipelined_write() as conn:
+                yield conn
+            return
         # SQLite has one writer at a time. Threads of this process queue on a lock here rather than
         # on SQLite's busy handler, which sleeps in growing steps and turned a 1 ms write into a
         # 100 ms tail under concurrent HTTP requests. Other processes still meet busy_timeout.
@@ -150,6 +223,14 @@ class Database:
             finally:
                 if relaxed_sqlite:
                     self._sqlite_pragma(conn, f"synchronous={self.sqlite_synchronous}")
+
+    @contextmanager
+    def _pipelined_write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            with driver.pipeline(), conn.begin():  # psycopg's Connection
+                yield conn
 
     @staticmethod
     def _sqlite_pragma(conn: Connection, pragma: str) -> None:
@@ -246,6 +327,33 @@ class Database:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
+
+    def scrub(self, tables: tuple[str, ...]) -> bool:
+        """After deleting what must not be recoverable (an erasure): make the deleted rows leave
+        the files. True when done; False (logged) when it had to be left for later.
+
+        SQLite zeroes deleted content as it deletes (``secure_delete``, set on every connection),
+        but earlier versions of the pages stay in the ``-wal`` file until a checkpoint copies the
+        newest ones back; ``wal_checkpoint(TRUNCATE)`` does that and empties the file, waiting (up
+        to the busy timeout) for readers of older snapshots. PostgreSQL keeps deleted tuples in
+        the table files until VACUUM removes them (docs/security.md, "Erasure")."""
+        if self.backend == "sqlite":
+            with self._write_lock:
+                raw = self.engine.raw_connection()
+                try:
+                    driver = raw.driver_connection
+                    assert driver is not None
+                    row = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    raw.close()
+            busy = row is not None and int(row[0]) != 0
+            if busy:
+                log.warning("erasure: the WAL could not be checkpointed now (readers busy); it will be later")
+            return not busy
+        with self.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("VACUUM " + ", ".join(tables))
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

@@ -88,7 +88,7 @@ class GroupCommit:
     def _commit(self, batch: list[_Pending[Any]]) -> None:
         try:
             results = []
-            with self._db.write() as conn:
+            with self._db.write(pipeline=True) as conn:
                 for pending in batch:
                     results.append(pending.work(conn))
         except BaseException as exc:

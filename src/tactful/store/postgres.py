@@ -33,8 +33,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
-from tactful.errors import InputRejected, StoreError
-from tactful.store.database import Database
+from tactful.errors import StoreError
+from tactful.store.database import Database, store_timeout
 
 DRIVER = "postgresql+psycopg"
 #: Seconds any one wait on the database may take (see the module docstring).
@@ -43,7 +43,7 @@ DEFAULT_TIMEOUT = 10.0
 
 def open_database(url: str) -> Database:
     parsed = make_url(url)
-    timeout = _timeout(parsed.query.get("timeout"))
+    timeout = store_timeout(parsed.query.get("timeout"), DEFAULT_TIMEOUT)
     parsed = parsed.difference_update_query(["timeout"]).set(drivername=DRIVER)
     try:
         from tactful.store.pg_timed import timed_connection_class
@@ -78,17 +78,3 @@ def open_database(url: str) -> Database:
             raise DisconnectionError("the server closed this pooled connection")
 
     return Database(engine, backend="postgresql")
-
-
-def _timeout(raw: object) -> float:
-    if raw is None:
-        return DEFAULT_TIMEOUT
-    try:
-        value = float(str(raw))
-    except ValueError:
-        value = -1.0
-    if not 0 < value <= 3600:
-        raise InputRejected(
-            f"postgresql timeout={raw!r} must be seconds in (0, 3600]", code="unsupported_store_url"
-        )
-    return value

@@ -9,6 +9,7 @@ checked out, and one round trip per ``ReadyForQuery`` the server sends — it an
 from __future__ import annotations
 
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,11 +28,12 @@ class RoundTrips:
         self._engine = database.engine
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - open until close(), like the listeners
         self._on = False
+        self._thread = 0  # only the counting thread's connections (not a background relay's)
         event.listen(self._engine, "checkout", self._checkout)
         event.listen(self._engine, "checkin", self._checkin)
 
     def _checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if self._on:
+        if self._on and threading.get_ident() == self._thread:
             from psycopg import pq
 
             pgconn = dbapi_connection.pgconn
@@ -48,6 +50,7 @@ class RoundTrips:
         self._file.seek(0)
         self._file.truncate()
         self._on = True
+        self._thread = threading.get_ident()
         try:
             yield
         finally:

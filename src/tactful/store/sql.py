@@ -15,7 +15,7 @@ from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tactful.domain import (
     Customer,
@@ -49,14 +49,23 @@ from tactful.store.schema import (
     policies,
     tenants,
 )
-from tactful.store.sql_audit import AuditStatements, SqlAuditLog, append_in, lock_head, payload_text
+from tactful.store.sql_audit import (
+    AuditStatements,
+    SqlAuditLog,
+    append_in,
+    lock_head,
+    payload_text,
+    send_head_lock,
+)
 from tactful.store.sql_channels import SqlCredentialRows, SqlDeliveries
+from tactful.store.sql_consent import SqlConsent
 from tactful.store.sql_console import SqlConsoleSessions
 from tactful.store.sql_experiments import SqlExperimentStore
 from tactful.store.sql_facts import SqlDecisionFacts
 from tactful.store.sql_features import SqlFeatureStore
 from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
+from tactful.store.sql_knowledge import SqlKnowledgeRows
 from tactful.store.sql_learning import SqlLearningStore
 from tactful.store.sql_reads import DecisionReads, combined_query, decision_reads
 from tactful.store.sql_vault import SqlVaultStore
@@ -193,6 +202,10 @@ class SqlStore:
         return SqlExperimentStore(self._db, self._clock)
 
     @cached_property
+    def consent(self) -> SqlConsent:  # issue 11: consent changes, once per event, audited
+        return SqlConsent(self._db, self._clock)
+
+    @cached_property
     def console_sessions(self) -> SqlConsoleSessions:  # issue 15: console sign-ins
         return SqlConsoleSessions(self._db, self._clock)
 
@@ -203,6 +216,10 @@ class SqlStore:
     @cached_property
     def deliveries(self) -> SqlDeliveries:  # issue 14: the outbound delivery outbox
         return SqlDeliveries(self._db, self._clock)
+
+    @cached_property
+    def knowledge(self) -> SqlKnowledgeRows:  # issue 14: the tenant knowledge base
+        return SqlKnowledgeRows(self._db, self._clock)
 
     @property
     def backend(self) -> str:
@@ -543,6 +560,14 @@ class SqlStore:
             inserted = False  # a batch that failed elsewhere runs this again on its own
             tx = RawTransaction.of(conn)
             tx.execute(self._q_insert_decision, decision_row)
+            # The head lock first (the lock order every writer keeps), then a phased write's reads:
+            # on PostgreSQL's pipeline they share one round trip.
+            head = send_head_lock(tx, self._audit_statements, decision.tenant_id, decision.customer_id)
+            for write in side_writes:
+                send = getattr(write, "send", None)
+                if send is not None:
+                    send(tx)
+            head_rows = head.rows()  # in pipeline mode, where the insert's own error surfaces
             inserted = True
             append_in(
                 tx,
@@ -557,6 +582,7 @@ class SqlStore:
                 payload_json=audit_json,
                 created_at=now,
                 subject=decision.customer_id,
+                head=head_rows,
             )
             tx.execute(self._q_insert_outbox, outbox_row)
             for write in side_writes:
@@ -564,7 +590,12 @@ class SqlStore:
 
         try:
             self._group.run(statements)
-        except IntegrityError as exc:
+        except DBAPIError as exc:
+            # In PostgreSQL's pipeline mode the insert's unique violation may reach us as the
+            # pipeline's abort (the error of a later statement): a replay is then told by its row.
+            aborted = type(exc.orig).__name__ == "PipelineAborted" and not inserted
+            if not isinstance(exc, IntegrityError) and not aborted:
+                raise
             if inserted:
                 raise  # a side write's constraint, not a replay: rolled back, reported as a conflict
             # The unique (tenant_id, event_id) lost a race or this is a replay: the first write wins.
@@ -573,6 +604,8 @@ class SqlStore:
                 return original, False
             with self._db.read() as conn:
                 _require_tenant(conn, decision.tenant_id)
+            if aborted:
+                raise  # not a replay: whatever aborted the pipeline, reported as a storage failure
             raise Conflict(
                 f"decision id {decision.decision_id!r} is already used by another event",
                 code="decision_id_conflict",

@@ -97,16 +97,20 @@ def append_in(
     payload_json: str,
     created_at: datetime,
     subject: str | None = None,
+    head: list[tuple[Any, ...]] | None = None,
 ) -> AuditEntry:
     """Append one entry within the caller's write transaction, to the chain of ``subject`` (a
     customer id; chain 0 for entries about the tenant itself).
 
     Locking the chain's head serialises that chain's appends, so its seq numbers never fork; the
-    new head is signed under the audit key.
+    new head is signed under the audit key. ``head``: the rows of the head lock the caller sent
+    already for the same subject (``send_head_lock``), so that other reads could share its round
+    trip.
     """
-    shard = 0 if subject is None else shard_of(subject, statements.chain.shards)
+    shard = _shard(statements, subject)
     lock = {"b_tenant_id": tenant_id, "b_shard": shard}
-    row = tx.fetch_one(statements.lock_head, lock)
+    rows = head if head is not None else tx.send(statements.lock_head, lock).rows()
+    row = rows[0] if rows else None
     if row is None:
         if tx.fetch_one(statements.tenant_exists, {"b_tenant_id": tenant_id}) is None:
             raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
@@ -149,6 +153,18 @@ def append_in(
         hash=digest,
         shard=shard,
     )
+
+
+def _shard(statements: AuditStatements, subject: str | None) -> int:
+    return 0 if subject is None else shard_of(subject, statements.chain.shards)
+
+
+def send_head_lock(
+    tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId, subject: str | None = None
+) -> RawTransaction:
+    """Send the lock (``SELECT … FOR UPDATE``) of ``subject``'s chain head without reading it yet
+    (``RawTransaction.send``)."""
+    return tx.send(statements.lock_head, {"b_tenant_id": tenant_id, "b_shard": _shard(statements, subject)})
 
 
 def payload_text(payload: dict[str, Any]) -> str:

@@ -44,11 +44,13 @@ from tactful.context.feature_store import (
     Progress,
     RebuildReport,
 )
-from tactful.domain import PersonalisationIntensity, Preferences
+from tactful.domain import PersonalisationIntensity, Preferences, TenantId
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import customers, events, feature_definitions, feature_state
+from tactful.store.sql_audit import lock_head
+from tactful.store.sql_feature_writes import DecisionFeatureStatements, DecisionFeatureWrite
 
 #: Statuses whose state is kept up to date incrementally.
 LIVE = ("backfilling", "ready", "active")
@@ -201,6 +203,7 @@ class SqlFeatureStore:
         self._q_state_of = prepare(_STATE_OF)
         self._q_insert_state = prepare(_INSERT_STATE)
         self._q_update_state = prepare(_UPDATE_STATE)
+        self._decision_statements = DecisionFeatureStatements(database)
         # Published sets never change, so a parsed set can be cached forever by (tenant, version).
         self._sets: dict[tuple[str, int], DefinitionSet] = {}
 
@@ -301,6 +304,19 @@ class SqlFeatureStore:
             todo = {e.event_id: e for e in batch if e.tenant_id == tenant_id}
             new += self._ingest_tenant(conn, tenant_id, todo, personal)
         return new
+
+    def decision_write(
+        self, batch: list[FeatureEvent], *, personal: bool, context_row: Sequence[Any] | None = None
+    ) -> DecisionFeatureWrite:
+        """A decision's two events as a write on its own transaction (sql_feature_writes.py).
+        ``context_row``: the row the decision's context was read from, whose state is folded
+        ahead of the transaction."""
+        seen = None
+        if context_row is not None and context_row[4] is not None:  # version, consent, personal
+            seen = (int(context_row[4]), context_row[5], context_row[7])
+        return DecisionFeatureWrite(
+            self, self._decision_statements, batch, personal=personal, seen=seen, recorded_at=self._clock
+        )
 
     def _unknown(self, tenant_id: str, ids: list[str]) -> set[str]:
         known: set[str] = set()
@@ -462,6 +478,10 @@ class SqlFeatureStore:
     def _lock(self, conn: Connection, tenant_id: str) -> None:
         if self._db.backend == "postgresql":  # SQLite's write transactions are exclusive already
             conn.execute(select(func.pg_advisory_xact_lock(func.hashtext("features:" + tenant_id))))
+            # Decisions fold their customer's state without the advisory lock but holding the
+            # tenant's audit head (sql_feature_writes.py): taking it here too keeps every other
+            # feature writer from interleaving with a decision's fold.
+            lock_head(conn, TenantId(tenant_id))
 
     def _personal_allowed(self, conn: Connection, tenant_id: str, customer_id: str) -> bool:
         prefs = conn.execute(

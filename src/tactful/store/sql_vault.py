@@ -11,14 +11,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from tactful.domain import Customer, CustomerId, CustomerProfile, Decision, Preferences, TenantId
 from tactful.guard.vault import SealedValue
-from tactful.store.database import Database, RawTransaction
+from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import (
     customers,
@@ -30,6 +32,16 @@ from tactful.store.schema import (
     vault_values,
 )
 from tactful.store.sql_audit import AuditStatements, append_in, lock_head, payload_text
+
+
+def _upsert_value(backend: str) -> Any:
+    dialect_insert = postgresql.insert if backend == "postgresql" else sqlite.insert
+    upsert = dialect_insert(vault_values).values(
+        {c.name: bindparam(c.name, type_=c.type) for c in vault_values.columns}
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=["tenant_id", "customer_id", "token"], set_={"last_seen": upsert.excluded.last_seen}
+    )
 
 
 @dataclass(frozen=True)
@@ -55,8 +67,17 @@ class OutcomeRow:
 class SqlVaultStore:
     def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
         self._db = database
+        self._q_upsert = PreparedQuery(_upsert_value(database.backend), database.engine)
         self._clock = clock
         self._audit_statements = AuditStatements(database)
+
+    def key_dir(self) -> Path | None:
+        """Where generated keys go (``Settings.key_dir``, as the store was opened with)."""
+        return self._db.key_dir
+
+    def scrub(self) -> bool:
+        """After an erasure: make the deleted key, values and profile leave the database files."""
+        return self._db.scrub(("vault_customer_keys", "vault_values", "customers"))
 
     def sqlite_path(self) -> str | None:
         """Where a generated master key file goes: the SQLite file's path, ":memory:" for an
@@ -143,43 +164,28 @@ class SqlVaultStore:
         other decision of the tenant inserts the same token concurrently."""
         return partial(self.put_values_in, tenant_id=tenant_id, customer_id=customer_id, values=values)
 
-    @staticmethod
-    def put_values_in(conn: Connection, tenant_id: str, customer_id: str, values: list[SealedValue]) -> None:
-        """Insert values not held yet; for tokens already held only ``last_seen`` moves."""
+    def put_values_in(
+        self, conn: Connection, tenant_id: str, customer_id: str, values: list[SealedValue]
+    ) -> None:
+        """Insert values not held yet; for tokens already held only ``last_seen`` moves. One
+        prepared upsert, no read: it also runs in PostgreSQL's pipeline mode (the decision's)."""
         if not values:
             return
-        scope = (vault_values.c.tenant_id == tenant_id, vault_values.c.customer_id == customer_id)
-        held = set(
-            conn.execute(
-                select(vault_values.c.token).where(
-                    *scope, vault_values.c.token.in_([v.token for v in values])
-                )
-            ).scalars()
+        RawTransaction.of(conn).execute_many(
+            self._q_upsert,
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "customer_id": customer_id,
+                    "token": v.token,
+                    "kind": v.kind,
+                    "sealed": v.sealed,
+                    "first_seen": v.first_seen,
+                    "last_seen": v.last_seen,
+                }
+                for v in values
+            ],
         )
-        new = [v for v in values if v.token not in held]
-        if new:
-            conn.execute(
-                insert(vault_values),
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "customer_id": customer_id,
-                        "token": v.token,
-                        "kind": v.kind,
-                        "sealed": v.sealed,
-                        "first_seen": v.first_seen,
-                        "last_seen": v.last_seen,
-                    }
-                    for v in new
-                ],
-            )
-        for v in values:
-            if v.token in held:
-                conn.execute(
-                    update(vault_values)
-                    .where(*scope, vault_values.c.token == v.token)
-                    .values(last_seen=v.last_seen)
-                )
 
     @translate_driver_errors
     def get_values(self, tenant_id: str, customer_id: str, tokens: Iterable[str] | None) -> list[SealedValue]:

@@ -2,7 +2,8 @@
 
 Segments are told apart by what a real tenant would know (tier, a plan feature, language), so a
 learner can in principle match the oracle; everything else — preferences, availability, consent,
-time zones, drift — is drawn at random.
+time zones, outcome delays, re-contact and fatigue, zero to two drifts of channel or tone
+preferences — is drawn at random.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _ZONES = ["UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/
 _STYLES = ["warmer", "briefer", "more_formal"]
 _INTENTS = ["billing", "order_status", "technical", "account", "cancel"]
 _TIERS = ["standard", "premium", "vip"]
+_LANGUAGES = ["en", "en", "es", "de", "fr"]
 
 
 def random_spec(seed: int) -> PopulationSpec:
@@ -33,7 +35,7 @@ def random_spec(seed: int) -> PopulationSpec:
         for i, intent in enumerate(rng.sample(_INTENTS, rng.randint(2, 3)))
     ]
     segments = []
-    for i in range(rng.randint(2, 3)):
+    for i in range(rng.randint(2, 4)):
         channels = [c.value for c in Channel if c is not Channel.SOCIAL]
         inbound = rng.sample(["chat", "email", "social"], rng.randint(1, 2))
         opted = rng.sample(channels, rng.randint(0, 2))
@@ -54,6 +56,7 @@ def random_spec(seed: int) -> PopulationSpec:
                     "tier": _TIERS[i % len(_TIERS)],
                     "tenure_days": rng.randint(10, 3000),
                     "time_zone": rng.choice(_ZONES),
+                    "language": rng.choice(_LANGUAGES),
                 },
                 "features": {"plan": f"plan{i}"},
                 "inbound": {c: 1.0 for c in inbound},
@@ -65,15 +68,17 @@ def random_spec(seed: int) -> PopulationSpec:
             }
         )
     drift = []
-    if rng.random() < 0.5:
+    for _ in range(rng.choice([0, 1, 1, 2])):
         seg = rng.choice(segments)
-        drift.append(
-            {
-                "at": round(rng.uniform(0.3, 0.7), 2),
-                "segment": seg["name"],
-                "channel_pref": {rng.choice(["chat", "email", "sms"]): round(rng.uniform(0.1, 0.9), 2)},
+        change: dict[str, Any] = {"at": round(rng.uniform(0.25, 0.75), 2), "segment": seg["name"]}
+        if rng.random() < 0.7:
+            change["channel_pref"] = {
+                c: round(rng.uniform(0.1, 0.9), 2) for c in rng.sample(["chat", "email", "sms", "voice"], 2)
             }
-        )
+        if rng.random() < 0.5 or "channel_pref" not in change:
+            key = rng.choice(["default", *(s["name"] for s in situations)])
+            change["tone_pref"] = {key: {rng.choice(_STYLES): round(rng.uniform(-0.2, 0.3), 2)}}
+        drift.append(change)
     data = {
         "name": f"random-{seed}",
         "customers": rng.randint(200, 1500),
@@ -83,5 +88,17 @@ def random_spec(seed: int) -> PopulationSpec:
         "situations": situations,
         "segments": segments,
         "drift": drift,
+        "outcome_delays": {
+            kind: round(rng.uniform(0.2, 3.0) * hours, 2)
+            for kind, hours in (
+                ("replied", 1),
+                ("resolved", 6),
+                ("csat", 12),
+                ("complaint", 8),
+                ("recontact", 16),
+            )
+        },
+        "recontact_rate": round(rng.uniform(0.0, 0.8), 2),
+        "fatigue": round(rng.uniform(0.0, 0.4), 2),
     }
     return parse_spec(data, source=f"random_spec({seed})")

@@ -9,7 +9,9 @@ picks the same arm, which makes the comparison far less noisy than independent d
 
 from __future__ import annotations
 
+import heapq
 import json
+import math
 import random
 import time
 from collections import deque
@@ -23,7 +25,9 @@ from tactful.domain import INTRUSIVE_CHANNELS, continues_conversation
 from tactful.domain.customer import QuietHours
 from tactful.learn.arms import Arm, allowed_arms, moved_to
 from tactful.learn.bandit import BanditLearner, _Pending
+from tactful.learn.rewards import window as learning_window
 from tactful.learn.simulator.spec import PopulationSpec
+from tactful.learn.simulator.tone import RealisedTone
 from tactful.learn.simulator.world import TENANT, Contact, World
 from tactful.learn.store import MemoryLearningStore
 from tactful.policy.compiled import CompiledPolicy
@@ -42,6 +46,7 @@ class _Track:
     violations: int = 0
     differs_from_rules: int = 0
     curve: list[float] = field(default_factory=list)  # cumulative expected reward at checkpoints
+    per_decision: list[float] = field(default_factory=list)  # expected reward of every decision
     proactive: dict[int, deque[datetime]] = field(default_factory=dict)
 
     def proactive_24h(self, customer: int, now: datetime) -> int:
@@ -91,9 +96,8 @@ def simulate(
     rng = random.Random(seed + 1)
     now_box = [world.contacts[0].at if world.contacts else datetime.now()]
     store = MemoryLearningStore()
-    learner = BanditLearner(
-        store, lambda _t: policy_for_learner, clock=lambda: now_box[0], seed=seed, retone=False
-    )
+    learner = BanditLearner(store, lambda _t: policy_for_learner, clock=lambda: now_box[0], seed=seed)
+    realised = RealisedTone(policy)
     learner.set_mode(TENANT, "live")
     tracks = {name: _Track(name) for name in chosen}
     logged: list[LoggedRow] = []
@@ -101,15 +105,17 @@ def simulate(
     quiet_window = QuietHours()
     no_contact = 0
 
+    window = learning_window(cfg.reward)
+    due: list[tuple[datetime, int, _Pending, float, float]] = []  # rewards waiting for their window
+
     for contact in world.contacts:
         now_box[0] = contact.at
+        while due and due[0][0] <= contact.at:
+            _, _, ready, ready_reward, ready_p = heapq.heappop(due)
+            learner.learn(TENANT, cfg, ready.features, list(ready.arms), ready.chosen, ready_reward, ready_p)
         cache: dict[int, tuple[PolicyInput, PolicyResult, tuple[Arm, ...]]] = {}
-        expected: dict[Arm, float] = {}
-
-        def value(arm: Arm, contact: Contact = contact, expected: dict[Arm, float] = expected) -> float:
-            if arm not in expected:
-                expected[arm] = world.expected_reward(contact, arm)
-            return expected[arm]
+        expected: dict[tuple[Arm, int], float] = {}
+        tone: dict[str, float] | None = None
 
         for track in tracks.values():
             count = track.proactive_24h(contact.customer.index, contact.at)
@@ -125,13 +131,29 @@ def simulate(
             if not arms:
                 if track.name == chosen[0]:
                     no_contact += 1
+                track.per_decision.append(0.0)
                 continue
+            if tone is None:
+                tone = realised.of(contact, inp, result, cfg.styles)
+
+            def value(
+                arm: Arm,
+                contact: Contact = contact,
+                count: int = count,
+                expected: dict[tuple[Arm, int], float] = expected,
+                tone: dict[str, float] = tone,
+            ) -> float:
+                if (arm, count) not in expected:
+                    expected[(arm, count)] = world.expected_reward(contact, arm, count, tone)
+                return expected[(arm, count)]
+
             arm, propensity, final, pending = _decide(
                 track.name, value, arms, rng, learner, policy_for_learner, inp, result
             )
-            reward = world.observed_reward(contact, arm)
+            reward = world.observed_reward(contact, arm, count, tone)
             track.reward += reward
             track.expected += value(arm)
+            track.per_decision.append(value(arm))
             track.differs_from_rules += arm != arms[0]
             track.violations += _violations(
                 contact, final, result, count, policy.fatigue_cap, quiet_window, inp
@@ -139,9 +161,8 @@ def simulate(
             if final.proactive and final.channel.primary is not None:
                 track.proactive.setdefault(contact.customer.index, deque()).append(contact.at)
             if pending is not None:
-                learner.learn(
-                    TENANT, cfg, pending.features, list(pending.arms), pending.chosen, reward, propensity
-                )
+                # Learned when the decision's reward window closes, as in production (close_due).
+                heapq.heappush(due, (contact.at + window, contact.index, pending, reward, propensity))
             if track.name == log_strategy:
                 from tactful.learn.features import context_features
 
@@ -152,7 +173,7 @@ def simulate(
                         chosen=arm.key,
                         propensity=propensity,
                         reward=reward,
-                        expected={a.key: world.expected_reward(contact, a) for a in arms},
+                        expected={a.key: value(a) for a in arms},
                     )
                 )
         if (contact.index + 1) % every == 0 or contact.index + 1 == decisions:
@@ -164,7 +185,43 @@ def simulate(
     report = _report(
         spec, policy, cfg.explorer, decisions, seed, tracks, no_contact, time.perf_counter() - started
     )
+    if "bandit" in tracks and "oracle" in tracks and spec.drift:
+        report["drift_recovery"] = recovery_times(
+            tracks["bandit"].per_decision, tracks["oracle"].per_decision, spec, decisions
+        )
+    if "bandit" in tracks:
+        # Rewards still inside their window at the end were never learned from (as in production).
+        report["bandit_rewards_learned"] = learner.learned(TENANT)
     return report, logged
+
+
+#: Decisions in the moving window that judges recovery after a drift.
+RECOVERY_WINDOW = 500
+
+
+def recovery_times(
+    bandit: list[float], oracle: list[float], spec: PopulationSpec, decisions: int
+) -> list[dict[str, Any]]:
+    """Per drift: decisions after it until the bandit's moving expected reward (the last
+    ``RECOVERY_WINDOW`` decisions, all after the drift) is within 5 % of the oracle's. ``None``: not
+    within the run (or before the next drift). The window makes ``RECOVERY_WINDOW`` the least possible."""
+    starts = sorted({min(max(math.ceil(d.at * decisions), 0), decisions) for d in spec.drift})
+    found: list[dict[str, Any]] = []
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else decisions
+        window = min(RECOVERY_WINDOW, max(end - start, 1))
+        got: int | None = None
+        b = sum(bandit[start : start + window])
+        o = sum(oracle[start : start + window])
+        for i in range(start + window, end + 1):
+            if b >= 0.95 * o if o >= 0 else b >= 1.05 * o:
+                got = i - start
+                break
+            if i < end:
+                b += bandit[i] - bandit[i - window]
+                o += oracle[i] - oracle[i - window]
+        found.append({"at_decision": start, "recovered_after": got, "window": window})
+    return found
 
 
 def _with_learning(policy: CompiledPolicy, cfg: Any) -> CompiledPolicy:

@@ -86,6 +86,19 @@ class Drift(_Strict):
     tone_pref: dict[str, dict[ToneStyleName, Shift]] = Field(default_factory=dict)
 
 
+Hours = Annotated[float, Field(gt=0.0, le=24 * 365)]
+
+
+class OutcomeDelays(_Strict):
+    """Mean delay in hours from the decision to each outcome."""
+
+    replied: Hours = 1.0
+    resolved: Hours = 6.0
+    csat: Hours = 12.0
+    complaint: Hours = 8.0
+    recontact: Hours = 16.0
+
+
 class PopulationSpec(_Strict):
     name: str = Field(min_length=1, max_length=64)
     description: str = ""
@@ -96,6 +109,13 @@ class PopulationSpec(_Strict):
     situations: list[Situation] = Field(min_length=1)
     segments: list[Segment] = Field(min_length=1)
     drift: list[Drift] = Field(default_factory=list)
+    # When outcomes arrive after the decision (mean hours, exponential): an outcome after the policy's
+    # reward window is logged but not learned from, and nothing is learned before the window closes.
+    outcome_delays: OutcomeDelays = Field(default_factory=OutcomeDelays)
+    # P(the customer writes again | not resolved): a re-contact outcome, counted in the reward.
+    recontact_rate: Probability = 0.5
+    # Each proactive contact in the past 24 h multiplies P(reply) by (1 - fatigue).
+    fatigue: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.15
 
     @model_validator(mode="after")
     def _references(self) -> PopulationSpec:

@@ -3,7 +3,9 @@ latent reward of every arm. Nothing here is visible to a strategy except through
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,7 +26,7 @@ from tactful.domain import (
 from tactful.learn.arms import Arm
 from tactful.learn.rewards import OutcomeFact, reward_for
 from tactful.learn.simulator.spec import PopulationSpec, Segment, availability
-from tactful.policy.schema import RewardSection
+from tactful.policy.schema import RewardSection, duration_seconds
 from tactful.policy.types import PolicyInput
 
 TENANT = TenantId("sim")
@@ -54,9 +56,28 @@ class Contact:
     u_complaint: float
     noise: float
 
+    # Delays (uniforms, one per outcome type in _DELAYED order) and whether an unresolved customer
+    # writes again. Defaults keep older callers (tests building a Contact by hand) working.
+    u_delays: tuple[float, ...] = (0.5, 0.5, 0.5, 0.5, 0.5)
+    u_recontact: float = 0.5
+
 
 # The four outcome patterns a contact can end in; their rewards come from the policy's definition.
 _NO_REPLY, _RESOLVED, _COMPLAINT, _REPLIED_ONLY = range(4)
+_DELAYED = (
+    OutcomeType.REPLIED,
+    OutcomeType.RESOLVED,
+    OutcomeType.CSAT,
+    OutcomeType.COMPLAINT,
+    OutcomeType.RECONTACT,
+)
+#: Each pattern's outcomes (type, CSAT value); a re-contact may follow any pattern but a resolution.
+_PATTERNS: tuple[tuple[tuple[OutcomeType, float | None], ...], ...] = (
+    (),
+    ((OutcomeType.REPLIED, None), (OutcomeType.RESOLVED, None), (OutcomeType.CSAT, 5.0)),
+    ((OutcomeType.REPLIED, None), (OutcomeType.COMPLAINT, None), (OutcomeType.CSAT, 1.0)),
+    ((OutcomeType.REPLIED, None),),
+)
 
 
 class World:
@@ -67,6 +88,8 @@ class World:
         self.customers = [self._customer(i, rng) for i in range(spec.customers)]
         self._zones = [ZoneInfo(s.profile.time_zone) for s in spec.segments]
         self.contacts = [self._contact(i, rng) for i in range(decisions)]
+        self._reward = reward
+        self._delay_hours = {t: getattr(spec.outcome_delays, t.value) for t in _DELAYED}
         self._pattern_rewards = self._outcome_rewards(reward)
         self._drift_points = sorted(spec.drift, key=lambda d: d.at)
         self._phases: dict[tuple[int, int], tuple[dict[Channel, float], dict[str, dict[str, float]]]] = {}
@@ -91,6 +114,7 @@ class World:
         return Contact(
             index, at, customer, situation, inbound, local_hour,
             rng.random(), rng.random(), rng.random(), rng.gauss(0.0, 1.0),
+            tuple(rng.random() for _ in _DELAYED), rng.random(),
         )  # fmt: skip
 
     def policy_input(self, contact: Contact, proactive_24h: int) -> PolicyInput:
@@ -136,16 +160,38 @@ class World:
     # -- latent rewards ---------------------------------------------------------------------------
 
     def _outcome_rewards(self, spec: RewardSection) -> tuple[float, float, float, float]:
-        def value(*types: OutcomeType) -> float:
-            facts = [OutcomeFact(t, None, START) for t in (OutcomeType.DELIVERED, *types)]
-            return reward_for(spec, START, facts).value
+        """Each pattern's expected reward over when its outcomes arrive (inside the window or not) and
+        whether the customer writes again: every combination enumerated, the reward's clip applied."""
+        limit = {t: self._window_hours(spec, t) for t in _DELAYED}
+        values: list[float] = []
+        for pattern, outcomes in enumerate(_PATTERNS):
+            options = list(outcomes)
+            recontact = pattern != _RESOLVED and self.spec.recontact_rate > 0
+            if recontact:
+                options.append((OutcomeType.RECONTACT, None))
+            total = 0.0
+            for mask in range(1 << len(options)):
+                p = 1.0
+                facts = [OutcomeFact(OutcomeType.DELIVERED, None, START)]
+                for bit, (kind, value) in enumerate(options):
+                    inside = 1.0 - math.exp(-limit[kind] / self._delay_hours[kind])
+                    if kind is OutcomeType.RECONTACT:
+                        inside *= self.spec.recontact_rate
+                    if mask >> bit & 1:
+                        p *= inside
+                        facts.append(OutcomeFact(kind, value, START))
+                    else:
+                        p *= 1.0 - inside
+                total += p * reward_for(spec, START, facts).value
+            values.append(total)
+        return values[0], values[1], values[2], values[3]
 
-        return (
-            value(),
-            value(OutcomeType.REPLIED, OutcomeType.RESOLVED),
-            value(OutcomeType.REPLIED, OutcomeType.COMPLAINT),
-            value(OutcomeType.REPLIED),
-        )
+    @staticmethod
+    def _window_hours(spec: RewardSection, kind: OutcomeType) -> float:
+        hours = duration_seconds(spec.window) / 3600.0
+        if kind is OutcomeType.RECONTACT:
+            hours = min(hours, duration_seconds(spec.recontact_within) / 3600.0)
+        return hours
 
     def _preferences(
         self, segment: int, fraction: float
@@ -167,25 +213,43 @@ class World:
         self._phases[(segment, phase)] = (channel_pref, tone_pref)
         return channel_pref, tone_pref
 
-    def probabilities(self, contact: Contact, arm: Arm) -> tuple[float, float]:
-        """(P(reply), P(resolved | reply)) of ``arm`` for this contact, drift applied."""
+    def probabilities(
+        self,
+        contact: Contact,
+        arm: Arm,
+        proactive_24h: int = 0,
+        tone: Mapping[str, float] | None = None,
+    ) -> tuple[float, float]:
+        """(P(reply), P(resolved | reply)) of ``arm`` for this contact, drift applied.
+
+        ``tone``: per style, the share of its nominal shift the policy actually applied (brand bounds
+        and clamps can swallow a style); a style's preference counts in that proportion. Each
+        proactive contact in the past 24 h makes a reply less likely (``fatigue``)."""
         seg = self.spec.segments[contact.customer.segment]
         channel_pref, tone_pref = self._preferences(contact.customer.segment, contact.index / self.decisions)
         situation = self.spec.situations[contact.situation].name
+        realised = 1.0 if tone is None else tone.get(arm.style, 1.0)
         quality = channel_pref.get(arm.channel, seg.default_quality)
-        quality += tone_pref.get("default", {}).get(arm.style, 0.0)
-        quality += tone_pref.get(situation, {}).get(arm.style, 0.0)
+        quality += realised * tone_pref.get("default", {}).get(arm.style, 0.0)
+        quality += realised * tone_pref.get(situation, {}).get(arm.style, 0.0)
         reply = availability(seg.availability.get(arm.channel), contact.local_hour)
+        if proactive_24h:
+            reply *= (1.0 - self.spec.fatigue) ** proactive_24h
         return reply, min(max(quality, 0.0), 1.0)
 
-    def expected_reward(self, contact: Contact, arm: Arm) -> float:
-        a, q = self.probabilities(contact, arm)
+    def expected_reward(
+        self, contact: Contact, arm: Arm, proactive_24h: int = 0, tone: Mapping[str, float] | None = None
+    ) -> float:
+        a, q = self.probabilities(contact, arm, proactive_24h, tone)
         k = self.spec.complaint_rate
         r0, r1, r2, r3 = self._pattern_rewards
         return (1 - a) * r0 + a * q * r1 + a * (1 - q) * k * r2 + a * (1 - q) * (1 - k) * r3
 
-    def observed_reward(self, contact: Contact, arm: Arm) -> float:
-        a, q = self.probabilities(contact, arm)
+    def observed_reward(
+        self, contact: Contact, arm: Arm, proactive_24h: int = 0, tone: Mapping[str, float] | None = None
+    ) -> float:
+        """The reward the policy's definition gives the outcomes that arrive inside the window."""
+        a, q = self.probabilities(contact, arm, proactive_24h, tone)
         if contact.u_reply >= a:
             pattern = _NO_REPLY
         elif contact.u_resolve < q:
@@ -194,4 +258,12 @@ class World:
             pattern = _COMPLAINT
         else:
             pattern = _REPLIED_ONLY
-        return self._pattern_rewards[pattern] + self.spec.reward_noise * contact.noise
+        outcomes = list(_PATTERNS[pattern])
+        if pattern != _RESOLVED and contact.u_recontact < self.spec.recontact_rate:
+            outcomes.append((OutcomeType.RECONTACT, None))
+        facts = [OutcomeFact(OutcomeType.DELIVERED, None, contact.at)]
+        for kind, value in outcomes:
+            u = contact.u_delays[_DELAYED.index(kind)]
+            hours = -self._delay_hours[kind] * math.log(1.0 - u)
+            facts.append(OutcomeFact(kind, value, contact.at + timedelta(hours=hours)))
+        return reward_for(self._reward, contact.at, facts).value + self.spec.reward_noise * contact.noise

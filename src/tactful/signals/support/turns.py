@@ -23,6 +23,10 @@ from typing import Final
 from tactful.errors import InputRejected
 
 LABELS_FILE: Final = Path(__file__).with_name("labelled_turns.csv")
+# 140 dev-part turns (3+ words, seeded sample) read one by one and marked angry (1) or not (0) by a
+# person: angry or clearly upset at the company (hostility, sarcasm, "I'm done", repeated failures),
+# not merely reporting a fault. Never trained on.
+ANGER_FILE: Final = Path(__file__).with_name("anger_turns.csv")
 RESERVED_BUCKET: Final = 0
 DEV_BUCKET: Final = 1
 _HANDLE: Final = re.compile(r"(?:^|(?<=\s))@\w+")
@@ -108,6 +112,22 @@ def labelled_turns(root: Path, part: str) -> tuple[list[str], list[str]]:
     for turn in customer_turns(root):
         label = labels.get(turn.key)
         if label is not None and turn.part == part:
+            texts.append(turn.text)
+            gold.append(label)
+    return texts, gold
+
+
+def anger_turns(root: Path) -> tuple[list[str], list[str]]:
+    """(texts, "0"/"1" labels) of the hand-labelled anger turns."""
+    with ANGER_FILE.open(encoding="utf-8", newline="") as handle:
+        wanted = {
+            (r["source"], r["conversation_id"], r["tweet_id"]): r["angry"] for r in csv.DictReader(handle)
+        }
+    texts: list[str] = []
+    gold: list[str] = []
+    for turn in customer_turns(root):
+        label = wanted.get(turn.key)
+        if label is not None:
             texts.append(turn.text)
             gold.append(label)
     return texts, gold

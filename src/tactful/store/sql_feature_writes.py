@@ -1,0 +1,245 @@
+"""A decision's own feature write: its two events and the customer's folded state, inside the
+decision's transaction, in as few round trips as the statements allow.
+
+- The events are new by construction (their ids derive from the event id and the decision id the
+  decision's own insert just claimed), so they are inserted with ``ON CONFLICT DO NOTHING`` rather
+  than looked up first.
+- The customer's state rows are read (``FOR UPDATE`` on PostgreSQL: concurrent decisions of one
+  customer fold one after the other) with the live definition versions, *sent* before the audit
+  head is read, so on PostgreSQL's pipeline all three reads share one round trip. The state the
+  context read fetched before the transaction is folded ahead of time; inside, when the locked row
+  is still that state (nothing folded in meanwhile), the pre-folded result is written as is.
+- No advisory lock: the other feature writers (outcome ingest, rebuild, definition changes) lock
+  the tenant's audit head on PostgreSQL besides their advisory lock (``SqlFeatureStore._lock``),
+  and every decision holds that head, so they still never interleave with a decision's fold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, literal_column, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tactful.context.aggregations import State, advance
+from tactful.context.definitions import Level
+from tactful.context.events import FeatureEvent
+from tactful.store.database import Database, PreparedQuery, RawTransaction
+from tactful.store.schema import events, feature_definitions, feature_state
+
+if TYPE_CHECKING:
+    from tactful.store.sql_features import SqlFeatureStore
+
+LIVE = ("backfilling", "ready", "active")
+
+_LIVE_VERSIONS = select(feature_definitions.c.version, feature_definitions.c.status).where(
+    feature_definitions.c.tenant_id == bindparam("b_tenant_id"),
+    or_(*(feature_definitions.c.status == literal_column(f"'{status}'") for status in LIVE)),
+)
+_CUSTOMER_LOG = (
+    select(events.c.event_id, events.c.type, events.c.occurred_at, events.c.payload)
+    .where(events.c.tenant_id == bindparam("b_tenant_id"), events.c.customer_id == bindparam("b_customer_id"))
+    .order_by(events.c.occurred_at, events.c.event_id)
+)
+
+
+def _states_query(backend: str) -> Any:
+    query = select(
+        feature_state.c.version, feature_state.c.consent_state, feature_state.c.personal_state
+    ).where(
+        feature_state.c.tenant_id == bindparam("b_tenant_id"),
+        feature_state.c.customer_id == bindparam("b_customer_id"),
+    )
+    return query.with_for_update() if backend == "postgresql" else query
+
+
+def _upserts(backend: str) -> tuple[Any, Any]:
+    dialect_insert = postgresql.insert if backend == "postgresql" else sqlite.insert
+    event_insert = (
+        dialect_insert(events)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in events.columns})
+        .on_conflict_do_nothing(index_elements=["tenant_id", "event_id"])
+    )
+    state = dialect_insert(feature_state).values(
+        {c.name: bindparam(c.name, type_=c.type) for c in feature_state.columns}
+    )
+    state_upsert = state.on_conflict_do_update(
+        index_elements=["tenant_id", "customer_id", "version"],
+        set_={
+            "consent_state": state.excluded.consent_state,
+            "personal_state": state.excluded.personal_state,
+            "computed_at": state.excluded.computed_at,
+        },
+    )
+    return event_insert, state_upsert
+
+
+class DecisionFeatureStatements:
+    """The statements, prepared once per database."""
+
+    def __init__(self, database: Database) -> None:
+        self.live = PreparedQuery(_LIVE_VERSIONS, database.engine)
+        self.states = PreparedQuery(_states_query(database.backend), database.engine)
+        self.log = PreparedQuery(_CUSTOMER_LOG, database.engine)
+        event_insert, state_upsert = _upserts(database.backend)
+        self.insert_event = PreparedQuery(event_insert, database.engine)
+        self.upsert_state = PreparedQuery(state_upsert, database.engine)
+
+
+class DecisionFeatureWrite:
+    """A phased side write (``SqlStore.record_decision``): ``send`` the reads, then ``complete``."""
+
+    def __init__(
+        self,
+        store: SqlFeatureStore,
+        statements: DecisionFeatureStatements,
+        batch: list[FeatureEvent],
+        *,
+        personal: bool,
+        seen: tuple[int, str | None, str | None] | None,
+        recorded_at: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._q = statements
+        self._events = sorted(batch, key=lambda e: e.order_key)
+        self._tenant = self._events[0].tenant_id
+        self._customer = self._events[0].customer_id
+        if any(e.tenant_id != self._tenant or e.customer_id != self._customer for e in batch):
+            raise ValueError("a decision's feature write covers one tenant's customer")
+        self._personal = personal
+        self._clock = recorded_at
+        self._key = {"b_tenant_id": self._tenant, "b_customer_id": self._customer}
+        self._sent: tuple[RawTransaction, RawTransaction] | None = None
+        # Folded before the transaction from the state the context read fetched (the active
+        # version's row as text): reused inside when the locked row is still that text.
+        self._seen = seen
+        self._prefolded = None if seen is None else self._fold(seen[0], seen[1], seen[2], None)
+        self._payloads = {
+            e.event_id: json.dumps(e.payload, separators=(",", ":"), sort_keys=True) for e in self._events
+        }
+
+    def send(self, tx: RawTransaction) -> None:
+        self._sent = (
+            tx.send(self._q.live, {"b_tenant_id": self._tenant}),
+            tx.send(self._q.states, self._key),
+        )
+
+    def __call__(self, conn: Connection) -> None:
+        tx = RawTransaction.of(conn)
+        if self._sent is None:
+            self.send(tx)
+        self.complete(tx)
+
+    def complete(self, tx: RawTransaction) -> None:
+        assert self._sent is not None, "send() first"
+        live_rows, state_rows = (sent.rows() for sent in self._sent)
+        self._sent = None
+        versions = sorted(int(v) for v, _ in live_rows)
+        if not any(status == "active" for _, status in live_rows):
+            versions.insert(0, 0)  # the shipped default is live until a tenant activates its own
+        stored = {int(v): (consent, personal) for v, consent, personal in state_rows}
+        now = self._clock()
+        tx.execute_many(
+            self._q.insert_event,
+            [
+                {
+                    "tenant_id": e.tenant_id,
+                    "event_id": e.event_id,
+                    "customer_id": e.customer_id,
+                    "type": e.type,
+                    "occurred_at": e.occurred_at,
+                    "recorded_at": now,
+                    "payload": self._payloads[e.event_id],
+                }
+                for e in self._events
+            ],
+        )
+        cached: list[FeatureEvent] = []
+
+        def log() -> list[FeatureEvent]:  # read at most once, and only when a recompute needs it
+            if not cached:
+                cached.extend(self._log(tx))
+            return cached
+
+        rows = []
+        for version in versions:
+            consent_text, personal_text = stored.get(version, (None, None))
+            seen = self._seen
+            if (
+                self._prefolded is not None
+                and seen is not None
+                and seen[0] == version
+                and seen[1] == consent_text
+                and (seen[2] == personal_text or not self._personal)
+            ):
+                consent, personal = self._prefolded
+            else:
+                folded = self._fold(version, consent_text, personal_text, log)
+                assert folded is not None  # with the log at hand a fold always succeeds
+                consent, personal = folded
+            rows.append(
+                {
+                    "tenant_id": self._tenant,
+                    "customer_id": self._customer,
+                    "version": version,
+                    "consent_state": _dumps(consent),
+                    "personal_state": None if personal is None else _dumps(personal),
+                    "computed_at": now,
+                }
+            )
+        tx.execute_many(self._q.upsert_state, rows)
+
+    def _fold(
+        self,
+        version: int,
+        consent_text: str | None,
+        personal_text: str | None,
+        log: Callable[[], list[FeatureEvent]] | None,
+    ) -> tuple[State, State | None] | None:
+        """The state after this batch; None when that needs the log and ``log`` is None (the
+        pre-fold outside the transaction does not read)."""
+        defs = self._store.definitions(self._tenant, version)
+
+        def no_log() -> list[FeatureEvent]:
+            raise _NeedsLog
+
+        try:
+            consent = advance(
+                defs.plan(Level.CONSENT),
+                None if consent_text is None else json.loads(consent_text),
+                self._events,
+                log or no_log,
+            )
+            personal = None
+            if self._personal:
+                previous = None if personal_text is None else json.loads(personal_text)
+                personal = advance(defs.plan(Level.PERSONAL), previous, self._events, log or no_log)
+        except _NeedsLog:
+            return None
+        return consent, personal
+
+    def _log(self, tx: RawTransaction) -> list[FeatureEvent]:
+        from tactful.store.sql_features import _as_utc
+
+        return [
+            FeatureEvent(
+                tenant_id=self._tenant,
+                event_id=event_id,
+                customer_id=self._customer,
+                type=kind,
+                occurred_at=_as_utc(occurred_at),
+                payload=json.loads(payload),
+            )
+            for event_id, kind, occurred_at, payload in tx.fetch_all(self._q.log, self._key)
+        ]
+
+
+class _NeedsLog(Exception):
+    pass
+
+
+def _dumps(state: State) -> str:
+    return json.dumps(state, separators=(",", ":"))

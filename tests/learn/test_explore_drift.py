@@ -1,0 +1,81 @@
+"""The self-tuning explorer and the drift monitor: their maths, and that they survive a snapshot."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from tactful.domain import Channel
+from tactful.learn.arms import Arm
+from tactful.learn.drift import DriftMonitor, context_key
+from tactful.learn.explore import AdaHedge, TunedSquareCB, squarecb
+from tactful.learn.model import BanditModel, explorer_args
+
+
+@pytest.mark.parametrize("gamma", [0.0, 1.0, 50.0, 1e6])
+def test_squarecb_is_a_distribution_favouring_the_best(gamma: float) -> None:
+    probs = squarecb([0.1, 0.5, -0.2, 0.4], gamma)
+    assert sum(probs) == pytest.approx(1.0)
+    assert min(probs) >= 0.0
+    assert max(range(4), key=lambda i: probs[i]) == 1 or gamma == 0.0
+    assert probs[2] <= probs[3] + 1e-12  # a worse arm never gets more
+
+
+def test_adahedge_moves_to_the_expert_with_lower_losses() -> None:
+    rng = random.Random(3)
+    hedge = AdaHedge(3)
+    for _ in range(2000):
+        hedge.update([rng.gauss(0.5, 1.0), rng.gauss(0.2, 1.0), rng.gauss(0.6, 1.0)])
+    weights = hedge.weights()
+    assert weights[1] > 0.8
+    assert AdaHedge.restore(hedge.state()).weights() == pytest.approx(weights)
+
+
+def test_tuned_squarecb_reports_its_choice() -> None:
+    tuned = TunedSquareCB()
+    rewards = [0.2, 0.6, 0.1]
+    dist = tuned.distribution(rewards, 100)
+    assert sum(dist) == pytest.approx(1.0)
+    status = tuned.status()
+    assert set(status["gamma_weights"]) == {f"{s:g}" for s in tuned.scales}
+
+
+def test_drift_monitor_flags_a_shift_and_not_a_steady_stream() -> None:
+    rng = random.Random(5)
+    monitor = DriftMonitor()
+    steady = [monitor.observe("ctx", rng.gauss(0.1, 0.5)) for _ in range(3000)]
+    assert not any(steady)
+    shifted = [monitor.observe("ctx", rng.gauss(-0.6, 0.5)) for _ in range(200)]
+    assert any(shifted)
+    assert shifted.index(True) < 60
+    assert monitor.state_of("ctx").epoch == 1
+
+
+def test_context_key_ignores_time_and_signal_buckets() -> None:
+    a = {"intent": "billing", "tier": "vip", "hr": "h3", "val": "b1", "f_plan": "gold", "f_n": "m2"}
+    b = {**a, "hr": "h7", "val": "b3", "f_n": "m4"}
+    assert context_key(a) == context_key(b)
+    assert context_key(a) != context_key({**a, "tier": "standard"})
+
+
+def test_model_state_survives_a_snapshot() -> None:
+    arms = [Arm(Channel.CHAT, "as_policy"), Arm(Channel.EMAIL, "warmer")]
+    model = BanditModel(explorer_args("squarecb", 0.05), seed=1)
+    rng = random.Random(1)
+    for _ in range(400):
+        features = {"intent": "billing", "tier": "vip"}
+        p = model.predict(features, arms)
+        reward = (0.8 if p.chosen == 1 else 0.1) + rng.gauss(0.0, 0.2)
+        model.learn(dict(p.features or features), arms, p.chosen, reward, p.probabilities[p.chosen])
+    again = BanditModel(model.args, seed=1, model_bytes=model.to_bytes())
+    assert again.status() == model.status()
+    assert again.predict({"intent": "billing", "tier": "vip"}, arms).greedy == 1
+
+
+def test_old_vw_explorer_snapshots_still_load() -> None:
+    arms = [Arm(Channel.CHAT, "as_policy"), Arm(Channel.EMAIL, "as_policy")]
+    legacy = BanditModel("--squarecb --gamma_scale 100", seed=1)
+    legacy.learn({"intent": "x"}, arms, 1, 1.0, 0.5)
+    loaded = BanditModel(legacy.args, model_bytes=legacy.to_bytes())
+    assert sum(loaded.predict({"intent": "x"}, arms).probabilities) == pytest.approx(1.0)
