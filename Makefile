@@ -2,17 +2,27 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+HASH := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The demo needs the runtime only (no test tools, no torch): a small, quick install, with pip's
+# progress shown. Tests and linters add the dev extra on top.
+RUNTIME := $(VENV)/.runtime-$(HASH)
+STAMP := $(VENV)/.installed-$(HASH)
 
 .PHONY: demo test bench lint typecheck clean
 
-$(STAMP): pyproject.toml
+$(RUNTIME): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "installing Tactful's runtime dependencies into $(VENV) ..."
+	$(BIN)/python -m pip install --upgrade --progress-bar on pip
+	$(BIN)/python -m pip install --progress-bar on -e .
+	@rm -f $(VENV)/.runtime-* && touch $@
+
+$(STAMP): $(RUNTIME)
+	@echo "installing the test and lint tools (dev extra) ..."
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(BIN)/tactful demo
 
 test: $(STAMP)

@@ -45,6 +45,25 @@ app.add_typer(eval_app, name="eval")
 out = Console() if sys.stdout.isatty() else Console(width=180)
 err = Console(stderr=True)
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        from tactful import __version__
+
+        out.print(f"tactful {__version__}", highlight=False)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """The tactful command line."""
+
+
 DbOption = Annotated[
     str | None,
     typer.Option("--db", help="Database URL (default: $TACTFUL_DATABASE_URL or sqlite:///./tactful.db)."),
@@ -214,6 +233,30 @@ def tenants_create(
     else:
         out.print(f"tenant [bold]{name}[/] ({created.tenant.tenant_id})")
         out.print(f"api key (shown once): [bold]{created.api_key}[/]")
+
+
+@tenants_app.command("list")
+def tenants_list(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+) -> None:
+    """Every tenant: id, name, created (keys are listed by `tactful keys list --tenant T`)."""
+    from tactful.store import open_store
+
+    with errors_to_exit():
+        store = open_store(settings_for(db).database_url)
+        try:
+            found = store.list_tenants()
+        finally:
+            store.close()
+    rows = [{"tenant_id": t.tenant_id, "name": t.name, "created_at": t.created_at.isoformat()} for t in found]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("no tenants (create one: tactful tenants create NAME)")
+    for row in rows:
+        out.print(f"{row['tenant_id']}  {escape(row['name'])}  created {row['created_at']}")
 
 
 # -- policy -------------------------------------------------------------------------------------

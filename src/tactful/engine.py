@@ -53,7 +53,7 @@ from tactful.domain import (
     TenantId,
     new_id,
 )
-from tactful.errors import InputRejected, StoreError
+from tactful.errors import Conflict, InputRejected, StoreError
 from tactful.guard import GuardedText, GuardLimits, guard
 from tactful.guard.consent import ConsentChange, apply_consent, consent_keyword
 from tactful.guard.crypto import MasterKey, VaultError
@@ -242,6 +242,7 @@ class Engine:
         return self.tracing.decide(message, self._decide)  # one span per decision when tracing is on
 
     def _decide(self, message: InboundMessage) -> Decision:
+        fingerprint = self._fingerprint(message)
         reads = self._read(message)
         if reads is None:  # pragma: no cover - every shipped store is an SqlStore
             existing = self.store.get_decision_by_event(message.tenant_id, message.event_id)
@@ -249,7 +250,7 @@ class Engine:
             existing = None if reads.existing is None else Decision.model_validate_json(reads.existing)
             self.policies.observe(message.tenant_id, reads.policy_ref)  # the policy cache's check
         if existing is not None:
-            return existing  # a re-sent event: same answer, no second side effect
+            return _same_event(existing, fingerprint)  # a re-sent event: same answer, no second side effect
 
         watch = Stopwatch(self.tracing.tracer)
         degraded: list[str] = []
@@ -332,6 +333,7 @@ class Engine:
             features=ctx.vector.record() if ctx.vector is not None else {},
             experiment=arm.experiment_id if arm else None,
             arm=arm.arm if arm else None,
+            input_fingerprint=fingerprint,
         )
         # The stored record carries its own latency, so the durable write itself cannot be in it:
         # ``latency_ms`` covers the stages up to here; the write is measured by the benchmark.
@@ -345,6 +347,8 @@ class Engine:
         else:  # pragma: no cover - every shipped store is an SqlStore
             writes = _SideWrites()
             stored, created = self.store.record_decision(timed, snapshot)
+        if not created:
+            return _same_event(stored, fingerprint)  # a concurrent duplicate won the race
         if created:
             if not writes.features:
                 self._record_feature_events(message, signals, ctx, stored)
@@ -500,6 +504,20 @@ class Engine:
             log.warning("vault: keeping %d value(s) failed: %s", len(found), exc.code)
             degraded.append(f"vault: personal data not kept ({exc.code})")
         return guarded, []
+
+    def _fingerprint(self, message: InboundMessage) -> str | None:
+        chain = getattr(self.store.audit, "chain", None)  # the SQL store's audit key
+        if chain is None:
+            return None
+        return str(
+            chain.fingerprint(
+                message.tenant_id,
+                message.customer_id,
+                message.conversation_id,
+                message.channel.value,
+                message.text,
+            )
+        )
 
     def _sms_closed(self, message: InboundMessage) -> bool:
         current = self.store.get_customer(message.tenant_id, message.customer_id)
@@ -698,6 +716,20 @@ def _auto_vault(store: Store, master: MasterKey | None) -> Vault | None:
         )
         return None
     return Vault(rows, key)
+
+
+def _same_event(stored: Decision, fingerprint: str | None) -> Decision:
+    """The stored decision for a re-sent event id, unless the event now says something else."""
+    if (
+        stored.input_fingerprint is not None
+        and fingerprint is not None
+        and stored.input_fingerprint != fingerprint
+    ):
+        raise Conflict(
+            f"event {stored.event_id!r} was already decided with different content; use a new event id",
+            code="idempotency_conflict",
+        )
+    return stored
 
 
 CONSENT_RULE = "consent_keyword"

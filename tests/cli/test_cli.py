@@ -178,3 +178,16 @@ def test_audit_anchor_then_verify_catches_truncation(db: str, tmp_path: Path) ->
     anchor.write_text(anchor.read_text().replace('"seq": ', '"seq": 1'))
     forged = runner.invoke(app, ["audit", "verify", "--anchor", str(anchor), "--db", db])
     assert forged.exit_code == 2 and "anchor_forged" in forged.stderr
+
+
+def test_version_and_tenants_list(db: str) -> None:
+    from tactful import __version__
+
+    v = runner.invoke(app, ["--version"])
+    assert v.exit_code == 0 and v.stdout.strip() == f"tactful {__version__}"
+    assert runner.invoke(app, ["tenants", "create", "zeta", "--db", db]).exit_code == 0
+    listed = runner.invoke(app, ["tenants", "list", "--db", db, "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [t["name"] for t in json.loads(listed.stdout)] == ["demo", "zeta"]
+    plain = runner.invoke(app, ["tenants", "list", "--db", db])
+    assert plain.exit_code == 0 and "zeta" in plain.stdout

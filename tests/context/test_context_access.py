@@ -70,8 +70,9 @@ def test_context_api_is_admin_only_and_validates_input(
     admin = {"Authorization": f"Bearer {tenant.api_key}"}
     r = client.get("/v1/customers/cust-1/context", params={"as_of": "2026-01-01T00:00:00"}, headers=admin)
     assert r.status_code == 422  # a naive time is ambiguous: rejected, not guessed
-    unknown = client.get("/v1/customers/nobody/context", headers=admin).json()
-    assert unknown["known"] is False and all(f["missing"] for f in unknown["features"].values())
+    # No stored profile and not a single event: 404 as the docs say (it was 200 with defaults).
+    unknown = client.get("/v1/customers/nobody/context", headers=admin)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "customer_not_found"
 
 
 def test_context_api_with_personalisation_off_has_no_profile_or_personal_features(

@@ -10,7 +10,7 @@ import pytest
 from tactful.bus import InProcessBus
 from tactful.domain import ActionType, Channel, Envelope, Outcome, OutcomeType, Signals, new_id
 from tactful.engine import Engine
-from tactful.errors import InputRejected, NotFound
+from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.store.base import Store
 from tactful.tenants import NewTenant
 from tests.conftest import FixedClock, MessageFactory, put_customer
@@ -61,8 +61,12 @@ def test_resending_an_event_id_returns_the_original_and_has_no_second_side_effec
     seen: list[str] = []
     bus.subscribe("decision.made", lambda e: seen.append(e.event_id), group="test")
     first = engine.decide(message("where is my parcel?", event_id="evt-42"))
-    again = engine.decide(message("a different text with the same id", event_id="evt-42"))
+    again = engine.decide(message("where is my parcel?", event_id="evt-42"))
     assert again == first
+    # The same id with other content is not a retry: 409 idempotency_conflict (issue 11), no effect.
+    with pytest.raises(Conflict) as conflict:
+        engine.decide(message("a different text with the same id", event_id="evt-42"))
+    assert conflict.value.code == "idempotency_conflict"
     entries = store.audit.entries(tenant.tenant.tenant_id)
     assert [e.kind for e in entries].count("decision") == 1
     assert len(seen) == 1

@@ -19,6 +19,7 @@ from tactful.api.roles import require
 from tactful.context import CustomerContext, FeatureVector, load_context
 from tactful.domain import CustomerId, CustomerProfile, Preferences
 from tactful.domain.timestamps import EventTime
+from tactful.errors import NotFound
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -70,6 +71,9 @@ def read_context(
 ) -> ContextOut:
     ctx = load_context(source, tenant_id, CustomerId(customer_id), now)  # type: ignore[arg-type]
     assert ctx.vector is not None
+    if not ctx.known and all(v.missing for v in ctx.vector.values.values()):
+        # Neither a stored profile nor a single event: a customer we know nothing about.
+        raise NotFound(f"no customer {customer_id!r}", code="customer_not_found")
     vector = (
         ctx.vector if as_of is None else source.as_of(tenant_id, customer_id, as_of, personal=ctx.personal)
     )

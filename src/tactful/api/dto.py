@@ -25,7 +25,10 @@ class MessageIn(BaseModel):
     customer_id: str = Id
     conversation_id: str = Id
     channel: Channel
-    text: str = Field(min_length=1, max_length=20_000)
+    # No length bounds here: the guard is the one place that measures text (after normalisation)
+    # and answers ``text_too_long`` / ``text_empty``, for the API and the CLI alike; the body-size
+    # limit (413) bounds what reaches it.
+    text: str
     event_id: str | None = Field(default=None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
     sent_at: EventTime | None = None
 

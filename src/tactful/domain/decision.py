@@ -144,6 +144,10 @@ class Decision(BaseModel):
     #: None outside any experiment.
     experiment: str | None = None
     arm: str | None = None
+    #: A keyed hash of the inbound message (text, customer, conversation, channel) under the audit
+    #: key: a re-sent event id with other content is told apart from a retry (409
+    #: ``idempotency_conflict``) without the text being stored. None on decisions made before.
+    input_fingerprint: str | None = None
 
     @model_validator(mode="after")
     def _degraded_matches(self) -> Decision:

@@ -17,7 +17,10 @@ from tactful.errors import InputRejected
 @dataclass(frozen=True)
 class GuardLimits:
     max_chars: int = 4000  # counted after normalisation
-    max_bytes: int = 16384  # counted on the raw UTF-8 input, before any work is done on it
+    #: A pre-check on the raw UTF-8 input, before any work is done on it (at least 4 bytes per
+    #: allowed character, so it never refuses text the character limit would accept once normalised
+    #: unless it carries that many invisible characters); refused with the same code and message.
+    max_bytes: int = 16384
 
 
 @dataclass(frozen=True)
@@ -57,16 +60,20 @@ _SPACE_AROUND_NL_RE = re.compile(r" ?\n ?")
 _MANY_NL_RE = re.compile(r"\n{3,}")
 
 
+def too_long(limits: GuardLimits) -> str:
+    """The one message for text over the limit, however it was found to be."""
+    return f"text is longer than the limit of {limits.max_chars} characters"
+
+
 def sanitise(text: str, limits: GuardLimits) -> Sanitised:
     """Normalise ``text`` or raise ``InputRejected`` (``invalid_text``, ``text_too_long``, ``text_empty``)."""
     try:
         raw_bytes = len(text.encode("utf-8"))
     except UnicodeEncodeError as exc:  # lone surrogates, e.g. bad UTF-8 decoded with surrogateescape
         raise InputRejected("text contains invalid Unicode (lone surrogates)", code="invalid_text") from exc
-    if raw_bytes > limits.max_bytes:
-        raise InputRejected(
-            f"text is {raw_bytes} bytes; the limit is {limits.max_bytes}", code="text_too_long"
-        )
+    if raw_bytes > max(limits.max_bytes, 4 * limits.max_chars):
+        # A cheap early refusal of what cannot fit: the limit callers see is the character one.
+        raise InputRejected(too_long(limits), code="text_too_long")
 
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
@@ -91,8 +98,5 @@ def sanitise(text: str, limits: GuardLimits) -> Sanitised:
     if not text:
         raise InputRejected("text is empty after normalisation", code="text_empty")
     if len(text) > limits.max_chars:
-        raise InputRejected(
-            f"text is {len(text)} characters after normalisation; the limit is {limits.max_chars}",
-            code="text_too_long",
-        )
+        raise InputRejected(too_long(limits), code="text_too_long")
     return Sanitised(text=text, hidden_removed=hidden)

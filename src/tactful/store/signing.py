@@ -57,6 +57,11 @@ class ChainConfig:
     def head_signature_ok(self, tenant_id: str, shard: int, seq: int, digest: str, signature: str) -> bool:
         return hmac.compare_digest(self.sign_head(tenant_id, shard, seq, digest), signature)
 
+    def fingerprint(self, *parts: str) -> str:
+        """A keyed hash of content that must be recognisable but not stored (an inbound message)."""
+        message = "\x00".join(("tactful-input/v1", *parts)).encode("utf-8")
+        return hmac.new(self.key, message, hashlib.sha256).hexdigest()[:32]
+
     def sign_document(self, text: str) -> str:
         """The signature of an anchor file's canonical body."""
         message = b"tactful-audit-anchor/v1\x00" + text.encode("utf-8")

@@ -279,6 +279,12 @@ class SqlStore:
         return None if row is None else _tenant(row)
 
     @translate_driver_errors
+    def list_tenants(self) -> list[Tenant]:
+        with self._db.read() as conn:
+            rows = conn.execute(select(tenants).order_by(tenants.c.name)).all()
+        return [_tenant(row) for row in rows]
+
+    @translate_driver_errors
     def find_tenant_by_name(self, name: str) -> Tenant | None:
         with self._db.read() as conn:
             row = conn.execute(select(tenants).where(tenants.c.name == name.strip())).first()

@@ -19,7 +19,7 @@ from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import api_keys, retention_policies, tenants
-from tactful.store.sql_audit import AuditStatements, append_in, payload_text
+from tactful.store.sql_audit import AuditStatements, append_in, lock_head, payload_text
 
 API_KEY_ROLES = ("admin", "decide", "auditor")
 
@@ -126,6 +126,23 @@ class SqlGovernance:
             ).first()
             if row is None:  # another tenant's key is indistinguishable from a missing one
                 raise NotFound(f"no API key {key_id!r} for this tenant", code="api_key_not_found")
+            if not row.revoked and row.role == "admin":
+                # Serialise with other revocations of this tenant (chain 0's head), then count.
+                lock_head(conn, tenant_id)
+                others = conn.execute(
+                    select(api_keys.c.key_id).where(
+                        api_keys.c.tenant_id == tenant_id,
+                        api_keys.c.role == "admin",
+                        api_keys.c.revoked.is_(False),
+                        api_keys.c.key_id != key_id,
+                    )
+                ).first()
+                if others is None:
+                    raise Conflict(
+                        "this is the tenant's last active admin key: create another admin key first "
+                        "(tactful keys create --role admin), or the tenant is locked out",
+                        code="last_admin_key",
+                    )
             if not row.revoked:
                 self._append(conn, tenant_id, "key.revoke", {"key_id": key_id, "by": by}, now)
                 conn.execute(
