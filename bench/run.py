@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cel_libraries import compare as compare_cel_libraries
+from regressions import compare, ratios
 
 from tactful.api.process import server_process
 from tactful.config import Settings
@@ -60,6 +61,7 @@ def time_decisions(engine: Engine, n: int) -> dict[str, object]:
     clock: Clock = engine.clock  # type: ignore[assignment]
     stages: dict[str, list[float]] = {}
     totals: list[float] = []
+    cpu: list[float] = []  # this thread's CPU time per decision (no waiting for the disk)
 
     def message(i: int) -> InboundMessage:
         c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
@@ -77,9 +79,10 @@ def time_decisions(engine: Engine, n: int) -> dict[str, object]:
         engine.decide(message(10_000_000 + i))
     start = time.perf_counter()
     for i in range(n):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         d = engine.decide(message(i))
         totals.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.thread_time() - c0) * 1000)
         for stage, ms in d.latency_ms.items():
             stages.setdefault(stage, []).append(ms)
     elapsed = time.perf_counter() - start
@@ -88,6 +91,7 @@ def time_decisions(engine: Engine, n: int) -> dict[str, object]:
         "source": source,
         "p50_ms": pct(totals, 0.50),
         "p99_ms": pct(totals, 0.99),
+        "cpu_p50_ms": pct(cpu, 0.50),
         "mean_ms": statistics.fmean(totals),
         "per_s": n / elapsed,
         "stages_p50": {k: pct(v, 0.5) for k, v in stages.items() if k != "total"},
@@ -143,9 +147,10 @@ def bench_decide_postgres(n: int) -> dict[str, object] | None:
     admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
         url = f"{server}?options=-csearch_path%3D{schema}"
-        engine = Engine.from_settings(Settings(database_url=url), clock=Clock())
+        engine = Engine.from_settings(Settings(database_url=url), clock=Clock(), background_relay=True)
         try:
             result = time_decisions(engine, n)
+            result["round_trips"] = count_round_trips(engine)
         finally:
             engine.close()
         with psycopg.connect(url) as con:
@@ -162,6 +167,34 @@ def bench_decide_postgres(n: int) -> dict[str, object] | None:
     finally:
         admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
+
+
+def count_round_trips(engine: Engine, n: int = 20) -> float:
+    """Round trips per decision on the wire (tactful.store.roundtrips), the service's way: the
+    outbox relayed in the background."""
+    from tactful.store.roundtrips import RoundTrips
+
+    tenant_id, _ = seed(engine)
+    counter = RoundTrips(engine.store._db)  # type: ignore[attr-defined]
+    counts = []
+    try:
+        for i in range(n):
+            c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
+            message = InboundMessage(
+                event_id=EventId(f"rt{i}"),
+                tenant_id=tenant_id,
+                customer_id=CustomerId(c.customer_id),
+                conversation_id=ConversationId("rt"),
+                channel=c.channel,
+                text="I was charged twice for my order, please refund the second payment",
+                sent_at=engine.clock.now,  # type: ignore[attr-defined]
+            )
+            with counter.counting():
+                engine.decide(message)
+            counts.append(counter.count())
+    finally:
+        counter.close()
+    return statistics.fmean(counts)
 
 
 def _load(
@@ -266,11 +299,13 @@ def render(
         "",
         f"{decide['n']} decisions over the customer messages of {Path(str(decide['source'])).name}, "
         "8 demo customers, default policy, the default signal tiers "
-        "(`fast` on a worker thread, the lexicon tier inline as its safety net).",
+        "(`fast` inline as the safety net; a richer tier on a worker thread only where the channel's "
+        "latency budget allows, docs/signals-tiers.md).",
         "",
         "| figure | value | aim |",
         "|---|---|---|",
         f"| p50 | {decide['p50_ms']:.2f} ms | |",
+        f"| CPU p50 (this thread's CPU time per decision) | {decide['cpu_p50_ms']:.2f} ms | ≤ 1.5 ms |",
         f"| p99 | {decide['p99_ms']:.2f} ms | ≤ 5 ms |",
         f"| mean | {decide['mean_ms']:.2f} ms | |",
         f"| decisions/s (one thread) | {decide['per_s']:.0f} | |",
@@ -294,6 +329,8 @@ def render(
             "|---|---|",
             f"| p50 / p99 | {postgres['p50_ms']:.2f} / {postgres['p99_ms']:.2f} ms |",
             f"| decisions/s (one thread) | {postgres['per_s']:.0f} |",
+            f"| round trips per decision (counted on the wire, relay in the background) | "
+            f"{postgres.get('round_trips', float('nan')):.1f} (aim ≤ 6) |",
             f"| baseline: one insert + commit round trip of a 3 KB row, p50 / p99 | "
             f"{postgres['baseline_p50_ms']:.3f} / {postgres['baseline_p99_ms']:.3f} ms |",
             "",
@@ -354,6 +391,9 @@ def main() -> None:
     parser.add_argument("--http-seconds", type=float, default=8.0)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--no-http", action="store_true")
+    parser.add_argument(
+        "--save-figures", action="store_true", help="Keep this run's ratios as the next run's reference."
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--only-core", action="store_true", help="Skip the stage benchmarks (bench/*.py).")
     args = parser.parse_args()
@@ -368,11 +408,25 @@ def main() -> None:
     cel_libs = compare_cel_libraries()
     print(json.dumps(cel_libs, indent=2))
     sections = [] if args.only_core else stage_sections()
+    figures = ratios(decide, postgres, http_)
+    previous = (args.write or Path("docs/performance.md")).with_suffix(".json")
+    worse = compare(figures, previous)
     if args.write:
         command = "python bench/run.py " + " ".join(sys.argv[1:])
         document = render(decide, postgres, http_, cel_libs, command)
-        args.write.write_text("\n".join([document, *sections]))
+        lines = ["## Ratios to same-run baselines (compared by `make bench` with the previous run)", ""]
+        lines += ["| figure | value | better |", "|---|---|---|"]
+        lines += [f"| {name} | {value:.3f} | {better} |" for name, (value, better) in figures.items()]
+        args.write.write_text("\n".join([document, *lines, "", *sections]))
         print(f"wrote {args.write}")
+    print(json.dumps(figures, indent=2))
+    if args.write or args.save_figures:
+        previous.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    if worse:
+        print("REGRESSIONS (> 20 % worse than the previous run, as ratios to same-run baselines):")
+        for line in worse:
+            print("  " + line)
+        sys.exit(1)
 
 
 #: The benchmarks of the later stages; each module's ``section()`` measures and returns Markdown.

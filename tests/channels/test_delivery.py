@@ -144,3 +144,35 @@ def test_a_permanent_refusal_is_recorded_and_not_retried(live: Live) -> None:
     status = worker.status(live.tenant_id, decision.decision_id)
     assert status is not None and status.state == "failed"
     assert any("provider_rejected" in n for n in status.notes)
+
+
+def test_the_delivery_role_sends_what_the_api_queued_and_stops(live: Live, tmp_path: object) -> None:
+    import threading
+
+    from tactful.channels.service import run_delivery
+    from tactful.config import Settings
+
+    live.twilio.mode = "down"  # the API's inline attempt fails: the row waits for the role
+    decision = _decide(live)
+    live.service.worker.enqueue(decision, {Channel.SMS: ("twilio", PHONE)})
+    live.service.worker.run_once()
+    live.twilio.mode = "ok"
+    row = live.store.deliveries.get(live.tenant_id, decision.decision_id)
+    assert row is not None and row.state == "pending"
+    stop = threading.Event()
+    url = str(live.store._db.engine.url)
+    sent_before = len(live.twilio.messages)
+
+    def watch() -> None:  # stops the role once the message is out (the role's clock is real time)
+        while not stop.is_set():
+            if len(live.twilio.messages) > sent_before:
+                stop.set()
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    run_delivery(Settings.from_env(database_url=url), stop, idle_s=0.05)
+    watcher.join()
+    assert len(live.twilio.messages) == sent_before + 1
+    row = live.store.deliveries.get(live.tenant_id, decision.decision_id)
+    assert row is not None and row.state == "sent"

@@ -156,6 +156,10 @@ TONE = ToneProfile(formality=0.46, warmth=0.55, empathy=0.5, brevity=0.5, direct
         ("We'll refund the order today.", "unbacked_promise"),
         ("hey lol dunno where ur stuff is m8", "tone_miss"),
         ("Your order is on its way. " * 40, "too_long"),
+        ("Hi there, where is my order?", "echo"),
+        ("Your order is on its way and we will send the tracking link as soon as", "unfinished"),
+        ("I'm sorry, but as a chatbot I cannot see your order.", "prompt_leak"),
+        ("The customer's message is a reminder to keep track of orders.", "prompt_leak"),
     ],
 )
 def test_each_check_catches_its_kind_of_bad_draft(text: str, reason: str) -> None:

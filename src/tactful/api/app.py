@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -31,12 +31,14 @@ from tactful.api import webchat as webchat_api  # issue 14
 from tactful.api.limits import BodyLimit
 from tactful.api.problem_docs import problem_responses
 from tactful.api.telemetry import RequestTelemetry
+from tactful.breaker import CircuitBreaker, CircuitOpen
 from tactful.channels.service import ChannelService
 from tactful.config import Settings
 from tactful.engine import Engine
 from tactful.governance.ratelimit import build_limiter
 from tactful.learn.bandit import BanditLearner
 from tactful.observability import DecisionLog, Metrics, configure_logging
+from tactful.observability.metrics import ProbeRead
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -120,10 +122,23 @@ def observe(app: FastAPI, engine: Engine) -> None:
             lambda: {("nats",): float(breaker.state != "closed")}, labels=("breaker",),
         )  # fmt: skip
         bus: Any = getattr(engine.bus, "inner", engine.bus)  # the NATS bus: it has a breaker
+        # A scrape-time read of NATS, skipped while the breaker is open so a dead server cannot
+        # stall /metrics. Consumer lag per group: `tactful bus status`.
         metrics.add_probe(
             "tactful_bus_dead_letters", "Events the bus's consumer groups gave up on (dead-letter stream)",
-            lambda: float(bus.dead_letter_count()),
+            _while_closed(breaker, lambda: float(bus.dead_letter_count())),
         )  # fmt: skip
     pending = getattr(engine.store, "pending_outbox", None)
     if pending is not None:
         metrics.add_probe("tactful_outbox_pending", "Events committed but not yet on the bus", pending)
+
+
+def _while_closed(breaker: CircuitBreaker, read: ProbeRead) -> ProbeRead:
+    """A probe that is skipped (raises) while ``breaker`` is not closed."""
+
+    def guarded() -> float | Mapping[tuple[str, ...], float]:
+        if breaker.state != "closed":
+            raise CircuitOpen(f"{breaker.name}: not read while the circuit is {breaker.state}")
+        return read()
+
+    return guarded

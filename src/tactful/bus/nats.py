@@ -217,7 +217,7 @@ class NatsBus:
                 reconnect_time_wait=0.25,
                 allow_reconnect=True,
                 error_cb=_log_error,
-                disconnected_cb=_log_disconnect,
+                disconnected_cb=self._on_disconnect,
                 reconnected_cb=_log_reconnect,
             )
             js = nc.jetstream(timeout=self.config.timeout_s)
@@ -385,6 +385,10 @@ class NatsBus:
                 entry["redelivered"] += int(consumer.num_redelivered or 0)
         return {"streams": streams, "groups": groups}
 
+    async def _on_disconnect(self) -> None:
+        if not self._closing:  # closing disconnects too; only an unexpected loss is news
+            log.warning("NATS bus: disconnected; reconnecting")
+
     async def _close(self) -> None:
         # Let each consumer finish (and acknowledge) the message in hand: a fetch waits at most a
         # second, then the loop sees ``_closing``. One still busy after that is cancelled; its
@@ -400,10 +404,6 @@ class NatsBus:
 
 async def _log_error(exc: Exception) -> None:
     log.warning("NATS bus: %s", exc)
-
-
-async def _log_disconnect() -> None:
-    log.warning("NATS bus: disconnected; reconnecting")
 
 
 async def _log_reconnect() -> None:

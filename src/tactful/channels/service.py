@@ -19,6 +19,7 @@ from tactful.channels.email_transport import SmtpTransport, parse_mail
 from tactful.channels.slack import SlackTransport
 from tactful.channels.transport import InboundEvent, InboundKind, SignatureInvalid, Transport, WebhookRequest
 from tactful.channels.twilio import TwilioTransport
+from tactful.config import Settings
 from tactful.domain import (
     Channel,
     ConversationId,
@@ -205,3 +206,13 @@ class ChannelService:
         if self._loop is not None:
             self._loop.join(timeout=5)
             self._loop = None
+
+
+def run_delivery(settings: Settings, stop: threading.Event, idle_s: float = 0.5) -> None:
+    """The delivery role (``tactful worker --role delivery``): the outbox loop over the configured
+    store until ``stop`` is set. Several may run: rows are leased, so each is sent by one of them."""
+    engine = Engine.from_settings(settings)
+    try:
+        ChannelService(engine, deliver_inline=False, generate=False).worker.run(stop, idle_s)
+    finally:
+        engine.close()

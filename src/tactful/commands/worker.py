@@ -81,7 +81,9 @@ def worker(
         signal.signal(sig, lambda *_: stop.set())
     with errors_to_exit():
         settings = settings_for(db)
-        engine = Engine.from_settings(settings, background_relay=False, consume=groups)
+        # Decisions made here relay their events from a background thread in batches (one outbox
+        # claim per batch, as API processes do), not one claim per decision.
+        engine = Engine.from_settings(settings, background_relay=True, consume=groups)
     loops: list[threading.Thread] = []
     try:
         if Role.decide in roles:

@@ -9,7 +9,14 @@ refused when it:
 - ``prompt_leak``: repeats the system prompt or talks about its instructions, or echoes our delimiters;
 - ``unbacked_promise``: promises a refund, credit, compensation or the like the action does not say;
 - ``tone_miss``: reads, by the renderer's tone scorer, further from the target than ``TONE_LIMIT``;
+- ``echo``: mostly repeats the customer's own message back;
+- ``unfinished``: stops mid-sentence (the model ran out of tokens), except in e-mail, whose sign-off
+  ends without punctuation;
 - ``empty`` / ``too_long``: says nothing, or far more than the channel takes.
+
+``echo``, ``unfinished`` and the "as a chatbot" / "the customer's message" patterns were added after
+reading SmolLM2-135M's replies in the judged sample (docs/generation.md): it passed the first
+version of the checks with replies like these.
 """
 
 from __future__ import annotations
@@ -42,11 +49,14 @@ _PROMISE = re.compile(
 )
 _INSTRUCTION_TALK = re.compile(
     r"\b(system prompt|my instructions|these rules|i was told to|as an ai|language model|"
-    r"i am an ai|i'm an ai|ignore (?:all|previous))\b|</?(?:customer_message|knowledge|passage)\b",
+    r"i am an ai|i'm an ai|ignore (?:all|previous)|as an? (?:chatbot|bot|virtual assistant|assistant)|"
+    r"the customer'?s message|customer message)\b|</?(?:customer_message|knowledge|passage)\b",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+")
 SHINGLE = 7  # words: a run this long copied from the system prompt is a leak, not a coincidence
+ECHO_SHARE = 0.5  # of the draft's word trigrams found in the customer's message: a parrot, not a reply
+_ENDINGS = (*tuple(".!?…)\"'»"), "🙂", "😊")
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,15 @@ class CheckResult:
 def _shingles(text: str) -> set[tuple[str, ...]]:
     words = [w.lower() for w in _WORD.findall(text)]
     return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+
+
+def _echoes(draft: str, customer_text: str) -> bool:
+    def trigrams(text: str) -> set[tuple[str, ...]]:
+        words = [w.lower() for w in _WORD.findall(PII_TOKEN.sub(" ", text))]
+        return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+    mine = trigrams(draft)
+    return bool(mine) and len(mine & trigrams(customer_text)) / len(mine) >= ECHO_SHARE
 
 
 def tone_distance(measured: dict[ToneAttribute, float], target: ToneProfile) -> float:
@@ -93,6 +112,10 @@ def check_generated(
         failures.append("leaked_token")
     if detect_pii(PII_TOKEN.sub(" ", stripped)):
         failures.append("leaked_value")
+    if _echoes(stripped, customer_text):
+        failures.append("echo")
+    if channel is not Channel.EMAIL and not stripped.endswith(_ENDINGS):
+        failures.append("unfinished")
     if _INSTRUCTION_TALK.search(stripped) or _shingles(stripped) & _shingles(system_prompt):
         failures.append("prompt_leak")
     allowed = f"{action.type.value} {action.reason} {action.rule_id or ''}".lower()

@@ -197,9 +197,13 @@ LIMITATIONS: Final[dict[str, tuple[str, ...]]] = {
         "- English Reddit comments.",
     ),
     "intent": (
-        "- Bitext utterances are synthetic, not real traffic; intents are retail customer "
-        "support (orders, refunds, accounts). Use tenant intents for your own taxonomy.",
-        "- `other` is learned from CLINC150's off-topic domains and out-of-scope queries.",
+        "- Support families (domain/intents.py). The real-turn labels are made by weak rules "
+        "(signals/support/labeller.py) revised by reading samples, not by annotators: the real-turn dev "
+        "figure is agreement with those rules. The decision-quality suite is the human-labelled check.",
+        "- English data only; es/de/fr/it/pt are carried by hand-written seeds and the cue lists of "
+        "signals/support/intent_cues.yaml (without a cue, a non-English message's confidence is held back).",
+        "- `other` is learned from CLINC150's off-topic domains and out-of-scope queries; very short "
+        "and wordless messages get a low confidence instead (signals/support/rules.py).",
     ),
     "formality": (
         "- Trained on news, blogs, e-mail and Yahoo! Answers sentences; chat text is less "

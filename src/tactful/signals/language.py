@@ -37,6 +37,7 @@ _MAX_CONFIDENCE: Final = 0.95  # a stop-word count is never certain
 _SURE: Final = 0.5  # a stop-word guess this confident stands without the character model
 _CHAR_FULL_EVIDENCE: Final = 50  # character grams at which the character model's guess is not held back
 _ONE_WORD_CAP: Final = 0.5
+_CHAR_WINDOW: Final = 400  # characters read by the model: plenty for a language, bounded for a long message
 _CHAR_MIN_EVIDENCE: Final = 20  # fewer grams ("ok", "Hi", "Hola"): undetermined, as the profiles say
 
 
@@ -64,7 +65,7 @@ class LanguageProfiles:
         model = language_chars.load()
         if model is None:
             return words
-        probabilities, evidence = model.probabilities(view.text)
+        probabilities, evidence = model.probabilities(view.text[:_CHAR_WINDOW])
         if evidence < _CHAR_MIN_EVIDENCE:
             return words
         best = max(probabilities, key=probabilities.__getitem__)

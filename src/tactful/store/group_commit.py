@@ -85,20 +85,23 @@ class GroupCommit:
                     self._leading = False
                     self._cond.notify_all()
 
-    def _commit(self, batch: list[_Pending[Any]]) -> None:
+    def _commit(self, batch: list[_Pending[Any]], *, pipeline: bool = True) -> None:
         try:
             results = []
-            with self._db.write(pipeline=True) as conn:
+            with self._db.write(pipeline=pipeline) as conn:
                 for pending in batch:
                     results.append(pending.work(conn))
         except BaseException as exc:
-            if len(batch) == 1:
+            if len(batch) == 1 and not pipeline:
                 _finish(batch[0], error=exc)
                 return
             # Someone's write failed (or the commit did): nothing of the batch is stored. Run each
-            # write alone, so only the failing one reports its error.
+            # write alone, so only the failing one reports its error — and without PostgreSQL's
+            # pipeline, where an error can reach the caller as a later statement's "pipeline
+            # aborted" instead of itself. (A write is idempotent by its event id, so running it
+            # again after a commit whose outcome was lost finds the first one stored.)
             for pending in batch:
-                self._commit([pending])
+                self._commit([pending], pipeline=False)
             return
         self.commits += 1
         self.writes += len(batch)

@@ -135,6 +135,15 @@ _GET_CUSTOMER = select(customers.c.profile, customers.c.preferences, customers.c
 )
 
 
+def _violates_decisions_key(exc: DBAPIError) -> bool:
+    """Whether a unique violation is the decision row's own key (its id or its event id)."""
+    diag = getattr(exc.orig, "diag", None)  # psycopg names the table
+    table = getattr(diag, "table_name", None)
+    if table is not None:
+        return str(table) == "decisions"
+    return "constraint failed: decisions." in str(exc.orig)  # sqlite3's message names the columns
+
+
 class SqlStore:
     """Implements ``tactful.store.base.Store`` plus the outbox relay's two calls."""
 
@@ -598,11 +607,12 @@ class SqlStore:
             self._group.run(statements)
         except DBAPIError as exc:
             # In PostgreSQL's pipeline mode the insert's unique violation may reach us as the
-            # pipeline's abort (the error of a later statement): a replay is then told by its row.
-            aborted = type(exc.orig).__name__ == "PipelineAborted" and not inserted
+            # pipeline's abort (the error of a later statement), after `statements` got past the
+            # insert: which statement failed is then told by the rows, not by how far it got.
+            aborted = type(exc.orig).__name__ == "PipelineAborted"
             if not isinstance(exc, IntegrityError) and not aborted:
                 raise
-            if inserted:
+            if isinstance(exc, IntegrityError) and inserted and not _violates_decisions_key(exc):
                 raise  # a side write's constraint, not a replay: rolled back, reported as a conflict
             # The unique (tenant_id, event_id) lost a race or this is a replay: the first write wins.
             original = self.get_decision_by_event(decision.tenant_id, decision.event_id)
@@ -610,8 +620,8 @@ class SqlStore:
                 return original, False
             with self._db.read() as conn:
                 _require_tenant(conn, decision.tenant_id)
-            if aborted:
-                raise  # not a replay: whatever aborted the pipeline, reported as a storage failure
+            if aborted and self.get_decision(decision.tenant_id, decision.decision_id) is None:
+                raise  # not a replay nor a used id: whatever aborted the pipeline, a storage failure
             raise Conflict(
                 f"decision id {decision.decision_id!r} is already used by another event",
                 code="decision_id_conflict",

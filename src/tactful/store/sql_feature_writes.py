@@ -9,9 +9,9 @@ decision's transaction, in as few round trips as the statements allow.
   head is read, so on PostgreSQL's pipeline all three reads share one round trip. The state the
   context read fetched before the transaction is folded ahead of time; inside, when the locked row
   is still that state (nothing folded in meanwhile), the pre-folded result is written as is.
-- No advisory lock: the other feature writers (outcome ingest, rebuild, definition changes) lock
-  the tenant's audit head on PostgreSQL besides their advisory lock (``SqlFeatureStore._lock``),
-  and every decision holds that head, so they still never interleave with a decision's fold.
+- No advisory lock: the other feature writers (outcome ingest, rebuild) lock the customers' state
+  rows too before they read state or log (``SqlFeatureStore._lock_states``), so they never
+  interleave with a decision's fold.
 """
 
 from __future__ import annotations

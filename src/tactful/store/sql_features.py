@@ -44,12 +44,11 @@ from tactful.context.feature_store import (
     Progress,
     RebuildReport,
 )
-from tactful.domain import PersonalisationIntensity, Preferences, TenantId
+from tactful.domain import PersonalisationIntensity, Preferences
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import customers, events, feature_definitions, feature_state
-from tactful.store.sql_audit import lock_head
 from tactful.store.sql_feature_writes import DecisionFeatureStatements, DecisionFeatureWrite
 
 #: Statuses whose state is kept up to date incrementally.
@@ -368,6 +367,7 @@ class SqlFeatureStore:
         by_customer: dict[str, list[FeatureEvent]] = {}
         for e in fresh:
             by_customer.setdefault(e.customer_id, []).append(e)
+        self._lock_states(conn, tenant_id, list(by_customer))
         allowed = {
             c: personal if personal is not None else self._personal_allowed(conn, tenant_id, c)
             for c in by_customer
@@ -478,10 +478,22 @@ class SqlFeatureStore:
     def _lock(self, conn: Connection, tenant_id: str) -> None:
         if self._db.backend == "postgresql":  # SQLite's write transactions are exclusive already
             conn.execute(select(func.pg_advisory_xact_lock(func.hashtext("features:" + tenant_id))))
-            # Decisions fold their customer's state without the advisory lock but holding the
-            # tenant's audit head (sql_feature_writes.py): taking it here too keeps every other
-            # feature writer from interleaving with a decision's fold.
-            lock_head(conn, TenantId(tenant_id))
+
+    def _lock_states(self, conn: Connection, tenant_id: str, customer_ids: list[str]) -> None:
+        """Decisions fold their customer's state holding its rows (``FOR UPDATE``) rather than the
+        advisory lock (sql_feature_writes.py): the other writers lock the same rows before they
+        read state or log, so neither overwrites the other's fold."""
+        if self._db.backend != "postgresql" or not customer_ids:
+            return
+        for start in range(0, len(customer_ids), 500):
+            conn.execute(
+                select(feature_state.c.customer_id)
+                .where(
+                    feature_state.c.tenant_id == tenant_id,
+                    feature_state.c.customer_id.in_(customer_ids[start : start + 500]),
+                )
+                .with_for_update()
+            ).all()
 
     def _personal_allowed(self, conn: Connection, tenant_id: str, customer_id: str) -> bool:
         prefs = conn.execute(
@@ -577,6 +589,7 @@ class SqlFeatureStore:
         )
 
     def _rebuild_batch(self, conn: Connection, tenant_id: str, batch: list[str], versions: list[int]) -> int:
+        self._lock_states(conn, tenant_id, batch)
         # The hot loop of a rebuild: timestamps come back as the driver gives them (no per-row
         # type processing), parsed once by ``_timestamp``.
         rows = conn.execute(

@@ -1,0 +1,61 @@
+"""``make bench`` fails loudly on a regression: every figure is kept as a ratio to a baseline
+measured in the same run (the machine is shared, so absolute times move with its load), written to
+``docs/performance.json``, and compared with the committed previous run. A figure more than 20 %
+worse than before is printed and the run exits non-zero."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+#: A figure this much worse than the previous run's is a regression.
+TOLERANCE = 0.20
+
+
+def ratios(
+    decide: dict[str, Any], postgres: dict[str, Any] | None, http_: dict[str, Any] | None
+) -> dict[str, Any]:
+    """figure → (value, "lower" | "higher" is better)."""
+    found: dict[str, Any] = {
+        "sqlite decide p50 / bare durable commit p50": (
+            decide["p50_ms"] / decide["baseline_p50_ms"],
+            "lower",
+        ),
+        "sqlite decide p99 / bare durable commit p99": (
+            decide["p99_ms"] / decide["baseline_p99_ms"],
+            "lower",
+        ),
+        "sqlite decide CPU p50 / bare durable commit p50": (
+            decide["cpu_p50_ms"] / decide["baseline_p50_ms"],
+            "lower",
+        ),
+    }
+    if postgres:
+        found["postgres decide p99 / insert+commit p99"] = (
+            postgres["p99_ms"] / postgres["baseline_p99_ms"],
+            "lower",
+        )
+        if postgres.get("round_trips") is not None:
+            found["postgres round trips per decision"] = (postgres["round_trips"], "lower")
+    if http_:
+        found["http POST /v1/messages / GET /healthz"] = (http_["ratio"], "higher")
+    return found
+
+
+def compare(current: dict[str, Any], previous_file: Path) -> list[str]:
+    """What got worse by more than ``TOLERANCE`` against the previous run's figures."""
+    if not previous_file.exists():
+        return []
+    previous = json.loads(previous_file.read_text())
+    worse = []
+    for name, (value, better) in current.items():
+        if name not in previous:
+            continue
+        before = float(previous[name][0])
+        if before <= 0:
+            continue
+        change = (value - before) / before if better == "lower" else (before - value) / before
+        if change > TOLERANCE:
+            worse.append(f"{name}: {before:.3f} → {value:.3f} ({change:+.0%} worse)")
+    return worse
