@@ -79,3 +79,11 @@ def test_old_vw_explorer_snapshots_still_load() -> None:
     legacy.learn({"intent": "x"}, arms, 1, 1.0, 0.5)
     loaded = BanditModel(legacy.args, model_bytes=legacy.to_bytes())
     assert sum(loaded.predict({"intent": "x"}, arms).probabilities) == pytest.approx(1.0)
+
+
+def test_adahedge_survives_a_huge_loss_on_the_favoured_expert() -> None:
+    hedge = AdaHedge(3)
+    for _ in range(5000):
+        hedge.update([0.0, 1.0, 1.0])
+    hedge.update([5e4, 0.0, 5e4])  # the plain sum of exp(−η·Δℓ) underflowed to 0 here
+    assert sum(hedge.weights()) == pytest.approx(1.0)

@@ -54,11 +54,11 @@ class AdaHedge:
             mix = min(li for wi, li in zip(w, loss, strict=True) if wi > 0)
         else:
             eta = math.log(len(self.losses)) / self.gap
-            mix = (
-                low
-                - math.log(sum(wi * math.exp(-eta * (li - low)) for wi, li in zip(w, loss, strict=True)))
-                / eta
-            )
+            # log Σ w·exp(−η(ℓ − low)) in log space: with concentrated weights and a large loss the
+            # plain sum underflows to 0 (a math domain error on a 20,000-decision retail run).
+            terms = [math.log(wi) - eta * (li - low) for wi, li in zip(w, loss, strict=True) if wi > 0]
+            top = max(terms)
+            mix = low - (top + math.log(sum(math.exp(t - top) for t in terms))) / eta
         self.gap += max(hedge - mix, 0.0)
         self.losses = [a + b for a, b in zip(self.losses, loss, strict=True)]
 
