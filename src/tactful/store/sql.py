@@ -15,7 +15,7 @@ from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tactful.domain import (
     Customer,
