@@ -296,4 +296,3 @@ def score_injection(text: str, hidden_removed: int = 0) -> InjectionResult:
         markers.append(HIDDEN_CHARACTERS_MARKER)
         keep *= 1.0 - _HIDDEN_WEIGHT
     return InjectionResult(score=round(1.0 - keep, 4), markers=tuple(markers))
-

@@ -25,7 +25,7 @@ _ABOVE_IT = (
 )
 _ABOVE_PT = r"(?:o\s+(?:que\s+est[áa]\s+)?acima|tudo\s+(?:o\s+que|acima|isso))"
 _RULES_ROMANCE = (
-    r"(?:instrucciones|reglas|indicaciones|consignes|r[èe]gles|istruzioni|regole|indicazioni|"
+    r"(?:instrucciones|reglas|indicaciones|instructions|consignes|r[èe]gles|istruzioni|regole|indicazioni|"
     r"instru[çc][õo]es|regras|orienta[çc][õo]es)"
 )
 _EARLIER_ROMANCE = (
@@ -45,7 +45,8 @@ MULTILINGUAL_MARKERS: Final[tuple[Marker, ...]] = (
         ),
         words(
             "anterior arriba dicho précède precede sopra detto acima tudo isso instrucciones reglas"
-            " indicaciones consignes règles regles istruzioni regole indicazioni instruções instrucoes"
+            " instructions indicaciones consignes règles regles istruzioni regole indicazioni"
+            " instruções instrucoes"
             " regras orientações"
         ),
     ),
@@ -111,7 +112,7 @@ MULTILINGUAL_MARKERS: Final[tuple[Marker, ...]] = (
     # a forged "### Instructions:" style header (the core role marker knows the singular forms)
     Marker(
         "section_header",
-        0.6,
+        0.7,
         re.compile(
             r"^[ \t]*#{2,}[ \t]*(?:instructions|new\s+instructions|rules|prompt|task)\b", re.MULTILINE
         ),
@@ -138,7 +139,7 @@ MULTILINGUAL_MARKERS: Final[tuple[Marker, ...]] = (
         "secrets_request",
         0.6,
         re.compile(
-            r"\b(?:tell|give|send|show|reveal|print|share|read|list|leak|output|dump|what(?:'s|\s+is|\s+are))\b"
+            r"\b(?:(?:tell|give|send|show|reveal|print|share|read|list|leak|output|dump)s?|what(?:'s|\s+is|\s+are))\b"
             r"[\s\w,']{0,30}?(?:"
             r"\b(?:admin|administrator|root|master|system|database|server)\s+(?:password|passwords|credentials|login)\b"
             r"|\bapi[\s_-]?keys?\b|\b(?:access|auth|bearer)\s+tokens?\b|\b(?:secret|private)\s+keys?\b"
