@@ -59,3 +59,11 @@ def test_an_ordinary_sms_read_as_another_intent_keeps_consent(
     finally:
         engine.close()
     assert not _opted_out(store, tenant, "cust-1") and _audited_sources(store, tenant) == []
+
+
+@pytest.mark.parametrize(("text", "language"), [("BAJA", "es"), ("STOP SVP", "fr"), ("STOPP", "de")])
+def test_a_one_word_opt_out_is_confirmed_in_its_language(
+    engine: Engine, message: MessageFactory, text: str, language: str
+) -> None:
+    ack = engine.decide(message(text, channel=Channel.SMS))
+    assert ack.reply.template_id == "reply.consent_opt_out" and ack.reply.language == language

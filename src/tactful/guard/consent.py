@@ -34,6 +34,16 @@ OPT_OUT_KEYWORDS = frozenset(
     | {"DÉSABONNER", "DESINSCRIPTION", "DÉSINSCRIPTION", "STOPP", "ABMELDEN", "ABBESTELLEN"}
     | {"DISISCRIVIMI", "DISISCRIVI", "CANCELLAMI", "PARAR", "PARE", "SAIR", "DESCADASTRAR"}
 )
+#: The language a one-word opt-out is in: "BAJA" is too short for language detection, yet its
+#: confirmation should be in Spanish.
+KEYWORD_LANGUAGE = {
+    **dict.fromkeys(("BAJA", "ALTO", "DARSE DE BAJA"), "es"),
+    **dict.fromkeys(("STOP SVP", "STOP STP", "ARRET", "ARRÊT", "DESABONNER", "DÉSABONNER"), "fr"),
+    **dict.fromkeys(("DESINSCRIPTION", "DÉSINSCRIPTION"), "fr"),
+    **dict.fromkeys(("STOPP", "ABMELDEN", "ABBESTELLEN"), "de"),
+    **dict.fromkeys(("DISISCRIVIMI", "DISISCRIVI", "CANCELLAMI"), "it"),
+    **dict.fromkeys(("PARAR", "PARE", "SAIR", "DESCADASTRAR"), "pt"),
+}
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
 CONDITIONAL_OPT_IN = frozenset({"YES"})  # only from someone opted out of SMS
 HELP_KEYWORDS = frozenset({"HELP", "INFO", "AYUDA", "AIDE", "HILFE", "AIUTO", "AJUDA"})
@@ -124,6 +134,11 @@ def consent_from_intent(channel: Channel, text: str, intent: str, confidence: fl
     if intent == SupportIntent.OPT_OUT and confidence >= OPT_OUT_INTENT_CONFIDENCE:
         return ConsentChange.SMS_OPT_OUT
     return None
+
+
+def keyword_language(text: str) -> str | None:
+    """The language of a consent keyword that names one ("BAJA" → "es"), else None."""
+    return KEYWORD_LANGUAGE.get(normalise(text))
 
 
 def _repeated_keyword(word: str) -> bool:
