@@ -55,7 +55,13 @@ from tactful.domain import (
 )
 from tactful.errors import Conflict, InputRejected, StoreError
 from tactful.guard import GuardedText, GuardLimits, guard
-from tactful.guard.consent import ConsentChange, apply_consent, consent_keyword
+from tactful.guard.consent import (
+    ConsentChange,
+    apply_consent,
+    consent_from_intent,
+    consent_keyword,
+    keyword_language,
+)
 from tactful.guard.crypto import MasterKey, VaultError
 from tactful.guard.reinsert import leaked_values, reveal_for_delivery, reveal_reply, tokens_in
 from tactful.guard.vault import SealedValue, Vault, resolve_master_key
@@ -262,6 +268,13 @@ class Engine:
         with watch.stage("signals"):
             intents = UNREAD if reads is None else reads.intent_version
             signals = self._signals(message.tenant_id, guarded, message.channel, degraded, intents)
+            if consent is None:  # a plain-language opt-out the keyword rules miss, read by the model
+                consent = consent_from_intent(
+                    message.channel, guarded.text, signals.intent, signals.intent_confidence
+                )
+            if consent is not None and (said_in := keyword_language(guarded.text)) is not None:
+                # "BAJA" is too short to detect a language from; the keyword names it
+                signals = signals.model_copy(update={"language": said_in, "language_confidence": 1.0})
         with watch.stage("context"):
             if consent is ConsentChange.SMS_OPT_IN:  # the confirmation goes out under the new consent
                 self._change_consent(message, consent)

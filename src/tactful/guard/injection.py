@@ -15,29 +15,18 @@ message costs one tokenisation and a few set look-ups instead of twenty regex sc
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
+
+from tactful.guard.injection_multilingual import MULTILINGUAL_MARKERS
+from tactful.guard.markers import Marker as _Marker
+from tactful.guard.markers import words as _words
 
 
 @dataclass(frozen=True)
 class InjectionResult:
     score: float
     markers: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Marker:
-    name: str
-    weight: float
-    pattern: re.Pattern[str]  # matched against the lower-cased text unless ``case_sensitive``
-    triggers: frozenset[str]  # at least one of these words must occur; empty means use ``gate``
-    gate: Callable[[str, list[str]], bool] | None = None  # (lower-cased text, words) → worth scanning
-    case_sensitive: bool = False
-
-
-def _words(spaced: str) -> frozenset[str]:
-    return frozenset(spaced.split())
 
 
 _PREVIOUS_EN = (
@@ -277,6 +266,7 @@ _MARKERS: Final[tuple[_Marker, ...]] = (
         gate=lambda text, words: len(text) >= 40 and any(len(w) >= 24 for w in words),
         case_sensitive=True,
     ),
+    *MULTILINGUAL_MARKERS,
 )
 
 HIDDEN_CHARACTERS_MARKER: Final = "hidden_characters"
