@@ -11,6 +11,8 @@ OTHER = "other"
 
 # Checked in this order so ties resolve the same way every time; anger outranks frustration because an
 # acknowledgement that under-reads anger lands worse than one that over-reads frustration.
+#: How strong an emotion must be to be acknowledged in a message whose sentiment is positive.
+POSITIVE_OVERRIDE = 0.6
 _EMOTION_ORDER = ("anger", "frustration", "urgency", "confusion", "disappointment", "worry")
 _ALIASES: dict[str, tuple[str, ...]] = {
     "disappointment": ("disappointment", "sadness"),
@@ -51,6 +53,11 @@ def dominant_emotion(signals: Signals, minimum: float) -> str | None:
     for name, keys in _ALIASES.items():
         scores[name] = max(emotions.get(k, 0.0) for k in keys)
     best = max(_EMOTION_ORDER, key=lambda name: scores[name])  # max keeps the first of equal scores
+    # A glad message ("thanks for sorting it so quickly!") carries words that read as mild urgency
+    # or worry; acknowledging those as a problem answers the wrong message. Only a strong reading
+    # overrides positive sentiment.
+    if signals.sentiment is SentimentLabel.POSITIVE and scores[best] < POSITIVE_OVERRIDE:
+        return None
     if scores[best] >= minimum:
         return best
     if signals.sentiment is SentimentLabel.NEGATIVE:
