@@ -30,18 +30,16 @@ from tactful.signals import metrics
 from tactful.signals.base import Encoder
 from tactful.signals.datasets import data_dir, kfold, read_table
 from tactful.signals.hashed import HashedNgrams
-from tactful.signals.heads import Head, HeadSet, fit_temperature, quantised
+from tactful.signals.heads import Head, HeadSet, quantised
 from tactful.signals.recipes import RECIPES, SEED, Recipe, Split
 from tactful.signals.training import (
     CV_FOLDS,
     IN_DOMAIN_WEIGHT,
-    MODEL_VERSION,
-    POLITENESS_SCALE,
     Trained,
     _cross_validate,
-    _evaluate,
     _fit,
     _scores,
+    calibrated_head,
 )
 
 UMSAB: Final = "umsab-multilingual-sentiment"
@@ -173,27 +171,12 @@ def train_heavy(
             dev_z, dev_gold = _scores(fitted, x_dev), [*recipe.dev.labels]
             protocol = "held-out dev split"
         width = fitted.coef.shape[1]
-        head = Head(
-            name=f"{signal}-{tier}",
-            version=MODEL_VERSION,
-            kind="linear" if recipe.kind == "linear" else "softmax",
-            labels=fitted.labels,
-            start=0,
-            stop=width,
-            scale=POLITENESS_SCALE if signal == "politeness" else 1.0,
+        head, figures[signal] = calibrated_head(signal, tier, recipe, fitted, dev_z, dev_gold)
+        figures[signal].update(
+            protocol=protocol,
+            n_train=len(y_train),
+            features="hashed word 1-2 + char 2-5 n-grams | " + encoder.version,
         )
-        if head.kind == "softmax":
-            gold_idx = np.array([head.labels.index(str(g)) for g in dev_gold])
-            head = replace(head, temperature=fit_temperature(dev_z, gold_idx))
-        figures[signal] = {
-            **_evaluate(recipe, head, dev_z, dev_gold),
-            "n": len(dev_gold),
-            "protocol": protocol,
-            "dev": recipe.dev_note,
-            "data": recipe.data,
-            "n_train": len(y_train),
-            "features": "hashed word 1-2 + char 2-5 n-grams | " + encoder.version,
-        }
         if signal == "sentiment" and tier == "multilingual":
             progress("measuring sentiment on UMSAB")
             figures[signal] |= umsab_figures(recipe, fitted, head, features, root)

@@ -175,26 +175,8 @@ def train_tier(
             dev_z, dev_gold = _scores(fitted, x_dev), [*recipe.dev.labels]
             protocol = "held-out dev split"
         width = fitted.coef.shape[1]
-        head = Head(
-            name=f"{signal}-{tier}",
-            version=MODEL_VERSION,
-            kind="linear" if recipe.kind == "linear" else "softmax",
-            labels=fitted.labels,
-            start=0,
-            stop=width,
-            scale=POLITENESS_SCALE if signal == "politeness" else 1.0,
-        )
-        if head.kind == "softmax":
-            gold_idx = np.array([head.labels.index(str(g)) for g in dev_gold])
-            head = _replace(head, temperature=fit_temperature(dev_z, gold_idx))
-        figures[signal] = {
-            **_evaluate(recipe, head, dev_z, dev_gold),
-            "n": len(dev_gold),
-            "protocol": protocol,
-            "dev": recipe.dev_note,
-            "data": recipe.data,
-            "n_train": len(y_train),
-        }
+        head, figures[signal] = calibrated_head(signal, tier, recipe, fitted, dev_z, dev_gold)
+        figures[signal].update(protocol=protocol, n_train=len(y_train))
         if signal == "sentiment":
             figures[signal] |= _umsab_val(head, fitted, featurise, root)
         for source, texts in recipe.negatives.items():
@@ -214,6 +196,32 @@ def train_tier(
         for signal, recipe in recipes.items()
     }
     return Trained(head_set, figures, texts_by_signal), vocabulary
+
+
+def calibrated_head(
+    signal: str, tier: str, recipe: Recipe, fitted: Fitted, dev_z: F32, dev_gold: Sequence[Any]
+) -> tuple[Head, dict[str, Any]]:
+    """The head of ``fitted`` (temperature fitted on the dev scores for a softmax) and its dev
+    figures; shared by the fast and the heavy tiers' training."""
+    head = Head(
+        name=f"{signal}-{tier}",
+        version=MODEL_VERSION,
+        kind="linear" if recipe.kind == "linear" else "softmax",
+        labels=fitted.labels,
+        start=0,
+        stop=fitted.coef.shape[1],
+        scale=POLITENESS_SCALE if signal == "politeness" else 1.0,
+    )
+    if head.kind == "softmax":
+        gold_idx = np.array([head.labels.index(str(g)) for g in dev_gold])
+        head = _replace(head, temperature=fit_temperature(dev_z, gold_idx))
+    figures = {
+        **_evaluate(recipe, head, dev_z, dev_gold),
+        "n": len(dev_gold),
+        "dev": recipe.dev_note,
+        "data": recipe.data,
+    }
+    return head, figures
 
 
 def _umsab_val(
