@@ -26,6 +26,10 @@ def ratios(
             decide["p99_ms"] / decide["baseline_p99_ms"],
             "lower",
         ),
+        "sqlite decide p99 (net tier only) / bare durable commit p99": (
+            decide["net_p99_ms"] / decide["baseline_p99_ms"],
+            "lower",
+        ),
         "sqlite decide CPU p50 / bare durable commit p50": (
             decide["cpu_p50_ms"] / decide["baseline_p50_ms"],
             "lower",

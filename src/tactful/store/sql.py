@@ -34,7 +34,7 @@ from tactful.domain import (
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.observability.propagation import current_trace_context
 from tactful.store.base import ApiKeyRecord, PolicyVersion, Tenant
-from tactful.store.chain import GENESIS_HASH, canonical_json
+from tactful.store.chain import GENESIS_HASH, canonical_bytes
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.group_commit import GroupCommit
@@ -527,12 +527,15 @@ class SqlStore:
         together — and one durable commit pays for all of them. A replayed event id runs none.
         """
         document_dict = decision.model_dump(mode="json")
-        document = canonical_json(document_dict)
+        # Serialised once: the stored row, the audit payload (and its hash) and the outbox event
+        # all reuse these bytes.
+        document_bytes = canonical_bytes(document_dict)
+        document = document_bytes.decode("utf-8")
         snapshot_json = payload_text(snapshot)
         # The entry commits to the stored document by its hash, which `audit verify` checks every
         # decision row against. Keys in sorted order ("decision" < "document_sha256" < "snapshot"),
-        # so this is exactly the canonical JSON of the payload without serialising twice.
-        document_sha256 = hashlib.sha256(document.encode("utf-8")).hexdigest()
+        # so this is the payload's canonical JSON without serialising the document twice.
+        document_sha256 = hashlib.sha256(document_bytes).hexdigest()
         audit_json = (
             '{"decision":' + document + ',"document_sha256":"' + document_sha256
             + '","snapshot":' + snapshot_json + "}"
@@ -544,7 +547,7 @@ class SqlStore:
             tenant_id=decision.tenant_id,
             key=decision.conversation_id,
             occurred_at=decision.decided_at,
-            payload=document_dict,
+            payload={},  # spliced in below as the document's text, not serialised again
             trace_context=current_trace_context(),  # its relay and consumers join the decision's trace
         )
         now = self._clock()
@@ -560,7 +563,7 @@ class SqlStore:
         }
         outbox_row = {
             "tenant_id": decision.tenant_id,
-            "event": envelope.model_dump_json(),
+            "event": _with_payload(envelope.model_dump_json(), document),
             "created_at": now,
             "claimed_at": None,
             "published_at": None,
@@ -803,3 +806,15 @@ def _policy(row: Row[Any]) -> PolicyVersion:
         created_by=row.created_by,
         active=bool(row.active),
     )
+
+
+def _with_payload(envelope_json: str, payload_json: str) -> str:
+    """An envelope's JSON (serialised with an empty payload) with ``payload_json`` as its payload.
+
+    The envelope's own ``"payload":{}`` is the only one in its text: every other value is a string
+    (where quotes are escaped) or the string-valued trace context.
+    """
+    empty = '"payload":{}'
+    if envelope_json.count(empty) != 1:  # pragma: no cover - the Envelope model guarantees one
+        raise ValueError("envelope JSON without exactly one empty payload")
+    return envelope_json.replace(empty, '"payload":' + payload_json, 1)
