@@ -322,7 +322,7 @@ def _fold_open(
         # Conversations are counted by id (a re-opened one is one conversation), so older ones
         # cannot be bucketed without counting them twice: beyond the ``EXACT`` most recently
         # opened, they are forgotten, and the value saturates at ``EXACT``.
-        by_age = sorted((opened, k) for k, (opened, _) in conversations.items())  # type: ignore[type-var]
+        by_age = sorted((opened, k) for k, (opened, _) in conversations.items())
         for _, old in by_age[: len(conversations) - EXACT]:
             del conversations[old]
 
