@@ -117,6 +117,8 @@ class DecisionFeatureWrite:
         # version's row as text): reused inside when the locked row is still that text.
         self._seen = seen
         self._prefolded = None if seen is None else self._fold(seen[0], seen[1], seen[2], None)
+        #: The state rows ``complete`` wrote, for the hot store once the transaction commits.
+        self.written: list[dict[str, Any]] = []
         self._payloads = {
             e.event_id: json.dumps(e.payload, separators=(",", ":"), sort_keys=True) for e in self._events
         }
@@ -191,6 +193,7 @@ class DecisionFeatureWrite:
                 }
             )
         tx.execute_many(self._q.upsert_state, rows)
+        self.written = rows
 
     def _fold(
         self,
