@@ -5,7 +5,9 @@ once with :class:`CircuitOpen` (no waiting for a dead peer's timeout) for ``cool
 ``half_open``: one trial call goes through; its success closes the breaker, its failure re-opens it.
 The state is shown in ``/readyz`` and as ``tactful_breaker_open{breaker=…}`` in ``/metrics``.
 Process-local on purpose: each process learns a peer's health from its own calls. The clock is
-injected so tests need no sleeps.
+injected so tests need no sleeps. Callers that cannot wrap the remote call in ``call`` (outbound
+delivery schedules its retries instead of failing fast: channels/breaker.py keeps one breaker per
+provider) report results with ``record_failure``/``record_success`` and ask ``open_until``.
 """
 
 from __future__ import annotations
@@ -71,16 +73,17 @@ class CircuitBreaker:
         try:
             result = fn()
         except self._failures_types:
-            self._failed()
+            self.record_failure()
             raise
         except BaseException:
             with self._lock:
                 self._trial = False
             raise
-        self._succeeded()
+        self.record_success()
         return result
 
-    def _failed(self) -> None:
+    def record_failure(self) -> bool:
+        """Count a failure; True when the breaker is open after it (opened or re-opened now)."""
         with self._lock:
             self._trial = False
             self._failures += 1
@@ -88,7 +91,16 @@ class CircuitBreaker:
                 if self._opened_at is None or self._state() == "half_open":
                     self.opened += 1
                 self._opened_at = self._clock()
+                return True
+            return False
 
-    def _succeeded(self) -> None:
+    def record_success(self) -> None:
         with self._lock:
             self._failures, self._opened_at, self._trial = 0, None, False
+
+    def open_until(self) -> float | None:
+        """The clock time a trial call may go, while the breaker is open; None when calls may go."""
+        with self._lock:
+            if self._opened_at is None or self._state() != "open":
+                return None
+            return self._opened_at + self.cooldown_s
