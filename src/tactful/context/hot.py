@@ -1,8 +1,8 @@
 """Feature state served from the hot store (Redis), with the SQL store as the source of truth.
 
 The decision's one SQL read still returns the customer's facts and *which* state is current (the
-state row's version and computed_at, no JSON); the state itself comes from the hot store in one
-round trip. A hot copy is used only when its computed_at is the SQL row's, so a hot store that
+state row's version and write counter ``seq``, no JSON); the state itself comes from the hot store
+in one round trip. A hot copy is used only when its ``seq`` is the SQL row's, so a hot store that
 missed writes (an outage, a restart from an old snapshot, an outcome folded by another process)
 never serves an old state: a stale or missing copy is read from SQL instead and written back.
 
@@ -22,7 +22,7 @@ from typing import Any
 from tactful.breaker import CircuitBreaker, CircuitOpen
 from tactful.context.feature_store import CustomerFacts, FeatureVector, RebuildReport
 from tactful.store.hot import HotState, HotStore, HotStoreUnavailable, StateRow
-from tactful.store.sql_features import SqlFeatureStore, _as_utc
+from tactful.store.sql_features import SqlFeatureStore
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,9 @@ class HotFeatures:
         """One decision's facts and features; ``row``: its SQL read (``decision_query`` with
         ``state=False``). Appends to ``degraded`` when the hot store could not be used."""
         facts, personal = self.sql.facts_of(row)
-        version, computed_raw, active = row[4], row[6], int(row[8])
+        version, seq, active = row[4], row[5], int(row[8])  # seq in the consent state's place
         if version is None:  # no event yet for this customer: every feature takes its default
             return (facts, self.sql.vector_of(tenant_id, active, None, None, personal, now, None)), None
-        current = _as_utc(computed_raw)
         try:
             state = self.breaker.call(
                 lambda: self.hot.read_state(tenant_id, customer_id, int(version), personal=personal)
@@ -62,7 +61,7 @@ class HotFeatures:
             self.fallbacks += 1
             degraded.append(f"features: hot store unavailable ({_why(exc)}); read from SQL")
             return self._from_sql(tenant_id, customer_id, now, facts, personal, refill=False)
-        if state is None or state.computed_at != current or (personal and state.personal is None):
+        if state is None or state.seq != int(seq) or (personal and state.personal is None):
             self.misses += 1  # a copy that missed a write (or none): SQL has the current state
             return self._from_sql(tenant_id, customer_id, now, facts, personal, refill=True)
         self.hits += 1
@@ -85,21 +84,20 @@ class HotFeatures:
         if found is None:  # erased or re-activated between the two reads: defaults
             version = self.sql.definitions(tenant_id).version
             return (facts, self.sql.vector_of(tenant_id, version, None, None, personal, now, None)), None
-        version, consent, personal_json, computed_at = found
-        if refill:
-            row = {
-                "tenant_id": tenant_id,
-                "customer_id": customer_id,
-                "version": version,
-                "consent_state": consent,
-                "personal_state": personal_json,
-                "computed_at": computed_at,
-            }
-            # Without the personal state (not read: personalisation off) the copy would lose it.
-            if personal:
-                self.write([row])
-        vector = self.sql.vector_of(tenant_id, version, consent, personal_json, personal, now, computed_at)
-        return (facts, vector), _seen(HotState(version, consent, personal_json, computed_at))
+        # Without the personal state (not read: personalisation off) the copy would lose it.
+        if refill and personal:
+            self.write([found])
+        state = HotState(
+            found["version"],
+            found["consent_state"],
+            found["personal_state"],
+            found["computed_at"],
+            found["seq"],
+        )
+        vector = self.sql.vector_of(
+            tenant_id, state.version, state.consent, state.personal, personal, now, state.computed_at
+        )
+        return (facts, vector), _seen(state)
 
     def write(self, rows: Sequence[StateRow]) -> None:
         """Best effort: a state the hot store did not get is read from SQL until the next write."""

@@ -21,7 +21,7 @@ from tactful.errors import InputRejected, StoreError
 HOT_BACKENDS: dict[str, str] = {"redis": "tactful.store.redis", "rediss": "tactful.store.redis"}
 
 #: A state row as the SQL store writes it: tenant_id, customer_id, version, consent_state,
-#: personal_state (None: not computed), computed_at.
+#: personal_state (None: not computed), computed_at, seq (the row's write counter).
 StateRow = Mapping[str, Any]
 
 
@@ -39,6 +39,7 @@ class HotState:
     consent: str
     personal: str | None  # None: not computed (personalisation off) or not asked for
     computed_at: datetime
+    seq: int  # the SQL row's write counter when this copy was written
 
 
 class HotStore(Protocol):
@@ -52,8 +53,8 @@ class HotStore(Protocol):
         ...
 
     def write_states(self, rows: Iterable[StateRow]) -> int:
-        """Store states newer than what it holds (by watermark, then computed_at), so writes that
-        arrive out of order never go back in time. Returns how many were newer."""
+        """Store states newer than what it holds (by ``seq``), so writes that arrive out of order
+        never go back in time. Returns how many were newer."""
         ...
 
     def delete_customer(self, tenant_id: str, customer_id: str) -> None: ...

@@ -4,9 +4,9 @@ Layout, under the configured prefix (default ``tactful:``):
 
 - ``f:{tenant}:{customer}`` — a hash per customer; per definition version ``v{n}:c`` (consent
   state JSON), ``v{n}:p`` (personal state JSON; absent when not computed), ``v{n}:at``
-  (computed_at, ISO) and ``v{n}:g`` (the guard: watermark, then computed_at, as one string that
-  sorts like them). A write only lands when its guard is greater, in one Lua script, so two
-  processes writing a customer's state after their commits cannot leave the older one behind.
+  (computed_at, ISO) and ``v{n}:s`` (the SQL row's write counter ``seq``). A write only lands when
+  its ``seq`` is higher, in one Lua script, so two processes writing a customer's state after
+  their commits cannot leave the older one behind.
 - ``e:{tenant}:{event_id}`` — an event claim (``SET NX PX``), owned by one process.
 
 The client is the synchronous one: the decision path runs in worker threads and makes one round
@@ -16,7 +16,6 @@ trip per read. Timeouts are short and there are no client retries: a failure sur
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -39,9 +38,9 @@ _WRITE = """
 local written = 0
 for i = 1, #ARGV, 5 do
   local v = ARGV[i]
-  local old = redis.call('HGET', KEYS[1], v .. ':g')
-  if not old or old < ARGV[i + 1] then
-    redis.call('HSET', KEYS[1], v .. ':g', ARGV[i + 1], v .. ':c', ARGV[i + 2], v .. ':at', ARGV[i + 4])
+  local old = tonumber(redis.call('HGET', KEYS[1], v .. ':s'))
+  if not old or old < tonumber(ARGV[i + 1]) then
+    redis.call('HSET', KEYS[1], v .. ':s', ARGV[i + 1], v .. ':c', ARGV[i + 2], v .. ':at', ARGV[i + 4])
     if ARGV[i + 3] == '' then
       redis.call('HDEL', KEYS[1], v .. ':p')
     else
@@ -57,14 +56,6 @@ _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
-
-
-def guard(consent_state: str, computed_at: datetime) -> str:
-    """The order of two states of one customer: by watermark (event time, event id), then by
-    computed_at (taken under the row lock, so later commits have later times). Fixed-width numbers
-    and NUL separators make plain string order agree with that tuple order."""
-    mark = json.loads(consent_state).get("w") or [0.0, ""]
-    return f"{float(mark[0]):020.6f}\x00{mark[1]}\x00{computed_at.timestamp():020.6f}"
 
 
 class RedisHotStore:
@@ -99,15 +90,16 @@ class RedisHotStore:
         self, tenant_id: str, customer_id: str, version: int, *, personal: bool
     ) -> HotState | None:
         v = f"v{version}"
-        fields = [f"{v}:c", f"{v}:at"] + ([f"{v}:p"] if personal else [])
+        fields = [f"{v}:c", f"{v}:at", f"{v}:s"] + ([f"{v}:p"] if personal else [])
         got: list[Any] = self._call(lambda: self._redis.hmget(self._key(tenant_id, customer_id), fields))
         if got[0] is None:
             return None
         return HotState(
             version=version,
             consent=got[0].decode(),
-            personal=got[2].decode() if personal and got[2] is not None else None,
+            personal=got[3].decode() if personal and got[3] is not None else None,
             computed_at=datetime.fromisoformat(got[1].decode()),
+            seq=int(got[2]),
         )
 
     def write_states(self, rows: Iterable[StateRow]) -> int:
@@ -117,7 +109,7 @@ class RedisHotStore:
             by_customer.setdefault((row["tenant_id"], row["customer_id"]), []).extend(
                 (
                     f"v{row['version']}",
-                    guard(row["consent_state"], computed_at),
+                    str(int(row["seq"])),
                     row["consent_state"],
                     row["personal_state"] or "",
                     computed_at.isoformat(),

@@ -85,9 +85,9 @@ def _state_query(personal: bool) -> Any:
         )
         .scalar_subquery()
     )
-    columns = [feature_state.c.version, feature_state.c.consent_state, feature_state.c.computed_at]
-    if personal:
-        columns.append(feature_state.c.personal_state)
+    columns: list[Any] = [feature_state.c.version, feature_state.c.consent_state, feature_state.c.computed_at]
+    columns.append(feature_state.c.personal_state if personal else null())
+    columns.append(feature_state.c.seq)
     return select(*columns).where(
         feature_state.c.tenant_id == bindparam("b_tenant_id"),
         feature_state.c.customer_id == bindparam("b_customer_id"),
@@ -100,8 +100,9 @@ def decision_query(backend: str, *extra: ColumnElement[Any], state: bool = True)
     profile and the personal feature state only when personalisation is not ``off`` — decided in
     the database, so an off customer's profile and personal features never leave it. ``extra``
     columns follow (the store's combined read adds the event-id check and version refs).
-    ``state=False`` (a hot store holds the state): the state's version and computed_at only —
-    which state is current, for the hot copy's freshness check — not its JSON."""
+    ``state=False`` (a hot store holds the state): not the state's JSON but which state is
+    current — its version, and its write counter ``seq`` in the consent state's place — for the
+    hot copy's freshness check (context/hot.py)."""
     time_zone: ColumnElement[Any]
     needs: ColumnElement[Any]
     intensity: ColumnElement[Any]
@@ -143,7 +144,7 @@ def decision_query(backend: str, *extra: ColumnElement[Any], state: bool = True)
         needs,
         case((off, null()), else_=customers.c.profile),
         feature_state.c.version,
-        feature_state.c.consent_state if state else null(),
+        feature_state.c.consent_state if state else feature_state.c.seq,
         feature_state.c.computed_at,
         case((off, null()), else_=feature_state.c.personal_state) if state else null(),
         func.coalesce(active, 0),  # the version a customer without state reads defaults from
@@ -172,6 +173,7 @@ _STATE_KEY = (
     feature_state.c.customer_id == bindparam("b_customer_id"),
 )
 _STATE_OF = select(feature_state.c.consent_state, feature_state.c.personal_state).where(*_STATE_KEY)
+#: Every write of a state row counts up its ``seq`` (the hot store's freshness check).
 _INSERT_STATE = insert(feature_state).values(
     {c.name: bindparam(c.name, type_=c.type) for c in feature_state.columns}
 )
@@ -182,6 +184,7 @@ _UPDATE_STATE = (
         consent_state=bindparam("v_consent", type_=feature_state.c.consent_state.type),
         personal_state=bindparam("v_personal", type_=feature_state.c.personal_state.type),
         computed_at=bindparam("v_computed", type_=feature_state.c.computed_at.type),
+        seq=feature_state.c.seq + 1,
     )
 )
 
@@ -278,16 +281,23 @@ class SqlFeatureStore:
         )
 
     @translate_driver_errors
-    def state_texts(
-        self, tenant_id: str, customer_id: str, *, personal: bool
-    ) -> tuple[int, str, str | None, datetime] | None:
-        """The active version's stored state as the hot store keeps it: (version, consent JSON,
-        personal JSON or None, computed_at); None when the customer has none yet."""
+    def state_texts(self, tenant_id: str, customer_id: str, *, personal: bool) -> dict[str, Any] | None:
+        """The active version's stored state row as the hot store keeps it (tenant_id,
+        customer_id, version, consent_state, personal_state — None unless ``personal`` —,
+        computed_at, seq); None when the customer has none yet."""
         query = self._q_personal if personal else self._q_consent
         row = self._db.fetch_one(query, {"b_tenant_id": tenant_id, "b_customer_id": customer_id})
         if row is None:
             return None
-        return int(row[0]), row[1], row[3] if personal else None, _as_utc(row[2])
+        return {
+            "tenant_id": tenant_id,
+            "customer_id": customer_id,
+            "version": int(row[0]),
+            "consent_state": row[1],
+            "personal_state": row[3],
+            "computed_at": _as_utc(row[2]),
+            "seq": int(row[4]),
+        }
 
     @translate_driver_errors
     def read(self, tenant_id: str, customer_id: str, now: datetime, *, personal: bool) -> FeatureVector:
@@ -485,6 +495,7 @@ class SqlFeatureStore:
                         "tenant_id": tenant_id,
                         "customer_id": v.pop("b_customer_id"),
                         "version": defs.version,
+                        "seq": 1,
                         **v,
                     }
                     for v in inserts
@@ -670,6 +681,14 @@ class SqlFeatureStore:
             ).all()
         )
         now = self._clock()
+        seqs = {
+            (c, int(v)): int(seq)
+            for c, v, seq in conn.execute(
+                select(feature_state.c.customer_id, feature_state.c.version, feature_state.c.seq).where(
+                    feature_state.c.tenant_id == tenant_id, feature_state.c.customer_id.in_(batch)
+                )
+            ).all()
+        }
         for version in versions:
             defs = self.definitions(tenant_id, version)
             consent_plan, personal_plan = defs.plan(Level.CONSENT), defs.plan(Level.PERSONAL)
@@ -687,6 +706,7 @@ class SqlFeatureStore:
                         if allowed
                         else None,
                         "computed_at": now,
+                        "seq": seqs.get((customer_id, version), 0) + 1,  # a rebuilt row is a write too
                     }
                 )
             conn.execute(
