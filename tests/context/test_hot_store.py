@@ -270,3 +270,31 @@ def test_a_hot_path_opens_from_its_url(sql_store: SqlStore, redis_prefix: tuple[
         assert hot.store.ping() and hot.breaker.state == "closed"
     finally:
         hot.close()
+
+
+def test_cli_rebuild_refills_the_configured_hot_store(
+    tmp_path: Any, clock: MovableClock, redis_prefix: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from tactful.cli import app
+
+    url, prefix = redis_prefix
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    store = open_store(db, clock=clock)
+    try:
+        tenant_id = create_tenant(store, "acme").tenant.tenant_id
+        run(Engine(store, clock=clock), tenant_id, clock, rounds=2)  # no hot store: Redis has nothing
+        assert hot_keys(url, prefix) == []
+        monkeypatch.setenv("TACTFUL_HOT_STORE_URL", url)
+        monkeypatch.setenv("TACTFUL_HOT_STORE_PREFIX", prefix)
+        result = CliRunner().invoke(app, ["features", "rebuild", "--db", db])
+        assert result.exit_code == 0, result.output
+        assert (
+            "rebuilt 3 customers" in result.stdout
+            and "hot store redis://127.0.0.1:6379/0 refilled" in result.stdout
+        )
+        engine = Engine(store, clock=clock, hot=hot_path(url, prefix, store))
+        assert sql_and_hot_agree(engine, store, tenant_id, ["cust-0", "cust-1", "cust-2"]) == 3
+    finally:
+        store.close()
