@@ -21,9 +21,12 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import redis
 
 from tactful.context import FeatureEvent, aggregations, load_context
@@ -33,6 +36,7 @@ from tactful.hot import HotPath
 from tactful.store import SqlStore, open_store
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
 CHANNELS = ("chat", "email", "sms", "voice", "social")
@@ -89,11 +93,29 @@ def synthetic_events(
     return out
 
 
-def measure(customers: int, per_customer: int, reads: int, redis_url: str | None) -> dict[str, float]:
+@contextmanager
+def database(postgres: bool) -> Iterator[str]:
+    """A SQLite file in a temporary folder, or a scratch schema on the PostgreSQL server here."""
+    if not postgres:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    schema = f"tactful_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_SERVER, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+        finally:
+            admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def measure(
+    customers: int, per_customer: int, reads: int, redis_url: str | None, postgres: bool = False
+) -> dict[str, float]:
     rng = random.Random(7)
     out: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        store: SqlStore = open_store(f"sqlite:///{Path(tmp) / 'bench.db'}")
+    with database(postgres) as url:
+        store: SqlStore = open_store(url)
         try:
             tenant = store.create_tenant("bench").tenant_id
             for c in range(customers):
@@ -166,6 +188,7 @@ def measure_hot(
         store.features.rebuild(tenant)
         t3 = time.perf_counter()
         refill_s, sql_s = t2 - t1, ((t1 - t0) + (t3 - t2)) / 2
+        hot.features.rebuild(tenant)  # the last SQL-only rebuild wrote every row: refill again
         sql_ms: list[float] = []
         hot_ms: list[float] = []
         hot_cpu: list[float] = []
@@ -247,20 +270,40 @@ def measure_bounded(n: int = 10_000) -> dict[str, float]:
     return found
 
 
-def section(
-    customers: int = 1000, per_customer: int = 25, reads: int = 5000, redis_url: str | None = ""
+def section() -> str:
+    """``make bench``: on SQLite, and on PostgreSQL when its server here answers."""
+    parts = ["## Feature store (issues 6, 12, 13)", "", table()]
+    try:
+        with psycopg.connect(PG_SERVER, connect_timeout=3):
+            pass
+    except psycopg.OperationalError as exc:
+        parts.append(f"(PostgreSQL not measured: {exc})")
+    else:
+        parts.append(table(postgres=True))
+    return "\n".join(parts)
+
+
+def table(
+    customers: int = 1000,
+    per_customer: int = 25,
+    reads: int = 5000,
+    redis_url: str | None = "",
+    postgres: bool = False,
 ) -> str:
     """``redis_url`` "" (the default): the local Redis if it answers; None: no hot-store rows."""
     if redis_url == "":
         redis_url = DEFAULT_REDIS if _answers(DEFAULT_REDIS) else None
-    m = measure(customers, per_customer, reads, redis_url)
+    m = measure(customers, per_customer, reads, redis_url, postgres)
+    where = (
+        "PostgreSQL on this machine (scratch schema)" if postgres else "SQLite file (WAL, synchronous=FULL)"
+    )
     lines = [
-        "## Feature store (issues 6, 12, 13)",
+        f"### Feature store on {'PostgreSQL' if postgres else 'SQLite'} (issues 6, 12, 13)",
         "",
         f"`.venv/bin/python bench/features.py --customers {customers} "
-        f"--events-per-customer {per_customer} --reads {reads}` — SQLite file (WAL, synchronous=FULL), "
+        f"--events-per-customer {per_customer} --reads {reads}{' --postgres' * postgres}` — {where}, "
         f"{int(m['events']):,} synthetic events "
-        f"over 60 days, {customers:,} customers.",
+        f"over 60 days, {customers:,} customers; Redis: {redis_url or 'none'}.",
         "",
         "| measure | value | aim |",
         "|---|---|---|",
@@ -318,6 +361,7 @@ if __name__ == "__main__":
     parser.add_argument("--events-per-customer", type=int, default=25)
     parser.add_argument("--reads", type=int, default=5000)
     parser.add_argument("--redis", default="", help="Redis URL for the hot-store rows; 'none' to skip")
+    parser.add_argument("--postgres", action="store_true", help="on the PostgreSQL server here")
     args = parser.parse_args()
     url = None if args.redis == "none" else args.redis
-    print(section(args.customers, args.events_per_customer, args.reads, url))
+    print(table(args.customers, args.events_per_customer, args.reads, url, args.postgres))
