@@ -298,7 +298,7 @@ def table(
         "PostgreSQL on this machine (scratch schema)" if postgres else "SQLite file (WAL, synchronous=FULL)"
     )
     lines = [
-        f"### Feature store on {'PostgreSQL' if postgres else 'SQLite'} (issues 6, 12, 13)",
+        f"### On {'PostgreSQL' if postgres else 'SQLite'}",
         "",
         f"`.venv/bin/python bench/features.py --customers {customers} "
         f"--events-per-customer {per_customer} --reads {reads}{' --postgres' * postgres}` — {where}, "
