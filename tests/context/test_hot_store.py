@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -52,6 +53,36 @@ def redis_prefix() -> Iterator[tuple[str, str]]:
         yield url, prefix
 
 
+@dataclass
+class HotSetup:
+    engine: Engine
+    hot: HotPath
+    tenant_id: str
+    url: str
+    prefix: str
+
+
+@pytest.fixture
+def setup(sql_store: SqlStore, clock: MovableClock, redis_prefix: tuple[str, str]) -> HotSetup:
+    """An engine over ``sql_store`` with the shared Redis as its hot store, and a tenant."""
+    url, prefix = redis_prefix
+    tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
+    hot = hot_path(url, prefix, sql_store)
+    return HotSetup(Engine(sql_store, clock=clock, hot=hot), hot, tenant_id, url, prefix)
+
+
+def replied(engine: Engine, decision: Decision, event_id: str, at: datetime) -> None:
+    engine.record_outcome(
+        Outcome(
+            event_id=EventId(event_id),
+            tenant_id=decision.tenant_id,
+            decision_id=decision.decision_id,
+            type=OutcomeType.REPLIED,
+            occurred_at=at,
+        )
+    )
+
+
 def inbound(
     tenant_id: str, customer: str, i: int, clock: MovableClock, event_id: str | None = None
 ) -> InboundMessage:
@@ -75,30 +106,19 @@ def run(engine: Engine, tenant_id: str, clock: MovableClock, rounds: int = 4) ->
         decision = engine.decide(inbound(tenant_id, customer, i, clock))
         made.append(decision)
         if i % 4 == 1 and i < (rounds - 1) * 3:
-            engine.record_outcome(
-                Outcome(
-                    event_id=EventId(f"o-{i}"),
-                    tenant_id=TenantId(tenant_id),
-                    decision_id=decision.decision_id,
-                    type=OutcomeType.REPLIED,
-                    occurred_at=clock.now + timedelta(minutes=1),
-                )
-            )
+            replied(engine, decision, f"o-{i}", clock.now + timedelta(minutes=1))
         clock.now += timedelta(minutes=10)
     return made
 
 
 def test_decisions_read_the_same_features_with_and_without_the_hot_store(
-    sql_store: SqlStore, clock: MovableClock, redis_prefix: tuple[str, str], tmp_path: Any
+    setup: HotSetup, sql_store: SqlStore, clock: MovableClock, tmp_path: Any
 ) -> None:
-    url, prefix = redis_prefix
-    tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
     start = clock.now
-    hot_engine = Engine(sql_store, clock=clock, hot=hot_path(url, prefix, sql_store))
-    with_hot = run(hot_engine, tenant_id, clock)
-    assert hot_engine.hot is not None and hot_engine.hot.features.hits > 0  # Redis did serve reads
+    with_hot = run(setup.engine, setup.tenant_id, clock)
+    assert setup.hot.features.hits > 0  # Redis did serve reads
     assert not any(d.degraded and any("hot store" in r for r in d.degradations) for d in with_hot)
-    assert sql_and_hot_agree(hot_engine, sql_store, tenant_id, ["cust-0", "cust-1", "cust-2"]) == 3
+    assert sql_and_hot_agree(setup.engine, sql_store, setup.tenant_id, ["cust-0", "cust-1", "cust-2"]) == 3
 
     # The same traffic on a store without a hot store: the same features at every decision.
     reference = open_store(f"sqlite:///{tmp_path / 'reference.db'}", clock=clock)
@@ -112,76 +132,54 @@ def test_decisions_read_the_same_features_with_and_without_the_hot_store(
 
 
 def test_an_outcome_folded_in_sql_makes_the_copy_stale_and_it_is_not_served(
-    sql_store: SqlStore, clock: MovableClock, redis_prefix: tuple[str, str]
+    setup: HotSetup, sql_store: SqlStore, clock: MovableClock
 ) -> None:
-    url, prefix = redis_prefix
-    tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
-    engine = Engine(sql_store, clock=clock, hot=hot_path(url, prefix, sql_store))
-    assert engine.hot is not None
+    engine, tenant_id = setup.engine, setup.tenant_id
     first = engine.decide(inbound(tenant_id, "c1", 0, clock))
-    engine.record_outcome(
-        Outcome(
-            event_id=EventId("o-1"),
-            tenant_id=TenantId(tenant_id),
-            decision_id=first.decision_id,
-            type=OutcomeType.REPLIED,
-            occurred_at=clock.now,
-        )
-    )  # folded into SQL's state through the bus; the hot copy did not see it
+    replied(engine, first, "o-1", clock.now)  # folded into SQL's state via the bus; not into Redis
     clock.now += timedelta(minutes=5)
-    misses = engine.hot.features.misses
+    misses = setup.hot.features.misses
     second = engine.decide(inbound(tenant_id, "c1", 1, clock))
-    assert engine.hot.features.misses == misses + 1
+    assert setup.hot.features.misses == misses + 1
     assert second.features["values"]["last_channel_answered"]["value"] == first.channel.primary.value  # type: ignore[union-attr]
     assert sql_and_hot_agree(engine, sql_store, tenant_id, ["c1"]) == 1  # written back
 
 
 def test_rebuild_refills_an_empty_hot_store(
-    sql_store: SqlStore, clock: MovableClock, redis_prefix: tuple[str, str]
+    setup: HotSetup, sql_store: SqlStore, clock: MovableClock
 ) -> None:
-    url, prefix = redis_prefix
-    tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
-    engine = Engine(sql_store, clock=clock, hot=hot_path(url, prefix, sql_store))
-    assert engine.hot is not None
+    engine, tenant_id = setup.engine, setup.tenant_id
     run(engine, tenant_id, clock, rounds=2)
-    client = redis.Redis.from_url(url)
-    client.delete(*hot_keys(url, prefix))  # a Redis that lost everything
+    client = redis.Redis.from_url(setup.url)
+    client.delete(*hot_keys(setup.url, setup.prefix))  # a Redis that lost everything
     client.close()
-    assert engine.hot.store.read_state(tenant_id, "cust-0", 0, personal=True) is None
-    report = engine.hot.features.rebuild(tenant_id)
+    assert setup.hot.store.read_state(tenant_id, "cust-0", 0, personal=True) is None
+    report = setup.hot.features.rebuild(tenant_id)
     assert report.customers == 3 and report.events > 0
     assert sql_and_hot_agree(engine, sql_store, tenant_id, ["cust-0", "cust-1", "cust-2"]) == 3
 
 
 def test_an_older_state_never_overwrites_a_newer_one(
-    sql_store: SqlStore, clock: MovableClock, redis_prefix: tuple[str, str]
+    setup: HotSetup, sql_store: SqlStore, clock: MovableClock
 ) -> None:
-    url, prefix = redis_prefix
-    tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
-    engine = Engine(sql_store, clock=clock, hot=hot_path(url, prefix, sql_store))
-    assert engine.hot is not None
+    engine, tenant_id = setup.engine, setup.tenant_id
     engine.decide(inbound(tenant_id, "c1", 0, clock))
     old = sql_store.features.state_texts(tenant_id, "c1", personal=True)
     clock.now += timedelta(minutes=3)
     engine.decide(inbound(tenant_id, "c1", 1, clock))
     assert old is not None
-    written = engine.hot.store.write_states([old])
+    written = setup.hot.store.write_states([old])
     assert written == 0  # a write-through that arrived late changes nothing
     assert sql_and_hot_agree(engine, sql_store, tenant_id, ["c1"]) == 1
 
 
-def test_erasure_removes_the_hot_copy(
-    sql_store: SqlStore, clock: MovableClock, redis_prefix: tuple[str, str]
-) -> None:
+def test_erasure_removes_the_hot_copy(setup: HotSetup, clock: MovableClock) -> None:
     from tactful.subjects import erase_customer
 
-    url, prefix = redis_prefix
-    tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
-    engine = Engine(sql_store, clock=clock, hot=hot_path(url, prefix, sql_store))
-    engine.decide(inbound(tenant_id, "c1", 0, clock))
-    assert any(b"c1" in k for k in hot_keys(url, prefix))
-    erase_customer(engine, TenantId(tenant_id), CustomerId("c1"), by="test")
-    assert not any(b"c1" in k for k in hot_keys(url, prefix))
+    setup.engine.decide(inbound(setup.tenant_id, "c1", 0, clock))
+    assert any(b"c1" in k for k in hot_keys(setup.url, setup.prefix))
+    erase_customer(setup.engine, TenantId(setup.tenant_id), CustomerId("c1"), by="test")
+    assert not any(b"c1" in k for k in hot_keys(setup.url, setup.prefix))
 
 
 class _Held(TemplateRenderer):
