@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,4 +107,56 @@ def test_redis_killed_mid_stream_degrades_and_recovers(
         assert hot.features.hits == hits + 1  # refilled by the write-through: Redis serves again
     finally:
         client.close()
+        engine.close()
+
+
+def test_a_frozen_redis_opens_the_breaker_and_costs_only_bounded_timeouts(
+    redis_server: RedisServer, sqlite_store: SqlStore, clock: MovableClock
+) -> None:
+    """SIGSTOP, not a refused connection: the client's timeouts end each call, the breaker opens
+    after its threshold, and from then on decisions do not touch Redis at all."""
+    tenant_id = create_tenant(sqlite_store, "acme").tenant.tenant_id
+    breaker_clock = BreakerClock()
+    hot = HotPath.over(RedisHotStore(redis_server.url, "t:"), sqlite_store.features, clock=breaker_clock)
+    engine = Engine(sqlite_store, clock=clock, hot=hot)
+    calls: list[str] = []
+    read_state = hot.store.read_state
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append("read")
+        return read_state(*args, **kwargs)
+
+    hot.store.read_state = counted  # type: ignore[method-assign]
+
+    def decide(i: int) -> Decision:
+        clock.now += timedelta(minutes=1)
+        return engine.decide(
+            InboundMessage(
+                event_id=EventId(f"f-{i}"),
+                tenant_id=TenantId(tenant_id),
+                customer_id=CustomerId("c1"),
+                conversation_id=ConversationId("conv-1"),
+                channel=Channel.SMS,
+                text="Is my order on its way?",
+                sent_at=clock.now,
+            )
+        )
+
+    try:
+        for i in range(3):
+            decide(i)  # warm: the customer gets state in SQL and Redis
+        redis_server.freeze()
+        try:
+            frozen = [decide(10 + i) for i in range(5)]
+            assert hot.breaker.state == "open"
+            tried = len(calls)
+            more = decide(20)
+            assert len(calls) == tried  # the open breaker kept this decision away from Redis
+            assert all(any(r.startswith(UNAVAILABLE) for r in d.degradations) for d in [*frozen, more])
+        finally:
+            redis_server.thaw()
+        breaker_clock.now += hot.breaker.cooldown_s
+        assert not any(UNAVAILABLE in r for r in decide(30).degradations)
+        assert hot.breaker.state == "closed"
+    finally:
         engine.close()
