@@ -65,22 +65,34 @@ class CircuitBreaker:
         return "open" if self._clock() - self._opened_at < self.cooldown_s else "half_open"
 
     def call(self, fn: Callable[[], T]) -> T:
-        with self._lock:
-            state = self._state()
-            if state == "open" or (state == "half_open" and self._trial):
-                raise CircuitOpen(f"{self.name}: circuit open after {self._failures} failures")
-            self._trial = state == "half_open"
+        if not self.enter():
+            raise CircuitOpen(f"{self.name}: circuit open after {self._failures} failures")
         try:
             result = fn()
         except self._failures_types:
             self.record_failure()
             raise
         except BaseException:
-            with self._lock:
-                self._trial = False
+            self.cancel_trial()
             raise
         self.record_success()
         return result
+
+    def enter(self) -> bool:
+        """Whether a call may go now: closed, or the one trial call of half-open (which this
+        claims). For callers that cannot wrap the call in ``call`` (an awaited one): they report
+        its result with ``record_failure``/``record_success``, or ``cancel_trial``."""
+        with self._lock:
+            state = self._state()
+            if state == "open" or (state == "half_open" and self._trial):
+                return False
+            self._trial = state == "half_open"
+            return True
+
+    def cancel_trial(self) -> None:
+        """The call ended neither in success nor in a counted failure (cancelled, a caller's bug)."""
+        with self._lock:
+            self._trial = False
 
     def record_failure(self) -> bool:
         """Count a failure; True when the breaker is open after it (opened or re-opened now)."""
