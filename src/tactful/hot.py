@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from tactful.breaker import CircuitBreaker, CircuitOpen
-from tactful.context.hot import HotFeatures
+from tactful.context.hot import HotFeatures, WriteBehind
 from tactful.store.hot import HotStore, HotStoreUnavailable, open_hot_store
 from tactful.store.sql_features import SqlFeatureStore
 
@@ -39,12 +39,14 @@ class EventClaims:
         self,
         hot: HotStore,
         breaker: CircuitBreaker,
+        behind: WriteBehind,
         *,
         ttl_s: float = CLAIM_TTL_S,
         wait_s: float = CLAIM_WAIT_S,
     ) -> None:
         self.hot = hot
         self.breaker = breaker
+        self.behind = behind
         self.ttl_s = ttl_s
         self.wait_s = wait_s
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
@@ -62,11 +64,13 @@ class EventClaims:
             self.waited += 1
             self._wait(tenant_id, event_id)
             return decide()  # finds the holder's decision in its SQL read (or races, after the wait)
+        outer, self.behind.rows = self.behind.rows, []  # the decision's state writes go with the release
         try:
             return decide()
         finally:
+            rows, self.behind.rows = self.behind.rows or [], outer
             with contextlib.suppress(HotStoreUnavailable, CircuitOpen):  # else it expires by itself
-                self.breaker.call(lambda: self.hot.release_event(tenant_id, event_id, owner))
+                self.breaker.call(lambda: self.hot.write_states(rows, release=(tenant_id, event_id, owner)))
 
     def _wait(self, tenant_id: str, event_id: str) -> None:
         """Until the claim is gone (released, or expired with its holder), at most ``wait_s``."""
@@ -106,7 +110,10 @@ class HotPath:
         cls, store: HotStore, sql: SqlFeatureStore, *, clock: Callable[[], float] = time.monotonic
     ) -> HotPath:
         breaker = CircuitBreaker("hot_store", failures=(HotStoreUnavailable,), clock=clock)
-        return cls(store, breaker, HotFeatures(store, sql, breaker), EventClaims(store, breaker))
+        behind = WriteBehind()
+        return cls(
+            store, breaker, HotFeatures(store, sql, breaker, behind), EventClaims(store, breaker, behind)
+        )
 
     def close(self) -> None:
         self.store.close()

@@ -15,6 +15,7 @@ costs the next read a trip to SQL.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -33,10 +34,24 @@ HotRead = tuple[tuple[CustomerFacts | None, FeatureVector], tuple[Any, ...] | No
 _UNAVAILABLE = (HotStoreUnavailable, CircuitOpen)
 
 
+class WriteBehind(threading.local):
+    """Per thread: while ``rows`` is a list, state writes are collected there instead of sent, so
+    the event claim's release carries them (one round trip after the decision, tactful/hot.py)."""
+
+    rows: list[StateRow] | None = None
+
+
 class HotFeatures:
-    def __init__(self, hot: HotStore, sql: SqlFeatureStore, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self,
+        hot: HotStore,
+        sql: SqlFeatureStore,
+        breaker: CircuitBreaker | None = None,
+        behind: WriteBehind | None = None,
+    ) -> None:
         self.hot = hot
         self.sql = sql
+        self.behind = behind or WriteBehind()
         self.breaker = breaker or CircuitBreaker("hot_store", failures=(HotStoreUnavailable,))
         #: Reads served by the hot store, and those that went to SQL (stale or missing copy; or the
         #: hot store unavailable): metrics.
@@ -102,6 +117,9 @@ class HotFeatures:
     def write(self, rows: Sequence[StateRow]) -> None:
         """Best effort: a state the hot store did not get is read from SQL until the next write."""
         if not rows:
+            return
+        if self.behind.rows is not None:
+            self.behind.rows.extend(rows)
             return
         try:
             self.breaker.call(lambda: self.hot.write_states(rows))

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from tactful.errors import InputRejected
-from tactful.store.hot import HotState, HotStoreUnavailable, StateRow
+from tactful.store.hot import Claim, HotState, HotStoreUnavailable, StateRow
 
 T = TypeVar("T")
 
@@ -78,6 +78,9 @@ class RedisHotStore:
     def _key(self, tenant_id: str, customer_id: str) -> str:
         return f"{self._prefix}f:{tenant_id}:{customer_id}"
 
+    def _claim_key(self, tenant_id: str, event_id: str) -> str:
+        return f"{self._prefix}e:{tenant_id}:{event_id}"
+
     def _call(self, fn: Callable[[], T]) -> T:
         try:
             return fn()
@@ -102,7 +105,7 @@ class RedisHotStore:
             seq=int(got[2]),
         )
 
-    def write_states(self, rows: Iterable[StateRow]) -> int:
+    def write_states(self, rows: Iterable[StateRow], *, release: Claim | None = None) -> int:
         by_customer: dict[tuple[str, str], list[str]] = {}
         for row in rows:
             computed_at: datetime = row["computed_at"]
@@ -115,14 +118,18 @@ class RedisHotStore:
                     computed_at.isoformat(),
                 )
             )
-        if not by_customer:
+        if not by_customer and release is None:
             return 0
 
         def run() -> int:
             pipe = self._redis.pipeline(transaction=False)
             for (tenant_id, customer_id), args in by_customer.items():
                 self._write(keys=[self._key(tenant_id, customer_id)], args=args, client=pipe)
-            return sum(int(n) for n in pipe.execute())
+            if release is not None:
+                tenant_id, event_id, owner = release
+                self._release(keys=[self._claim_key(tenant_id, event_id)], args=[owner], client=pipe)
+            replies = pipe.execute()
+            return sum(int(n) for n in replies[: len(by_customer)])
 
         return self._call(run)
 
@@ -132,15 +139,15 @@ class RedisHotStore:
     # -- event claims ------------------------------------------------------------------------------
 
     def claim_event(self, tenant_id: str, event_id: str, owner: str, ttl_s: float) -> bool:
-        key = f"{self._prefix}e:{tenant_id}:{event_id}"
+        key = self._claim_key(tenant_id, event_id)
         return bool(self._call(lambda: self._redis.set(key, owner, nx=True, px=max(1, int(ttl_s * 1000)))))
 
     def release_event(self, tenant_id: str, event_id: str, owner: str) -> None:
-        key = f"{self._prefix}e:{tenant_id}:{event_id}"
+        key = self._claim_key(tenant_id, event_id)
         self._call(lambda: self._release(keys=[key], args=[owner]))
 
     def claimed(self, tenant_id: str, event_id: str) -> bool:
-        key = f"{self._prefix}e:{tenant_id}:{event_id}"
+        key = self._claim_key(tenant_id, event_id)
         return bool(self._call(lambda: self._redis.exists(key)))
 
     # -- operations --------------------------------------------------------------------------------
