@@ -271,7 +271,8 @@ def measure_bounded(n: int = 10_000) -> dict[str, float]:
 
 
 def section() -> str:
-    """``make bench``: on SQLite, and on PostgreSQL when its server here answers."""
+    """``make bench``: on SQLite, and on PostgreSQL when its server here answers; a whole decision
+    with and without the hot store when Redis answers (bench/hot_decide.py)."""
     parts = ["## Feature store (issues 6, 12, 13)", "", table()]
     try:
         with psycopg.connect(PG_SERVER, connect_timeout=3):
@@ -280,6 +281,10 @@ def section() -> str:
         parts.append(f"(PostgreSQL not measured: {exc})")
     else:
         parts.append(table(postgres=True))
+    if _answers(DEFAULT_REDIS):
+        import hot_decide  # bench/ is on sys.path when run as a script
+
+        parts.append(hot_decide.section(url=DEFAULT_REDIS))
     return "\n".join(parts)
 
 
