@@ -56,6 +56,12 @@ class HotStore(Protocol):
         """The customer's state of ``version`` (one round trip); None when the hot store has none."""
         ...
 
+    def claim_and_read(
+        self, claim: Claim, ttl_s: float, tenant_id: str, customer_id: str, version: int, *, personal: bool
+    ) -> tuple[bool, HotState | None]:
+        """``claim_event`` and ``read_state`` in one round trip."""
+        ...
+
     def write_states(self, rows: Iterable[StateRow], *, release: Claim | None = None) -> int:
         """Store states newer than what it holds (by ``seq``), so writes that arrive out of order
         never go back in time; and drop ``release``'s claim in the same round trip. Returns how

@@ -92,18 +92,21 @@ class RedisHotStore:
     def read_state(
         self, tenant_id: str, customer_id: str, version: int, *, personal: bool
     ) -> HotState | None:
-        v = f"v{version}"
-        fields = [f"{v}:c", f"{v}:at", f"{v}:s"] + ([f"{v}:p"] if personal else [])
+        fields = _fields(version, personal)
         got: list[Any] = self._call(lambda: self._redis.hmget(self._key(tenant_id, customer_id), fields))
-        if got[0] is None:
-            return None
-        return HotState(
-            version=version,
-            consent=got[0].decode(),
-            personal=got[3].decode() if personal and got[3] is not None else None,
-            computed_at=datetime.fromisoformat(got[1].decode()),
-            seq=int(got[2]),
-        )
+        return _state(version, personal, got)
+
+    def claim_and_read(
+        self, claim: Claim, ttl_s: float, tenant_id: str, customer_id: str, version: int, *, personal: bool
+    ) -> tuple[bool, HotState | None]:
+        def run() -> list[Any]:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.set(self._claim_key(claim[0], claim[1]), claim[2], nx=True, px=max(1, int(ttl_s * 1000)))
+            pipe.hmget(self._key(tenant_id, customer_id), _fields(version, personal))
+            return list(pipe.execute())
+
+        claimed, got = self._call(run)
+        return bool(claimed), _state(version, personal, got)
 
     def write_states(self, rows: Iterable[StateRow], *, release: Claim | None = None) -> int:
         by_customer: dict[tuple[str, str], list[str]] = {}
@@ -160,6 +163,23 @@ class RedisHotStore:
 
     def close(self) -> None:
         self._redis.close()
+
+
+def _fields(version: int, personal: bool) -> list[str]:
+    v = f"v{version}"
+    return [f"{v}:c", f"{v}:at", f"{v}:s"] + ([f"{v}:p"] if personal else [])
+
+
+def _state(version: int, personal: bool, got: list[Any]) -> HotState | None:
+    if got[0] is None:
+        return None
+    return HotState(
+        version=version,
+        consent=got[0].decode(),
+        personal=got[3].decode() if personal and got[3] is not None else None,
+        computed_at=datetime.fromisoformat(got[1].decode()),
+        seq=int(got[2]),
+    )
 
 
 def open_hot_store(url: str, prefix: str = "tactful:") -> RedisHotStore:
