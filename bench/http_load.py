@@ -132,16 +132,19 @@ def postgres_schema() -> Iterator[str | None]:
     schema = f"tactful_http_{uuid.uuid4().hex[:8]}"
     admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}"
+        # Named after the schema too, so the wait sampler sees this run's backends only (the
+        # database is shared with other work).
+        yield f"{PG_SERVER}?options=-csearch_path%3D{schema}&application_name={schema}"
     finally:
         admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         admin.close()
 
 
 class WaitSampler:
-    """Samples what this database's active backends wait on (pg_stat_activity), every 20 ms."""
+    """Samples what the backends of one ``application_name`` wait on (pg_stat_activity), every 20 ms."""
 
-    def __init__(self) -> None:
+    def __init__(self, application: str) -> None:
+        self.application = application
         self.counts: Counter[str] = Counter()
         self.samples = 0
         self._stop = threading.Event()
@@ -154,8 +157,8 @@ class WaitSampler:
             while not self._stop.wait(0.02):
                 rows = conn.execute(
                     "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    " AND state = 'active' AND backend_type = 'client backend'"
+                    " WHERE application_name = %s AND state = 'active'",
+                    (self.application,),
                 ).fetchall()
                 self.samples += 1
                 self.counts.update(r[0] for r in rows)
@@ -191,7 +194,7 @@ def bench_postgres_processes(
                 pids = server_pids(server.process.pid)
                 target = f"{server.base_url}/v1/messages"
                 wrk(target, 3.0, connections, key=key)  # warm-up: every worker's caches and pool
-                with WaitSampler() as waits:
+                with WaitSampler(url.rsplit("application_name=", 1)[1]) as waits:
                     runs[n] = measured(target, seconds, connections, pids, key=key)
                 runs[n]["pg_waits"] = waits.per_sample()
     first = runs[workers[0]]["per_s"]
@@ -201,6 +204,68 @@ def bench_postgres_processes(
         "runs": runs,
         "ratio": runs[workers[-1]]["per_s"] / first,
     }
+
+
+def _row(name: str, r: dict[str, Any]) -> str:
+    cpu = sum(r["server_cpu_s"])
+    per_request = 1000 * cpu / r["requests"] if r["requests"] else float("nan")
+    return (
+        f"| {name} | {r['per_s']:.0f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | "
+        f"{r['non2xx'] + r['errors']:.0f} | {cpu / r['seconds']:.2f} | {per_request:.2f} |"
+    )
+
+
+_HEADER = [
+    "| run | req/s | p50 | p99 | non-2xx + errors | server cores busy | server CPU-ms per request |",
+    "|---|---|---|---|---|---|---|",
+]
+
+
+def http_section(http_: dict[str, Any], decide: dict[str, Any]) -> list[str]:
+    """Markdown for ``bench_http``; ``decide``: the in-process figures of the same run."""
+    t, d = http_["trivial"], http_["decide"]
+    return [
+        "## Over HTTP, one uvicorn process (wrk)",
+        "",
+        f"`wrk -t2 -c{http_['connections']} -d{http_['seconds']:.0f}s -s bench/wrk_messages.lua` against "
+        "one uvicorn process (uvloop, httptools when installed) on a SQLite file, the fast signal "
+        "tier; both endpoints in the same run against the same process, one after the other.",
+        "",
+        *_HEADER,
+        _row("GET /healthz (baseline)", t),
+        _row("POST /v1/messages (decide)", d),
+        "",
+        f"- POST / healthz: **{http_['ratio']:.3f}** (target ≥ 0.2)",
+        f"- HTTP decisions/s / in-process decisions/s (one thread, same run): "
+        f"{d['per_s']:.0f} / {float(decide['per_s']):.0f} = **{d['per_s'] / float(decide['per_s']):.2f}×** "
+        "(target ≥ 0.8×; the server overlaps decisions waiting on the commit, group commit batches them)",
+        "",
+    ]
+
+
+def _waits(run: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in run["pg_waits"].items())
+
+
+def scale_section(scale: dict[str, Any]) -> list[str]:
+    """Markdown for ``bench_postgres_processes``."""
+    runs: dict[int, dict[str, Any]] = scale["runs"]
+    lines = [
+        "## Two API processes on PostgreSQL (wrk)",
+        "",
+        f"`wrk -t2 -c{scale['connections']} -d{scale['seconds']:.0f}s` POST /v1/messages against "
+        "`uvicorn --workers N` (one socket) on the PostgreSQL server here, a fresh schema per run; "
+        "wrk, the API processes and PostgreSQL share the machine's cores. PostgreSQL waits: mean "
+        "number of this run's backends in each state per 20 ms sample of pg_stat_activity.",
+        "",
+        *_HEADER,
+        *[_row(f"{n} process{'es' if n > 1 else ''}", r) for n, r in runs.items()],
+        "",
+        *[f"- waits, {n}: " + _waits(r) for n, r in runs.items()],
+        f"- {max(runs)} processes / 1: **{scale['ratio']:.2f}×** (target ≥ 1.6×)",
+        "",
+    ]
+    return lines
 
 
 def main() -> None:
