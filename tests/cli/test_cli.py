@@ -201,3 +201,17 @@ def test_serve_picks_uvloop_and_httptools_when_installed(monkeypatch: pytest.Mon
     assert server_implementations() == ("uvloop", "httptools")  # runtime dependencies
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     assert server_implementations() == ("asyncio", "h11")  # a platform without them still serves
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    """``python -m tactful --version`` works where the console script is not on PATH."""
+    import subprocess
+    import sys
+
+    from tactful import __version__
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tactful", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert __version__ in done.stdout
