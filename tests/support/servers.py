@@ -28,7 +28,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from glob import glob
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import pytest
 
@@ -94,8 +94,8 @@ class ServerProcess:
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
     @contextlib.contextmanager
-    def running(cls) -> Iterator[Self]:
-        server = cls()
+    def running(cls, **options: Any) -> Iterator[Self]:
+        server = cls(**options)
         try:
             server.prepare()
             server.start()
@@ -291,6 +291,20 @@ class PostgresCluster(ServerProcess):
             ]),
             check=True, capture_output=True, cwd=self.workdir,
         )  # fmt: skip
+
+    def stop_immediately(self) -> None:
+        """PostgreSQL's "immediate" shutdown (SIGQUIT): what a crash looks like to clients — no
+        goodbye to sessions, crash recovery at the next start."""
+        if not self.alive:
+            return
+        self.thaw()
+        self._signal_group(signal.SIGQUIT)
+        assert self.proc is not None
+        try:
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._after_kill()
 
     def command(self) -> list[str]:
         return self._as_owner([
