@@ -192,6 +192,18 @@ class ServerProcess:
             return ""
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid``'s descendants, parents first (read from /proc; no process is matched by name)."""
+    found: list[int] = []
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in map(int, listed):
+        found += [child, *descendants(child)]
+    return found
+
+
 class RedisServer(ServerProcess):
     name = "redis"
 
@@ -291,6 +303,15 @@ class PostgresCluster(ServerProcess):
             ]),
             check=True, capture_output=True, cwd=self.workdir,
         )  # fmt: skip
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        # PostgreSQL's children call setsid(): the process group holds the postmaster alone, so
+        # freezing or killing "the server" means the postmaster and every backend it forked.
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        for pid in [self.proc.pid, *descendants(self.proc.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
 
     def stop_immediately(self) -> None:
         """PostgreSQL's "immediate" shutdown (SIGQUIT): what a crash looks like to clients — no
