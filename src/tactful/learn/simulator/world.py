@@ -157,6 +157,7 @@ class World:
             frustration=sit.frustration,
             intent=sit.intent,
             intent_confidence=sit.intent_confidence,
+            wants_human=sit.wants_human,
         )
 
     def policy_input(self, contact: Contact, proactive_24h: int) -> PolicyInput:
