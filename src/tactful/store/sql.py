@@ -164,6 +164,7 @@ class SqlStore:
         self._q_find_key = prepare(_FIND_KEY)
         self._q_customer = prepare(_GET_CUSTOMER)
         self._q_combined = prepare(combined_query(database.backend))
+        self._q_combined_light = prepare(combined_query(database.backend, state=False))
         self._q_insert_decision = prepare(_INSERT_DECISION)
         self._q_insert_outbox = prepare(_INSERT_OUTBOX)
         self._audit_statements = AuditStatements(database)
@@ -645,11 +646,13 @@ class SqlStore:
 
     @translate_driver_errors
     def read_for_decision(
-        self, tenant_id: TenantId, event_id: EventId, customer_id: CustomerId
+        self, tenant_id: TenantId, event_id: EventId, customer_id: CustomerId, *, state: bool = True
     ) -> DecisionReads:
-        """Everything a decision reads, in one statement (see sql_reads.py)."""
+        """Everything a decision reads, in one statement (see sql_reads.py); ``state=False``
+        leaves the feature state's JSON to the hot store."""
         row = self._db.fetch_one(
-            self._q_combined, {"b_tenant_id": tenant_id, "b_event_id": event_id, "b_customer_id": customer_id}
+            self._q_combined if state else self._q_combined_light,
+            {"b_tenant_id": tenant_id, "b_event_id": event_id, "b_customer_id": customer_id},
         )
         assert row is not None  # the context's anchor row always exists
         return decision_reads(row)
