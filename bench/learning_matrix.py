@@ -43,7 +43,7 @@ def learner_hash() -> str:
     """What the figures depend on besides the spec and seed: the learner, the simulator and the
     default policy (a change to any of them makes earlier rows stale)."""
     digest = hashlib.sha256()
-    files = sorted((ROOT / "src/tactful/learn").rglob("*.py")) + [ROOT / "policies/default.yaml"]
+    files = [*sorted((ROOT / "src/tactful/learn").rglob("*.py")), ROOT / "policies/default.yaml"]
     for path in files:
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
@@ -229,7 +229,9 @@ def main() -> None:
     print()
     print(table(summaries))
     met = sum(s["targets_met"] for s in summaries)
-    print(f"\n{met} of {len(summaries)} specs meet every target (learner {learner}, {args.decisions} decisions)")
+    print(
+        f"\n{met} of {len(summaries)} specs meet every target (learner {learner}, {args.decisions} decisions)"
+    )
 
 
 if __name__ == "__main__":
