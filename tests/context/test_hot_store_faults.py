@@ -36,6 +36,22 @@ class BreakerClock:
         return self.now
 
 
+def next_decision(engine: Engine, tenant_id: str, event_id: str, clock: MovableClock) -> Decision:
+    """Customer c1's next message, a minute after the last."""
+    clock.now += timedelta(minutes=1)
+    return engine.decide(
+        InboundMessage(
+            event_id=EventId(event_id),
+            tenant_id=TenantId(tenant_id),
+            customer_id=CustomerId("c1"),
+            conversation_id=ConversationId("conv-1"),
+            channel=Channel.CHAT,
+            text="Where is my parcel? It is late again.",
+            sent_at=clock.now,
+        )
+    )
+
+
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     with RedisServer.running() as server:
@@ -53,19 +69,7 @@ def test_redis_killed_mid_stream_degrades_and_recovers(
     counter = iter(range(1_000))
 
     def decide() -> Decision:
-        i = next(counter)
-        clock.now += timedelta(minutes=1)
-        return engine.decide(
-            InboundMessage(
-                event_id=EventId(f"evt-{i}"),
-                tenant_id=TenantId(tenant_id),
-                customer_id=CustomerId("c1"),
-                conversation_id=ConversationId("conv-1"),
-                channel=Channel.CHAT,
-                text="Where is my parcel? It is late again.",
-                sent_at=clock.now,
-            )
-        )
+        return next_decision(engine, tenant_id, f"evt-{next(counter)}", clock)
 
     try:
         before = [decide() for _ in range(5)]
@@ -122,18 +126,7 @@ def test_a_frozen_redis_opens_the_breaker_and_costs_only_bounded_timeouts(
     hot.store.read_state = counted  # type: ignore[method-assign]
 
     def decide(i: int) -> Decision:
-        clock.now += timedelta(minutes=1)
-        return engine.decide(
-            InboundMessage(
-                event_id=EventId(f"f-{i}"),
-                tenant_id=TenantId(tenant_id),
-                customer_id=CustomerId("c1"),
-                conversation_id=ConversationId("conv-1"),
-                channel=Channel.SMS,
-                text="Is my order on its way?",
-                sent_at=clock.now,
-            )
-        )
+        return next_decision(engine, tenant_id, f"f-{i}", clock)
 
     try:
         for i in range(3):
