@@ -97,14 +97,17 @@ def measured(
     return result
 
 
-def bench_http(seconds: float, tmp: Path, connections: int = 8) -> dict[str, Any]:
-    """One uvicorn process on SQLite: GET /healthz and POST /v1/messages, same server, same run."""
+def bench_http(
+    seconds: float, tmp: Path, connections: int = 8, uvicorn_args: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """One uvicorn process on SQLite: GET /healthz and POST /v1/messages, same server, same run.
+    ``uvicorn_args``: e.g. ``--loop asyncio --http h11`` to compare with uvloop and httptools."""
     url = f"sqlite:///{tmp / 'http.db'}"
     store = open_store(url)
     key = create_tenant(store, "bench").api_key
     store.close()
     env = {**os.environ, **SERVER_ENV, "TACTFUL_DATABASE_URL": url}
-    with server_process(env, extra_args=("--no-access-log",)) as server:
+    with server_process(env, extra_args=("--no-access-log", *uvicorn_args)) as server:
         pids = server_pids(server.process.pid)
         wrk(f"{server.base_url}/healthz", 1.0, connections)  # warm-up
         wrk(f"{server.base_url}/v1/messages", 2.0, connections, key=key)
@@ -285,13 +288,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--pg-connections", type=int, default=16)
     parser.add_argument("--only", choices=("http", "postgres"))
+    parser.add_argument("--uvicorn-args", default="", help='e.g. "--loop asyncio --http h11"')
     args = parser.parse_args()
     if (why := wrk_missing()) is not None:
         raise SystemExit(why)
     started = time.perf_counter()
     if args.only != "postgres":
         with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps(bench_http(args.seconds, Path(tmp), args.connections), indent=2))
+            result = bench_http(args.seconds, Path(tmp), args.connections, tuple(args.uvicorn_args.split()))
+            print(json.dumps(result, indent=2))
+            print(f"POST/healthz {result['ratio']:.3f}; by server CPU per request {cpu_ratio(result):.3f}")
     if args.only != "http":
         print(json.dumps(bench_postgres_processes(args.seconds, args.pg_connections), indent=2))
     print(f"({time.perf_counter() - started:.0f} s)")
