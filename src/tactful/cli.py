@@ -126,7 +126,9 @@ def serve(
     settings = settings_for(db)
     loop, http = server_implementations()
     if workers == 1:
-        uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info", loop=loop, http=http)
+        uvicorn.run(
+            create_app(settings=settings), host=host, port=port, log_level="info", loop=loop, http=http
+        )
         return
     # Several workers each import the app: they read their settings from the environment.
     os.environ.update(settings.as_environment())
