@@ -179,6 +179,17 @@ class WaitSampler:
         return {k: round(v / max(1, self.samples), 2) for k, v in self.counts.most_common(6)}
 
 
+def deadlock_count() -> int:
+    """Deadlocks PostgreSQL has broken in this database so far (all sessions: the database is
+    shared, so a run's difference is an upper bound on its own)."""
+    import psycopg
+
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        query = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
 def bench_postgres_processes(
     seconds: float, connections: int = 16, workers: tuple[int, ...] = (1, 2)
 ) -> dict[str, Any] | None:
@@ -197,9 +208,11 @@ def bench_postgres_processes(
                 pids = server_pids(server.process.pid)
                 target = f"{server.base_url}/v1/messages"
                 wrk(target, 3.0, connections, key=key)  # warm-up: every worker's caches and pool
+                deadlocks = deadlock_count()
                 with WaitSampler(url.rsplit("application_name=", 1)[1]) as waits:
                     runs[n] = measured(target, seconds, connections, pids, key=key)
                 runs[n]["pg_waits"] = waits.per_sample()
+                runs[n]["deadlocks"] = deadlock_count() - deadlocks
     first = runs[workers[0]]["per_s"]
     return {
         "connections": connections,
@@ -258,7 +271,8 @@ def http_section(http_: dict[str, Any], decide: dict[str, Any]) -> list[str]:
 
 
 def _waits(run: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in run["pg_waits"].items())
+    waits = ", ".join(f"{k} {v}" for k, v in run["pg_waits"].items())
+    return f"{waits}; deadlocks broken in the database meanwhile: {run.get('deadlocks', '?')}"
 
 
 def scale_section(scale: dict[str, Any]) -> list[str]:
