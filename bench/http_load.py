@@ -23,7 +23,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -191,34 +191,58 @@ def deadlock_count() -> int:
 
 
 def bench_postgres_processes(
-    seconds: float, connections: int = 16, workers: tuple[int, ...] = (1, 2)
+    seconds: float, connections: int = 16, processes: int = 2
 ) -> dict[str, Any] | None:
-    """POST /v1/messages against 1, then 2 uvicorn worker processes (``--workers``, one socket) on
-    one PostgreSQL store; each in a fresh schema. None without a PostgreSQL server."""
-    runs: dict[int, dict[str, Any]] = {}
-    for n in workers:
-        with postgres_schema() as url:
+    """POST /v1/messages against 1 and against ``processes`` uvicorn workers (``--workers``, one
+    socket) on PostgreSQL, each server on a fresh schema of its own. Both servers run for the
+    whole bench and wrk drives them in the order 1, N, N, 1 (``seconds`` / 2 each), so a change of
+    the machine's load during the run weighs on both alike. None without a PostgreSQL server."""
+    with ExitStack() as stack:
+        servers: dict[int, tuple[str, str, str, list[int]]] = {}
+        for n in (1, processes):
+            url = stack.enter_context(postgres_schema())
             if url is None:
                 return None
             store = open_store(url)
             key = create_tenant(store, f"bench{n}").api_key
             store.close()
             env = {**os.environ, **SERVER_ENV, "TACTFUL_DATABASE_URL": url}
-            with server_process(env, extra_args=("--no-access-log",), workers=n) as server:
-                pids = server_pids(server.process.pid)
-                target = f"{server.base_url}/v1/messages"
-                wrk(target, 3.0, connections, key=key)  # warm-up: every worker's caches and pool
-                deadlocks = deadlock_count()
-                with WaitSampler(url.rsplit("application_name=", 1)[1]) as waits:
-                    runs[n] = measured(target, seconds, connections, pids, key=key)
-                runs[n]["pg_waits"] = waits.per_sample()
-                runs[n]["deadlocks"] = deadlock_count() - deadlocks
-    first = runs[workers[0]]["per_s"]
+            server = stack.enter_context(server_process(env, extra_args=("--no-access-log",), workers=n))
+            target = f"{server.base_url}/v1/messages"
+            servers[n] = (target, key, url.rsplit("application_name=", 1)[1], server_pids(server.process.pid))
+        for target, key, _, _ in servers.values():
+            wrk(target, 3.0, connections, key=key)  # warm-up: every worker's caches and pool
+        parts: dict[int, list[dict[str, Any]]] = {1: [], processes: []}
+        for n in (1, processes, processes, 1):
+            target, key, application, pids = servers[n]
+            deadlocks = deadlock_count()
+            with WaitSampler(application) as waits:
+                part = measured(target, seconds / 2, connections, pids, key=key)
+            part["pg_waits"] = waits.per_sample()
+            part["deadlocks"] = deadlock_count() - deadlocks
+            parts[n].append(part)
+    runs = {n: _combined(p) for n, p in parts.items()}
     return {
         "connections": connections,
         "seconds": seconds,
         "runs": runs,
-        "ratio": runs[workers[-1]]["per_s"] / first,
+        "ratio": runs[processes]["per_s"] / runs[1]["per_s"],
+    }
+
+
+def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Two wrk runs against one server as one: totals, mean p50, worst p99, mean waits."""
+    total = {k: sum(p[k] for p in parts) for k in ("requests", "seconds", "non2xx", "errors", "deadlocks")}
+    waits: Counter[str] = Counter()
+    for p in parts:
+        waits.update({k: v / len(parts) for k, v in p["pg_waits"].items()})
+    return {
+        **total,
+        "per_s": total["requests"] / total["seconds"],
+        "p50_ms": sum(p["p50_ms"] for p in parts) / len(parts),
+        "p99_ms": max(p["p99_ms"] for p in parts),
+        "server_cpu_s": [round(sum(cpu), 2) for cpu in zip(*(p["server_cpu_s"] for p in parts), strict=True)],
+        "pg_waits": {k: round(v, 2) for k, v in waits.most_common(6)},
     }
 
 
@@ -281,10 +305,12 @@ def scale_section(scale: dict[str, Any]) -> list[str]:
     lines = [
         "## Two API processes on PostgreSQL (wrk)",
         "",
-        f"`wrk -t2 -c{scale['connections']} -d{scale['seconds']:.0f}s` POST /v1/messages against "
-        "`uvicorn --workers N` (one socket) on the PostgreSQL server here, a fresh schema per run; "
-        "wrk, the API processes and PostgreSQL share the machine's cores. PostgreSQL waits: mean "
-        "number of this run's backends in each state per 20 ms sample of pg_stat_activity.",
+        f"wrk -t2 -c{scale['connections']}, POST /v1/messages, against `uvicorn --workers N` (one "
+        "socket) on the PostgreSQL server here, each server on a fresh schema; both servers up for "
+        f"the whole run, driven in the order 1, N, N, 1 ({scale['seconds'] / 2:.0f} s each), so a "
+        "change of the machine's load weighs on both alike. wrk, the API processes and PostgreSQL "
+        "share the machine's cores. PostgreSQL waits: mean number of the server's backends in each "
+        "state per 20 ms sample of pg_stat_activity.",
         "",
         *_HEADER,
         *[_row(f"{n} process{'es' if int(n) > 1 else ''}", r) for n, r in runs.items()],
