@@ -34,8 +34,6 @@ from tactful.tenants import create_tenant
 WRK_SCRIPT = Path(__file__).with_name("wrk_messages.lua")
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 TICKS = os.sysconf("SC_CLK_TCK")
-#: Without it an API process serves the demo's richer tiers where the chat budget allows them.
-SERVER_ENV = {"TACTFUL_SIGNAL_TIERS": "fast"}
 
 
 def wrk_missing() -> str | None:
@@ -106,7 +104,7 @@ def bench_http(
     store = open_store(url)
     key = create_tenant(store, "bench").api_key
     store.close()
-    env = {**os.environ, **SERVER_ENV, "TACTFUL_DATABASE_URL": url}
+    env = {**os.environ, "TACTFUL_DATABASE_URL": url}
     with server_process(env, extra_args=("--no-access-log", *uvicorn_args)) as server:
         pids = server_pids(server.process.pid)
         wrk(f"{server.base_url}/healthz", 1.0, connections)  # warm-up
@@ -206,7 +204,7 @@ def bench_postgres_processes(
             store = open_store(url)
             key = create_tenant(store, f"bench{n}").api_key
             store.close()
-            env = {**os.environ, **SERVER_ENV, "TACTFUL_DATABASE_URL": url}
+            env = {**os.environ, "TACTFUL_DATABASE_URL": url}
             server = stack.enter_context(server_process(env, extra_args=("--no-access-log",), workers=n))
             target = f"{server.base_url}/v1/messages"
             servers[n] = (target, key, url.rsplit("application_name=", 1)[1], server_pids(server.process.pid))
@@ -278,8 +276,9 @@ def http_section(http_: dict[str, Any], decide: dict[str, Any]) -> list[str]:
         "## Over HTTP, one uvicorn process (wrk)",
         "",
         f"`wrk -t2 -c{http_['connections']} -d{http_['seconds']:.0f}s -s bench/wrk_messages.lua` against "
-        "one uvicorn process (uvloop, httptools when installed) on a SQLite file, the fast signal "
-        "tier; both endpoints in the same run against the same process, one after the other.",
+        "one uvicorn process (uvloop, httptools when installed) on a SQLite file, default settings "
+        "(as the in-process run); both endpoints in the same run against the same process, one "
+        "after the other.",
         "",
         *_HEADER,
         _row("GET /healthz (baseline)", t),
