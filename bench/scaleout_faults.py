@@ -1,8 +1,9 @@
 """Recovery after each injected fault on the bus path (issue 13 "Measured"): two ``decide`` workers
 and one ``relay,features`` worker on a private NATS server and PostgreSQL cluster
 (``tests/support/servers.py``), a steady stream of inbound messages with unique event ids, and in
-turn: kill -9 of a decide worker, kill -9 of the NATS server (restarted after ``NATS_DOWN_S``), and a
-restart of PostgreSQL. The client re-sends a publish NATS did not acknowledge with the same event id.
+turn: kill -9 of a decide worker, kill -9 of the NATS server (restarted after ``DOWN_S``), kill -9
+of Redis, the workers' hot feature store (restarted empty after ``DOWN_S``), and a restart of
+PostgreSQL. The client re-sends a publish NATS did not acknowledge with the same event id.
 
 Per fault:
 
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the servers live
 
 from tests.scaleout.test_order import inbound
 from tests.support.processes import workers
-from tests.support.servers import NatsServer, PostgresCluster
+from tests.support.servers import NatsServer, PostgresCluster, RedisServer
 
 from tactful.breaker import CircuitOpen
 from tactful.bus import open_bus
@@ -44,8 +45,9 @@ CONVERSATIONS = 8
 #: One inbound message every PERIOD_S: a steady stream well below the workers' capacity, so a
 #: recovery time is the fault's, not a queue's.
 PERIOD_S = 0.05
-NATS_DOWN_S = 2.0
-STEADY_S = 3.0  # stream before each fault
+DOWN_S = 2.0
+STEADY_S = 5.0  # stream before each fault
+WARM_S = 2.0  # the first seconds of the stream (workers' first decisions) are not "steady"
 SETTLE_S = 180.0
 
 
@@ -110,12 +112,17 @@ def recovery(stream: Stream, decided: Decided, repaired: float) -> tuple[float, 
 
 
 def measure() -> dict[str, Any]:
-    with NatsServer.running() as nats, PostgresCluster.running() as pg:
+    with NatsServer.running() as nats, PostgresCluster.running() as pg, RedisServer.running() as redis:
         store = open_store(pg.url)
         tenant_id = create_tenant(store, "faultbench").tenant.tenant_id
         store.close()
         bus_url = f"{nats.url}?partitions=8&ack_wait_s=3&max_attempts=30&backoff_max_s=1&timeout_s=2"
-        env = {"TACTFUL_DATABASE_URL": pg.url, "TACTFUL_BUS_URL": bus_url, "TACTFUL_SIGNAL_TIERS": "fast"}
+        env = {
+            "TACTFUL_DATABASE_URL": pg.url,
+            "TACTFUL_BUS_URL": bus_url,
+            "TACTFUL_SIGNAL_TIERS": "fast",
+            "TACTFUL_HOT_STORE_URL": redis.url,
+        }
         rows: list[dict[str, Any]] = []
         with workers(env, ("decide",), ("decide",), ("relay", "features")) as procs:
             observer = open_bus(bus_url)
@@ -128,7 +135,8 @@ def measure() -> dict[str, Any]:
             try:
                 faults: list[tuple[str, Callable[[], None]]] = [
                     ("decide worker kill -9", procs[0].kill),
-                    ("NATS kill -9, restarted after 2 s", lambda: _nats_down(nats)),
+                    ("NATS kill -9, restarted after 2 s", lambda: _down(nats)),
+                    ("Redis (hot store) kill -9, restarted empty after 2 s", lambda: _down(redis)),
                     ("PostgreSQL restart", pg.restart),
                 ]
                 steady_until = 0.0
@@ -168,10 +176,10 @@ def measure() -> dict[str, Any]:
     }
 
 
-def _nats_down(nats: NatsServer) -> None:
-    nats.kill()
-    time.sleep(NATS_DOWN_S)  # the outage itself (a fault's duration, not a synchronisation)
-    nats.start()
+def _down(server: NatsServer | RedisServer) -> None:
+    server.kill()
+    time.sleep(DOWN_S)  # the outage itself (a fault's duration, not a synchronisation)
+    server.start()
 
 
 def table(result: dict[str, Any]) -> str:
