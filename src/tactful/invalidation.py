@@ -64,7 +64,7 @@ class CacheInvalidation:
     def _on_notice(self, data: dict[str, Any]) -> None:
         kind, tenant_id = data.get("kind"), data.get("tenant_id")
         if kind in KINDS and isinstance(tenant_id, str):
-            self.drop(kind, TenantId(tenant_id))  # type: ignore[arg-type]
+            self.drop(kind, TenantId(tenant_id))
         else:
             log.warning("ignored a malformed cache notice: %r", data)
         with self._cond:

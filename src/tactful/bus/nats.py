@@ -265,7 +265,8 @@ class NatsBus:
         await self._jetstream()
         assert self._nc is not None
         await self._nc.publish(f"{self.config.prefix}.broadcast.{topic}", json.dumps(data).encode())
-        await self._nc.flush(timeout=self.config.timeout_s)  # handed to the server, or BusUnavailable
+        # Handed to the server, or BusUnavailable (the client takes whole seconds here).
+        await self._nc.flush(timeout=max(1, round(self.config.timeout_s)))
 
     async def _listen(self, topic: str, listener: Listener) -> None:
         await self._jetstream()
