@@ -28,9 +28,8 @@ def test_a_failing_tier_opens_its_breaker_and_is_not_called_until_the_trial() ->
     try:
         for _ in range(BREAKER_FAILURES):
             outcome = selector.signals("my card is blocked", Channel.EMAIL)
-            assert outcome.degradations == (
-                "signals: tier transformer failed (RuntimeError); fast result used",
-            )
+            failed = "signals: tier transformer failed (RuntimeError); fast result used"
+            assert outcome.degradations == (failed,)
         assert breaker.state == "open" and transformer.calls == BREAKER_FAILURES
 
         outcome = selector.signals("my card is blocked", Channel.EMAIL)

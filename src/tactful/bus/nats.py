@@ -28,6 +28,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import threading
 from collections.abc import Collection, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -265,8 +266,8 @@ class NatsBus:
         await self._jetstream()
         assert self._nc is not None
         await self._nc.publish(f"{self.config.prefix}.broadcast.{topic}", json.dumps(data).encode())
-        # Handed to the server, or BusUnavailable (the client takes whole seconds here).
-        await self._nc.flush(timeout=max(1, round(self.config.timeout_s)))
+        # nats-py's flush takes whole seconds
+        await self._nc.flush(timeout=max(1, math.ceil(self.config.timeout_s)))  # or BusUnavailable
 
     async def _listen(self, topic: str, listener: Listener) -> None:
         await self._jetstream()
