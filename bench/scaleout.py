@@ -206,7 +206,7 @@ def render(results: list[list[dict[str, Any]]]) -> str:
     ]
     ratios: list[float] = []
     for r, round_ in enumerate(results, 1):
-        base = next(x["throughput"] for x in round_ if x["workers"] == 1)
+        base = next((x["throughput"] for x in round_ if x["workers"] == 1), round_[0]["throughput"])
         for x in round_:
             each = x["cpu_ms_per_decision"].values()  # a process's CPU ÷ every decision of the burst
             cpu = f"{sum(each):.1f}" + ("" if len(each) == 1 else f" ({', '.join(f'{v:.1f}' for v in each)})")
