@@ -108,7 +108,12 @@ class BanditModel:
         if not 0.0 < probability <= 1.0:
             raise ValueError(f"probability must be in (0, 1], got {probability}")
         with self._lock:
-            before = self._run(features, arms, (chosen, reward, probability))
+            # The regressor learns the reward unweighted (probability 1 in VW's label): SquareCB needs
+            # an online square-loss regression on what was observed (Foster & Rakhlin 2020), and VW's
+            # default ``mtr`` weights each update by 1 / p, which with SquareCB's small probabilities
+            # let one noisy reward of a rarely explored arm swamp its estimate (a generated spec stuck
+            # at 0.56 of the oracle; 0.76 unweighted). The propensity still scores the explorer.
+            before = self._run(features, arms, (chosen, reward, 1.0))
             self.learned += 1
             if not self._scores or len(before) != len(arms):
                 return
