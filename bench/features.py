@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 import redis
 
-from tactful.context import FeatureEvent, aggregations, load_context
+from tactful.context import FeatureEvent, aggregations, load_context, windows
 from tactful.context.definitions import default_definitions
 from tactful.domain import Customer, CustomerId, CustomerProfile, EventId, TenantId
 from tactful.hot import HotPath
@@ -248,9 +248,9 @@ def measure_bounded(n: int = 10_000) -> dict[str, float]:
     plan = aggregations.Plan(default_definitions().features)
     now = events[-1].occurred_at
     found: dict[str, float] = {}
-    saved = aggregations.EXACT
+    saved = windows.EXACT
     for label, exact in (("bounded", saved), ("unbounded", 10**9)):
-        aggregations.EXACT = exact
+        windows.EXACT = exact
         try:
             t0 = time.process_time()
             state = aggregations.compute(plan, events, ordered=True)
@@ -261,7 +261,7 @@ def measure_bounded(n: int = 10_000) -> dict[str, float]:
                 aggregations.read(plan, json.loads(text), now, None)
             read_ms = (time.process_time() - t0) / 200 * 1000
         finally:
-            aggregations.EXACT = saved
+            windows.EXACT = saved
         found |= {
             f"{label}_bytes": float(len(text)),
             f"{label}_read_ms": read_ms,
@@ -271,7 +271,8 @@ def measure_bounded(n: int = 10_000) -> dict[str, float]:
 
 
 def section() -> str:
-    """``make bench``: on SQLite, and on PostgreSQL when its server here answers."""
+    """``make bench``: on SQLite, and on PostgreSQL when its server here answers; a whole decision
+    with and without the hot store when Redis answers (bench/hot_decide.py)."""
     parts = ["## Feature store (issues 6, 12, 13)", "", table()]
     try:
         with psycopg.connect(PG_SERVER, connect_timeout=3):
@@ -280,6 +281,10 @@ def section() -> str:
         parts.append(f"(PostgreSQL not measured: {exc})")
     else:
         parts.append(table(postgres=True))
+    if _answers(DEFAULT_REDIS):
+        import hot_decide  # bench/ is on sys.path when run as a script
+
+        parts.append(hot_decide.section(url=DEFAULT_REDIS))
     return "\n".join(parts)
 
 

@@ -18,13 +18,17 @@ import os
 import statistics
 import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 from tests.scaleout.test_order import inbound
 from tests.support.processes import workers
 from tests.support.servers import NatsServer, PostgresCluster
 
-from tactful.bus import open_bus
+from tactful.bus import Bus, open_bus
+from tactful.bus.nats import partition_of
 from tactful.domain import Envelope
 from tactful.store import open_store
 from tactful.tenants import create_tenant
@@ -36,6 +40,85 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+
+
+class WaitSampler:
+    """What the database's backends wait on during the burst: ``pg_stat_activity`` sampled every
+    50 ms (wait event type/name of active backends, or ``cpu`` when active and not waiting), and the
+    database's deadlock count from ``pg_stat_database``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.samples: Counter[str] = Counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def deadlocks(self) -> int:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+            ).fetchone()
+            return int(row[0]) if row else 0
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(0.05):
+                rows = conn.execute(
+                    "SELECT coalesce(wait_event_type || ':' || wait_event, 'cpu') FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()"
+                ).fetchall()
+                self.samples.update(r[0] for r in rows)
+
+    def __enter__(self) -> WaitSampler:
+        self.deadlocks_before = self.deadlocks()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.deadlocks_during = self.deadlocks() - self.deadlocks_before
+
+
+def pct(ordered: list[float], q: float) -> float:
+    return ordered[int(q * (len(ordered) - 1))]
+
+
+def commit_times(url: str, tenant_id: str) -> dict[str, float]:
+    """Inbound event id → when its decision committed (the outbox row is written in the decision's
+    transaction), wall-clock seconds."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT event::json -> 'payload' ->> 'event_id', extract(epoch FROM created_at) FROM outbox "
+            "WHERE tenant_id = %s AND event::json ->> 'type' = 'decision.made'",
+            (tenant_id,),
+        ).fetchall()
+    return {str(event_id): float(at) for event_id, at in rows}
+
+
+#: Publishing threads: one publish waits for JetStream's acknowledgement (a round trip), so a
+#: single publisher caps the offered load near 1 / round trip — below what the workers can decide.
+PUBLISHERS = 16
+
+
+def publish_concurrently(
+    producer: Bus, burst: list[Envelope], sent: dict[str, float], wall: dict[str, float]
+) -> None:
+    """Publish ``burst`` from ``PUBLISHERS`` threads, each owning whole conversations (so every
+    conversation is still published in order)."""
+    lanes: dict[int, list[Envelope]] = {}
+    for envelope in burst:
+        lanes.setdefault(partition_of(envelope.key, PUBLISHERS), []).append(envelope)
+
+    def publish(lane: list[Envelope]) -> None:
+        for envelope in lane:
+            sent[envelope.event_id] = time.perf_counter()
+            wall[envelope.event_id] = time.time()
+            producer.publish(envelope)
+
+    with ThreadPoolExecutor(PUBLISHERS) as pool:
+        for future in [pool.submit(publish, lane) for lane in lanes.values()]:
+            future.result()
 
 
 def run(
@@ -68,24 +151,36 @@ def run(
             cpu0 = {p.process.pid: cpu_seconds(p.process.pid) for p in procs}
             sent: dict[str, float] = {}
             burst = [inbound(tenant_id, f"conv-{i % conversations}", i) for i in range(messages)]
-            start = time.perf_counter()
-            for e in burst:
-                sent[e.event_id] = time.perf_counter()
-                producer.publish(e)
-            with done:
-                assert done.wait_for(lambda: all(k in received for k in sent), timeout=600)
+            wall: dict[str, float] = {}  # wall clock, to compare with the store's timestamps
+            with WaitSampler(pg.url) as waits:
+                start = time.perf_counter()
+                publish_concurrently(producer, burst, sent, wall)
+                with done:
+                    assert done.wait_for(lambda: all(k in received for k in sent), timeout=600)
             end = max(received[k] for k in sent)
             cpu = {pid: cpu_seconds(pid) - before for pid, before in cpu0.items()}
         finally:
             producer.close()
             observer.close()
     latencies = sorted((received[k] - t) * 1000 for k, t in sent.items())
+    committed = commit_times(pg.url, tenant_id)
+    stored = sorted((committed[k] - t) * 1000 for k, t in wall.items())
+    # perf_counter → wall clock for the observed times, to split publish→commit from commit→observed
+    offset = time.time() - time.perf_counter()
+    relayed = sorted((received[k] + offset - committed[k]) * 1000 for k in sent)
     return {
         "workers": n_workers,
         "throughput": messages / (end - start),
         "p50_ms": statistics.median(latencies),
         "p99_ms": latencies[int(0.99 * (len(latencies) - 1))],
         "cpu_ms_per_decision": {pid: 1000 * s / messages for pid, s in cpu.items()},
+        "decided_per_s": messages / (max(committed[k] for k in wall) - min(wall.values())),
+        "commit_p50_ms": pct(stored, 0.5),
+        "commit_p99_ms": pct(stored, 0.99),
+        "relay_p50_ms": pct(relayed, 0.5),
+        "relay_p99_ms": pct(relayed, 0.99),
+        "deadlocks": waits.deadlocks_during,
+        "waits": dict(waits.samples.most_common(6)),
     }
 
 
@@ -112,6 +207,13 @@ def main() -> None:
             f"| {r['workers']} | {r['throughput']:.1f} | {r['throughput'] / base:.2f} | "
             f"{r['p50_ms']:.0f} ms | {r['p99_ms']:.0f} ms | {cpu} |"
         )
+    for r in results:
+        print(
+            f"{r['workers']} worker(s): decisions committed {r['decided_per_s']:.1f}/s; publish→commit "
+            f"p50 {r['commit_p50_ms']:.0f} ms p99 {r['commit_p99_ms']:.0f} ms; commit→decision event "
+            f"p50 {r['relay_p50_ms']:.0f} ms p99 {r['relay_p99_ms']:.0f} ms"
+        )
+        print(f"{r['workers']} worker(s): deadlocks {r['deadlocks']}, backend wait samples {r['waits']}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f}")
 
 

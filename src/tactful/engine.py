@@ -66,6 +66,7 @@ from tactful.guard.crypto import MasterKey, VaultError
 from tactful.guard.reinsert import leaked_values, reveal_for_delivery, reveal_reply, tokens_in
 from tactful.guard.vault import SealedValue, Vault, resolve_master_key
 from tactful.hot import HotPath
+from tactful.invalidation import CacheInvalidation
 from tactful.learn import Learner, RulesOnly
 from tactful.learn.bandit import BanditLearner
 from tactful.learn.base import Choice
@@ -185,6 +186,8 @@ class Engine:
         self.renderer: Renderer = renderer if renderer is not None else TemplateRenderer()
         self.learner: Learner = learner if learner is not None else RulesOnly()
         self.policies = ActivePolicies(store)
+        #: Changes to the active policy or the intent model reach every process's caches at once.
+        self.invalidation = CacheInvalidation(self.bus, self.policies)
         #: Experiments (issue 15): the policy and arm per customer, and the guardrails' monitor,
         #: which judges a tenant's running experiment as its outcomes arrive.
         self.experiments, self.monitor = experiments_for(store, self.policies, clock, lambda: self.learner)

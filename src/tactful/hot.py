@@ -4,8 +4,10 @@ claims, behind one circuit breaker — the one object the engine is given for it
 Event claims make API processes agree quickly on a re-sent event id: the process that claims it
 decides; another process receiving the same id meanwhile waits for the claim to go (bounded), and
 then finds the decision in SQL with its usual read instead of computing a second one that would
-lose the insert race. Exactly-once stays SQL's job (the unique event id): with the hot store down,
-or a claim that outlives its holder, decisions simply race in SQL as they would without it.
+lose the insert race. A decision costs two round trips to Redis: the claim goes with its feature
+read, and its state writes with the claim's release. Exactly-once stays SQL's job (the unique
+event id): with the hot store down, or a claim that outlives its holder, decisions simply race in
+SQL as they would without it.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from tactful.breaker import CircuitBreaker, CircuitOpen
-from tactful.context.hot import HotFeatures
+from tactful.context.hot import ClaimedElsewhere, DecisionScope, HotFeatures
 from tactful.store.hot import HotStore, HotStoreUnavailable, open_hot_store
 from tactful.store.sql_features import SqlFeatureStore
 
@@ -39,12 +41,14 @@ class EventClaims:
         self,
         hot: HotStore,
         breaker: CircuitBreaker,
+        scope: DecisionScope,
         *,
         ttl_s: float = CLAIM_TTL_S,
         wait_s: float = CLAIM_WAIT_S,
     ) -> None:
         self.hot = hot
         self.breaker = breaker
+        self.scope = scope
         self.ttl_s = ttl_s
         self.wait_s = wait_s
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
@@ -52,21 +56,26 @@ class EventClaims:
         self.waited = 0
 
     def deciding(self, tenant_id: str, event_id: str, decide: Callable[[], T]) -> T:
-        """Run ``decide`` holding the event id's claim, or after its holder let go."""
-        owner = f"{self.owner}-{threading.get_ident()}"
+        """Run ``decide`` holding the event id's claim — taken with the decision's feature read, in
+        the same round trip — or, when another process holds it, after it let go."""
+        claim = (tenant_id, event_id, f"{self.owner}-{threading.get_ident()}")
+        scope = self.scope
+        outer = (scope.rows, scope.pending, scope.claimed)
+        scope.rows, scope.pending, scope.claimed = [], (claim, self.ttl_s), False
         try:
-            mine = self.breaker.call(lambda: self.hot.claim_event(tenant_id, event_id, owner, self.ttl_s))
-        except (HotStoreUnavailable, CircuitOpen):
-            return decide()  # SQL alone decides who wins
-        if not mine:
-            self.waited += 1
-            self._wait(tenant_id, event_id)
-            return decide()  # finds the holder's decision in its SQL read (or races, after the wait)
-        try:
-            return decide()
+            try:
+                return decide()
+            except ClaimedElsewhere:
+                self.waited += 1
+                scope.pending = None
+                self._wait(tenant_id, event_id)
+                return decide()  # finds the holder's decision in its SQL read (or races, after the wait)
         finally:
-            with contextlib.suppress(HotStoreUnavailable, CircuitOpen):  # else it expires by itself
-                self.breaker.call(lambda: self.hot.release_event(tenant_id, event_id, owner))
+            rows, claimed = scope.rows or [], scope.claimed
+            scope.rows, scope.pending, scope.claimed = outer
+            if rows or claimed:  # the decision's state writes and the release: one round trip
+                with contextlib.suppress(HotStoreUnavailable, CircuitOpen):  # a claim expires by itself
+                    self.breaker.call(lambda: self.hot.write_states(rows, release=claim if claimed else None))
 
     def _wait(self, tenant_id: str, event_id: str) -> None:
         """Until the claim is gone (released, or expired with its holder), at most ``wait_s``."""
@@ -106,7 +115,10 @@ class HotPath:
         cls, store: HotStore, sql: SqlFeatureStore, *, clock: Callable[[], float] = time.monotonic
     ) -> HotPath:
         breaker = CircuitBreaker("hot_store", failures=(HotStoreUnavailable,), clock=clock)
-        return cls(store, breaker, HotFeatures(store, sql, breaker), EventClaims(store, breaker))
+        scope = DecisionScope()
+        return cls(
+            store, breaker, HotFeatures(store, sql, breaker, scope), EventClaims(store, breaker, scope)
+        )
 
     def close(self) -> None:
         self.store.close()

@@ -10,9 +10,10 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
-from tactful.context.aggregations import BUCKETS, EXACT, Plan, compute, fold, new_state, read
+from tactful.context.aggregations import Plan, compute, fold, new_state, read
 from tactful.context.definitions import FeatureDefinition
 from tactful.context.events import FeatureEvent
+from tactful.context.windows import BUCKETS, EXACT
 from tests.context.builders import T0, decision, message, outcome, plan
 
 SEED = 12

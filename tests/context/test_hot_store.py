@@ -198,14 +198,21 @@ class _Held(TemplateRenderer):
         return super().render(request)
 
 
+@pytest.mark.parametrize("known", [False, True], ids=["new-customer", "customer-with-state"])
 def test_two_engines_sharing_redis_agree_on_a_retried_event_id(
-    tmp_path: Any, clock: MovableClock, redis_prefix: tuple[str, str]
+    tmp_path: Any, clock: MovableClock, redis_prefix: tuple[str, str], known: bool
 ) -> None:
+    """A new customer's claim is its own round trip; with state it rides with the HMGET."""
     url, prefix = redis_prefix
     db = f"sqlite:///{tmp_path / 'shared.db'}"
     store_a, store_b = open_store(db, clock=clock), open_store(db, clock=clock)
     try:
         tenant_id = create_tenant(store_a, "acme").tenant.tenant_id
+        if known:
+            Engine(store_a, clock=clock, hot=hot_path(url, prefix, store_a)).decide(
+                inbound(tenant_id, "c1", 9, clock)
+            )
+            clock.now += timedelta(minutes=1)
         held = _Held()
         a = Engine(store_a, clock=clock, renderer=held, hot=hot_path(url, prefix, store_a))
         b_renderer = _Held()
@@ -215,7 +222,7 @@ def test_two_engines_sharing_redis_agree_on_a_retried_event_id(
         made_by_b: list[Decision] = []
         b.observers.append(made_by_b.append)
         waiting = threading.Event()
-        claim = b.hot.store.claim_event
+        claim, claim_and_read = b.hot.store.claim_event, b.hot.store.claim_and_read
 
         def claim_and_tell(*args: Any) -> bool:
             got = claim(*args)
@@ -223,7 +230,14 @@ def test_two_engines_sharing_redis_agree_on_a_retried_event_id(
                 waiting.set()  # B found A's claim and is about to wait for it
             return got
 
+        def claim_read_and_tell(*args: Any, **kwargs: Any) -> Any:
+            got = claim_and_read(*args, **kwargs)
+            if not got[0]:
+                waiting.set()
+            return got
+
         b.hot.store.claim_event = claim_and_tell  # type: ignore[method-assign]
+        b.hot.store.claim_and_read = claim_read_and_tell  # type: ignore[method-assign]
         message = inbound(tenant_id, "c1", 0, clock, event_id=f"evt-{new_id('x')}")
         results: dict[str, Decision] = {}
         first = threading.Thread(target=lambda: results.setdefault("a", a.decide(message)))

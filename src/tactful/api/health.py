@@ -3,7 +3,8 @@
 ``/readyz`` answers within ``READY_WITHIN`` seconds in every state, and names each dependency:
 ``store`` (``ok``, ``unavailable`` or ``timeout``: a frozen database does not answer at all) and
 ``rate_limit`` (``ok``, or ``degraded`` while Redis is unreachable and local limits apply), and
-each circuit breaker (``bus``, ``hot_store``: ``ok``, ``circuit_open`` or ``circuit_half_open``).
+each circuit breaker (``bus``, ``hot_store``, ``tier_<name>`` per rich signal tier: ``ok``,
+``circuit_open`` or ``circuit_half_open``).
 The service is ready (200) while the store answers, ``degraded`` but still ready when only Redis
 or NATS is gone, and 503 ``store_unavailable`` otherwise. One store probe runs at a time; concurrent
 readiness checks share it, so a frozen database never piles up probe threads.
@@ -63,6 +64,7 @@ def breakers(engine: Engine) -> dict[str, CircuitBreaker]:
         found["bus"] = bus
     if engine.hot is not None:
         found["hot_store"] = engine.hot.breaker
+    found.update(engine.tiers.breakers)  # tier_<name>: the rich signal tiers (the net has none)
     return found
 
 

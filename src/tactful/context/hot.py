@@ -15,13 +15,14 @@ costs the next read a trip to SQL.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from tactful.breaker import CircuitBreaker, CircuitOpen
 from tactful.context.feature_store import CustomerFacts, FeatureVector, RebuildReport
-from tactful.store.hot import HotState, HotStore, HotStoreUnavailable, StateRow
+from tactful.store.hot import Claim, HotState, HotStore, HotStoreUnavailable, StateRow
 from tactful.store.sql_features import SqlFeatureStore
 
 log = logging.getLogger(__name__)
@@ -33,10 +34,34 @@ HotRead = tuple[tuple[CustomerFacts | None, FeatureVector], tuple[Any, ...] | No
 _UNAVAILABLE = (HotStoreUnavailable, CircuitOpen)
 
 
+class ClaimedElsewhere(Exception):
+    """Another process holds the event id's claim: it is deciding this event now (tactful/hot.py)."""
+
+
+class DecisionScope(threading.local):
+    """One decision's dealings with the hot store, per thread (tactful/hot.py ``EventClaims``), so
+    that a decision costs two round trips: its event claim rides with its feature read, and its
+    state writes with the claim's release."""
+
+    #: While a list, state writes are collected here instead of sent.
+    rows: list[StateRow] | None = None
+    #: The claim to take with the decision's feature read, and its time to live.
+    pending: tuple[Claim, float] | None = None
+    #: Whether the decision holds its claim (to release afterwards).
+    claimed: bool = False
+
+
 class HotFeatures:
-    def __init__(self, hot: HotStore, sql: SqlFeatureStore, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self,
+        hot: HotStore,
+        sql: SqlFeatureStore,
+        breaker: CircuitBreaker | None = None,
+        scope: DecisionScope | None = None,
+    ) -> None:
         self.hot = hot
         self.sql = sql
+        self.scope = scope or DecisionScope()
         self.breaker = breaker or CircuitBreaker("hot_store", failures=(HotStoreUnavailable,))
         #: Reads served by the hot store, and those that went to SQL (stale or missing copy; or the
         #: hot store unavailable): metrics.
@@ -51,12 +76,26 @@ class HotFeatures:
         ``state=False``). Appends to ``degraded`` when the hot store could not be used."""
         facts, personal = self.sql.facts_of(row)
         version, seq, active = row[4], row[5], int(row[8])  # seq in the consent state's place
+        pending, self.scope.pending = self.scope.pending, None
         if version is None:  # no event yet for this customer: every feature takes its default
+            if pending is not None:
+                self._claim(pending)
             return (facts, self.sql.vector_of(tenant_id, active, None, None, personal, now, None)), None
         try:
-            state = self.breaker.call(
-                lambda: self.hot.read_state(tenant_id, customer_id, int(version), personal=personal)
-            )
+            if pending is None:
+                state = self.breaker.call(
+                    lambda: self.hot.read_state(tenant_id, customer_id, int(version), personal=personal)
+                )
+            else:
+                (claim, ttl_s) = pending
+                mine, state = self.breaker.call(
+                    lambda: self.hot.claim_and_read(
+                        claim, ttl_s, tenant_id, customer_id, int(version), personal=personal
+                    )
+                )
+                if not mine:
+                    raise ClaimedElsewhere(claim[1])
+                self.scope.claimed = True
         except _UNAVAILABLE as exc:
             self.fallbacks += 1
             degraded.append(f"features: hot store unavailable ({_why(exc)}); read from SQL")
@@ -69,6 +108,16 @@ class HotFeatures:
             tenant_id, state.version, state.consent, state.personal, personal, now, state.computed_at
         )
         return (facts, vector), _seen(state)
+
+    def _claim(self, pending: tuple[Claim, float]) -> None:
+        (claim, ttl_s) = pending
+        try:
+            mine = self.breaker.call(lambda: self.hot.claim_event(*claim, ttl_s))
+        except _UNAVAILABLE:
+            return  # SQL alone decides who wins
+        if not mine:
+            raise ClaimedElsewhere(claim[1])
+        self.scope.claimed = True
 
     def _from_sql(
         self,
@@ -102,6 +151,9 @@ class HotFeatures:
     def write(self, rows: Sequence[StateRow]) -> None:
         """Best effort: a state the hot store did not get is read from SQL until the next write."""
         if not rows:
+            return
+        if self.scope.rows is not None:
+            self.scope.rows.extend(rows)
             return
         try:
             self.breaker.call(lambda: self.hot.write_states(rows))

@@ -25,6 +25,10 @@ HOT_BACKENDS: dict[str, str] = {"redis": "tactful.store.redis", "rediss": "tactf
 StateRow = Mapping[str, Any]
 
 
+#: An event claim: (tenant_id, event_id, owner).
+Claim = tuple[str, str, str]
+
+
 class HotStoreUnavailable(StoreError):
     """The hot store did not answer (down, frozen, refused): callers fall back to SQL."""
 
@@ -52,9 +56,16 @@ class HotStore(Protocol):
         """The customer's state of ``version`` (one round trip); None when the hot store has none."""
         ...
 
-    def write_states(self, rows: Iterable[StateRow]) -> int:
+    def claim_and_read(
+        self, claim: Claim, ttl_s: float, tenant_id: str, customer_id: str, version: int, *, personal: bool
+    ) -> tuple[bool, HotState | None]:
+        """``claim_event`` and ``read_state`` in one round trip."""
+        ...
+
+    def write_states(self, rows: Iterable[StateRow], *, release: Claim | None = None) -> int:
         """Store states newer than what it holds (by ``seq``), so writes that arrive out of order
-        never go back in time. Returns how many were newer."""
+        never go back in time; and drop ``release``'s claim in the same round trip. Returns how
+        many states were newer."""
         ...
 
     def delete_customer(self, tenant_id: str, customer_id: str) -> None: ...

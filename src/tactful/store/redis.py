@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from tactful.errors import InputRejected
-from tactful.store.hot import HotState, HotStoreUnavailable, StateRow
+from tactful.store.hot import Claim, HotState, HotStoreUnavailable, StateRow
 
 T = TypeVar("T")
 
@@ -78,6 +78,9 @@ class RedisHotStore:
     def _key(self, tenant_id: str, customer_id: str) -> str:
         return f"{self._prefix}f:{tenant_id}:{customer_id}"
 
+    def _claim_key(self, tenant_id: str, event_id: str) -> str:
+        return f"{self._prefix}e:{tenant_id}:{event_id}"
+
     def _call(self, fn: Callable[[], T]) -> T:
         try:
             return fn()
@@ -89,20 +92,23 @@ class RedisHotStore:
     def read_state(
         self, tenant_id: str, customer_id: str, version: int, *, personal: bool
     ) -> HotState | None:
-        v = f"v{version}"
-        fields = [f"{v}:c", f"{v}:at", f"{v}:s"] + ([f"{v}:p"] if personal else [])
+        fields = _fields(version, personal)
         got: list[Any] = self._call(lambda: self._redis.hmget(self._key(tenant_id, customer_id), fields))
-        if got[0] is None:
-            return None
-        return HotState(
-            version=version,
-            consent=got[0].decode(),
-            personal=got[3].decode() if personal and got[3] is not None else None,
-            computed_at=datetime.fromisoformat(got[1].decode()),
-            seq=int(got[2]),
-        )
+        return _state(version, personal, got)
 
-    def write_states(self, rows: Iterable[StateRow]) -> int:
+    def claim_and_read(
+        self, claim: Claim, ttl_s: float, tenant_id: str, customer_id: str, version: int, *, personal: bool
+    ) -> tuple[bool, HotState | None]:
+        def run() -> list[Any]:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.set(self._claim_key(claim[0], claim[1]), claim[2], nx=True, px=max(1, int(ttl_s * 1000)))
+            pipe.hmget(self._key(tenant_id, customer_id), _fields(version, personal))
+            return list(pipe.execute())
+
+        claimed, got = self._call(run)
+        return bool(claimed), _state(version, personal, got)
+
+    def write_states(self, rows: Iterable[StateRow], *, release: Claim | None = None) -> int:
         by_customer: dict[tuple[str, str], list[str]] = {}
         for row in rows:
             computed_at: datetime = row["computed_at"]
@@ -115,14 +121,18 @@ class RedisHotStore:
                     computed_at.isoformat(),
                 )
             )
-        if not by_customer:
+        if not by_customer and release is None:
             return 0
 
         def run() -> int:
             pipe = self._redis.pipeline(transaction=False)
             for (tenant_id, customer_id), args in by_customer.items():
                 self._write(keys=[self._key(tenant_id, customer_id)], args=args, client=pipe)
-            return sum(int(n) for n in pipe.execute())
+            if release is not None:
+                tenant_id, event_id, owner = release
+                self._release(keys=[self._claim_key(tenant_id, event_id)], args=[owner], client=pipe)
+            replies = pipe.execute()
+            return sum(int(n) for n in replies[: len(by_customer)])
 
         return self._call(run)
 
@@ -132,15 +142,15 @@ class RedisHotStore:
     # -- event claims ------------------------------------------------------------------------------
 
     def claim_event(self, tenant_id: str, event_id: str, owner: str, ttl_s: float) -> bool:
-        key = f"{self._prefix}e:{tenant_id}:{event_id}"
+        key = self._claim_key(tenant_id, event_id)
         return bool(self._call(lambda: self._redis.set(key, owner, nx=True, px=max(1, int(ttl_s * 1000)))))
 
     def release_event(self, tenant_id: str, event_id: str, owner: str) -> None:
-        key = f"{self._prefix}e:{tenant_id}:{event_id}"
+        key = self._claim_key(tenant_id, event_id)
         self._call(lambda: self._release(keys=[key], args=[owner]))
 
     def claimed(self, tenant_id: str, event_id: str) -> bool:
-        key = f"{self._prefix}e:{tenant_id}:{event_id}"
+        key = self._claim_key(tenant_id, event_id)
         return bool(self._call(lambda: self._redis.exists(key)))
 
     # -- operations --------------------------------------------------------------------------------
@@ -153,6 +163,23 @@ class RedisHotStore:
 
     def close(self) -> None:
         self._redis.close()
+
+
+def _fields(version: int, personal: bool) -> list[str]:
+    v = f"v{version}"
+    return [f"{v}:c", f"{v}:at", f"{v}:s"] + ([f"{v}:p"] if personal else [])
+
+
+def _state(version: int, personal: bool, got: list[Any]) -> HotState | None:
+    if got[0] is None:
+        return None
+    return HotState(
+        version=version,
+        consent=got[0].decode(),
+        personal=got[3].decode() if personal and got[3] is not None else None,
+        computed_at=datetime.fromisoformat(got[1].decode()),
+        seq=int(got[2]),
+    )
 
 
 def open_hot_store(url: str, prefix: str = "tactful:") -> RedisHotStore:

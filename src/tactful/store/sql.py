@@ -53,6 +53,7 @@ from tactful.store.sql_audit import (
     AuditStatements,
     SqlAuditLog,
     append_in,
+    head_lock_order,
     lock_head,
     payload_text,
     send_head_lock,
@@ -605,7 +606,9 @@ class SqlStore:
                 write(conn)
 
         try:
-            self._group.run(statements)
+            self._group.run(
+                statements, head_lock_order(self._audit_statements, decision.tenant_id, decision.customer_id)
+            )
         except DBAPIError as exc:
             # In PostgreSQL's pipeline mode the insert's unique violation may reach us as the
             # pipeline's abort (the error of a later statement), after `statements` got past the
