@@ -192,7 +192,7 @@ def table(summaries: list[dict[str, Any]]) -> str:
         drift = "—"
         if "drift_recovery" in s:
             drift = "; ".join(
-                f"@{d['at_decision']}: {d['worst'] if d['worst'] is not None else 'not in run'}"
+                f"@{d['at_decision']}: {d['worst'] if d['worst'] is not None else 'not recovered'}"
                 f" ({d['not_recovered']}/{n})"
                 for d in s["drift_recovery"]
             )
