@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.learning_matrix import per_spec, read_rows, run_matrix, table
+from bench.learning_matrix import paired, per_spec, read_rows, run_matrix, table
 
 from tactful.learn.simulator.generate import random_spec
 from tactful.learn.simulator.spec import load_spec
@@ -31,6 +31,9 @@ def test_matrix_appends_and_resumes(tmp_path: Path) -> None:
     )
     run_matrix(specs[:1], [1], 250, 1, out, "learner-b")  # another learner: run again
     assert sum(r["learner"] == "learner-b" for r in read_rows(out)) == 1
+    # The same code under two labels: paired on the one run both have, no difference.
+    comparison = paired(out, "learner-b", "learner-a", 250)
+    assert "| telco | 1 |" in comparison and "+0.000" in comparison and "all (1 runs" in comparison
 
     telco = per_spec([r for r in read_rows(out) if r["spec"] == "telco" and r["learner"] == "learner-a"])
     share = telco["bandit_share_of_oracle"]
