@@ -32,6 +32,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@# wrk drives the HTTP figures (bench/http_load.py); without it bench/run.py skips them, saying so.
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk || (apt-get update -qq && apt-get install -y -qq wrk) \
+		|| echo "wrk could not be installed: the HTTP figures will be skipped"
 	$(BIN)/python bench/run.py --write docs/performance.md
 
 lint: $(STAMP)

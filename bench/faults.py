@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the rig lives in tests/faults
@@ -26,7 +25,7 @@ COMMAND = "python bench/faults.py"
 
 def main() -> None:
     reports: list[Report] = []
-    with tempfile.TemporaryDirectory() as tmp, rig(Path(tmp)) as made, made.api() as server:
+    with rig() as made, made.api() as server:
         for run in (
             scenarios.pg_stopped,
             scenarios.pg_restarted,

@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from tactful.config import default_policy_file
 from tactful.domain import DecisionId, new_id
@@ -126,6 +127,117 @@ def _overheads(n: int = 2000) -> dict[str, tuple[float, float]]:
     }
 
 
+class _Timer:
+    """Wall and CPU time spent inside the learner's calls during one decision, in all and per call."""
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.cpu = 0.0
+        self.cpu_by: dict[str, float] = {}
+
+    def reset(self) -> None:
+        self.wall = self.cpu = 0.0
+        self.cpu_by = {}
+
+    def wrap(self, fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0, c0 = time.perf_counter(), time.thread_time()
+            try:
+                found = fn(*args, **kwargs)
+            finally:
+                cpu = time.thread_time() - c0
+                self.wall += time.perf_counter() - t0
+                self.cpu += cpu
+                self.cpu_by[name] = self.cpu_by.get(name, 0.0) + cpu
+            if callable(found):  # log_write's row write, run inside the decision's transaction
+                return self.wrap(found, "row_write")
+            return found
+
+        return timed
+
+
+def live_engine(n: int = 1500) -> dict[str, Any]:
+    """The learner's share of ``Engine.decide`` in live mode: the demo tenant's messages decided on a
+    SQLite file, the learner's calls (choose, the logged row written in the decision's transaction,
+    the post-commit ``logged``) timed inside each decision; the same decisions with the learner off
+    are the baseline. The model starts untrained, so it explores widely and re-evaluates the policy
+    for its arm on most decisions (the costlier case)."""
+    from datetime import UTC, datetime
+
+    from tactful.config import Settings
+    from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
+    from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
+    from tactful.engine import Engine
+
+    class Clock:
+        """50 ms per reading (a few per decision): a busy tenant, so the learner's inline
+        ``close_due`` (once a minute) runs about once per 300 decisions, as it would at that rate."""
+
+        def __init__(self) -> None:
+            self.now = datetime(2026, 6, 17, 15, 0, tzinfo=UTC)
+
+        def __call__(self) -> datetime:
+            self.now += timedelta(milliseconds=50)
+            return self.now
+
+    out: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = Engine.from_settings(Settings(database_url=f"sqlite:///{tmp}/live.db"), clock=Clock())
+        try:
+            tenant, _ = seed(engine)
+            texts = [m.text for m in load_messages(None)[0]]
+            learner = engine.learner
+            assert isinstance(learner, BanditLearner)
+            timer = _Timer()
+            for name in ("choose", "log_write", "logged"):
+                setattr(learner, name, timer.wrap(getattr(learner, name), name))
+
+            def message(i: int) -> InboundMessage:
+                c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
+                return InboundMessage(
+                    event_id=EventId(f"lb{i}"),
+                    tenant_id=tenant,
+                    customer_id=CustomerId(c.customer_id),
+                    conversation_id=ConversationId(f"k{i % 97}"),
+                    channel=c.channel,
+                    text=texts[i % len(texts)],
+                    sent_at=engine.clock(),
+                )
+
+            for mode, offset in (("off", 0), ("live", 1_000_000)):
+                learner.set_mode(tenant, mode)
+                for i in range(100):  # warm-up: imports, caches, the model
+                    engine.decide(message(offset + 500_000 + i))
+                totals, cpus, shares, learner_wall, learner_cpu, trained = [], [], [], [], [], 0
+                parts: dict[str, list[float]] = {}
+                for i in range(n):
+                    timer.reset()
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    decision = engine.decide(message(offset + i))
+                    wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+                    totals.append(wall * 1e3)
+                    cpus.append(cpu * 1e3)
+                    learner_wall.append(timer.wall * 1e3)
+                    learner_cpu.append(timer.cpu * 1e3)
+                    shares.append(timer.cpu / cpu if cpu > 0 else 0.0)
+                    trained += decision.learner is not None and decision.learner.mode == "live"
+                    for part in ("choose", "log_write", "row_write", "logged"):
+                        parts.setdefault(part, []).append(timer.cpu_by.get(part, 0.0) * 1e3)
+                out[mode] = {
+                    "decide_ms": _percentiles(totals),
+                    "decide_cpu_ms": _percentiles(cpus),
+                    "learner_ms": _percentiles(learner_wall),
+                    "learner_cpu_ms": _percentiles(learner_cpu),
+                    "learner_cpu_share": _percentiles(shares),
+                    "bandit_decisions": trained,
+                    "learner_cpu_ms_by_call": {k: _percentiles(v) for k, v in parts.items()},
+                }
+        finally:
+            engine.close()
+    out["n"] = n
+    return out
+
+
 def _logged(p: _Pending, i: int, now: object) -> LoggedChoice:
     from datetime import datetime
 
@@ -207,9 +319,49 @@ def _simulations(decisions: int = 20_000) -> list[tuple[str, dict[str, object], 
     return out
 
 
+def live_section(n: int = 1500) -> list[str]:
+    figures = live_engine(n)
+    off, live = figures["off"], figures["live"]
+
+    def row(label: str, pair: tuple[float, float], base: tuple[float, float] | None = None) -> str:
+        ratio = f" | {pair[1] / base[1]:.2f}×" if base else " | "
+        return f"| {label} | {pair[0]:.3f} | {pair[1]:.3f}{ratio} |"
+
+    by = live["learner_cpu_ms_by_call"]
+    return [
+        "",
+        f"Learner overhead **inside `Engine.decide`, live mode** (`{COMMAND}`, `live_engine`): {n} "
+        f"demo-tenant decisions on a SQLite file with the learner `off`, then {n} in `live` "
+        f"({live['bandit_decisions']} of them reached the bandit; the rest were hand-offs etc.); "
+        "the learner's calls timed inside each decision (thread CPU time, ms; wall times on this "
+        "shared machine mostly measure waiting):",
+        "",
+        "| figure | p50 ms | p99 ms | p99 vs decision p99 (same mode) |",
+        "|---|---:|---:|---:|",
+        row("decision CPU, learner off (baseline)", off["decide_cpu_ms"], off["decide_cpu_ms"]),
+        row("decision CPU, learner live", live["decide_cpu_ms"], off["decide_cpu_ms"]),
+        row("**learner CPU per decision, live**", live["learner_cpu_ms"], live["decide_cpu_ms"]),
+        row(
+            "of it: `choose` (features, VW predict, explorer, re-evaluation)",
+            by["choose"],
+            live["decide_cpu_ms"],
+        ),
+        row("of it: building the log row (`log_write`)", by["log_write"], live["decide_cpu_ms"]),
+        row(
+            "of it: the log row's insert in the decision transaction", by["row_write"], live["decide_cpu_ms"]
+        ),
+        row("of it: `logged` (inline `close_due` once a minute)", by["logged"], live["decide_cpu_ms"]),
+        row("learner CPU per decision, off", off["learner_cpu_ms"], off["decide_cpu_ms"]),
+        f"| learner's share of the decision's CPU, live (per decision) | {live['learner_cpu_share'][0]:.1%} "
+        f"| {live['learner_cpu_share'][1]:.1%} | |",
+        "",
+        "Target (issues 12/16): learner overhead in live mode p99 ≤ 0.3 ms.",
+    ]
+
+
 def section(*, simulations: bool = False) -> str:
-    """The overhead figures (~20 s); ``simulations=True`` (``--simulate``) adds the simulator table,
-    about 50 CPU-seconds per shipped spec."""
+    """The overhead figures (~40 s); ``simulations=True`` (``--simulate``) adds the simulator table,
+    about 16 CPU-seconds per shipped spec."""
     figures = _overheads()
     r50, r99 = figures["rules"]
     o50, o99 = figures["overhead"]
@@ -232,6 +384,7 @@ def section(*, simulations: bool = False) -> str:
         f"| learning from one reward (`BanditModel.learn`) | {l50:.0f} | {l99:.0f} | {l99 / r99:.2f}× |",
         "",
         "Targets: overhead p99 ≤ 300 µs, learning ≤ 100 µs.",
+        *live_section(),
     ]
     if simulations:
         lines += [

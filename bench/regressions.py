@@ -14,7 +14,10 @@ TOLERANCE = 0.20
 
 
 def ratios(
-    decide: dict[str, Any], postgres: dict[str, Any] | None, http_: dict[str, Any] | None
+    decide: dict[str, Any],
+    postgres: dict[str, Any] | None,
+    http_: dict[str, Any] | None,
+    scale: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """figure → (value, "lower" | "higher" is better)."""
     found: dict[str, Any] = {
@@ -43,7 +46,19 @@ def ratios(
         if postgres.get("round_trips") is not None:
             found["postgres round trips per decision"] = (postgres["round_trips"], "lower")
     if http_:
-        found["http POST /v1/messages / GET /healthz"] = (http_["ratio"], "higher")
+        # wrk since issue 12 (a new name: the threaded Python client's figures do not compare).
+        found["http POST /v1/messages / GET /healthz (wrk)"] = (http_["ratio"], "higher")
+        found["http healthz CPU per request / POST CPU per request"] = (
+            sum(http_["trivial"]["server_cpu_s"]) / http_["trivial"]["requests"]
+            / (sum(http_["decide"]["server_cpu_s"]) / http_["decide"]["requests"]),
+            "higher",
+        )  # fmt: skip
+        found["http decisions/s / in-process decisions/s"] = (
+            http_["decide"]["per_s"] / decide["per_s"],
+            "higher",
+        )
+    if scale:
+        found["postgres POST /v1/messages, 2 API processes / 1 (wrk)"] = (scale["ratio"], "higher")
     return found
 
 

@@ -4,22 +4,21 @@ Every figure is measured in this process (or a server it starts), next to a base
 run, because the machine is shared and noisy: compare ratios across runs, not absolute numbers.
 
     python bench/run.py [--write docs/performance.md] [--decisions 3000] [--http-seconds 8]
+
+The HTTP figures are measured with wrk (bench/http_load.py); without wrk they are skipped, saying so.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import importlib
 import json
 import os
 import platform
-import re
 import sqlite3
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -28,15 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from cel_libraries import compare as compare_cel_libraries
+from http_load import bench_http, bench_postgres_processes, http_section, scale_section, wrk_missing
 from regressions import compare, ratios
 
-from tactful.api.process import server_process
 from tactful.config import Settings
 from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
 from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
 from tactful.engine import Engine
-from tactful.store import open_store
-from tactful.tenants import create_tenant
 
 
 def pct(values: list[float], q: float) -> float:
@@ -210,89 +207,11 @@ def count_round_trips(engine: Engine, n: int = 20) -> float:
     return statistics.fmean(counts)
 
 
-def _load(
-    base: str, path: str, body: bytes | None, headers: dict[str, str], seconds: float, threads: int
-) -> dict[str, float]:
-    host, port = re.match(r"http://([^:]+):(\d+)", base).groups()  # type: ignore[union-attr]
-    latencies: list[float] = []
-    errors = 0
-    stop = time.perf_counter() + seconds
-    lock = threading.Lock()
-    counter = [0]
-
-    def worker() -> None:
-        nonlocal errors
-        conn = http.client.HTTPConnection(host, int(port), timeout=30)
-        mine: list[float] = []
-        bad = 0
-        while time.perf_counter() < stop:
-            with lock:
-                counter[0] += 1
-                i = counter[0]
-            payload = body.replace(b"@N@", str(i).encode()) if body else None
-            t0 = time.perf_counter()
-            conn.request("POST" if body else "GET", path, body=payload, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-            mine.append((time.perf_counter() - t0) * 1000)
-            bad += resp.status != 200
-        conn.close()
-        with lock:
-            latencies.extend(mine)
-            errors += bad
-
-    started = time.perf_counter()
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    elapsed = time.perf_counter() - started
-    return {
-        "per_s": len(latencies) / elapsed,
-        "p50_ms": pct(latencies, 0.5),
-        "p99_ms": pct(latencies, 0.99),
-        "requests": len(latencies),
-        "errors": errors,
-    }
-
-
-def bench_http(seconds: float, tmp: Path, threads: int) -> dict[str, object]:
-    """One uvicorn worker; a threaded keep-alive client in this process. The trivial endpoint
-    (/healthz) and POST /v1/messages are measured in the same run, one after the other."""
-    url = f"sqlite:///{tmp / 'http.db'}"
-    store = open_store(url)
-    key = create_tenant(store, "bench").api_key
-    store.close()
-    env = {**os.environ, "TACTFUL_DATABASE_URL": url}
-    with server_process(env, extra_args=("--no-access-log",)) as server:
-        base = server.base_url
-        auth = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        body = json.dumps(
-            {
-                "customer_id": "c@N@",
-                "conversation_id": "k@N@",
-                "channel": "chat",
-                "text": "I was charged twice for my order, please refund the second payment",
-            }
-        ).encode()
-        _load(base, "/healthz", None, {}, 1.0, threads)  # warm-up
-        _load(base, "/v1/messages", body, auth, 1.0, threads)
-        trivial = _load(base, "/healthz", None, {}, seconds, threads)
-        decide = _load(base, "/v1/messages", body, auth, seconds, threads)
-    return {
-        "threads": threads,
-        "seconds": seconds,
-        "trivial": trivial,
-        "decide": decide,
-        "ratio": decide["per_s"] / trivial["per_s"],
-    }
-
-
 def render(
     decide: dict[str, object],
     postgres: dict[str, object] | None,
-    http_: dict[str, object] | None,
+    http_: dict[str, Any] | None,
+    scale: dict[str, Any] | None,
     cel_libs: dict[str, Any],
     command: str,
 ) -> str:
@@ -355,31 +274,9 @@ def render(
             "",
         ]
     if http_:
-        t: dict[str, float] = http_["trivial"]  # type: ignore[assignment]
-        d: dict[str, float] = http_["decide"]  # type: ignore[assignment]
-        lines += [
-            "## Over HTTP (one uvicorn worker)",
-            "",
-            f"{http_['threads']} keep-alive client threads in the bench process, {http_['seconds']} s per "
-            "endpoint, both endpoints in the same run against the same server process.",
-            "",
-            "| endpoint | req/s | p50 | p99 | errors |",
-            "|---|---|---|---|---|",
-            f"| GET /healthz (trivial, baseline) | {t['per_s']:.0f} | {t['p50_ms']:.2f} ms | "
-            f"{t['p99_ms']:.2f} ms | {t['errors']:.0f} |",
-            f"| POST /v1/messages (decide) | {d['per_s']:.0f} | {d['p50_ms']:.2f} ms | "
-            f"{d['p99_ms']:.2f} ms | {d['errors']:.0f} |",
-            "",
-            f"Ratio decide / trivial: **{http_['ratio']:.2f}** (aim ≥ 0.5).",
-            "",
-            "Why: one worker runs one decision at a time (the GIL), and `decide` alone costs "
-            f"{decide['mean_ms']:.2f} ms on average in-process (above), so a worker tops out near "
-            f"{1000 / float(decide['mean_ms']):.0f} decisions/s before any HTTP work; reaching half "  # type: ignore[arg-type]
-            f"the trivial endpoint's {t['per_s']:.0f} req/s would need about "
-            f"{2000 / t['per_s']:.2f} ms per decision including HTTP. The client threads share the "
-            "same 2 cores.",
-            "",
-        ]
+        lines += http_section(http_, decide)
+    if scale:
+        lines += scale_section(scale)
     lines += [
         "## CEL library for policy conditions (`bench/cel_libraries.py`)",
         "",
@@ -408,31 +305,41 @@ def main() -> None:
     parser.add_argument("--write", type=Path)
     parser.add_argument("--decisions", type=int, default=3000)
     parser.add_argument("--http-seconds", type=float, default=8.0)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections, one process.")
+    parser.add_argument("--pg-connections", type=int, default=16, help="wrk connections, on PG.")
     parser.add_argument("--no-http", action="store_true")
     parser.add_argument(
         "--save-figures", action="store_true", help="Keep this run's ratios as the next run's reference."
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--only-core", action="store_true", help="Skip the stage benchmarks (bench/*.py).")
+    parser.add_argument(
+        "--no-scaleout", action="store_true", help="Skip the scale-out section (NATS, PostgreSQL, faults)."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         decide = bench_decide(args.decisions, Path(tmp))
         print(json.dumps(decide, indent=2))
         postgres = None if args.no_postgres else bench_decide_postgres(args.decisions)
         print(json.dumps(postgres, indent=2))
-        http_ = None if args.no_http else bench_http(args.http_seconds, Path(tmp), args.threads)
-        if http_:
+        http_ = scale = None
+        if not args.no_http and (why := wrk_missing()) is not None:
+            print(f"SKIPPED the HTTP figures: {why}")
+        elif not args.no_http:
+            http_ = bench_http(args.http_seconds, Path(tmp), args.connections)
             print(json.dumps(http_, indent=2))
+            if not args.no_postgres:
+                scale = bench_postgres_processes(args.http_seconds, args.pg_connections)
+                print(json.dumps(scale, indent=2))
     cel_libs = compare_cel_libraries()
     print(json.dumps(cel_libs, indent=2))
-    sections = [] if args.only_core else stage_sections()
-    figures = ratios(decide, postgres, http_)
+    sections = [] if args.only_core else stage_sections(skip={"scaleout"} if args.no_scaleout else set())
+    figures = ratios(decide, postgres, http_, scale)
     previous = (args.write or Path("docs/performance.md")).with_suffix(".json")
     worse = compare(figures, previous)
     if args.write:
         command = "python bench/run.py " + " ".join(sys.argv[1:])
-        document = render(decide, postgres, http_, cel_libs, command)
+        document = render(decide, postgres, http_, scale, cel_libs, command)
         lines = ["## Ratios to same-run baselines (compared by `make bench` with the previous run)", ""]
         lines += ["| figure | value | better |", "|---|---|---|"]
         lines += [f"| {name} | {value:.3f} | {better} |" for name, (value, better) in figures.items()]
@@ -461,12 +368,15 @@ STAGE_BENCHMARKS = (
     "telemetry",
     "channels",
     "decision_quality",
+    "scaleout",  # starts its own NATS server and PostgreSQL cluster; --no-scaleout skips it
 )
 
 
-def stage_sections() -> list[str]:
+def stage_sections(skip: set[str]) -> list[str]:
     sections = []
     for name in STAGE_BENCHMARKS:
+        if name in skip:
+            continue
         module = importlib.import_module(name)  # bench/ is on sys.path when run as a script
         print(f"bench/{name}.py ...", flush=True)
         section = module.section()

@@ -124,8 +124,11 @@ def serve(
     from tactful.api.app import create_app
 
     settings = settings_for(db)
+    loop, http = server_implementations()
     if workers == 1:
-        uvicorn.run(create_app(settings=settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings=settings), host=host, port=port, log_level="info", loop=loop, http=http
+        )
         return
     # Several workers each import the app: they read their settings from the environment.
     os.environ.update(settings.as_environment())
@@ -134,8 +137,18 @@ def serve(
     # 5 s default on a busy machine, which killed every worker during start-up (issue 13).
     uvicorn.run(
         "tactful.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level="info", timeout_worker_healthcheck=start_timeout,
+        log_level="info", timeout_worker_healthcheck=start_timeout, loop=loop, http=http,
     )  # fmt: skip
+
+
+def server_implementations() -> tuple[str, str]:
+    """uvicorn's event loop and HTTP parser: uvloop and httptools (runtime dependencies) when they
+    import, else the pure-Python asyncio and h11. Measured in docs/performance.md (issue 12)."""
+    import importlib.util
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") is not None else "h11"
+    return loop, http
 
 
 @app.command()

@@ -81,6 +81,11 @@ class Settings:
     rate_limit_burst: int = 2000
     #: Where the buckets live: ``memory://`` (per process) or ``redis://host:port/db`` (shared).
     rate_limit_url: str = "memory://"
+    #: The hot store (issue 13): Redis holding online feature state and event claims in front of
+    #: the SQL store (``redis://[:password@]host:port/db`` or ``rediss://`` for TLS). None, the
+    #: embedded default: no hot store, the decision path reads SQL. Keys start with the prefix.
+    hot_store_url: str | None = field(default=None, repr=False)  # may hold a password
+    hot_store_prefix: str = "tactful:"
     #: The PII vault's master key (issue 5), base64 of 32 random bytes; wraps every tenant key.
     #: Unset with SQLite: a key file is generated beside the database; with PostgreSQL the vault is
     #: off (values are tokenised but not kept). Never printed (``repr=False``).
@@ -135,6 +140,8 @@ class Settings:
             rate_limit_per_second=_positive_int(env, "TACTFUL_RATE_LIMIT_PER_SECOND", 1000),
             rate_limit_burst=_positive_int(env, "TACTFUL_RATE_LIMIT_BURST", 2000),
             rate_limit_url=env.get("TACTFUL_RATE_LIMIT_URL", "memory://"),
+            hot_store_url=env.get("TACTFUL_HOT_STORE_URL", "").strip() or None,
+            hot_store_prefix=env.get("TACTFUL_HOT_STORE_PREFIX", "tactful:"),
             master_key=_master_key(env, "TACTFUL_MASTER_KEY"),
             signal_tiers=_signal_tiers(env, "TACTFUL_SIGNAL_TIERS"),
             tier_budgets_ms=_tier_budgets(env, "TACTFUL_TIER_BUDGETS"),
@@ -165,6 +172,9 @@ class Settings:
             "TACTFUL_RATE_LIMIT_URL": self.rate_limit_url,
             "TACTFUL_SIGNAL_TIERS": ",".join(self.signal_tiers),
         }
+        if self.hot_store_url is not None:
+            env["TACTFUL_HOT_STORE_URL"] = self.hot_store_url
+            env["TACTFUL_HOT_STORE_PREFIX"] = self.hot_store_prefix
         if self.tier_budgets_ms:
             env["TACTFUL_TIER_BUDGETS"] = ",".join(f"{c}={ms:g}" for c, ms in self.tier_budgets_ms)
         if self.background_relay is not None:

@@ -65,6 +65,8 @@ from tactful.guard.consent import (
 from tactful.guard.crypto import MasterKey, VaultError
 from tactful.guard.reinsert import leaked_values, reveal_for_delivery, reveal_reply, tokens_in
 from tactful.guard.vault import SealedValue, Vault, resolve_master_key
+from tactful.hot import HotPath
+from tactful.invalidation import CacheInvalidation
 from tactful.learn import Learner, RulesOnly
 from tactful.learn.bandit import BanditLearner
 from tactful.learn.base import Choice
@@ -81,6 +83,7 @@ from tactful.signals.tenant_intents import UNREAD, tenant_intent_model, with_ten
 from tactful.store.base import Store
 from tactful.store.database import SideWrite
 from tactful.store.sql import SqlStore
+from tactful.store.sql_feature_writes import DecisionFeatureWrite
 from tactful.store.sql_reads import DecisionReads
 
 log = logging.getLogger(__name__)
@@ -153,8 +156,12 @@ class Engine:
         vault: Vault | Literal["auto"] | None = "auto",
         features: FeatureStore | None = None,
         tracing: Tracing | None = None,
+        hot: HotPath | None = None,
     ) -> None:
         self.store = store
+        #: The hot store (issue 13; tactful/hot.py): feature state and event claims in Redis, with
+        #: SQL as the source of truth. None (the embedded default): SQL only.
+        self.hot = hot
         #: OpenTelemetry (issue 15): off unless configured; the bus is wrapped to trace events too.
         self.tracing = tracing if tracing is not None else Tracing.off()
         #: The event log and feature store (issue 6); the SQL store carries one over its own tables.
@@ -179,6 +186,8 @@ class Engine:
         self.renderer: Renderer = renderer if renderer is not None else TemplateRenderer()
         self.learner: Learner = learner if learner is not None else RulesOnly()
         self.policies = ActivePolicies(store)
+        #: Changes to the active policy or the intent model reach every process's caches at once.
+        self.invalidation = CacheInvalidation(self.bus, self.policies)
         #: Experiments (issue 15): the policy and arm per customer, and the guardrails' monitor,
         #: which judges a tenant's running experiment as its outcomes arrive.
         self.experiments, self.monitor = experiments_for(store, self.policies, clock, lambda: self.learner)
@@ -222,6 +231,9 @@ class Engine:
                 background_relay if settings.background_relay is None else settings.background_relay
             ),
             tracing=Tracing.from_settings(settings.tracing),
+            hot=None
+            if settings.hot_store_url is None
+            else HotPath.open(settings.hot_store_url, store.features, prefix=settings.hot_store_prefix),
         )
         # The bandit learns per tenant when the policy (or `tactful learn mode`) turns it on; with
         # mode off it costs one cached mode lookup per decision.
@@ -239,12 +251,18 @@ class Engine:
         self.tiers.close()
         self.relay.close()
         self.bus.close()
+        if self.hot is not None:
+            self.hot.close()
         self.store.close()
         self.tracing.flush()
 
     # -- the pipeline ---------------------------------------------------------------------------
 
     def decide(self, message: InboundMessage) -> Decision:
+        if self.hot is not None:  # concurrent copies of one event id wait for the first (tactful/hot.py)
+            return self.hot.claims.deciding(
+                message.tenant_id, message.event_id, lambda: self.tracing.decide(message, self._decide)
+            )
         return self.tracing.decide(message, self._decide)  # one span per decision when tracing is on
 
     def _decide(self, message: InboundMessage) -> Decision:
@@ -278,9 +296,15 @@ class Engine:
         with watch.stage("context"):
             if consent is ConsentChange.SMS_OPT_IN:  # the confirmation goes out under the new consent
                 self._change_consent(message, consent)
-            read = None
+            read, seen = None, None
             if reads is not None and consent is not ConsentChange.SMS_OPT_IN and self._features_in_store:
-                read = self.features.from_row(message.tenant_id, reads.context_row, now)  # type: ignore[attr-defined]
+                if self.hot is not None:  # the state from Redis; from SQL (degraded) when it is down
+                    read, seen = self.hot.features.read(
+                        message.tenant_id, message.customer_id, now, reads.context_row, degraded
+                    )
+                else:
+                    read = self.features.from_row(message.tenant_id, reads.context_row, now)  # type: ignore[attr-defined]
+                    seen = reads.context_row  # the state ctx holds, folded ahead of the write
             ctx = load_context(self.features, message.tenant_id, message.customer_id, now, read)
             degraded.extend(ctx.degradations)  # stale features: defaults used, visibly
             if consent is ConsentChange.SMS_OPT_OUT:  # ... and the opt-out binds from the next decision
@@ -353,7 +377,6 @@ class Engine:
         timed = decision.model_copy(update={"latency_ms": watch.total()})
         snapshot = self._snapshot(message, guarded, signals, ctx, consent)
         if isinstance(self.store, SqlStore):
-            seen = None if read is None or reads is None else reads.context_row  # the state ctx holds
             writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed, seen)
             with watch.stage("store"):  # not in latency_ms (taken above): only a span, when tracing
                 stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
@@ -365,6 +388,8 @@ class Engine:
         if created:
             if not writes.features:
                 self._record_feature_events(message, signals, ctx, stored)
+            elif self.hot is not None and writes.feature_write is not None:
+                self.hot.features.write(writes.feature_write.written)  # write-through, best effort
             self._learner_logged(stored, choice, written=writes.learning)
             for observe in self.observers:
                 observe(stored)
@@ -410,9 +435,10 @@ class Engine:
             )
         if self.features is getattr(store, "features", None):
             events = [message_event(message, signals, personal=ctx.personal), decision_event(decision)]
-            writes.in_transaction.append(
-                store.features.decision_write(events, personal=ctx.personal, context_row=context_row)
+            writes.feature_write = store.features.decision_write(
+                events, personal=ctx.personal, context_row=context_row
             )
+            writes.in_transaction.append(writes.feature_write)
             writes.features = True
         learning = self.learner.log_write(decision, choice)
         if learning is not None:
@@ -461,7 +487,10 @@ class Engine:
         """The decision's one combined read (event id, context, policy and intent refs)."""
         if not isinstance(self.store, SqlStore):  # pragma: no cover - every shipped store is one
             return None
-        return self.store.read_for_decision(message.tenant_id, message.event_id, message.customer_id)
+        # With a hot store the read leaves the feature state's JSON to it (only which state is current).
+        return self.store.read_for_decision(
+            message.tenant_id, message.event_id, message.customer_id, state=self.hot is None
+        )
 
     @property
     def _features_in_store(self) -> bool:
@@ -706,6 +735,7 @@ class _SideWrites:
 
     in_transaction: list[SideWrite] = field(default_factory=list)
     features: bool = False
+    feature_write: DecisionFeatureWrite | None = None  # the states it wrote go to the hot store
     learning: bool = False
 
 

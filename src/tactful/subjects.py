@@ -96,6 +96,8 @@ def erase_customer(engine: Engine, tenant_id: TenantId, customer_id: CustomerId,
     erasure = rows.erase_customer(tenant_id, customer_id, ref, by, engine.clock())
     # The feature store's events and state hold no values, but they are still about the customer.
     engine.features.erase_customer(tenant_id, customer_id)
+    if engine.hot is not None:  # and the hot store's copy of the state
+        engine.hot.features.erase_customer(tenant_id, customer_id)
     # Deleted rows must also leave the files: the WAL (SQLite), dead tuples (PostgreSQL).
     rows.scrub()
     return erasure

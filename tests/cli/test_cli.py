@@ -191,3 +191,27 @@ def test_version_and_tenants_list(db: str) -> None:
     assert [t["name"] for t in json.loads(listed.stdout)] == ["demo", "zeta"]
     plain = runner.invoke(app, ["tenants", "list", "--db", db])
     assert plain.exit_code == 0 and "zeta" in plain.stdout
+
+
+def test_serve_picks_uvloop_and_httptools_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from tactful.cli import server_implementations
+
+    assert server_implementations() == ("uvloop", "httptools")  # runtime dependencies
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    assert server_implementations() == ("asyncio", "h11")  # a platform without them still serves
+
+
+def test_python_dash_m_runs_the_same_cli() -> None:
+    """``python -m tactful --version`` works where the console script is not on PATH."""
+    import subprocess
+    import sys
+
+    from tactful import __version__
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tactful", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert __version__ in done.stdout

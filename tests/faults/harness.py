@@ -22,7 +22,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -30,7 +29,7 @@ import psycopg
 from tactful.api.process import ServerProcess, server_process
 from tactful.store import open_store
 from tactful.tenants import create_tenant
-from tests.faults.servers import PostgresCluster, RedisServer
+from tests.support.servers import PostgresCluster, RedisServer
 
 #: Seconds the API may wait on PostgreSQL for anything (``?timeout=`` of the store URL).
 STORE_TIMEOUT = 1.0
@@ -273,12 +272,9 @@ class Rig:
 
 
 @contextmanager
-def rig(workdir: Path) -> Iterator[Rig]:
-    cluster = PostgresCluster()
-    redis = RedisServer(workdir / "redis", password="fault-suite-secret")
-    try:
-        cluster.start()
-        redis.start()
+def rig() -> Iterator[Rig]:
+    """The servers (tests/support/servers.py) keep their own temporary directories and ports."""
+    with PostgresCluster.running() as cluster, RedisServer.running(password="fault-suite-secret") as redis:
         with psycopg.connect(cluster.url, autocommit=True) as conn:
             conn.execute("CREATE DATABASE faults")
         dsn = cluster.url.rsplit("/", 1)[0] + "/faults?sslmode=disable"
@@ -298,6 +294,3 @@ def rig(workdir: Path) -> Iterator[Rig]:
             "TACTFUL_MASTER_KEY": base64.b64encode(b"f" * 32).decode(),
         }
         yield Rig(cluster, redis, dsn, store_url, created.tenant.tenant_id, created.api_key, env)
-    finally:
-        redis.kill()
-        cluster.destroy()

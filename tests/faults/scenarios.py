@@ -41,7 +41,7 @@ def pg_stopped(rig: Rig, server: ServerProcess) -> Report:
     with Load(lambda: server.base_url, rig.api_key, "pg-stop") as load:
         _baseline(load)
         stopped = time.monotonic()
-        rig.cluster.stop()
+        rig.cluster.stop_immediately()
         load.wait_for(lambda: load.answers_since(stopped) >= DURING)
         readyz = _readyz(rig, server)
         rig.cluster.start()
@@ -56,7 +56,7 @@ def pg_restarted(rig: Rig, server: ServerProcess) -> Report:
     """Stop and start between two requests: the pool is full of connections the server closed."""
     with Load(lambda: server.base_url, rig.api_key, "pg-restart") as load:
         _baseline(load)
-        rig.cluster.stop()
+        rig.cluster.stop_immediately()
         rig.cluster.start()
         repaired = time.monotonic()
         _after_repair(load, repaired)
@@ -71,13 +71,13 @@ def pg_frozen(rig: Rig, server: ServerProcess) -> Report:
     with Load(lambda: server.base_url, rig.api_key, "pg-freeze") as load:
         _baseline(load)
         frozen_at = time.monotonic()
-        pids = rig.cluster.freeze()
+        rig.cluster.freeze()
         try:
             load.wait_for(lambda: load.answers_since(frozen_at) >= DURING)
             readyz = _readyz(rig, server)
             healthz = _healthz_seconds(server)
         finally:
-            rig.cluster.thaw(pids)
+            rig.cluster.thaw()
         repaired = time.monotonic()
         _after_repair(load, repaired)
     report = load.report("PostgreSQL frozen (SIGSTOP)", rig.dsn, rig.tenant_id, repaired)
@@ -104,7 +104,7 @@ def redis_stopped(rig: Rig, server: ServerProcess) -> Report:
 
 
 def redis_frozen(rig: Rig, server: ServerProcess) -> Report:
-    assert rig.redis.process is not None
+    assert rig.redis.alive
     with Load(lambda: server.base_url, rig.api_key, "redis-freeze") as load:
         _baseline(load)
         frozen_at = time.monotonic()

@@ -28,8 +28,8 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def faults_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    with rig(tmp_path_factory.mktemp("faults")) as made:
+def faults_rig() -> Iterator[Rig]:
+    with rig() as made:
         yield made
 
 

@@ -121,3 +121,21 @@ def test_an_error_in_the_work_reaches_the_caller(store: SqlStore) -> None:
 
     with pytest.raises(ValueError, match="boom"):
         store._group.run(failing)
+
+
+def test_a_batch_takes_its_locks_in_one_order_keeping_arrival_order_per_lock(store: SqlStore) -> None:
+    # Two processes' batches locking the same audit heads in arrival order deadlock on PostgreSQL:
+    # every batch runs its writes sorted by the lock each takes first, ties in arrival order.
+    leader, release = _hold_the_writer(store)
+    ran: list[str] = []
+    submitted = [("b", ("t", 3)), ("a", ("t", 1)), ("c", ("t", 3)), ("d", ("s", 7)), ("e", ("t", 0))]
+    threads = []
+    for n, (name, lock) in enumerate(submitted, start=1):
+        work = lambda _conn, name=name: ran.append(name)  # noqa: E731
+        threads.append(threading.Thread(target=store._group.run, args=(work, lock)))
+        threads[-1].start()
+        _wait_queued(store, n)  # queued one by one: arrival order is known
+    release.set()
+    for t in [leader, *threads]:
+        t.join(timeout=30)
+    assert ran == ["d", "e", "a", "b", "c"]

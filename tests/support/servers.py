@@ -28,7 +28,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from glob import glob
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import pytest
 
@@ -94,8 +94,8 @@ class ServerProcess:
     # -- lifecycle -----------------------------------------------------------------------------
     @classmethod
     @contextlib.contextmanager
-    def running(cls) -> Iterator[Self]:
-        server = cls()
+    def running(cls, **options: Any) -> Iterator[Self]:
+        server = cls(**options)
         try:
             server.prepare()
             server.start()
@@ -190,6 +190,18 @@ class ServerProcess:
             return self._log.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid``'s descendants, parents first (read from /proc; no process is matched by name)."""
+    found: list[int] = []
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return found
+    for child in map(int, listed):
+        found += [child, *descendants(child)]
+    return found
 
 
 class RedisServer(ServerProcess):
@@ -291,6 +303,29 @@ class PostgresCluster(ServerProcess):
             ]),
             check=True, capture_output=True, cwd=self.workdir,
         )  # fmt: skip
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        # PostgreSQL's children call setsid(): the process group holds the postmaster alone, so
+        # freezing or killing "the server" means the postmaster and every backend it forked.
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        for pid in [self.proc.pid, *descendants(self.proc.pid)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+
+    def stop_immediately(self) -> None:
+        """PostgreSQL's "immediate" shutdown (SIGQUIT): what a crash looks like to clients — no
+        goodbye to sessions, crash recovery at the next start."""
+        if not self.alive:
+            return
+        self.thaw()
+        self._signal_group(signal.SIGQUIT)
+        assert self.proc is not None
+        try:
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self._after_kill()
 
     def command(self) -> list[str]:
         return self._as_owner([

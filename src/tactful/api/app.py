@@ -115,12 +115,27 @@ def observe(app: FastAPI, engine: Engine) -> None:
         engine.learner.reward_observers.append(metrics.observe_reward)
     if engine.monitor is not None:
         engine.monitor.observers.append(lambda e, kind: metrics.observe_experiment(e.tenant_id, kind))
-    breaker = health.bus_breaker(engine)
-    if breaker is not None:
+    breakers = {"nats" if check == "bus" else check: b for check, b in health.breakers(engine).items()}
+    if breakers:
         metrics.add_probe(
             "tactful_breaker_open", "1 while a remote part's circuit breaker is open or half-open",
-            lambda: {("nats",): float(breaker.state != "closed")}, labels=("breaker",),
+            lambda: {(name,): float(b.state != "closed") for name, b in breakers.items()},
+            labels=("breaker",),
         )  # fmt: skip
+    if engine.hot is not None:
+        features = engine.hot.features
+        metrics.add_probe(
+            "tactful_hot_store_reads",
+            "Feature reads since start by where they were served (hot, stale_or_missing, sql_fallback)",
+            lambda: {
+                ("hot",): float(features.hits),
+                ("stale_or_missing",): float(features.misses),
+                ("sql_fallback",): float(features.fallbacks),
+            },
+            labels=("served",),
+        )
+    breaker = health.bus_breaker(engine)
+    if breaker is not None:
         bus: Any = getattr(engine.bus, "inner", engine.bus)  # the NATS bus: it has a breaker
         # A scrape-time read of NATS, skipped while the breaker is open so a dead server cannot
         # stall /metrics. Consumer lag per group: `tactful bus status`.

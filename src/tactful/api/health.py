@@ -2,9 +2,11 @@
 
 ``/readyz`` answers within ``READY_WITHIN`` seconds in every state, and names each dependency:
 ``store`` (``ok``, ``unavailable`` or ``timeout``: a frozen database does not answer at all) and
-``rate_limit`` (``ok``, or ``degraded`` while Redis is unreachable and local limits apply). The
-service is ready (200) while the store answers, ``degraded`` but still ready when only Redis is
-gone, and 503 ``store_unavailable`` otherwise. One store probe runs at a time; concurrent
+``rate_limit`` (``ok``, or ``degraded`` while Redis is unreachable and local limits apply), and
+each circuit breaker (``bus``, ``hot_store``, ``tier_<name>`` per rich signal tier: ``ok``,
+``circuit_open`` or ``circuit_half_open``).
+The service is ready (200) while the store answers, ``degraded`` but still ready when only Redis
+or NATS is gone, and 503 ``store_unavailable`` otherwise. One store probe runs at a time; concurrent
 readiness checks share it, so a frozen database never piles up probe threads.
 """
 
@@ -42,14 +44,29 @@ async def readyz(request: Request, engine: EngineDep) -> Response:
     limiter: RequestLimiter | None = getattr(request.app.state, "rate_limiter", None)
     if limiter is not None:
         checks["rate_limit"] = limiter.health()
-    breaker = bus_breaker(engine)
-    if breaker is not None:  # a durable bus: events wait in the outbox while it is away (issue 13)
-        checks["bus"] = "ok" if breaker.state == "closed" else f"circuit_{breaker.state}"
+    # Remote parts behind a circuit breaker (issue 13): a durable bus (events wait in the outbox
+    # while it is away) and the hot store (features are read from SQL while it is away). Neither
+    # makes the process unready: the service is ``degraded``.
+    for check, breaker in breakers(engine).items():
+        checks[check] = "ok" if breaker.state == "closed" else f"circuit_{breaker.state}"
     if checks["store"] != "ok":
         return problem(503, "store_unavailable", f"store: {checks['store']}", checks=checks)
     status = "ready" if all(state == "ok" for state in checks.values()) else "degraded"
     body: dict[str, Any] = {"status": status, "checks": checks}
     return JSONResponse(body)
+
+
+def breakers(engine: Engine) -> dict[str, CircuitBreaker]:
+    """The engine's circuit breakers by the ``/readyz`` check they answer."""
+    found = {}
+    bus = bus_breaker(engine)
+    if bus is not None:
+        found["bus"] = bus
+    if engine.hot is not None:
+        found["hot_store"] = engine.hot.breaker
+    # tier_<name>: the rich signal tiers (the net, their fallback, has none)
+    found.update({breaker.name: breaker for breaker in engine.tiers.breakers.values()})
+    return found
 
 
 def bus_breaker(engine: Engine) -> CircuitBreaker | None:

@@ -39,6 +39,7 @@ async def post_examples(body: list[IntentExampleIn], engine: EngineDep, key: Cal
     examples = [(e.text, e.label) for e in body]
     # Training takes seconds of CPU: off the event loop.
     result = await run_in_threadpool(add_and_train, engine.store, key.tenant_id, examples)
+    await run_in_threadpool(engine.invalidation.announce, "intents", key.tenant_id)
     return IntentModelOut(
         version=result.version,
         n_examples=result.n_examples,

@@ -38,6 +38,7 @@ def publish(body: PolicyIn, engine: EngineDep, key: CallerDep, response: Respons
     version, created = lifecycle.publish(engine.store, key.tenant_id, body.source, by=by)
     if body.activate:
         version = lifecycle.activate(engine.store, key.tenant_id, version.version, by=by)
+        engine.invalidation.announce("policy", key.tenant_id)
     if not created:
         response.status_code = 200
     return _out(version)
@@ -67,10 +68,14 @@ def get_version(version: VersionPath, engine: EngineDep, key: CallerDep) -> Poli
 @router.post("/{version}/activate", response_model=PolicyOut)
 def activate(version: VersionPath, engine: EngineDep, key: CallerDep) -> PolicyOut:
     require(key, "admin")
-    return _out(lifecycle.activate(engine.store, key.tenant_id, version, by=f"api-key:{key.key_id}"))
+    done = lifecycle.activate(engine.store, key.tenant_id, version, by=f"api-key:{key.key_id}")
+    engine.invalidation.announce("policy", key.tenant_id)
+    return _out(done)
 
 
 @router.post("/rollback", response_model=PolicyOut, summary="Re-activate the version active before this one")
 def rollback(engine: EngineDep, key: CallerDep) -> PolicyOut:
     require(key, "admin")
-    return _out(lifecycle.rollback(engine.store, key.tenant_id, by=f"api-key:{key.key_id}"))
+    done = lifecycle.rollback(engine.store, key.tenant_id, by=f"api-key:{key.key_id}")
+    engine.invalidation.announce("policy", key.tenant_id)
+    return _out(done)

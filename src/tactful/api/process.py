@@ -1,7 +1,9 @@
 """Run the API as a real uvicorn process on a free loopback port (tests, benchmarks, tooling).
 
 The server picks its own port (``--port 0``); we learn it from uvicorn's "running on" line, so no
-port is guessed and nothing polls or sleeps while it starts.
+port is guessed and nothing polls or sleeps while it starts. With ``workers=N`` (uvicorn's
+supervisor and N worker processes sharing the socket) it also waits for N "Application startup
+complete" lines: each worker logs one once its lifespan (engine, models) is up.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 _READY = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
+_STARTED = "Application startup complete"
 
 
 @dataclass(frozen=True)
@@ -25,23 +28,30 @@ class ServerProcess:
 
 
 @contextmanager
-def server_process(env: dict[str, str], *, extra_args: tuple[str, ...] = ()) -> Iterator[ServerProcess]:
-    """Start ``tactful.api.app:create_app`` (one worker) with ``env``; stop it with SIGTERM on exit.
+def server_process(
+    env: dict[str, str], *, extra_args: tuple[str, ...] = (), workers: int = 1
+) -> Iterator[ServerProcess]:
+    """Start ``tactful.api.app:create_app`` with ``env`` (``workers`` processes: uvicorn's
+    ``--workers``, when more than one); stop it with SIGTERM on exit.
 
     Raises ``RuntimeError`` if the server exits before it is ready."""
+    several = ("--workers", str(workers)) if workers > 1 else ()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tactful.api.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", "0", "--log-level", "info", *extra_args],
+         "--host", "127.0.0.1", "--port", "0", "--log-level", "info", *several, *extra_args],
         env=env, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stderr is not None
     base_url = None
-    for line in proc.stderr:  # blocks until uvicorn logs where it listens (or exits)
+    started = 0
+    for line in proc.stderr:  # blocks until uvicorn logs where it listens and the workers are up
         found = _READY.search(line)
         if found:
             base_url = found.group(1)
+        started += _STARTED in line
+        if base_url is not None and started >= workers:
             break
-    if base_url is None:
+    if base_url is None or started < workers:
         proc.wait()
         raise RuntimeError(f"uvicorn exited with {proc.returncode} before it was ready")
     # Keep reading the log so a full pipe never blocks the server.

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from tactful.bus.base import Bus, DeadLetter, DeadLetters, Deduplicator, Handler
+from tactful.bus.base import Broadcasts, Bus, DeadLetter, DeadLetters, Deduplicator, Handler, Listener
 from tactful.bus.inprocess import InProcessBus
 from tactful.errors import InputRejected
 
-__all__ = ["Bus", "DeadLetter", "DeadLetters", "Deduplicator", "Handler", "InProcessBus", "open_bus"]
+__all__ = [
+    "Broadcasts", "Bus", "DeadLetter", "DeadLetters", "Deduplicator", "Handler", "InProcessBus", "Listener",
+    "open_bus",
+]  # fmt: skip
 
 
 def open_bus(url: str, *, consume: Collection[str] | None = None) -> Bus:

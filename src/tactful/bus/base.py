@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tactful.domain import Envelope
 from tactful.domain.events import EventType
 
 Handler = Callable[[Envelope], None]
+#: A broadcast's handler: the small JSON object the sender gave (see :class:`Broadcasts`).
+Listener = Callable[[dict[str, Any]], None]
 
 
 class Bus(Protocol):
@@ -49,6 +51,17 @@ class DeadLetters(Protocol):
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]: ...
 
     def dead_letter_count(self) -> int: ...
+
+
+@runtime_checkable
+class Broadcasts(Protocol):
+    """Fire-and-forget notices to **every** process (not one per group), at most once: cache
+    invalidations. Nothing is stored; a process that is down or disconnected misses the notice, so
+    a receiver's cache must keep its own safety net (a version check)."""
+
+    def broadcast(self, topic: str, data: dict[str, Any]) -> None: ...
+
+    def listen(self, topic: str, listener: Listener) -> None: ...
 
 
 class Deduplicator:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict, deque
+from typing import Any
 
-from tactful.bus.base import DeadLetter, Handler
+from tactful.bus.base import DeadLetter, Handler, Listener
 from tactful.domain import Envelope
 from tactful.domain.events import EventType
 
@@ -25,6 +26,17 @@ class InProcessBus:
         self._draining = False
         self._dead: list[DeadLetter] = []
         self.published: int = 0
+        self._listeners: dict[str, list[Listener]] = defaultdict(list)
+
+    def broadcast(self, topic: str, data: dict[str, Any]) -> None:
+        for listener in list(self._listeners.get(topic, ())):
+            try:
+                listener(data)
+            except Exception:  # a notice is best effort; one listener's failure stops no other
+                log.exception("listener of %s failed", topic)
+
+    def listen(self, topic: str, listener: Listener) -> None:
+        self._listeners[topic].append(listener)
 
     def subscribe(self, event_type: EventType, handler: Handler, *, group: str) -> None:
         self._subs[event_type].append((group, handler))
@@ -67,3 +79,4 @@ class InProcessBus:
 
     def close(self) -> None:
         self._subs.clear()
+        self._listeners.clear()

@@ -28,6 +28,7 @@ import asyncio
 import hashlib
 import json
 import logging
+import math
 import threading
 from collections.abc import Collection, Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +44,7 @@ from nats.js import api as js_api
 from nats.js.errors import NotFoundError
 
 from tactful.breaker import CircuitBreaker
-from tactful.bus.base import DeadLetter, Handler
+from tactful.bus.base import DeadLetter, Handler, Listener
 from tactful.domain import Envelope
 from tactful.domain.events import EventType
 from tactful.errors import InputRejected, TactfulError
@@ -162,6 +163,13 @@ class NatsBus:
             return  # another process (role) consumes this group
         self._run(self._subscribe(event_type, handler, group))
 
+    def broadcast(self, topic: str, data: dict[str, Any]) -> None:
+        """A core-NATS notice to every process listening (no stream, nothing kept; at most once)."""
+        self.breaker.call(lambda: self._run(self._broadcast(topic, data)))
+
+    def listen(self, topic: str, listener: Listener) -> None:
+        self._run(self._listen(topic, listener))
+
     def close(self) -> None:
         if self._closing:
             return
@@ -170,6 +178,10 @@ class NatsBus:
             self._run(self._close(), timeout=self.config.timeout_s + 5)
         except BusUnavailable:
             log.warning("NATS bus: closing timed out")
+        try:
+            self._run(self._end_the_rest(), timeout=5)
+        except BusUnavailable:
+            log.warning("NATS bus: tasks still running at close")
         self._pool.shutdown(wait=True)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
@@ -253,6 +265,29 @@ class NatsBus:
             timeout=self.config.timeout_s,
             headers={"Nats-Msg-Id": envelope.event_id},
         )
+
+    async def _broadcast(self, topic: str, data: dict[str, Any]) -> None:
+        await self._jetstream()
+        assert self._nc is not None
+        await self._nc.publish(f"{self.config.prefix}.broadcast.{topic}", json.dumps(data).encode())
+        # nats-py's flush takes whole seconds
+        await self._nc.flush(timeout=max(1, math.ceil(self.config.timeout_s)))  # or BusUnavailable
+
+    async def _listen(self, topic: str, listener: Listener) -> None:
+        await self._jetstream()
+        assert self._nc is not None
+        loop = asyncio.get_running_loop()
+
+        async def received(msg: Msg) -> None:
+            try:
+                data = json.loads(msg.data)
+                await loop.run_in_executor(self._pool, listener, data)
+            except Exception:  # a notice is best effort; the listener's version check remains
+                log.exception("NATS bus: listener of %s failed", topic)
+
+        # A plain subscription, no queue group: every process gets every notice. The client
+        # re-subscribes by itself after a reconnect.
+        await self._nc.subscribe(f"{self.config.prefix}.broadcast.{topic}", cb=received)
 
     async def _subscribe(self, event_type: EventType, handler: Handler, group: str) -> None:
         js = await self._jetstream()
@@ -400,6 +435,16 @@ class NatsBus:
             await asyncio.gather(*busy, return_exceptions=True)
         if self._nc is not None and not self._nc.is_closed:
             await self._nc.close()  # not drain(): pending pull requests would hold it for its timeout
+
+    async def _end_the_rest(self) -> None:
+        """Cancel what still runs on the loop (a callback subscription's task — the broadcast
+        listeners' — the client cancels without waiting for, or did not reach when the server
+        was gone) and let it end, so nothing is destroyed pending when the loop stops."""
+        rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in rest:
+            task.cancel()
+        if rest:
+            await asyncio.wait(rest, timeout=1.0)
 
 
 async def _log_error(exc: Exception) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from tactful.breaker import CircuitBreaker
 
 
 @dataclass(frozen=True)
@@ -24,16 +26,12 @@ class RetryPolicy:
         return min(self.cap, timedelta(seconds=seconds))
 
 
-@dataclass
-class _State:
-    failures: int = 0
-    opened_at: datetime | None = None
-
-
 class CircuitBreakers:
-    """One breaker per (tenant, provider, channel): ``threshold`` consecutive failures open it for
-    ``cooldown``; after that one trial send is let through (half-open) and its result closes or
-    re-opens it. Process-local on purpose: each worker learns a provider's health from its own sends."""
+    """One breaker (``tactful.breaker.CircuitBreaker``) per (tenant, provider, channel):
+    ``threshold`` consecutive failures open it for ``cooldown``; after that a trial send is let
+    through (half-open) and its result closes or re-opens it. Process-local on purpose: each worker
+    learns a provider's health from its own sends. Delivery never calls through the breaker: it
+    reports results and schedules the next try for when the breaker lets one through."""
 
     def __init__(
         self,
@@ -47,28 +45,31 @@ class CircuitBreakers:
         self._clock = clock
         self.threshold = threshold
         self.cooldown = cooldown
-        self._states: dict[tuple[str, str, str], _State] = {}
+        self._breakers: dict[tuple[str, str, str], CircuitBreaker] = {}
         self._lock = threading.Lock()
+
+    def _breaker(self, key: tuple[str, str, str]) -> CircuitBreaker:
+        with self._lock:
+            found = self._breakers.get(key)
+            if found is None:
+                found = self._breakers[key] = CircuitBreaker(
+                    ":".join(key),
+                    threshold=self.threshold,
+                    cooldown_s=self.cooldown.total_seconds(),
+                    clock=lambda: self._clock().timestamp(),
+                )
+            return found
 
     def open_until(self, key: tuple[str, str, str]) -> datetime | None:
         """When the breaker lets a trial through, if it is open now; None when sends may go."""
-        with self._lock:
-            state = self._states.get(key)
-            if state is None or state.opened_at is None:
-                return None
-            until = state.opened_at + self.cooldown
-            return until if self._clock() < until else None
+        breaker = self._breakers.get(key)
+        until = None if breaker is None else breaker.open_until()
+        return None if until is None else datetime.fromtimestamp(until, UTC)
 
     def success(self, key: tuple[str, str, str]) -> None:
         with self._lock:
-            self._states.pop(key, None)
+            self._breakers.pop(key, None)  # a healthy provider needs no breaker kept
 
     def failure(self, key: tuple[str, str, str]) -> bool:
         """Count a failure; True when this failure opened (or re-opened) the breaker."""
-        with self._lock:
-            state = self._states.setdefault(key, _State())
-            state.failures += 1
-            if state.failures >= self.threshold:
-                state.opened_at = self._clock()
-                return True
-            return False
+        return self._breaker(key).record_failure()

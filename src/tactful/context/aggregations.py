@@ -10,15 +10,19 @@ Windowed values (count, rate, open) are evaluated at read time from the event ti
 keeps, so "contacts in the last 24 h" is right at the moment of the decision, not at the moment of
 the last event. Windows include both ends: an event exactly ``window`` seconds before the read
 counts. Event times are UTC instants, so a window across a DST change is still exactly as long.
+
+The state is bounded whatever the customer's history (issue 12): the windowed aggregations (count,
+rate, open, in ``windows.py``) keep exact times for their newest events only and counts per
+bucket for older ones.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from tactful.context import windows
 from tactful.context.definitions import Aggregation, FeatureDefinition
 from tactful.context.events import FeatureEvent
 
@@ -155,17 +159,6 @@ def advance(
 # -- folds --------------------------------------------------------------------------------------
 
 
-def _fold_count(
-    d: FeatureDefinition, features: dict[str, Any], _role: str, _payload: dict[str, Any], t: float
-) -> None:
-    times: list[float] = features.setdefault(d.name, [])
-    times.append(t)  # in order: appending keeps the list sorted
-    assert d.window is not None
-    cutoff = t - d.window
-    if times[0] < cutoff:  # nothing older than the window can be read again at a later time
-        del times[: bisect.bisect_left(times, cutoff)]
-
-
 def _fold_last(
     d: FeatureDefinition, features: dict[str, Any], _role: str, payload: dict[str, Any], t: float
 ) -> None:
@@ -192,56 +185,13 @@ def _fold_since(
     features[d.name] = [t]
 
 
-def _fold_rate(
-    d: FeatureDefinition, features: dict[str, Any], role: str, payload: dict[str, Any], t: float
-) -> None:
-    assert d.window is not None and d.group_by is not None
-    decision_id = payload.get("decision_id")
-    if decision_id is None:
-        return
-    state = features.setdefault(d.name, {"den": [], "num": {}})
-    if role == "den":
-        if payload.get(d.group_by) is None:
-            return
-        state["den"].append([t, str(payload[d.group_by]), decision_id])
-    else:
-        state["num"].setdefault(decision_id, t)  # in order: the first answer is the earliest
-    cutoff = t - d.window
-    den = state["den"]
-    if den[0][0] < cutoff if den else False:
-        keep = next((i for i, row in enumerate(den) if row[0] >= cutoff), len(den))
-        del den[:keep]
-        live = {row[2] for row in den}
-        state["num"] = {k: v for k, v in state["num"].items() if k in live or v >= cutoff}
-
-
-def _fold_open(
-    d: FeatureDefinition, features: dict[str, Any], role: str, payload: dict[str, Any], t: float
-) -> None:
-    assert d.window is not None
-    key = payload.get("conversation_id")
-    if key is None:
-        return
-    conversations: dict[str, list[float | None]] = features.setdefault(d.name, {})
-    if role == "open":
-        conversations[key] = [t, None]
-    elif key in conversations:
-        conversations[key][1] = t
-    else:
-        return
-    cutoff = t - d.window
-    if len(conversations) > 1:
-        for old in [k for k, (opened, _) in conversations.items() if opened is not None and opened < cutoff]:
-            del conversations[old]
-
-
 _FOLDS = {
-    Aggregation.COUNT: _fold_count,
+    Aggregation.COUNT: windows.fold_count,
     Aggregation.LAST: _fold_last,
     Aggregation.EWMA: _fold_ewma,
     Aggregation.SINCE: _fold_since,
-    Aggregation.RATE: _fold_rate,
-    Aggregation.OPEN: _fold_open,
+    Aggregation.RATE: windows.fold_rate,
+    Aggregation.OPEN: windows.fold_open,
 }
 
 
@@ -270,14 +220,6 @@ def read(plan: Plan, state: State, now: datetime, computed_at: datetime | None) 
 Read = tuple[Any, float | None]  # (value, event time it reflects)
 
 
-def _read_count(d: FeatureDefinition, raw: Any, at: float) -> Read:
-    times: list[float] = raw or []
-    assert d.window is not None
-    hi = bisect.bisect_right(times, at)
-    lo = bisect.bisect_left(times, at - d.window)
-    return max(hi - lo, 0), times[hi - 1] if hi else None
-
-
 def _read_point(_d: FeatureDefinition, raw: Any, at: float) -> Read:
     if raw is None or raw[0] > at:
         return None, None
@@ -290,42 +232,11 @@ def _read_since(_d: FeatureDefinition, raw: Any, at: float) -> Read:
     return round(at - raw[0], 3), raw[0]
 
 
-def _read_rate(d: FeatureDefinition, raw: Any, at: float) -> Read:
-    if raw is None:
-        return {}, None
-    assert d.window is not None
-    totals: dict[str, int] = {}
-    answered: dict[str, int] = {}
-    newest: float | None = None
-    for t, group, decision_id in raw["den"]:
-        if at - d.window <= t <= at:
-            totals[group] = totals.get(group, 0) + 1
-            replied_at = raw["num"].get(decision_id)
-            if replied_at is not None and replied_at <= at:
-                answered[group] = answered.get(group, 0) + 1
-            newest = t
-    rates = {g: round(answered.get(g, 0) / n, 4) for g, n in sorted(totals.items())}
-    return rates, newest
-
-
-def _read_open(d: FeatureDefinition, raw: Any, at: float) -> Read:
-    if raw is None:
-        return 0, None
-    assert d.window is not None
-    count = 0
-    newest: float | None = None
-    for opened, closed in raw.values():
-        if at - d.window <= opened <= at and (closed is None or closed > at):
-            count += 1
-            newest = opened if newest is None else max(newest, opened)
-    return count, newest
-
-
 _READS = {
-    Aggregation.COUNT: _read_count,
+    Aggregation.COUNT: windows.read_count,
     Aggregation.LAST: _read_point,
     Aggregation.EWMA: _read_point,
     Aggregation.SINCE: _read_since,
-    Aggregation.RATE: _read_rate,
-    Aggregation.OPEN: _read_open,
+    Aggregation.RATE: windows.read_rate,
+    Aggregation.OPEN: windows.read_open,
 }

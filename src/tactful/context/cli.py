@@ -54,17 +54,31 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         ] = None,
         db: DbOption = None,
     ) -> None:
-        """Recompute every live feature version's state from the stored events (safe under traffic)."""
+        """Recompute every live feature version's state from the stored events (safe under traffic),
+        and refill the hot store (TACTFUL_HOT_STORE_URL) with it when one is configured."""
         from tactful.cli import errors_to_exit, out
+        from tactful.config import Settings
+        from tactful.hot import HotPath
 
         since_at = parse_when(since, "--since") if since else None
+        settings = Settings.from_env()
         with errors_to_exit(), opened_store(db) as store:
             tenant_id = tenant_id_of(store, tenant) if tenant else None
-            report = _with_progress(lambda p: store.features.rebuild(tenant_id, since=since_at, progress=p))
+            if settings.hot_store_url is None:
+                rebuild = store.features.rebuild
+            else:
+                hot = HotPath.open(settings.hot_store_url, store.features, prefix=settings.hot_store_prefix)
+                rebuild = hot.features.rebuild
+            try:
+                report = _with_progress(lambda p: rebuild(tenant_id, since=since_at, progress=p))
+            finally:
+                if settings.hot_store_url is not None:
+                    hot.close()
         rate = report.events / report.seconds if report.seconds else 0.0
+        refilled = "" if settings.hot_store_url is None else f"; hot store {hot.store.where} refilled"
         out.print(
             f"rebuilt {report.customers} customers of {report.tenants} tenant(s) from {report.events} events "
-            f"in {report.seconds:.2f} s ({rate:,.0f} events/s)"
+            f"in {report.seconds:.2f} s ({rate:,.0f} events/s){refilled}"
         )
 
     @features_app.command("publish")

@@ -8,16 +8,16 @@ a short timeout, so a slow or frozen Redis never blocks the loop.
 Redis trouble degrades on purpose and visibly: the request is limited by an in-process bucket
 instead (the documented per-process semantics of ``memory://``), a warning is logged when Redis
 goes and when it comes back, ``fallbacks`` counts the requests limited locally (exported as a
-metric) and ``health()`` says ``degraded`` (``/readyz`` shows it). After a failure Redis is left
-alone for ``retry_after`` seconds, then one request probes it while the others stay local, so a
-frozen Redis costs at most one timeout per ``retry_after``, not one per request.
+metric) and ``health()`` says ``degraded`` (``/readyz`` shows it). A circuit breaker
+(``tactful.breaker``, opened by one failure) leaves Redis alone for ``retry_after`` seconds after a
+failure, then lets one request probe it while the others stay local, so a frozen Redis costs at
+most one timeout per ``retry_after``, not one per request.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from tactful.breaker import CircuitBreaker
 from tactful.errors import InputRejected
 from tactful.governance.ratelimit import TokenBucketLimiter
 
@@ -88,37 +89,33 @@ class RedisLimiter:
         )
         self._script = self._redis.register_script(_SCRIPT)
         self._timeout = timeout
-        self._retry_after = retry_after
         self.rate, self.burst = rate, burst
         self._clock = clock
         self._prefix = prefix
         self._local = TokenBucketLimiter(rate, burst)
-        self._down_until: float | None = None  # monotonic time of the next probe while degraded
-        self._probing = False
+        self.breaker = CircuitBreaker("rate_limit", threshold=1, cooldown_s=retry_after)
         self.fallbacks = 0
 
     def health(self) -> str:
-        return "ok" if self._down_until is None else "degraded"
+        return "ok" if self.breaker.state == "closed" else "degraded"
 
     async def acquire(self, key: str) -> float:
-        now = time.monotonic()
-        if self._down_until is not None and (now < self._down_until or self._probing):
+        if not self.breaker.enter():  # open: Redis is left alone; half-open: another request probes
             return self._fallback(key)
-        probing = self._down_until is not None
-        self._probing = self._probing or probing
+        was_down = self.breaker.state != "closed"
         try:
             wait = await self._remote(key)
         except (RedisError, OSError, TimeoutError) as exc:
-            if self._down_until is None:
+            if not was_down:
                 log.warning("rate limiter: redis at %s failed (%s); limiting locally", self.where, exc)
-            self._down_until = time.monotonic() + self._retry_after
+            self.breaker.record_failure()
             return self._fallback(key)
-        finally:
-            if probing:
-                self._probing = False
-        if self._down_until is not None:
+        except BaseException:
+            self.breaker.cancel_trial()
+            raise
+        self.breaker.record_success()
+        if was_down:
             log.warning("rate limiter: redis at %s is back; shared limits again", self.where)
-            self._down_until = None
         return wait
 
     async def _remote(self, key: str) -> float:

@@ -24,7 +24,7 @@ K = 0.5
 H = 10.0
 WARMUP = 50  # residuals before the detector judges (mean and spread must be known first)
 #: Features that say who the customer is and what they want, not when or how they wrote.
-_CONTEXT_SKIP = frozenset({"hr", "we", "val", "ang", "urg", "fru", "sent", "ten", "ep"})
+_CONTEXT_SKIP = frozenset({"hr", "we", "val", "ang", "urg", "fru", "sent", "ten", "ep", "epg"})
 
 
 def context_key(features: Mapping[str, str]) -> str:
@@ -34,6 +34,18 @@ def context_key(features: Mapping[str, str]) -> str:
         if k not in _CONTEXT_SKIP and not (k.startswith("f_") and _numeric_bucket(v))
     ]
     return "|".join(parts)
+
+
+#: What a context adds to who the customer is: the situation and the channel they wrote on.
+_SITUATION = frozenset({"intent", "in"})
+
+
+def group_key(features: Mapping[str, str]) -> str:
+    """Who the customer is (the context without the situation): a change in a customer group's
+    preferences shows in all its situations at once, so monitoring the group sees it with several
+    times the evidence a single context has."""
+    parts = context_key(features).split("|")
+    return "g:" + "|".join(p for p in parts if p.split("=", 1)[0] not in _SITUATION)
 
 
 def _numeric_bucket(token: str) -> bool:

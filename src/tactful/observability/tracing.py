@@ -244,6 +244,10 @@ class TracingBus:
     def close(self) -> None:
         self.inner.close()
 
+    def unwrapped(self) -> Bus:
+        """The traced bus (for its other capabilities: broadcasts, dead letters)."""
+        return self.inner
+
 
 def _event_attributes(envelope: Envelope, operation: str) -> dict[str, str]:
     return {

@@ -32,6 +32,14 @@ class ActivePolicies:
         """The active ref as the caller just read it (the version check of the cache)."""
         self._refs[tenant_id] = (ref, time.monotonic())
 
+    def invalidate(self, tenant_id: TenantId) -> None:
+        """Forget the tenant's active ref (the next ``get`` reads it) and its compiled policies
+        other than published versions' (those are immutable): a change announced on the bus."""
+        with self._lock:
+            self._refs.pop(tenant_id, None)
+            for key in [k for k in self._compiled if k[0] == tenant_id]:
+                del self._compiled[key]
+
     def get(self, tenant_id: TenantId) -> CompiledPolicy:
         seen = self._refs.get(tenant_id)
         if seen is not None and time.monotonic() - seen[1] < self.ttl_s:

@@ -108,6 +108,11 @@ class CompiledPolicy:
         rules = sorted((*self._channel_rules, *self._action_rules, *self._tone_rules), key=lambda r: r.index)
         return tuple(r.id for r in rules)
 
+    def reads(self, root: str) -> bool:
+        """Whether some expression of the policy reads this fact root (e.g. ``now``), so a caller that
+        memoises results (the simulator) knows which parts of the input can change them."""
+        return self._facts.needs(root)
+
     @property
     def fatigue_cap(self) -> int:
         """Proactive contacts allowed per customer per rolling 24 h."""

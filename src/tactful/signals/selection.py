@@ -19,6 +19,12 @@ then the tier if the gate opens, within the same budget.
 and follows every completed call as a moving average, late calls included (they finish in the
 background), so a tier that keeps missing a budget stops being chosen for it.
 
+Each rich tier has a circuit breaker (``tactful.breaker``): ``BREAKER_FAILURES`` calls in a row that
+fail or are late open it, and for ``BREAKER_COOLDOWN_S`` the tier is not called at all — the safety
+net answers at once and the decision says ``circuit open`` — then one trial call decides whether it
+closes again. A slow model then costs nothing instead of a budget's wait per message. Its state is
+in ``/readyz`` (``tier_<name>``) and ``tactful_breaker_open{breaker="tier_<name>"}``.
+
 A tier whose extra or artifact is missing at start-up is skipped with one log line per process
 (``load_tiers``), and decisions are not marked degraded for it: the installation simply has fewer
 tiers. A tier that fails while running is a degradation of that decision.
@@ -36,6 +42,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Final
 
+from tactful.breaker import CircuitBreaker
 from tactful.config import Settings
 from tactful.domain import Channel, Signals
 from tactful.signals.base import SignalTier, TierUnavailable
@@ -85,6 +92,10 @@ DEFAULT_GATES: Final[Mapping[str, Callable[[Signals], bool]]] = {
     "multilingual": lambda net: net.language != "en",
     "transformer": lambda net: net.language == "en",
 }
+
+#: Failed or late calls in a row that open a rich tier's breaker, and how long it stays open.
+BREAKER_FAILURES: Final = 5
+BREAKER_COOLDOWN_S: Final = 30.0
 
 _EWMA: Final = 0.2  # weight of the newest observation in the moving average
 _MAX_IN_FLIGHT: Final = 2  # late calls still running before a tier counts as busy
@@ -155,6 +166,7 @@ class TierSelector:
         timer: Timer = time.perf_counter,
         workers: int = 2,
         gates: Mapping[str, Callable[[Signals], bool]] | None = None,
+        breaker_clock: Timer = time.monotonic,
     ) -> None:
         if not tiers:
             raise ValueError("a tier selector needs at least one tier")
@@ -172,6 +184,16 @@ class TierSelector:
         self._closed = False
         self._workers = workers
         self.gates = dict(DEFAULT_GATES if gates is None else gates)
+        #: One breaker per rich tier (the net has none: it is the fallback).
+        self.breakers = {
+            t.name: CircuitBreaker(
+                f"tier_{t.name}",
+                threshold=BREAKER_FAILURES,
+                cooldown_s=BREAKER_COOLDOWN_S,
+                clock=breaker_clock,
+            )
+            for t in self.tiers[1:]
+        }
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TierSelector:
@@ -235,14 +257,21 @@ class TierSelector:
                 self._in_flight[chosen.name] += 1
         if busy:
             return self._fallback(
-                chosen, f"busy ({_MAX_IN_FLIGHT} late calls still running)", self._net_only(text)
+                chosen, f"busy ({_MAX_IN_FLIGHT} late calls still running)", net or self._net_only(text)
             )
+        breaker = self.breakers[chosen.name]
+        if not breaker.enter():
+            with self._lock:
+                self._in_flight[chosen.name] -= 1
+            why = f"circuit open (failed or late {breaker.threshold} times in a row)"
+            return self._fallback(chosen, why, net or self._net_only(text))
         try:
             future = self._executor().submit(self._timed, chosen, text)
         except RuntimeError:  # closed (the engine is shutting down): answer from the net, say so
+            breaker.cancel_trial()
             with self._lock:
                 self._in_flight[chosen.name] -= 1
-            return self._fallback(chosen, "closed", self._net_only(text))
+            return self._fallback(chosen, "closed", net or self._net_only(text))
         if net is None:
             net = self._net_only(text)
         remaining_s = max(0.0, budget_ms / 1000 - (self._timer() - start))
@@ -251,13 +280,17 @@ class TierSelector:
         except FutureTimeout:
             why = f"late (over the {budget_ms:g} ms {channel.value} budget)"
             self._observe(chosen.name, budget_ms)  # a lower bound; the real time lands when it ends
+            self._breaker_failed(breaker, why)
         except TierUnavailable as exc:
             why = f"unavailable ({exc})"
+            breaker.cancel_trial()  # the tier is dropped for good below; nothing to break
             self._drop(chosen, str(exc))
         except Exception as exc:  # the tier's own failure: degrade visibly, never silently
             log.error("signal tier %s failed: %r", chosen.name, exc)
             why = f"failed ({type(exc).__name__})"
+            self._breaker_failed(breaker, why)
         else:
+            breaker.record_success()
             return TierOutcome(rich)
         return self._fallback(chosen, why, net)
 
@@ -290,6 +323,11 @@ class TierSelector:
             if count:
                 with self._lock:
                     self._in_flight[tier.name] -= 1
+
+    @staticmethod
+    def _breaker_failed(breaker: CircuitBreaker, why: str) -> None:
+        if breaker.record_failure() and breaker.state == "open":
+            log.warning("%s: circuit open for %gs after it was %s", breaker.name, breaker.cooldown_s, why)
 
     def _observe(self, name: str, ms: float) -> None:
         with self._lock:

@@ -244,6 +244,11 @@ def add_and_train(store: Any, tenant_id: Any, examples: Sequence[tuple[str, str]
 _CACHE: dict[str, tuple[int, TenantIntentModel]] = {}
 
 
+def forget_tenant_intents(tenant_id: Any) -> None:
+    """Drop the tenant's cached model (another process trained a new one; ``tactful.invalidation``)."""
+    _CACHE.pop(str(tenant_id), None)
+
+
 #: ``tenant_intent_model``'s ``version`` when the caller has not read it.
 UNREAD = -1
 

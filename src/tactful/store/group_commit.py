@@ -15,6 +15,13 @@ serialisation before they queue, so the transaction (and SQLite's write lock) is
 statements alone. If one write of a batch raises, the batch is rolled back and every write in it
 is run again in a transaction of its own, so one caller's error (a replayed event id) never fails
 or delays the others' rows beyond that retry.
+
+A write may name the row locks it takes first (``lock_order``, e.g. its audit chain's head): a batch
+runs its writes sorted by it, so every process takes a batch's locks in one global order. Without
+that, two processes' batches locking the same heads in arrival order deadlock (PostgreSQL breaks it
+after ``deadlock_timeout``, 1 s, and both batches rerun write by write): two API processes on one
+store decided fewer requests per second than one (issue 12). The sort is stable, so writes under
+one lock (one customer's chain) keep their arrival order.
 """
 
 from __future__ import annotations
@@ -33,11 +40,17 @@ T = TypeVar("T")
 MAX_BATCH = 64
 
 
-class _Pending(Generic[T]):
-    __slots__ = ("error", "finished", "result", "work")
+#: Where a write's first row lock sorts among a batch's (``GroupCommit.run``'s ``lock_order``).
+LockOrder = tuple[str, int]
+_FIRST: LockOrder = ("", -1)
 
-    def __init__(self, work: Callable[[Connection], T]) -> None:
+
+class _Pending(Generic[T]):
+    __slots__ = ("error", "finished", "lock_order", "result", "work")
+
+    def __init__(self, work: Callable[[Connection], T], lock_order: LockOrder) -> None:
         self.work = work
+        self.lock_order = lock_order
         self.result: T | None = None
         self.error: BaseException | None = None
         self.finished = False
@@ -61,10 +74,12 @@ class GroupCommit:
         with self._cond:
             return len(self._queue)
 
-    def run(self, work: Callable[[Connection], T]) -> T:
+    def run(self, work: Callable[[Connection], T], lock_order: LockOrder = _FIRST) -> T:
         """Run ``work`` in a durable write transaction, possibly shared with other threads' writes;
-        returns its result once that transaction has committed, or raises what it raised."""
-        mine: _Pending[T] = _Pending(work)
+        returns its result once that transaction has committed, or raises what it raised.
+
+        ``lock_order``: the key of the first row lock ``work`` takes; a batch runs in its order."""
+        mine: _Pending[T] = _Pending(work, lock_order)
         with self._cond:
             self._queue.append(mine)
             while True:
@@ -73,7 +88,7 @@ class GroupCommit:
                 if mine.finished:
                     return _outcome(mine)
                 self._leading = True
-                batch = self._queue[: self._max_batch]
+                batch = sorted(self._queue[: self._max_batch], key=_lock_order)  # stable
                 del self._queue[: self._max_batch]
                 try:
                     self._cond.release()  # others queue while this batch runs
@@ -107,6 +122,10 @@ class GroupCommit:
         self.writes += len(batch)
         for pending, result in zip(batch, results, strict=True):
             _finish(pending, result=result)
+
+
+def _lock_order(pending: _Pending[Any]) -> LockOrder:
+    return pending.lock_order
 
 
 def _finish(pending: _Pending[Any], *, result: Any = None, error: BaseException | None = None) -> None:

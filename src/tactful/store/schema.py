@@ -450,6 +450,9 @@ feature_state = Table(
     Column("consent_state", Text(), nullable=False),
     Column("personal_state", Text(), nullable=True),  # NULL: not computed (personalisation off)
     Column("computed_at", UtcDateTime(), nullable=False),
+    # Up by one with every write of the row (issue 13): the hot store's copy is current when its
+    # seq is this one, and an older write never overwrites a newer copy (store/redis.py).
+    Column("seq", BigInteger(), nullable=False, server_default="0"),
     PrimaryKeyConstraint("tenant_id", "customer_id", "version"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
 )

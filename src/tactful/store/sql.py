@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, null, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tactful.domain import (
@@ -53,6 +53,7 @@ from tactful.store.sql_audit import (
     AuditStatements,
     SqlAuditLog,
     append_in,
+    head_lock_order,
     lock_head,
     payload_text,
     send_head_lock,
@@ -118,6 +119,11 @@ _MARK_PUBLISHED = (
     .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
     .values(published_at=bindparam("b_now", type_=UtcDateTime()))
 )
+_RELEASE_OUTBOX = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
+    .values(claimed_at=null())  # a literal NULL: prepared statements bind named parameters only
+)
 _CONVERSATION_OF_DECISION = select(decisions.c.conversation_id).where(
     decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
 )
@@ -164,12 +170,14 @@ class SqlStore:
         self._q_find_key = prepare(_FIND_KEY)
         self._q_customer = prepare(_GET_CUSTOMER)
         self._q_combined = prepare(combined_query(database.backend))
+        self._q_combined_light = prepare(combined_query(database.backend, state=False))
         self._q_insert_decision = prepare(_INSERT_DECISION)
         self._q_insert_outbox = prepare(_INSERT_OUTBOX)
         self._audit_statements = AuditStatements(database)
         self._q_claim_outbox = prepare(_CLAIM_OUTBOX)
         self._q_lease_outbox = prepare(_LEASE_OUTBOX)
         self._q_mark_published = prepare(_MARK_PUBLISHED)
+        self._q_release_outbox = prepare(_RELEASE_OUTBOX)
         self._clock = clock
         self._make_id = make_id
         self._outbox_lease = outbox_lease
@@ -607,7 +615,9 @@ class SqlStore:
                 write(conn)
 
         try:
-            self._group.run(statements)
+            self._group.run(
+                statements, head_lock_order(self._audit_statements, decision.tenant_id, decision.customer_id)
+            )
         except DBAPIError as exc:
             # In PostgreSQL's pipeline mode the insert's unique violation may reach us as the
             # pipeline's abort (the error of a later statement), after `statements` got past the
@@ -648,11 +658,13 @@ class SqlStore:
 
     @translate_driver_errors
     def read_for_decision(
-        self, tenant_id: TenantId, event_id: EventId, customer_id: CustomerId
+        self, tenant_id: TenantId, event_id: EventId, customer_id: CustomerId, *, state: bool = True
     ) -> DecisionReads:
-        """Everything a decision reads, in one statement (see sql_reads.py)."""
+        """Everything a decision reads, in one statement (see sql_reads.py); ``state=False``
+        leaves the feature state's JSON to the hot store."""
         row = self._db.fetch_one(
-            self._q_combined, {"b_tenant_id": tenant_id, "b_event_id": event_id, "b_customer_id": customer_id}
+            self._q_combined if state else self._q_combined_light,
+            {"b_tenant_id": tenant_id, "b_event_id": event_id, "b_customer_id": customer_id},
         )
         assert row is not None  # the context's anchor row always exists
         return decision_reads(row)
@@ -758,6 +770,14 @@ class SqlStore:
             )
             tx.execute_many(self._q_lease_outbox, [{"b_id": row_id, "b_now": now} for row_id, _ in rows])
         return [(int(row_id), json.loads(event)) for row_id, event in rows]
+
+    @translate_driver_errors
+    def release_outbox(self, ids: Sequence[int], published: Sequence[int] = ()) -> None:
+        """Un-claim ``ids`` (a relay's batch it could not publish) after marking ``published``."""
+        now = self._clock()
+        with self._db.raw_write(durable=False) as tx:
+            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in published])
+            tx.execute_many(self._q_release_outbox, [{"b_id": row_id} for row_id in ids])
 
     @translate_driver_errors
     def mark_published(self, ids: list[int]) -> None:

@@ -159,6 +159,12 @@ def _shard(statements: AuditStatements, subject: str | None) -> int:
     return 0 if subject is None else shard_of(subject, statements.chain.shards)
 
 
+def head_lock_order(statements: AuditStatements, tenant_id: TenantId, subject: str | None) -> tuple[str, int]:
+    """The key of the chain head an append about ``subject`` locks: batched writers take their
+    locks in this order (group_commit.py), so two processes never wait on each other in a cycle."""
+    return (tenant_id, _shard(statements, subject))
+
+
 def send_head_lock(
     tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId, subject: str | None = None
 ) -> RawTransaction:

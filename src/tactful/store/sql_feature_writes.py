@@ -48,7 +48,10 @@ _CUSTOMER_LOG = (
 
 def _states_query(backend: str) -> Any:
     query = select(
-        feature_state.c.version, feature_state.c.consent_state, feature_state.c.personal_state
+        feature_state.c.version,
+        feature_state.c.consent_state,
+        feature_state.c.personal_state,
+        feature_state.c.seq,
     ).where(
         feature_state.c.tenant_id == bindparam("b_tenant_id"),
         feature_state.c.customer_id == bindparam("b_customer_id"),
@@ -72,6 +75,7 @@ def _upserts(backend: str) -> tuple[Any, Any]:
             "consent_state": state.excluded.consent_state,
             "personal_state": state.excluded.personal_state,
             "computed_at": state.excluded.computed_at,
+            "seq": state.excluded.seq,
         },
     )
     return event_insert, state_upsert
@@ -119,6 +123,8 @@ class DecisionFeatureWrite:
         self._prefolded = None if seen is None else self._fold(seen[0], seen[1], seen[2], None)
         # ... and serialised here too: the locked section only runs statements.
         self._prefolded_text = None if self._prefolded is None else _state_texts(self._prefolded)
+        #: The state rows ``complete`` wrote, for the hot store once the transaction commits.
+        self.written: list[dict[str, Any]] = []
         self._payloads = {
             e.event_id: json.dumps(e.payload, separators=(",", ":"), sort_keys=True) for e in self._events
         }
@@ -142,7 +148,8 @@ class DecisionFeatureWrite:
         versions = sorted(int(v) for v, _ in live_rows)
         if not any(status == "active" for _, status in live_rows):
             versions.insert(0, 0)  # the shipped default is live until a tenant activates its own
-        stored = {int(v): (consent, personal) for v, consent, personal in state_rows}
+        stored = {int(v): (consent, personal) for v, consent, personal, _ in state_rows}
+        seqs = {int(v): int(seq) for v, _, _, seq in state_rows}  # the rows are locked: +1 is ours
         now = self._clock()
         tx.execute_many(
             self._q.insert_event,
@@ -191,9 +198,11 @@ class DecisionFeatureWrite:
                     "consent_state": consent_json,
                     "personal_state": personal_json,
                     "computed_at": now,
+                    "seq": seqs.get(version, 0) + 1,
                 }
             )
         tx.execute_many(self._q.upsert_state, rows)
+        self.written = rows
 
     def _fold(
         self,

@@ -85,9 +85,9 @@ def _state_query(personal: bool) -> Any:
         )
         .scalar_subquery()
     )
-    columns = [feature_state.c.version, feature_state.c.consent_state, feature_state.c.computed_at]
-    if personal:
-        columns.append(feature_state.c.personal_state)
+    columns: list[Any] = [feature_state.c.version, feature_state.c.consent_state, feature_state.c.computed_at]
+    columns.append(feature_state.c.personal_state if personal else null())
+    columns.append(feature_state.c.seq)
     return select(*columns).where(
         feature_state.c.tenant_id == bindparam("b_tenant_id"),
         feature_state.c.customer_id == bindparam("b_customer_id"),
@@ -95,11 +95,14 @@ def _state_query(personal: bool) -> Any:
     )
 
 
-def decision_query(backend: str, *extra: ColumnElement[Any]) -> Any:
+def decision_query(backend: str, *extra: ColumnElement[Any], state: bool = True) -> Any:
     """Everything one decision reads, in one round trip: the consent-level facts always; the
     profile and the personal feature state only when personalisation is not ``off`` — decided in
     the database, so an off customer's profile and personal features never leave it. ``extra``
-    columns follow (the store's combined read adds the event-id check and version refs)."""
+    columns follow (the store's combined read adds the event-id check and version refs).
+    ``state=False`` (a hot store holds the state): not the state's JSON but which state is
+    current — its version, and its write counter ``seq`` in the consent state's place — for the
+    hot copy's freshness check (context/hot.py)."""
     time_zone: ColumnElement[Any]
     needs: ColumnElement[Any]
     intensity: ColumnElement[Any]
@@ -141,9 +144,9 @@ def decision_query(backend: str, *extra: ColumnElement[Any]) -> Any:
         needs,
         case((off, null()), else_=customers.c.profile),
         feature_state.c.version,
-        feature_state.c.consent_state,
+        feature_state.c.consent_state if state else feature_state.c.seq,
         feature_state.c.computed_at,
-        case((off, null()), else_=feature_state.c.personal_state),
+        case((off, null()), else_=feature_state.c.personal_state) if state else null(),
         func.coalesce(active, 0),  # the version a customer without state reads defaults from
         *extra,
     ).select_from(joined)
@@ -170,6 +173,7 @@ _STATE_KEY = (
     feature_state.c.customer_id == bindparam("b_customer_id"),
 )
 _STATE_OF = select(feature_state.c.consent_state, feature_state.c.personal_state).where(*_STATE_KEY)
+#: Every write of a state row counts up its ``seq`` (the hot store's freshness check).
 _INSERT_STATE = insert(feature_state).values(
     {c.name: bindparam(c.name, type_=c.type) for c in feature_state.columns}
 )
@@ -180,6 +184,7 @@ _UPDATE_STATE = (
         consent_state=bindparam("v_consent", type_=feature_state.c.consent_state.type),
         personal_state=bindparam("v_personal", type_=feature_state.c.personal_state.type),
         computed_at=bindparam("v_computed", type_=feature_state.c.computed_at.type),
+        seq=feature_state.c.seq + 1,
     )
 )
 
@@ -221,20 +226,8 @@ class SqlFeatureStore:
     ) -> tuple[CustomerFacts | None, FeatureVector]:
         """The facts and features of ``decision_query``'s first ``CONTEXT_COLUMNS`` columns (the
         store's combined read hands its row over, so the context costs no read of its own)."""
-        prefs_json, time_zone, needs, profile, version, consent_json, computed_raw, personal_json, active = (
-            row[:CONTEXT_COLUMNS]
-        )
-        facts = None
-        if prefs_json is not None:
-            if isinstance(needs, str):
-                needs = json.loads(needs)
-            facts = CustomerFacts(
-                preferences=_preferences(prefs_json),
-                time_zone=time_zone or "UTC",
-                accessibility_needs=tuple(needs or ()),
-                profile_json=profile,
-            )
-        personal = facts is None or facts.preferences.personalisation is not PersonalisationIntensity.OFF
+        _, _, _, _, version, consent_json, computed_raw, personal_json, active = row[:CONTEXT_COLUMNS]
+        facts, personal = self.facts_of(row)
         if version is None:  # no event yet for this customer: every feature takes its default
             vector = self._vector(tenant_id, int(active), new_state(), None, personal, now, None)
         else:
@@ -248,6 +241,63 @@ class SqlFeatureStore:
                 _as_utc(computed_raw),
             )
         return facts, vector
+
+    @staticmethod
+    def facts_of(row: Sequence[Any]) -> tuple[CustomerFacts | None, bool]:
+        """The customer's facts from ``decision_query``'s row, and whether personal features apply."""
+        prefs_json, time_zone, needs, profile = row[:4]
+        facts = None
+        if prefs_json is not None:
+            if isinstance(needs, str):
+                needs = json.loads(needs)
+            facts = CustomerFacts(
+                preferences=_preferences(prefs_json),
+                time_zone=time_zone or "UTC",
+                accessibility_needs=tuple(needs or ()),
+                profile_json=profile,
+            )
+        personal = facts is None or facts.preferences.personalisation is not PersonalisationIntensity.OFF
+        return facts, personal
+
+    def vector_of(
+        self,
+        tenant_id: str,
+        version: int,
+        consent_json: str | None,
+        personal_json: str | None,
+        personal: bool,
+        now: datetime,
+        computed_at: datetime | None,
+    ) -> FeatureVector:
+        """The values at ``now`` of stored state texts (None: no state yet, every default)."""
+        return self._vector(
+            tenant_id,
+            version,
+            new_state() if consent_json is None else json.loads(consent_json),
+            json.loads(personal_json) if personal and personal_json is not None else None,
+            personal,
+            now,
+            computed_at,
+        )
+
+    @translate_driver_errors
+    def state_texts(self, tenant_id: str, customer_id: str, *, personal: bool) -> dict[str, Any] | None:
+        """The active version's stored state row as the hot store keeps it (tenant_id,
+        customer_id, version, consent_state, personal_state — None unless ``personal`` —,
+        computed_at, seq); None when the customer has none yet."""
+        query = self._q_personal if personal else self._q_consent
+        row = self._db.fetch_one(query, {"b_tenant_id": tenant_id, "b_customer_id": customer_id})
+        if row is None:
+            return None
+        return {
+            "tenant_id": tenant_id,
+            "customer_id": customer_id,
+            "version": int(row[0]),
+            "consent_state": row[1],
+            "personal_state": row[3],
+            "computed_at": _as_utc(row[2]),
+            "seq": int(row[4]),
+        }
 
     @translate_driver_errors
     def read(self, tenant_id: str, customer_id: str, now: datetime, *, personal: bool) -> FeatureVector:
@@ -445,6 +495,7 @@ class SqlFeatureStore:
                         "tenant_id": tenant_id,
                         "customer_id": v.pop("b_customer_id"),
                         "version": defs.version,
+                        "seq": 1,
                         **v,
                     }
                     for v in inserts
@@ -550,7 +601,10 @@ class SqlFeatureStore:
         since: datetime | None = None,
         version: int | None = None,
         progress: Progress | None = None,
+        on_batch: Callable[[list[dict[str, Any]]], object] | None = None,
     ) -> RebuildReport:
+        """``on_batch`` gets each batch's new state rows once they are committed (the hot store's
+        refill)."""
         started = time.perf_counter()
         with self._db.read() as conn:
             if tenant_id is None:
@@ -572,11 +626,14 @@ class SqlFeatureStore:
         for tenant, customer_ids in todo.items():
             for start in range(0, len(customer_ids), REBUILD_BATCH):
                 batch = customer_ids[start : start + REBUILD_BATCH]
+                written: list[dict[str, Any]] = []
                 with self._db.write() as conn:
                     self._lock(conn, tenant)
                     versions = [version] if version is not None else self._live_versions(conn, tenant)
                     versions_done[tenant] = versions
-                    n_events += self._rebuild_batch(conn, tenant, batch, versions)
+                    n_events += self._rebuild_batch(conn, tenant, batch, versions, written)
+                if on_batch is not None and written:
+                    on_batch(written)
                 done += len(batch)
                 if progress is not None:
                     progress(done, total)
@@ -588,7 +645,14 @@ class SqlFeatureStore:
             versions=versions_done,
         )
 
-    def _rebuild_batch(self, conn: Connection, tenant_id: str, batch: list[str], versions: list[int]) -> int:
+    def _rebuild_batch(
+        self,
+        conn: Connection,
+        tenant_id: str,
+        batch: list[str],
+        versions: list[int],
+        written: list[dict[str, Any]],
+    ) -> int:
         self._lock_states(conn, tenant_id, batch)
         # The hot loop of a rebuild: timestamps come back as the driver gives them (no per-row
         # type processing), parsed once by ``_timestamp``.
@@ -617,6 +681,14 @@ class SqlFeatureStore:
             ).all()
         )
         now = self._clock()
+        seqs = {
+            (c, int(v)): int(seq)
+            for c, v, seq in conn.execute(
+                select(feature_state.c.customer_id, feature_state.c.version, feature_state.c.seq).where(
+                    feature_state.c.tenant_id == tenant_id, feature_state.c.customer_id.in_(batch)
+                )
+            ).all()
+        }
         for version in versions:
             defs = self.definitions(tenant_id, version)
             consent_plan, personal_plan = defs.plan(Level.CONSENT), defs.plan(Level.PERSONAL)
@@ -634,6 +706,7 @@ class SqlFeatureStore:
                         if allowed
                         else None,
                         "computed_at": now,
+                        "seq": seqs.get((customer_id, version), 0) + 1,  # a rebuilt row is a write too
                     }
                 )
             conn.execute(
@@ -645,6 +718,7 @@ class SqlFeatureStore:
             )
             if fresh:
                 conn.execute(insert(feature_state), fresh)
+                written.extend(fresh)
         return len(rows)
 
     # -- definitions -----------------------------------------------------------------------------

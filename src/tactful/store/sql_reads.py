@@ -27,7 +27,8 @@ class DecisionReads:
     context_row: tuple[Any, ...]  # for ``SqlFeatureStore.from_row``
 
 
-def combined_query(backend: str) -> Any:
+def combined_query(backend: str, *, state: bool = True) -> Any:
+    """``state=False``: without the feature state's JSON (a hot store holds it)."""
     tenant = bindparam("b_tenant_id", type_=String())
     existing = (
         select(decisions.c.document)
@@ -40,7 +41,7 @@ def combined_query(backend: str) -> Any:
     intent_version = (
         select(func.max(intent_models.c.version)).where(intent_models.c.tenant_id == tenant).scalar_subquery()
     )
-    return decision_query(backend, existing, policy_version, policy_hash, intent_version)
+    return decision_query(backend, existing, policy_version, policy_hash, intent_version, state=state)
 
 
 def decision_reads(row: tuple[Any, ...]) -> DecisionReads:

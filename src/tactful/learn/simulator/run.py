@@ -26,6 +26,7 @@ from tactful.domain.customer import QuietHours
 from tactful.learn.arms import Arm, allowed_arms, moved_to
 from tactful.learn.bandit import BanditLearner, _Pending
 from tactful.learn.rewards import window as learning_window
+from tactful.learn.simulator.memo import PolicyMemo, RewardMemo
 from tactful.learn.simulator.spec import PopulationSpec
 from tactful.learn.simulator.tone import RealisedTone
 from tactful.learn.simulator.world import TENANT, Contact, World
@@ -85,10 +86,11 @@ def simulate(
     chosen = [s for s in STRATEGIES if s in set(strategies)]
     if not chosen:
         raise ValueError(f"no known strategy; choose from {', '.join(STRATEGIES)}")
+    policy = PolicyMemo(policy)
     cfg = policy.document.learning
     if explorer is not None:
         cfg = cfg.model_copy(update={"explorer": explorer})
-        policy_for_learner = _with_learning(policy, cfg)
+        policy_for_learner: CompiledPolicy = PolicyMemo(_with_learning(policy, cfg))
     else:
         policy_for_learner = policy
     started = time.perf_counter()
@@ -98,6 +100,7 @@ def simulate(
     store = MemoryLearningStore()
     learner = BanditLearner(store, lambda _t: policy_for_learner, clock=lambda: now_box[0], seed=seed)
     realised = RealisedTone(policy)
+    rewards = RewardMemo(world)
     learner.set_mode(TENANT, "live")
     tracks = {name: _Track(name) for name in chosen}
     logged: list[LoggedRow] = []
@@ -144,7 +147,7 @@ def simulate(
                 tone: dict[str, float] = tone,
             ) -> float:
                 if (arm, count) not in expected:
-                    expected[(arm, count)] = world.expected_reward(contact, arm, count, tone)
+                    expected[(arm, count)] = rewards.expected(contact, arm, count, tone)
                 return expected[(arm, count)]
 
             arm, propensity, final, pending = _decide(

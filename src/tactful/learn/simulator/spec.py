@@ -51,6 +51,7 @@ class Situation(_Strict):
     urgency: Probability = 0.0
     frustration: Probability = 0.0
     intent_confidence: Probability = 0.9
+    wants_human: Probability = 0.0  # how clearly the message asks for a person
 
 
 class ProfileSpec(_Strict):

@@ -85,6 +85,10 @@ class World:
         self.spec = spec
         self.decisions = decisions
         rng = random.Random(seed)
+        # Customers alike share one profile and one preferences object (equal values), so a policy
+        # memo can key them by identity.
+        self._profiles = [CustomerProfile(**s.profile.model_dump()) for s in spec.segments]
+        self._preference_objects: dict[tuple[frozenset[Channel], bool], Preferences] = {}
         self.customers = [self._customer(i, rng) for i in range(spec.customers)]
         self._zones = [ZoneInfo(s.profile.time_zone) for s in spec.segments]
         self.contacts = [self._contact(i, rng) for i in range(decisions)]
@@ -93,6 +97,19 @@ class World:
         self._pattern_rewards = self._outcome_rewards(reward)
         self._drift_points = sorted(spec.drift, key=lambda d: d.at)
         self._phases: dict[tuple[int, int], tuple[dict[Channel, float], dict[str, dict[str, float]]]] = {}
+        # Built once per segment and situation: the same for every contact about it.
+        self._signals = {
+            (g, i): self._signals_of(g, i)
+            for g in range(len(spec.segments))
+            for i in range(len(spec.situations))
+        }
+        # A realised reward depends only on the outcome pattern and which outcomes count (inside the
+        # window; a re-contact also within `recontact_within`): a handful of values per run.
+        self._observed: dict[tuple[object, ...], float] = {}
+        self._limits = (
+            timedelta(seconds=duration_seconds(reward.window)),
+            timedelta(seconds=duration_seconds(reward.recontact_within)),
+        )
 
     # -- population -------------------------------------------------------------------------------
 
@@ -100,8 +117,11 @@ class World:
         seg_index = rng.choices(range(len(self.spec.segments)), [s.weight for s in self.spec.segments])[0]
         seg = self.spec.segments[seg_index]
         opted = frozenset(c for c, p in seg.opted_out.items() if rng.random() < p)
-        prefs = Preferences(opted_out=opted, do_not_contact=rng.random() < seg.do_not_contact)
-        return SimCustomer(index, seg_index, prefs, CustomerProfile(**seg.profile.model_dump()))
+        dnc = rng.random() < seg.do_not_contact
+        prefs = self._preference_objects.setdefault(
+            (opted, dnc), Preferences(opted_out=opted, do_not_contact=dnc)
+        )
+        return SimCustomer(index, seg_index, prefs, self._profiles[seg_index])
 
     def _contact(self, index: int, rng: random.Random) -> Contact:
         customer = rng.choice(self.customers)
@@ -117,9 +137,9 @@ class World:
             tuple(rng.random() for _ in _DELAYED), rng.random(),
         )  # fmt: skip
 
-    def policy_input(self, contact: Contact, proactive_24h: int) -> PolicyInput:
-        seg = self.spec.segments[contact.customer.segment]
-        sit = self.spec.situations[contact.situation]
+    def _signals_of(self, segment: int, situation: int) -> Signals:
+        seg = self.spec.segments[segment]
+        sit = self.spec.situations[situation]
         sentiment = (
             SentimentLabel.NEGATIVE
             if sit.valence < -0.2
@@ -127,7 +147,7 @@ class World:
             if sit.valence > 0.2
             else SentimentLabel.NEUTRAL
         )
-        signals = Signals(
+        return Signals(
             language=seg.profile.language,
             language_confidence=0.9,
             sentiment=sentiment,
@@ -137,7 +157,12 @@ class World:
             frustration=sit.frustration,
             intent=sit.intent,
             intent_confidence=sit.intent_confidence,
+            wants_human=sit.wants_human,
         )
+
+    def policy_input(self, contact: Contact, proactive_24h: int) -> PolicyInput:
+        seg = self.spec.segments[contact.customer.segment]
+        sit = self.spec.situations[contact.situation]
         message = InboundMessage(
             event_id=EventId(f"evt-{contact.index}"),
             tenant_id=TENANT,
@@ -150,7 +175,7 @@ class World:
         features: dict[str, object] = {**seg.features, "proactive_contacts_24h": proactive_24h}
         return PolicyInput(
             message=message,
-            signals=signals,
+            signals=self._signals[(contact.customer.segment, contact.situation)],
             preferences=contact.customer.preferences,
             profile=contact.customer.profile,
             features=features,
@@ -193,10 +218,14 @@ class World:
             hours = min(hours, duration_seconds(spec.recontact_within) / 3600.0)
         return hours
 
+    def phase(self, contact: Contact) -> int:
+        """How many drift entries (segment changes) have happened by this contact (0 before any)."""
+        fraction = contact.index / self.decisions
+        return sum(1 for d in self._drift_points if d.at <= fraction)
+
     def _preferences(
-        self, segment: int, fraction: float
+        self, segment: int, phase: int
     ) -> tuple[dict[Channel, float], dict[str, dict[str, float]]]:
-        phase = sum(1 for d in self._drift_points if d.at <= fraction)
         cached = self._phases.get((segment, phase))
         if cached is not None:
             return cached
@@ -226,7 +255,7 @@ class World:
         and clamps can swallow a style); a style's preference counts in that proportion. Each
         proactive contact in the past 24 h makes a reply less likely (``fatigue``)."""
         seg = self.spec.segments[contact.customer.segment]
-        channel_pref, tone_pref = self._preferences(contact.customer.segment, contact.index / self.decisions)
+        channel_pref, tone_pref = self._preferences(contact.customer.segment, self.phase(contact))
         situation = self.spec.situations[contact.situation].name
         realised = 1.0 if tone is None else tone.get(arm.style, 1.0)
         quality = channel_pref.get(arm.channel, seg.default_quality)
@@ -261,9 +290,25 @@ class World:
         outcomes = list(_PATTERNS[pattern])
         if pattern != _RESOLVED and contact.u_recontact < self.spec.recontact_rate:
             outcomes.append((OutcomeType.RECONTACT, None))
-        facts = [OutcomeFact(OutcomeType.DELIVERED, None, contact.at)]
-        for kind, value in outcomes:
-            u = contact.u_delays[_DELAYED.index(kind)]
-            hours = -self._delay_hours[kind] * math.log(1.0 - u)
-            facts.append(OutcomeFact(kind, value, contact.at + timedelta(hours=hours)))
-        return reward_for(self._reward, contact.at, facts).value + self.spec.reward_noise * contact.noise
+        delays = tuple(
+            timedelta(hours=-self._delay_hours[kind] * math.log(1.0 - contact.u_delays[_DELAYED.index(kind)]))
+            for kind, _ in outcomes
+        )
+        return self._realised(outcomes, delays) + self.spec.reward_noise * contact.noise
+
+    def _realised(
+        self, outcomes: list[tuple[OutcomeType, float | None]], delays: tuple[timedelta, ...]
+    ) -> float:
+        """The policy's reward for these outcomes after these delays, memoised on what it reads of
+        the delays (whether each is inside the window and, for a re-contact, within its limit)."""
+        window, within = self._limits
+        key = tuple(
+            (kind, value, delay <= window, delay <= within)
+            for (kind, value), delay in zip(outcomes, delays, strict=True)
+        )
+        found = self._observed.get(key)
+        if found is None:
+            facts = [OutcomeFact(OutcomeType.DELIVERED, None, START)]
+            facts += [OutcomeFact(k, v, START + d) for (k, v), d in zip(outcomes, delays, strict=True)]
+            found = self._observed[key] = reward_for(self._reward, START, facts).value
+        return found
