@@ -4,8 +4,9 @@ Two explorers:
 
 * ``squarecb`` (the default): VW learns the reward of every arm (``--cb_adf``, costs are negated
   rewards); the arm is drawn from a SquareCB distribution whose ``gamma`` AdaHedge tunes online
-  (``tactful.learn.explore``), and a drift monitor per context (``tactful.learn.drift``) restarts the
-  affected part of the model when its rewards change.
+  (``tactful.learn.explore``), and a drift monitor per context and customer group
+  (``tactful.learn.drift``) restarts the affected part of the model when its rewards change and gives
+  it its own explorer (``after_drift``), restarted, so exploration rises there.
 * ``epsilon``: VW's own ``--cb_explore_adf --epsilon``.
 
 Models saved before the tuned explorer existed (``--cb_explore_adf --squarecb``) still load and use
