@@ -82,8 +82,13 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 def _append(path: Path, row: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    torn = False  # a line cut short by a stopped run: start on a fresh line
+    if path.exists() and path.stat().st_size:
+        with path.open("rb") as f:
+            f.seek(-1, os.SEEK_END)
+            torn = f.read(1) != b"\n"
     with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(row, sort_keys=True) + "\n")
+        f.write(("\n" if torn else "") + json.dumps(row, sort_keys=True) + "\n")
         f.flush()
         os.fsync(f.fileno())
 
@@ -176,6 +181,34 @@ def report(out: Path, learner: str, decisions: int) -> list[dict[str, Any]]:
     return [per_spec(rows) for _, rows in sorted(by_spec.items())]
 
 
+def paired(out: Path, learner: str, baseline: str, decisions: int) -> str:
+    """Bandit/oracle of two learners on the (spec, seed) runs both have: the same customers and
+    contacts, so the difference is the learner's, not the draw's."""
+    by: dict[str, dict[tuple[str, int], float]] = {learner: {}, baseline: {}}
+    for row in read_rows(out):
+        if row.get("learner") in by and row.get("decisions") == decisions:
+            by[row["learner"]][(row["spec"], row["seed"])] = row["bandit_share_of_oracle"]
+    common = sorted(set(by[learner]) & set(by[baseline]))
+    lines = [
+        f"| spec | seeds | bandit/oracle, {baseline} | bandit/oracle, {learner} | difference |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    diffs: list[float] = []
+    for spec in sorted({spec for spec, _ in common}):
+        keys = [k for k in common if k[0] == spec]
+        old = sum(by[baseline][k] for k in keys) / len(keys)
+        new = sum(by[learner][k] for k in keys) / len(keys)
+        diffs += [by[learner][k] - by[baseline][k] for k in keys]
+        lines.append(f"| {spec} | {len(keys)} | {old:.3f} | {new:.3f} | {new - old:+.3f} |")
+    if diffs:
+        d = summary(diffs)
+        lines.append(
+            f"| all ({len(diffs)} runs; mean, 95 % interval) | | | | "
+            f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] |"
+        )
+    return "\n".join(lines)
+
+
 def table(summaries: list[dict[str, Any]]) -> str:
     lines = [
         "| spec | seeds | bandit/oracle mean | worst seed | 95 % interval | bandit/rules worst seed "
@@ -187,7 +220,7 @@ def table(summaries: list[dict[str, Any]]) -> str:
         drift = "—"
         if "drift_recovery" in s:
             drift = "; ".join(
-                f"@{d['at_decision']}: {d['worst'] if d['worst'] is not None else 'not in run'}"
+                f"@{d['at_decision']}: {d['worst'] if d['worst'] is not None else 'not recovered'}"
                 f" ({d['not_recovered']}/{n})"
                 for d in s["drift_recovery"]
             )
@@ -211,6 +244,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/learning_matrix.jsonl")
     parser.add_argument("--report", action="store_true", help="only summarise what --out holds")
     parser.add_argument("--learner", default="", help="summarise rows of this learner hash")
+    parser.add_argument("--baseline", default="", help="also compare with this learner hash, paired")
     args = parser.parse_args()
     learner = args.learner or learner_hash()
     if not args.report:
@@ -232,6 +266,9 @@ def main() -> None:
     print(
         f"\n{met} of {len(summaries)} specs meet every target (learner {learner}, {args.decisions} decisions)"
     )
+    if args.baseline:
+        print()
+        print(paired(args.out, learner, args.baseline, args.decisions))
 
 
 if __name__ == "__main__":

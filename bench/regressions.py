@@ -44,6 +44,11 @@ def ratios(
     if http_:
         # wrk since issue 12 (a new name: the threaded Python client's figures do not compare).
         found["http POST /v1/messages / GET /healthz (wrk)"] = (http_["ratio"], "higher")
+        found["http healthz CPU per request / POST CPU per request"] = (
+            sum(http_["trivial"]["server_cpu_s"]) / http_["trivial"]["requests"]
+            / (sum(http_["decide"]["server_cpu_s"]) / http_["decide"]["requests"]),
+            "higher",
+        )  # fmt: skip
         found["http decisions/s / in-process decisions/s"] = (
             http_["decide"]["per_s"] / decide["per_s"],
             "higher",

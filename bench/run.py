@@ -294,6 +294,9 @@ def main() -> None:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--only-core", action="store_true", help="Skip the stage benchmarks (bench/*.py).")
+    parser.add_argument(
+        "--no-scaleout", action="store_true", help="Skip the scale-out section (NATS, PostgreSQL, faults)."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         decide = bench_decide(args.decisions, Path(tmp))
@@ -311,7 +314,7 @@ def main() -> None:
                 print(json.dumps(scale, indent=2))
     cel_libs = compare_cel_libraries()
     print(json.dumps(cel_libs, indent=2))
-    sections = [] if args.only_core else stage_sections()
+    sections = [] if args.only_core else stage_sections(skip={"scaleout"} if args.no_scaleout else set())
     figures = ratios(decide, postgres, http_, scale)
     previous = (args.write or Path("docs/performance.md")).with_suffix(".json")
     worse = compare(figures, previous)
@@ -346,12 +349,15 @@ STAGE_BENCHMARKS = (
     "telemetry",
     "channels",
     "decision_quality",
+    "scaleout",  # starts its own NATS server and PostgreSQL cluster; --no-scaleout skips it
 )
 
 
-def stage_sections() -> list[str]:
+def stage_sections(skip: set[str]) -> list[str]:
     sections = []
     for name in STAGE_BENCHMARKS:
+        if name in skip:
+            continue
         module = importlib.import_module(name)  # bench/ is on sys.path when run as a script
         print(f"bench/{name}.py ...", flush=True)
         section = module.section()

@@ -63,7 +63,7 @@ def test_a_decision_costs_at_most_six_round_trips() -> None:
 
             with counter.counting():  # a re-sent event is answered by the combined read alone
                 engine.decide(message(8, "c0"))
-            assert counter.count() == 1
+            assert counter.count() == 1, counter.sent()
         finally:
             counter.close()
             engine.close()

@@ -196,3 +196,41 @@ def test_random_specs_are_varied() -> None:
     assert any(len(s.drift) == 2 for s in specs)
     assert any(d.tone_pref for s in specs for d in s.drift)
     assert len({s.fatigue for s in specs}) > 10
+
+
+def test_random_specs_speak_the_intent_taxonomy_and_reach_the_policy_rules() -> None:
+    """Generated situations carry current ``SupportIntent`` labels, and some are unclear, angry or ask
+    for a person, so the default policy's action rules fire on them as on real traffic."""
+    from tactful.domain.intents import SupportIntent
+    from tactful.learn.simulator.world import World
+
+    fired: set[str] = set()
+    for seed in range(12):
+        spec = random_spec(seed)
+        assert {s.intent for s in spec.situations} <= {i.value for i in SupportIntent}
+        world = World(spec, POLICY.document.learning.reward, 300, seed=seed)
+        for contact in world.contacts:
+            fired.update(POLICY.evaluate(world.policy_input(contact, 0)).rules_fired)
+    assert {"clarify-unclear-intent", "asks-for-a-human"} <= fired
+
+
+def test_generated_drift_changes_what_is_best_and_is_measured() -> None:
+    """Some generated drifts turn a segment's best channel into its worst; a run of such a spec
+    reports a recovery figure for every drift point."""
+    from tactful.learn.simulator.world import World
+
+    swapped = 0
+    for seed in range(30):
+        spec = random_spec(seed)
+        for drift in spec.drift:
+            seg = next(s for s in spec.segments if s.name == drift.segment)
+            best = max(seg.channel_pref, key=lambda c: seg.channel_pref[c])
+            swapped += drift.channel_pref.get(best, 1.0) < seg.channel_pref[best] / 2
+    assert swapped >= 3
+    spec = next(s for s in (random_spec(i) for i in range(30)) if len({d.at for d in s.drift}) >= 2)
+    report = _run(spec, 1200, seed=2)
+    points = sorted({round(d.at * 1200 + 0.4999) for d in spec.drift})
+    assert [d["at_decision"] for d in report["drift_recovery"]] == points
+    assert report["policy_violations"] == 0
+    world = World(spec, POLICY.document.learning.reward, 1200, seed=2)
+    assert world.phase(world.contacts[-1]) == len(spec.drift)  # every change applied by the end

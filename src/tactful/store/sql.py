@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, null, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tactful.domain import (
@@ -119,6 +119,11 @@ _MARK_PUBLISHED = (
     .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
     .values(published_at=bindparam("b_now", type_=UtcDateTime()))
 )
+_RELEASE_OUTBOX = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
+    .values(claimed_at=null())  # a literal NULL: prepared statements bind named parameters only
+)
 _CONVERSATION_OF_DECISION = select(decisions.c.conversation_id).where(
     decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
 )
@@ -172,6 +177,7 @@ class SqlStore:
         self._q_claim_outbox = prepare(_CLAIM_OUTBOX)
         self._q_lease_outbox = prepare(_LEASE_OUTBOX)
         self._q_mark_published = prepare(_MARK_PUBLISHED)
+        self._q_release_outbox = prepare(_RELEASE_OUTBOX)
         self._clock = clock
         self._make_id = make_id
         self._outbox_lease = outbox_lease
@@ -761,6 +767,14 @@ class SqlStore:
             )
             tx.execute_many(self._q_lease_outbox, [{"b_id": row_id, "b_now": now} for row_id, _ in rows])
         return [(int(row_id), json.loads(event)) for row_id, event in rows]
+
+    @translate_driver_errors
+    def release_outbox(self, ids: Sequence[int], published: Sequence[int] = ()) -> None:
+        """Un-claim ``ids`` (a relay's batch it could not publish) after marking ``published``."""
+        now = self._clock()
+        with self._db.raw_write(durable=False) as tx:
+            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in published])
+            tx.execute_many(self._q_release_outbox, [{"b_id": row_id} for row_id in ids])
 
     @translate_driver_errors
     def mark_published(self, ids: list[int]) -> None:

@@ -219,7 +219,7 @@ class World:
         return hours
 
     def phase(self, contact: Contact) -> int:
-        """How many drifts have happened by this contact (0 before the first)."""
+        """How many drift entries (segment changes) have happened by this contact (0 before any)."""
         fraction = contact.index / self.decisions
         return sum(1 for d in self._drift_points if d.at <= fraction)
 
