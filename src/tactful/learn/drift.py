@@ -1,4 +1,5 @@
-"""Drift detection per context: a two-sided CUSUM on the model's standardised residuals.
+"""Drift detection per context and per customer group: a two-sided CUSUM on the model's
+standardised residuals.
 
 A context is what tells customers apart for the bandit (intent, tier, language, inbound channel and
 the tenant's categorical features), not the hour or the message's signal buckets. The residual is the
@@ -11,6 +12,11 @@ detect a one-σ shift (median 16 rewards after it) and raise about one false ala
 On an alarm the model starts a new *epoch* for the context: a fresh feature crossed with the arms,
 whose weights start at zero with the full learning rate, so the affected part of the model relearns
 while the rest is untouched; and the context's exploration clock restarts (more exploration there).
+A customer group (``group_key``: the context without the situation) is monitored the same way.
+
+What it cannot see: a change in an arm that is not being played. The regressor follows the played
+arm's rewards closely (on the telco spec's drift the residual mean stayed ~0), so a newly better
+arm is found only by exploration, not by this monitor.
 """
 
 from __future__ import annotations

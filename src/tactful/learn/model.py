@@ -4,8 +4,9 @@ Two explorers:
 
 * ``squarecb`` (the default): VW learns the reward of every arm (``--cb_adf``, costs are negated
   rewards); the arm is drawn from a SquareCB distribution whose ``gamma`` AdaHedge tunes online
-  (``tactful.learn.explore``), and a drift monitor per context (``tactful.learn.drift``) restarts the
-  affected part of the model when its rewards change.
+  (``tactful.learn.explore``), and a drift monitor per context and customer group
+  (``tactful.learn.drift``) restarts the affected part of the model when its rewards change and gives
+  it its own explorer (``after_drift``), restarted, so exploration rises there.
 * ``epsilon``: VW's own ``--cb_explore_adf --epsilon``.
 
 Models saved before the tuned explorer existed (``--cb_explore_adf --squarecb``) still load and use
@@ -37,7 +38,8 @@ from tactful.learn.drift import ContextState, DriftMonitor, context_key, group_k
 from tactful.learn.explore import TunedSquareCB
 from tactful.learn.features import arm_line, shared_line
 
-#: ``-q SA``: context × arm; ``-q UA``: (context × intent) × arm, for preferences by situation.
+#: ``-q SA``: context × arm; ``-q UA``: (context × intent) × arm, for preferences by situation;
+#: ``-q KA``: (whole context, and whole context × hour bucket) × arm, for who-and-when preferences.
 #: ``--coin``: coin-betting updates, which have no learning rate to choose. Before issue 16 the rate
 #: schedule was ``--power_t 0.25``, chosen on the shipped specs; VW's default (0.5) learnt so slowly
 #: that AdaHedge preferred the most exploring gamma (bank, 5,000 decisions: 0.65 of the oracle;
