@@ -84,6 +84,7 @@ from tactful.store.base import Store
 from tactful.store.database import SideWrite
 from tactful.store.sql import SqlStore
 from tactful.store.sql_feature_writes import DecisionFeatureWrite
+from tactful.store.sql_features import SqlFeatureStore
 from tactful.store.sql_reads import DecisionReads
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,11 @@ class Engine:
         #: on PostgreSQL unless a master key is configured (``from_settings``).
         self.vault = _auto_vault(store, None) if vault == "auto" else vault
         self.bus: Bus = self.tracing.wrap_bus(bus if bus is not None else InProcessBus())
+        durable = bus is not None and not isinstance(bus, InProcessBus)
+        if durable and isinstance(self.features, SqlFeatureStore):
+            # A durable bus has readers elsewhere: a decision's feature events go out on it too
+            # (``feature.recorded``); in process nobody reads them, so no extra outbox row.
+            self.features.publish_events = True
         #: Inline (the default here) publishes a decision's events before ``decide`` returns, which
         #: keeps tests and scripts deterministic; services relay in the background instead.
         self.relay = OutboxRelay(store, self.bus, background=background_relay)

@@ -3,7 +3,8 @@
 Delivery semantics, as the interface states them: **at least once**, acknowledged after the handler
 returns. What JetStream adds:
 
-- **Streams** per event type (``TACTFUL_MESSAGES``, ``TACTFUL_DECISIONS``, ``TACTFUL_OUTCOMES``) on
+- **Streams** per event type (``TACTFUL_MESSAGES``, ``TACTFUL_DECISIONS``, ``TACTFUL_OUTCOMES``,
+  ``TACTFUL_FEATURES``) on
   file storage, so a published event survives a NATS restart; a dead-letter stream ``TACTFUL_DEAD``.
 - **De-duplication**: every publish carries ``Nats-Msg-Id`` = the event id, so the outbox relay
   re-publishing after a crash (or a client re-sending) stores the event once within the stream's
@@ -58,6 +59,7 @@ STREAMS: dict[str, str] = {
     "message.received": "MESSAGES",
     "decision.made": "DECISIONS",
     "outcome.recorded": "OUTCOMES",
+    "feature.recorded": "FEATURES",
 }
 
 

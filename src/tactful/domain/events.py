@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-EventType = Literal["message.received", "decision.made", "outcome.recorded"]
+EventType = Literal["message.received", "decision.made", "outcome.recorded", "feature.recorded"]
 
 
 class Envelope(BaseModel):

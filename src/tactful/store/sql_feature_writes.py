@@ -16,19 +16,21 @@ decision's transaction, in as few round trips as the statements allow.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, literal_column, or_, select
+from sqlalchemy import Connection, bindparam, insert, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tactful.context.aggregations import State, advance
 from tactful.context.definitions import Level
 from tactful.context.events import FeatureEvent
+from tactful.domain.events import Envelope
 from tactful.store.database import Database, PreparedQuery, RawTransaction
-from tactful.store.schema import events, feature_definitions, feature_state
+from tactful.store.schema import events, feature_definitions, feature_state, outbox
 
 if TYPE_CHECKING:
     from tactful.store.sql_features import SqlFeatureStore
@@ -91,6 +93,12 @@ class DecisionFeatureStatements:
         event_insert, state_upsert = _upserts(database.backend)
         self.insert_event = PreparedQuery(event_insert, database.engine)
         self.upsert_state = PreparedQuery(state_upsert, database.engine)
+        self.insert_outbox = PreparedQuery(
+            insert(outbox).values(
+                {c.name: bindparam(c.name, type_=c.type) for c in outbox.columns if c.name != "id"}
+            ),
+            database.engine,
+        )
 
 
 class DecisionFeatureWrite:
@@ -105,8 +113,12 @@ class DecisionFeatureWrite:
         personal: bool,
         seen: tuple[int, str | None, str | None] | None,
         recorded_at: Callable[[], datetime],
+        publish: bool = False,
     ) -> None:
         self._store = store
+        #: Also write one ``feature.recorded`` outbox row for the batch (a bus other than the
+        #: in-process one is configured): off, the embedded default pays no extra write.
+        self._publish = publish
         self._q = statements
         self._events = sorted(batch, key=lambda e: e.order_key)
         self._tenant = self._events[0].tenant_id
@@ -203,6 +215,8 @@ class DecisionFeatureWrite:
             )
         tx.execute_many(self._q.upsert_state, rows)
         self.written = rows
+        if self._publish:
+            tx.execute(self._q.insert_outbox, feature_outbox_row(self._events, self._payloads, now))
 
     def _fold(
         self,
@@ -247,6 +261,44 @@ class DecisionFeatureWrite:
             )
             for event_id, kind, occurred_at, payload in tx.fetch_all(self._q.log, self._key)
         ]
+
+
+def feature_envelope_id(event_ids: list[str]) -> str:
+    """Derived from the batch's event ids: a re-published row carries the same ``Nats-Msg-Id``
+    and JetStream stores it once."""
+    return "features." + hashlib.sha256("\n".join(sorted(event_ids)).encode()).hexdigest()[:32]
+
+
+def feature_outbox_row(batch: list[FeatureEvent], payloads: dict[str, str], now: datetime) -> dict[str, Any]:
+    """One outbox row per decision: its feature events as one ``feature.recorded`` batch event,
+    keyed by the customer (whose events the features fold in order)."""
+    first = batch[0]
+    envelope = Envelope(
+        event_id=feature_envelope_id([e.event_id for e in batch]),
+        type="feature.recorded",
+        tenant_id=first.tenant_id,
+        key=first.customer_id,
+        occurred_at=max(e.occurred_at for e in batch),
+        payload={
+            "customer_id": first.customer_id,
+            "events": [
+                {
+                    "event_id": e.event_id,
+                    "type": e.type,
+                    "occurred_at": e.occurred_at.isoformat(),
+                    "payload": json.loads(payloads[e.event_id]),
+                }
+                for e in batch
+            ],
+        },
+    )
+    return {
+        "tenant_id": first.tenant_id,
+        "event": envelope.model_dump_json(),
+        "created_at": now,
+        "claimed_at": None,
+        "published_at": None,
+    }
 
 
 class _NeedsLog(Exception):

@@ -208,6 +208,9 @@ class SqlFeatureStore:
         self._q_insert_state = prepare(_INSERT_STATE)
         self._q_update_state = prepare(_UPDATE_STATE)
         self._decision_statements = DecisionFeatureStatements(database)
+        #: Publish each decision's feature events as a ``feature.recorded`` outbox event; the engine
+        #: turns it on only for a bus other than the in-process one (issue 13).
+        self.publish_events = False
         # Published sets never change, so a parsed set can be cached forever by (tenant, version).
         self._sets: dict[tuple[str, int], DefinitionSet] = {}
 
@@ -364,7 +367,13 @@ class SqlFeatureStore:
         if context_row is not None and context_row[4] is not None:  # version, consent, personal
             seen = (int(context_row[4]), context_row[5], context_row[7])
         return DecisionFeatureWrite(
-            self, self._decision_statements, batch, personal=personal, seen=seen, recorded_at=self._clock
+            self,
+            self._decision_statements,
+            batch,
+            personal=personal,
+            seen=seen,
+            recorded_at=self._clock,
+            publish=self.publish_events,
         )
 
     def _unknown(self, tenant_id: str, ids: list[str]) -> set[str]:
