@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from tactful.bus import InProcessBus, open_bus
+from tactful.context.events import outcome_event
 from tactful.domain import Envelope
+from tactful.domain.outcome import Outcome, OutcomeType
 from tactful.engine import Engine
 from tactful.store import open_store
 from tactful.store.schema import events, outbox
@@ -69,18 +71,27 @@ def test_features_stream_holds_exactly_the_sql_feature_events(
     bus = open_bus(f"{nats_server.url}?prefix=feat", consume=frozenset())
     engine = Engine(store, bus=bus, clock=clock)
     try:
-        for i in range(N):
+        made = [
             engine.decide(message(f"question {i}", customer=f"c{i % 2}", tenant_id=tenant_id))
+            for i in range(N)
+        ]
+        # An outcome the ``features`` group folds is published too (its own batch), once.
+        outcome = Outcome(
+            event_id="out-1", tenant_id=tenant_id, decision_id=made[0].decision_id,
+            type=OutcomeType.REPLIED, occurred_at=clock.now,
+        )  # fmt: skip
+        assert engine.features.ingest([outcome_event(outcome, made[0])]) == 1
+        assert engine.features.ingest([outcome_event(outcome, made[0])]) == 0  # a replay: no row
         engine.relay_events()
         published = stream_events(nats_server.url, "FEAT_FEATURES")
-        assert len(published) == N  # one batch event per decision
+        assert len(published) == N + 1  # one batch event per decision, one for the outcome
         assert all(e["type"] == "feature.recorded" for e in published)
         streamed = sorted(f["event_id"] for e in published for f in e["payload"]["events"])
         assert streamed == sql_feature_event_ids(store)
         assert len(streamed) == len(set(streamed)) > 0
         # The relay re-publishing a row (a crash between publish and mark) stores nothing new.
         bus.publish(Envelope.model_validate(published[0]))
-        assert len(stream_events(nats_server.url, "FEAT_FEATURES")) == N
+        assert len(stream_events(nats_server.url, "FEAT_FEATURES")) == N + 1
     finally:
         engine.close()
 

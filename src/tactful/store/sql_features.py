@@ -49,7 +49,11 @@ from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import customers, events, feature_definitions, feature_state
-from tactful.store.sql_feature_writes import DecisionFeatureStatements, DecisionFeatureWrite
+from tactful.store.sql_feature_writes import (
+    DecisionFeatureStatements,
+    DecisionFeatureWrite,
+    feature_outbox_row,
+)
 
 #: Statuses whose state is kept up to date incrementally.
 LIVE = ("backfilling", "ready", "active")
@@ -433,6 +437,12 @@ class SqlFeatureStore:
         }
         for version in self._live_versions(conn, tenant_id):
             self._update(conn, self.definitions(tenant_id, version), tenant_id, by_customer, allowed)
+        if self.publish_events:  # e.g. an outcome the ``features`` group folds: one batch per customer
+            for batch in by_customer.values():
+                payloads = {e.event_id: json.dumps(e.payload) for e in batch}
+                tx.execute(
+                    self._decision_statements.insert_outbox, feature_outbox_row(batch, payloads, recorded_at)
+                )
         return len(fresh)
 
     def _update(
