@@ -149,19 +149,24 @@ def per_spec(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
     drifts = [r.get("drift_recovery") for r in rows]
     if any(drifts):
-        per_drift: dict[int, list[int | None]] = {}
+        per_drift: dict[int, list[dict[str, Any]]] = {}
         for found in drifts:
             for d in found or []:
-                per_drift.setdefault(d["at_decision"], []).append(d["recovered_after"])
-        out["drift_recovery"] = [
-            {
+                per_drift.setdefault(d["at_decision"], []).append(d)
+        out["drift_recovery"] = []
+        for at, seeds in sorted(per_drift.items()):
+            times = [d["recovered_after"] for d in seeds]
+            entry: dict[str, Any] = {
                 "at_decision": at,
-                "worst": None if None in times else max(t for t in times if t is not None),
+                "worst": _worst(times),
                 "not_recovered": sum(t is None for t in times),
                 "per_seed": times,
             }
-            for at, times in sorted(per_drift.items())
-        ]
+            if all("back_to_level_after" in d for d in seeds):  # rows from before 14:15 lack it
+                back = [d["back_to_level_after"] for d in seeds]
+                entry["back_to_level_worst"] = _worst(back)
+                entry["back_to_level_per_seed"] = back
+            out["drift_recovery"].append(entry)
     recoveries = out.get("drift_recovery", [])
     out["targets_met"] = (
         share["mean"] >= TARGET_MEAN
@@ -171,6 +176,10 @@ def per_spec(rows: list[dict[str, Any]]) -> dict[str, Any]:
         and all(d["worst"] is not None and d["worst"] <= TARGET_RECOVERY for d in recoveries)
     )
     return out
+
+
+def _worst(times: list[int | None]) -> int | None:
+    return None if None in times else max(t for t in times if t is not None)
 
 
 def report(out: Path, learner: str, decisions: int) -> list[dict[str, Any]]:
@@ -222,6 +231,11 @@ def table(summaries: list[dict[str, Any]]) -> str:
             drift = "; ".join(
                 f"@{d['at_decision']}: {d['worst'] if d['worst'] is not None else 'not recovered'}"
                 f" ({d['not_recovered']}/{n})"
+                + (
+                    f", to its own level {d['back_to_level_worst'] or 'never'}"
+                    if "back_to_level_worst" in d
+                    else ""
+                )
                 for d in s["drift_recovery"]
             )
         lines.append(

@@ -42,6 +42,7 @@ def test_matrix_appends_and_resumes(tmp_path: Path) -> None:
     assert telco["policy_violations"] == 0
     (drift,) = telco["drift_recovery"]  # telco drifts once, at half the run
     assert drift["at_decision"] == 125 and len(drift["per_seed"]) == 2
+    assert len(drift["back_to_level_per_seed"]) == 2  # recovery to the bandit's own pre-drift level
     assert "telco" in table([telco])
 
 
