@@ -23,7 +23,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +34,6 @@ from tactful.tenants import create_tenant
 WRK_SCRIPT = Path(__file__).with_name("wrk_messages.lua")
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 TICKS = os.sysconf("SC_CLK_TCK")
-#: Without it an API process serves the demo's richer tiers where the chat budget allows them.
-SERVER_ENV = {"TACTFUL_SIGNAL_TIERS": "fast"}
 
 
 def wrk_missing() -> str | None:
@@ -97,14 +95,17 @@ def measured(
     return result
 
 
-def bench_http(seconds: float, tmp: Path, connections: int = 8) -> dict[str, Any]:
-    """One uvicorn process on SQLite: GET /healthz and POST /v1/messages, same server, same run."""
+def bench_http(
+    seconds: float, tmp: Path, connections: int = 8, uvicorn_args: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """One uvicorn process on SQLite: GET /healthz and POST /v1/messages, same server, same run.
+    ``uvicorn_args``: e.g. ``--loop asyncio --http h11`` to compare with uvloop and httptools."""
     url = f"sqlite:///{tmp / 'http.db'}"
     store = open_store(url)
     key = create_tenant(store, "bench").api_key
     store.close()
-    env = {**os.environ, **SERVER_ENV, "TACTFUL_DATABASE_URL": url}
-    with server_process(env, extra_args=("--no-access-log",)) as server:
+    env = {**os.environ, "TACTFUL_DATABASE_URL": url}
+    with server_process(env, extra_args=("--no-access-log", *uvicorn_args)) as server:
         pids = server_pids(server.process.pid)
         wrk(f"{server.base_url}/healthz", 1.0, connections)  # warm-up
         wrk(f"{server.base_url}/v1/messages", 2.0, connections, key=key)
@@ -176,39 +177,76 @@ class WaitSampler:
         return {k: round(v / max(1, self.samples), 2) for k, v in self.counts.most_common(6)}
 
 
+def deadlock_count() -> int:
+    """Deadlocks PostgreSQL has broken in this database so far (all sessions: the database is
+    shared, so a run's difference is an upper bound on its own)."""
+    import psycopg
+
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        query = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
 def bench_postgres_processes(
-    seconds: float, connections: int = 16, workers: tuple[int, ...] = (1, 2)
+    seconds: float, connections: int = 16, processes: int = 2
 ) -> dict[str, Any] | None:
-    """POST /v1/messages against 1, then 2 uvicorn worker processes (``--workers``, one socket) on
-    one PostgreSQL store; each in a fresh schema. None without a PostgreSQL server."""
-    runs: dict[int, dict[str, Any]] = {}
-    for n in workers:
-        with postgres_schema() as url:
+    """POST /v1/messages against 1 and against ``processes`` uvicorn workers (``--workers``, one
+    socket) on PostgreSQL, each server on a fresh schema of its own. Both servers run for the
+    whole bench and wrk drives them in the order 1, N, N, 1 (``seconds`` / 2 each), so a change of
+    the machine's load during the run weighs on both alike. None without a PostgreSQL server."""
+    with ExitStack() as stack:
+        servers: dict[int, tuple[str, str, str, list[int]]] = {}
+        for n in (1, processes):
+            url = stack.enter_context(postgres_schema())
             if url is None:
                 return None
             store = open_store(url)
             key = create_tenant(store, f"bench{n}").api_key
             store.close()
-            env = {**os.environ, **SERVER_ENV, "TACTFUL_DATABASE_URL": url}
-            with server_process(env, extra_args=("--no-access-log",), workers=n) as server:
-                pids = server_pids(server.process.pid)
-                target = f"{server.base_url}/v1/messages"
-                wrk(target, 3.0, connections, key=key)  # warm-up: every worker's caches and pool
-                with WaitSampler(url.rsplit("application_name=", 1)[1]) as waits:
-                    runs[n] = measured(target, seconds, connections, pids, key=key)
-                runs[n]["pg_waits"] = waits.per_sample()
-    first = runs[workers[0]]["per_s"]
+            env = {**os.environ, "TACTFUL_DATABASE_URL": url}
+            server = stack.enter_context(server_process(env, extra_args=("--no-access-log",), workers=n))
+            target = f"{server.base_url}/v1/messages"
+            servers[n] = (target, key, url.rsplit("application_name=", 1)[1], server_pids(server.process.pid))
+        for target, key, _, _ in servers.values():
+            wrk(target, 3.0, connections, key=key)  # warm-up: every worker's caches and pool
+        parts: dict[int, list[dict[str, Any]]] = {1: [], processes: []}
+        for n in (1, processes, processes, 1):
+            target, key, application, pids = servers[n]
+            deadlocks = deadlock_count()
+            with WaitSampler(application) as waits:
+                part = measured(target, seconds / 2, connections, pids, key=key)
+            part["pg_waits"] = waits.per_sample()
+            part["deadlocks"] = deadlock_count() - deadlocks
+            parts[n].append(part)
+    runs = {n: _combined(p) for n, p in parts.items()}
     return {
         "connections": connections,
         "seconds": seconds,
         "runs": runs,
-        "ratio": runs[workers[-1]]["per_s"] / first,
+        "ratio": runs[processes]["per_s"] / runs[1]["per_s"],
+    }
+
+
+def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Two wrk runs against one server as one: totals, mean p50, worst p99, mean waits."""
+    total = {k: sum(p[k] for p in parts) for k in ("requests", "seconds", "non2xx", "errors", "deadlocks")}
+    waits: Counter[str] = Counter()
+    for p in parts:
+        waits.update({k: v / len(parts) for k, v in p["pg_waits"].items()})
+    return {
+        **total,
+        "per_s": total["requests"] / total["seconds"],
+        "p50_ms": sum(p["p50_ms"] for p in parts) / len(parts),
+        "p99_ms": max(p["p99_ms"] for p in parts),
+        "server_cpu_s": [round(sum(cpu), 2) for cpu in zip(*(p["server_cpu_s"] for p in parts), strict=True)],
+        "pg_waits": {k: round(v, 2) for k, v in waits.most_common(6)},
     }
 
 
 def _row(name: str, r: dict[str, Any]) -> str:
     cpu = sum(r["server_cpu_s"])
-    per_request = 1000 * cpu / r["requests"] if r["requests"] else float("nan")
+    per_request = 1000 * cpu_per_request(r)
     return (
         f"| {name} | {r['per_s']:.0f} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | "
         f"{r['non2xx'] + r['errors']:.0f} | {cpu / r['seconds']:.2f} | {per_request:.2f} |"
@@ -221,6 +259,16 @@ _HEADER = [
 ]
 
 
+def cpu_per_request(run: dict[str, Any]) -> float:
+    return sum(run["server_cpu_s"]) / run["requests"] if run["requests"] else float("nan")
+
+
+def cpu_ratio(http_: dict[str, Any]) -> float:
+    """healthz CPU per request / POST CPU per request: the req/s ratio if the server were the only
+    thing limiting both (on a loaded machine wrk or the scheduler can cap the healthz baseline)."""
+    return cpu_per_request(http_["trivial"]) / cpu_per_request(http_["decide"])
+
+
 def http_section(http_: dict[str, Any], decide: dict[str, Any]) -> list[str]:
     """Markdown for ``bench_http``; ``decide``: the in-process figures of the same run."""
     t, d = http_["trivial"], http_["decide"]
@@ -228,14 +276,16 @@ def http_section(http_: dict[str, Any], decide: dict[str, Any]) -> list[str]:
         "## Over HTTP, one uvicorn process (wrk)",
         "",
         f"`wrk -t2 -c{http_['connections']} -d{http_['seconds']:.0f}s -s bench/wrk_messages.lua` against "
-        "one uvicorn process (uvloop, httptools when installed) on a SQLite file, the fast signal "
-        "tier; both endpoints in the same run against the same process, one after the other.",
+        "one uvicorn process (uvloop, httptools when installed) on a SQLite file, default settings "
+        "(as the in-process run); both endpoints in the same run against the same process, one "
+        "after the other.",
         "",
         *_HEADER,
         _row("GET /healthz (baseline)", t),
         _row("POST /v1/messages (decide)", d),
         "",
-        f"- POST / healthz: **{http_['ratio']:.3f}** (target ≥ 0.2)",
+        f"- POST / healthz: **{http_['ratio']:.3f}** (target ≥ 0.2); by the server's CPU per request, "
+        f"which the machine's load does not move: {cpu_ratio(http_):.3f}",
         f"- HTTP decisions/s / in-process decisions/s (one thread, same run): "
         f"{d['per_s']:.0f} / {float(decide['per_s']):.0f} = **{d['per_s'] / float(decide['per_s']):.2f}×** "
         "(target ≥ 0.8×; the server overlaps decisions waiting on the commit, group commit batches them)",
@@ -244,7 +294,8 @@ def http_section(http_: dict[str, Any], decide: dict[str, Any]) -> list[str]:
 
 
 def _waits(run: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in run["pg_waits"].items())
+    waits = ", ".join(f"{k} {v}" for k, v in run["pg_waits"].items())
+    return f"{waits}; deadlocks broken in the database meanwhile: {run.get('deadlocks', '?')}"
 
 
 def scale_section(scale: dict[str, Any]) -> list[str]:
@@ -253,16 +304,18 @@ def scale_section(scale: dict[str, Any]) -> list[str]:
     lines = [
         "## Two API processes on PostgreSQL (wrk)",
         "",
-        f"`wrk -t2 -c{scale['connections']} -d{scale['seconds']:.0f}s` POST /v1/messages against "
-        "`uvicorn --workers N` (one socket) on the PostgreSQL server here, a fresh schema per run; "
-        "wrk, the API processes and PostgreSQL share the machine's cores. PostgreSQL waits: mean "
-        "number of this run's backends in each state per 20 ms sample of pg_stat_activity.",
+        f"wrk -t2 -c{scale['connections']}, POST /v1/messages, against `uvicorn --workers N` (one "
+        "socket) on the PostgreSQL server here, each server on a fresh schema; both servers up for "
+        f"the whole run, driven in the order 1, N, N, 1 ({scale['seconds'] / 2:.0f} s each), so a "
+        "change of the machine's load weighs on both alike. wrk, the API processes and PostgreSQL "
+        "share the machine's cores. PostgreSQL waits: mean number of the server's backends in each "
+        "state per 20 ms sample of pg_stat_activity.",
         "",
         *_HEADER,
-        *[_row(f"{n} process{'es' if n > 1 else ''}", r) for n, r in runs.items()],
+        *[_row(f"{n} process{'es' if int(n) > 1 else ''}", r) for n, r in runs.items()],
         "",
         *[f"- waits, {n}: " + _waits(r) for n, r in runs.items()],
-        f"- {max(runs)} processes / 1: **{scale['ratio']:.2f}×** (target ≥ 1.6×)",
+        f"- {max(map(int, runs))} processes / 1: **{scale['ratio']:.2f}×** (target ≥ 1.6×)",
         "",
     ]
     return lines
@@ -274,13 +327,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--pg-connections", type=int, default=16)
     parser.add_argument("--only", choices=("http", "postgres"))
+    parser.add_argument("--uvicorn-args", default="", help='e.g. "--loop asyncio --http h11"')
     args = parser.parse_args()
     if (why := wrk_missing()) is not None:
         raise SystemExit(why)
     started = time.perf_counter()
     if args.only != "postgres":
         with tempfile.TemporaryDirectory() as tmp:
-            print(json.dumps(bench_http(args.seconds, Path(tmp), args.connections), indent=2))
+            result = bench_http(args.seconds, Path(tmp), args.connections, tuple(args.uvicorn_args.split()))
+            print(json.dumps(result, indent=2))
+            print(f"POST/healthz {result['ratio']:.3f}; by server CPU per request {cpu_ratio(result):.3f}")
     if args.only != "http":
         print(json.dumps(bench_postgres_processes(args.seconds, args.pg_connections), indent=2))
     print(f"({time.perf_counter() - started:.0f} s)")

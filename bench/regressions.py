@@ -29,6 +29,10 @@ def ratios(
             decide["p99_ms"] / decide["baseline_p99_ms"],
             "lower",
         ),
+        "sqlite decide p99 (net tier only) / bare durable commit p99": (
+            decide["net_p99_ms"] / decide["baseline_p99_ms"],
+            "lower",
+        ),
         "sqlite decide CPU p50 / bare durable commit p50": (
             decide["cpu_p50_ms"] / decide["baseline_p50_ms"],
             "lower",
@@ -44,6 +48,11 @@ def ratios(
     if http_:
         # wrk since issue 12 (a new name: the threaded Python client's figures do not compare).
         found["http POST /v1/messages / GET /healthz (wrk)"] = (http_["ratio"], "higher")
+        found["http healthz CPU per request / POST CPU per request"] = (
+            sum(http_["trivial"]["server_cpu_s"]) / http_["trivial"]["requests"]
+            / (sum(http_["decide"]["server_cpu_s"]) / http_["decide"]["requests"]),
+            "higher",
+        )  # fmt: skip
         found["http decisions/s / in-process decisions/s"] = (
             http_["decide"]["per_s"] / decide["per_s"],
             "higher",

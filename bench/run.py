@@ -72,14 +72,19 @@ def time_decisions(engine: Engine, n: int) -> dict[str, object]:
             sent_at=clock.now,
         )
 
+    # Decisions where a richer signal tier ran (its gate opened and the channel's budget allowed
+    # it): that tier's wait is reported separately, as the issue asks, beside the net-only path.
+    net_only: list[float] = []
+    rich: list[float] = []
     for i in range(200):  # warm-up: imports, caches, prepared statements
         engine.decide(message(10_000_000 + i))
-    start = time.perf_counter()
+    start, process0 = time.perf_counter(), time.process_time()
     for i in range(n):
         t0, c0 = time.perf_counter(), time.thread_time()
         d = engine.decide(message(i))
         totals.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.thread_time() - c0) * 1000)
+        (rich if "base_tier" in d.model_versions else net_only).append(totals[-1])
         for stage, ms in d.latency_ms.items():
             stages.setdefault(stage, []).append(ms)
     elapsed = time.perf_counter() - start
@@ -88,7 +93,12 @@ def time_decisions(engine: Engine, n: int) -> dict[str, object]:
         "source": source,
         "p50_ms": pct(totals, 0.50),
         "p99_ms": pct(totals, 0.99),
+        "net_p99_ms": pct(net_only, 0.99),
+        "rich_share": len(rich) / n,
+        "rich_p50_ms": pct(rich, 0.50) if rich else 0.0,
         "cpu_p50_ms": pct(cpu, 0.50),
+        # All threads (the relay's and the richer tier's workers too), per decision.
+        "process_cpu_ms": (time.process_time() - process0) * 1000 / n,
         "mean_ms": statistics.fmean(totals),
         "per_s": n / elapsed,
         "stages_p50": {k: pct(v, 0.5) for k, v in stages.items() if k != "total"},
@@ -107,8 +117,11 @@ def timed(n: int, action: Callable[[], object]) -> tuple[float, float]:
 
 def bench_decide(n: int, tmp: Path) -> dict[str, object]:
     """In-process ``Engine.decide`` on a SQLite file (WAL), every decision durably written with its
-    audit entry and outbox event in one transaction."""
-    engine = Engine.from_settings(Settings(database_url=f"sqlite:///{tmp / 'bench.db'}"), clock=Clock())
+    audit entry and outbox event in one transaction. The outbox relay runs on its thread, as in
+    the service (``tactful serve``), so the decision's wall time holds one durable commit."""
+    engine = Engine.from_settings(
+        Settings(database_url=f"sqlite:///{tmp / 'bench.db'}"), clock=Clock(), background_relay=True
+    )
     try:
         result = time_decisions(engine, n)
     finally:
@@ -225,7 +238,13 @@ def render(
         "|---|---|---|",
         f"| p50 | {decide['p50_ms']:.2f} ms | |",
         f"| CPU p50 (this thread's CPU time per decision) | {decide['cpu_p50_ms']:.2f} ms | ≤ 1.5 ms |",
-        f"| p99 | {decide['p99_ms']:.2f} ms | ≤ 5 ms |",
+        f"| p99 | {decide['p99_ms']:.2f} ms | ≤ 2 ms quiet; ≤ 3× bare commit p99 |",
+        f"| p99 of the decisions the `fast` net answered alone ({1 - decide['rich_share']:.1%}) | "
+        f"{decide['net_p99_ms']:.2f} ms | ≤ 2 ms quiet; ≤ 3× bare commit p99 |",
+        f"| decisions where a richer tier ran ({decide['rich_share']:.1%}): p50 | "
+        f"{decide['rich_p50_ms']:.2f} ms | within the channel's budget |",
+        f"| process CPU per decision (all threads: relay, tier workers) | "
+        f"{decide['process_cpu_ms']:.2f} ms | |",
         f"| mean | {decide['mean_ms']:.2f} ms | |",
         f"| decisions/s (one thread) | {decide['per_s']:.0f} | |",
         f"| baseline: bare durable SQLite commit of a 3 KB row, p50 / p99 | "
@@ -294,6 +313,9 @@ def main() -> None:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--only-core", action="store_true", help="Skip the stage benchmarks (bench/*.py).")
+    parser.add_argument(
+        "--no-scaleout", action="store_true", help="Skip the scale-out section (NATS, PostgreSQL, faults)."
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         decide = bench_decide(args.decisions, Path(tmp))
@@ -311,7 +333,7 @@ def main() -> None:
                 print(json.dumps(scale, indent=2))
     cel_libs = compare_cel_libraries()
     print(json.dumps(cel_libs, indent=2))
-    sections = [] if args.only_core else stage_sections()
+    sections = [] if args.only_core else stage_sections(skip={"scaleout"} if args.no_scaleout else set())
     figures = ratios(decide, postgres, http_, scale)
     previous = (args.write or Path("docs/performance.md")).with_suffix(".json")
     worse = compare(figures, previous)
@@ -346,12 +368,15 @@ STAGE_BENCHMARKS = (
     "telemetry",
     "channels",
     "decision_quality",
+    "scaleout",  # starts its own NATS server and PostgreSQL cluster; --no-scaleout skips it
 )
 
 
-def stage_sections() -> list[str]:
+def stage_sections(skip: set[str]) -> list[str]:
     sections = []
     for name in STAGE_BENCHMARKS:
+        if name in skip:
+            continue
         module = importlib.import_module(name)  # bench/ is on sys.path when run as a script
         print(f"bench/{name}.py ...", flush=True)
         section = module.section()

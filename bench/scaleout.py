@@ -16,13 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the servers live in tests/support
+
 from tests.scaleout.test_order import inbound
 from tests.support.processes import workers
 from tests.support.servers import NatsServer, PostgresCluster
@@ -122,12 +127,12 @@ def publish_concurrently(
 
 
 def run(
-    n_workers: int, messages: int, conversations: int, nats: NatsServer, pg: PostgresCluster
+    n_workers: int, messages: int, conversations: int, nats: NatsServer, pg: PostgresCluster, label: str
 ) -> dict[str, Any]:
     store = open_store(pg.url)
-    tenant_id = create_tenant(store, f"bench{n_workers}").tenant.tenant_id
+    tenant_id = create_tenant(store, f"bench{label}").tenant.tenant_id
     store.close()
-    prefix = f"bench{n_workers}"
+    prefix = f"bench{label}"
     bus_url = f"{nats.url}?prefix={prefix}&partitions=16"
     env = {"TACTFUL_DATABASE_URL": pg.url, "TACTFUL_BUS_URL": bus_url, "TACTFUL_SIGNAL_TIERS": "fast"}
     received: dict[str, float] = {}
@@ -184,37 +189,78 @@ def run(
     }
 
 
+def measure(messages: int, conversations: int, counts: list[int], rounds: int) -> list[list[dict[str, Any]]]:
+    """``rounds`` rounds, each running every worker count in ``counts`` (alternating, so a change in
+    the machine's load hits both counts alike); ratios are taken within a round."""
+    with NatsServer.running() as nats, PostgresCluster.running() as pg:
+        return [
+            [run(n, messages, conversations, nats, pg, f"{n}r{r}") for n in counts] for r in range(rounds)
+        ]
+
+
+def render(results: list[list[dict[str, Any]]]) -> str:
+    lines = [
+        "| round | decide workers | decisions/s | ratio to 1 worker | publish→decision p50 | p99 "
+        "| worker CPU-ms per decision (all workers; each) | deadlocks | top PostgreSQL waits |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    ratios: list[float] = []
+    for r, round_ in enumerate(results, 1):
+        base = next((x["throughput"] for x in round_ if x["workers"] == 1), round_[0]["throughput"])
+        for x in round_:
+            each = x["cpu_ms_per_decision"].values()  # a process's CPU ÷ every decision of the burst
+            cpu = f"{sum(each):.1f}" + ("" if len(each) == 1 else f" ({', '.join(f'{v:.1f}' for v in each)})")
+            waits = ", ".join(f"{k} {v}" for k, v in list(x["waits"].items())[:3])
+            lines.append(
+                f"| {r} | {x['workers']} | {x['throughput']:.1f} | {x['throughput'] / base:.2f} | "
+                f"{x['p50_ms']:.0f} ms | {x['p99_ms']:.0f} ms | {cpu} | {x['deadlocks']} | {waits} |"
+            )
+            if x["workers"] == 2:
+                ratios.append(x["throughput"] / base)
+    if ratios:
+        lines += ["", f"2 workers ÷ 1 worker, median over rounds: {statistics.median(ratios):.2f}."]
+    lines += [
+        "",
+        "Split of publish→decision (from the store's commit times): "
+        + "; ".join(
+            f"{x['workers']} worker(s) publish→commit p50 {x['commit_p50_ms']:.0f} ms, "
+            f"commit→decision event p50 {x['relay_p50_ms']:.0f} ms"
+            for x in results[-1]
+        )
+        + f". Load average at the end: {os.getloadavg()[0]:.1f}.",
+    ]
+    return "\n".join(lines)
+
+
+COMMAND = "PYTHONPATH=src:. python bench/scaleout.py --messages 300 --rounds 2"
+
+
+def section() -> str:
+    """``make bench``'s scale-out section (bench/run.py; skip with ``--no-scaleout``)."""
+    from scaleout_faults import measure as measure_faults
+    from scaleout_faults import table
+
+    throughput = render(measure(300, 32, [1, 2], 2))
+    faults = table(measure_faults())
+    return "\n".join([
+        "## Scale-out on NATS JetStream and PostgreSQL (issue 13; docs/scale-out.md)", "",
+        f"`{COMMAND}` (a private NATS server and PostgreSQL cluster; `decide` workers only):", "",
+        throughput, "",
+        "Faults on the bus path (`PYTHONPATH=src:. python bench/scaleout_faults.py`): two `decide`",
+        "workers and a `relay,features` worker under a steady stream:", "",
+        faults, "",
+    ])  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--conversations", type=int, default=32)
     parser.add_argument("--order", default="1,2", help="Worker counts in the order to run them.")
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     counts = [int(n) for n in args.order.split(",")]
-    with NatsServer.running() as nats, PostgresCluster.running() as pg:
-        results = sorted(
-            (run(n, args.messages, args.conversations, nats, pg) for n in counts), key=lambda r: r["workers"]
-        )
-    base = results[0]["throughput"]
-    print(
-        "| decide workers | decisions/s | ratio to 1 | publish→decision p50 | p99 "
-        "| CPU-ms per decision, per worker |"
-    )
-    print("|---|---|---|---|---|---|")
-    for r in results:
-        cpu = ", ".join(f"{v:.1f}" for v in r["cpu_ms_per_decision"].values())
-        print(
-            f"| {r['workers']} | {r['throughput']:.1f} | {r['throughput'] / base:.2f} | "
-            f"{r['p50_ms']:.0f} ms | {r['p99_ms']:.0f} ms | {cpu} |"
-        )
-    for r in results:
-        print(
-            f"{r['workers']} worker(s): decisions committed {r['decided_per_s']:.1f}/s; publish→commit "
-            f"p50 {r['commit_p50_ms']:.0f} ms p99 {r['commit_p99_ms']:.0f} ms; commit→decision event "
-            f"p50 {r['relay_p50_ms']:.0f} ms p99 {r['relay_p99_ms']:.0f} ms"
-        )
-        print(f"{r['workers']} worker(s): deadlocks {r['deadlocks']}, backend wait samples {r['waits']}")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
+    print(render(measure(args.messages, args.conversations, counts, args.rounds)))
 
 
 if __name__ == "__main__":

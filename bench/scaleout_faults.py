@@ -1,8 +1,9 @@
 """Recovery after each injected fault on the bus path (issue 13 "Measured"): two ``decide`` workers
 and one ``relay,features`` worker on a private NATS server and PostgreSQL cluster
 (``tests/support/servers.py``), a steady stream of inbound messages with unique event ids, and in
-turn: kill -9 of a decide worker, kill -9 of the NATS server (restarted after ``NATS_DOWN_S``), and a
-restart of PostgreSQL. The client re-sends a publish NATS did not acknowledge with the same event id.
+turn: kill -9 of a decide worker, kill -9 of the NATS server (restarted after ``DOWN_S``), kill -9
+of Redis, the workers' hot feature store (restarted empty after ``DOWN_S``), and a restart of
+PostgreSQL. The client re-sends a publish NATS did not acknowledge with the same event id.
 
 Per fault:
 
@@ -17,16 +18,21 @@ Per fault:
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the servers live in tests/support
+
 from tests.scaleout.test_order import inbound
 from tests.support.processes import workers
-from tests.support.servers import NatsServer, PostgresCluster
+from tests.support.servers import NatsServer, PostgresCluster, RedisServer
 
 from tactful.breaker import CircuitOpen
 from tactful.bus import open_bus
@@ -39,8 +45,9 @@ CONVERSATIONS = 8
 #: One inbound message every PERIOD_S: a steady stream well below the workers' capacity, so a
 #: recovery time is the fault's, not a queue's.
 PERIOD_S = 0.05
-NATS_DOWN_S = 2.0
-STEADY_S = 3.0  # stream before each fault
+DOWN_S = 2.0
+STEADY_S = 5.0  # stream before each fault
+WARM_S = 2.0  # the first seconds of the stream (workers' first decisions) are not "steady"
 SETTLE_S = 180.0
 
 
@@ -51,6 +58,7 @@ class Stream:
     producer: Any
     tenant_id: str
     acked: dict[str, float] = field(default_factory=dict)  # event id → acknowledged at (monotonic)
+    sent: dict[str, float] = field(default_factory=dict)  # event id → first publish attempt
     unacked_attempts: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -58,6 +66,7 @@ class Stream:
         n = 0
         while not self._stop.is_set():
             envelope = inbound(self.tenant_id, f"conv-{n % CONVERSATIONS}", n // CONVERSATIONS)
+            self.sent[envelope.event_id] = time.monotonic()
             while not self._stop.is_set():
                 try:
                     self.producer.publish(envelope)
@@ -103,12 +112,17 @@ def recovery(stream: Stream, decided: Decided, repaired: float) -> tuple[float, 
 
 
 def measure() -> dict[str, Any]:
-    with NatsServer.running() as nats, PostgresCluster.running() as pg:
+    with NatsServer.running() as nats, PostgresCluster.running() as pg, RedisServer.running() as redis:
         store = open_store(pg.url)
         tenant_id = create_tenant(store, "faultbench").tenant.tenant_id
         store.close()
         bus_url = f"{nats.url}?partitions=8&ack_wait_s=3&max_attempts=30&backoff_max_s=1&timeout_s=2"
-        env = {"TACTFUL_DATABASE_URL": pg.url, "TACTFUL_BUS_URL": bus_url, "TACTFUL_SIGNAL_TIERS": "fast"}
+        env = {
+            "TACTFUL_DATABASE_URL": pg.url,
+            "TACTFUL_BUS_URL": bus_url,
+            "TACTFUL_SIGNAL_TIERS": "fast",
+            "TACTFUL_HOT_STORE_URL": redis.url,
+        }
         rows: list[dict[str, Any]] = []
         with workers(env, ("decide",), ("decide",), ("relay", "features")) as procs:
             observer = open_bus(bus_url)
@@ -121,11 +135,14 @@ def measure() -> dict[str, Any]:
             try:
                 faults: list[tuple[str, Callable[[], None]]] = [
                     ("decide worker kill -9", procs[0].kill),
-                    ("NATS kill -9, restarted after 2 s", lambda: _nats_down(nats)),
+                    ("NATS kill -9, restarted after 2 s", lambda: _down(nats)),
+                    ("Redis (hot store) kill -9, restarted empty after 2 s", lambda: _down(redis)),
                     ("PostgreSQL restart", pg.restart),
                 ]
+                steady_until = 0.0
                 for name, inject in faults:
                     time.sleep(STEADY_S)  # the steady stream before the fault (a duration)
+                    steady_until = steady_until or time.monotonic()
                     inject()
                     first, drained = recovery(stream, decided, time.monotonic())
                     rows.append({"fault": name, "first_decision_s": first, "drained_s": drained})
@@ -141,8 +158,16 @@ def measure() -> dict[str, Any]:
                 "SELECT count(*), count(DISTINCT event_id) FROM decisions"
             ).fetchone()
             ids = {r[0] for r in conn.execute("SELECT event_id FROM decisions").fetchall()}
+    steady = sorted(
+        (decided.at[k] - t) * 1000
+        for k, t in stream.sent.items()
+        if t < steady_until - 1.0 and k in decided.at
+    )  # messages sent at least a second before the first fault: the undisturbed latency
     return {
         "faults": rows,
+        "steady_p50_ms": steady[len(steady) // 2],
+        "steady_p99_ms": steady[int(0.99 * (len(steady) - 1))],
+        "steady_n": len(steady),
         "acknowledged": len(stream.acked),
         "unacked_attempts": stream.unacked_attempts,
         "lost": len(set(stream.acked) - ids),
@@ -151,10 +176,10 @@ def measure() -> dict[str, Any]:
     }
 
 
-def _nats_down(nats: NatsServer) -> None:
-    nats.kill()
-    time.sleep(NATS_DOWN_S)  # the outage itself (a fault's duration, not a synchronisation)
-    nats.start()
+def _down(server: NatsServer | RedisServer) -> None:
+    server.kill()
+    time.sleep(DOWN_S)  # the outage itself (a fault's duration, not a synchronisation)
+    server.start()
 
 
 def table(result: dict[str, Any]) -> str:
@@ -167,6 +192,9 @@ def table(result: dict[str, Any]) -> str:
     ]
     lines += [
         "",
+        f"Publish → decision event before the first fault, one message every {PERIOD_S * 1000:.0f} ms "
+        f"({result['steady_n']} messages): p50 {result['steady_p50_ms']:.0f} ms, "
+        f"p99 {result['steady_p99_ms']:.0f} ms.",
         f"Acknowledged messages {result['acknowledged']}; lost {result['lost']} (must be 0); duplicated "
         f"{result['duplicated']} (must be 0); un-acknowledged publishes re-sent with the same id "
         f"{result['unacked_attempts']}; dead letters {result['dead_letters']}.",

@@ -52,7 +52,7 @@ function done(summary, latency, requests)
   io.write(string.format("WRK_JSON {\"requests\":%d,\"seconds\":%.6f,\"non2xx\":%d,\"errors\":%d,"
     .. "\"p50_ms\":%.3f,\"p99_ms\":%.3f}\n",
     summary.requests, summary.duration / 1e6, bad,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
-      + summary.errors.status,
+    -- transport errors only: wrk's errors.status counts the non-2xx answers counted above
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000))
 end

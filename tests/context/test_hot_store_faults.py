@@ -1,12 +1,12 @@
-"""Redis killed under a stream of decisions (its own server on a free port, never the shared one):
-decisions go on, read their features from SQL and say so (``degraded``), the hot store's circuit
-breaker is open in /readyz and /metrics; Redis back, the breaker closes and Redis serves again."""
+"""Redis killed under a stream of decisions (its own server on a free port, never the shared one),
+on SQLite and PostgreSQL: decisions go on, read their features from SQL and say so (``degraded``),
+the hot store's circuit breaker is open in /readyz and /metrics; Redis back, the breaker closes and
+Redis serves again."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from tactful.config import Settings
 from tactful.domain import Channel, ConversationId, CustomerId, Decision, EventId, InboundMessage, TenantId
 from tactful.engine import Engine
 from tactful.hot import HotPath
-from tactful.store import SqlStore, open_store
+from tactful.store import SqlStore
 from tactful.store.redis import RedisHotStore
 from tactful.tenants import create_tenant
 from tests.api.conftest import Client
@@ -36,43 +36,40 @@ class BreakerClock:
         return self.now
 
 
+def next_decision(engine: Engine, tenant_id: str, event_id: str, clock: MovableClock) -> Decision:
+    """Customer c1's next message, a minute after the last."""
+    clock.now += timedelta(minutes=1)
+    return engine.decide(
+        InboundMessage(
+            event_id=EventId(event_id),
+            tenant_id=TenantId(tenant_id),
+            customer_id=CustomerId("c1"),
+            conversation_id=ConversationId("conv-1"),
+            channel=Channel.CHAT,
+            text="Where is my parcel? It is late again.",
+            sent_at=clock.now,
+        )
+    )
+
+
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     with RedisServer.running() as server:
         yield server
 
 
-@pytest.fixture
-def sqlite_store(tmp_path: Path, clock: MovableClock) -> Iterator[SqlStore]:
-    store = open_store(f"sqlite:///{tmp_path / 'faults.db'}", clock=clock)
-    yield store
-    store.close()
-
-
 def test_redis_killed_mid_stream_degrades_and_recovers(
-    redis_server: RedisServer, sqlite_store: SqlStore, clock: MovableClock
+    redis_server: RedisServer, sql_store: SqlStore, clock: MovableClock
 ) -> None:
-    tenant_id = create_tenant(sqlite_store, "acme").tenant.tenant_id
+    tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
     breaker_clock = BreakerClock()
-    hot = HotPath.over(RedisHotStore(redis_server.url, "t:"), sqlite_store.features, clock=breaker_clock)
-    engine = Engine(sqlite_store, clock=clock, hot=hot)
+    hot = HotPath.over(RedisHotStore(redis_server.url, "t:"), sql_store.features, clock=breaker_clock)
+    engine = Engine(sql_store, clock=clock, hot=hot)
     client = Client(create_app(engine, Settings()))
     counter = iter(range(1_000))
 
     def decide() -> Decision:
-        i = next(counter)
-        clock.now += timedelta(minutes=1)
-        return engine.decide(
-            InboundMessage(
-                event_id=EventId(f"evt-{i}"),
-                tenant_id=TenantId(tenant_id),
-                customer_id=CustomerId("c1"),
-                conversation_id=ConversationId("conv-1"),
-                channel=Channel.CHAT,
-                text="Where is my parcel? It is late again.",
-                sent_at=clock.now,
-            )
-        )
+        return next_decision(engine, tenant_id, f"evt-{next(counter)}", clock)
 
     try:
         before = [decide() for _ in range(5)]
@@ -111,14 +108,14 @@ def test_redis_killed_mid_stream_degrades_and_recovers(
 
 
 def test_a_frozen_redis_opens_the_breaker_and_costs_only_bounded_timeouts(
-    redis_server: RedisServer, sqlite_store: SqlStore, clock: MovableClock
+    redis_server: RedisServer, sql_store: SqlStore, clock: MovableClock
 ) -> None:
     """SIGSTOP, not a refused connection: the client's timeouts end each call, the breaker opens
     after its threshold, and from then on decisions do not touch Redis at all."""
-    tenant_id = create_tenant(sqlite_store, "acme").tenant.tenant_id
+    tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
     breaker_clock = BreakerClock()
-    hot = HotPath.over(RedisHotStore(redis_server.url, "t:"), sqlite_store.features, clock=breaker_clock)
-    engine = Engine(sqlite_store, clock=clock, hot=hot)
+    hot = HotPath.over(RedisHotStore(redis_server.url, "t:"), sql_store.features, clock=breaker_clock)
+    engine = Engine(sql_store, clock=clock, hot=hot)
     calls: list[str] = []
     read_state = hot.store.read_state
 
@@ -129,18 +126,7 @@ def test_a_frozen_redis_opens_the_breaker_and_costs_only_bounded_timeouts(
     hot.store.read_state = counted  # type: ignore[method-assign]
 
     def decide(i: int) -> Decision:
-        clock.now += timedelta(minutes=1)
-        return engine.decide(
-            InboundMessage(
-                event_id=EventId(f"f-{i}"),
-                tenant_id=TenantId(tenant_id),
-                customer_id=CustomerId("c1"),
-                conversation_id=ConversationId("conv-1"),
-                channel=Channel.SMS,
-                text="Is my order on its way?",
-                sent_at=clock.now,
-            )
-        )
+        return next_decision(engine, tenant_id, f"f-{i}", clock)
 
     try:
         for i in range(3):

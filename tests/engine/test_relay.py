@@ -50,6 +50,9 @@ class FlakyOutbox:
     def mark_published(self, ids: list[int]) -> None:
         self._store.mark_published(ids)  # type: ignore[attr-defined]
 
+    def release_outbox(self, ids: Sequence[int], published: Sequence[int] = ()) -> None:
+        self._store.release_outbox(ids, published)  # type: ignore[attr-defined]
+
 
 def test_a_relay_failure_redelivers_after_the_lease_and_consumers_dedupe(
     tmp_path: Path, clock: FixedClock, message: MessageFactory
@@ -79,3 +82,40 @@ def test_a_relay_failure_redelivers_after_the_lease_and_consumers_dedupe(
     assert relay.drain() == 1
     assert raw == [raw[0], raw[0]]  # delivered twice: at least once
     assert handled == [raw[0]]  # the idempotent consumer acted once
+
+
+class RefusingBus(InProcessBus):
+    """Accepts ``accept`` publishes, then refuses every one (NATS went away mid-batch)."""
+
+    def __init__(self, accept: int) -> None:
+        super().__init__()
+        self.accept = accept
+
+    def publish(self, envelope: Envelope) -> None:
+        if self.accept <= 0:
+            raise ConnectionError("bus away")
+        self.accept -= 1
+        super().publish(envelope)
+
+
+def test_a_refused_publish_gives_the_rest_of_the_batch_back_at_once(
+    tmp_path: Path, clock: FixedClock, message: MessageFactory
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'refused.db'}", clock=clock)
+    tenant = create_tenant(store, "refused")
+    engine = Engine(store, clock=clock, bus=RefusingBus(accept=0))  # decisions' own relay fails
+    for i in range(3):
+        engine.decide(message(f"question {i}", event_id=f"r{i}", tenant_id=tenant.tenant.tenant_id))
+    bus = RefusingBus(accept=1)
+    relay = OutboxRelay(store, bus, background=False)
+    try:
+        relay.drain()
+        raise AssertionError("the refused publish must raise")
+    except ConnectionError:
+        pass
+    # No time has passed (the clock is fixed): without the give-back, the lease would hold them.
+    again = store.claim_outbox(100)
+    assert len(again) == 3 - 1  # one decision.made per decision, but the one the bus took
+    assert bus.published == 1
+    engine.close()
+    store.close()

@@ -87,3 +87,26 @@ def test_adahedge_survives_a_huge_loss_on_the_favoured_expert() -> None:
         hedge.update([0.0, 1.0, 1.0])
     hedge.update([5e4, 0.0, 5e4])  # the plain sum of exp(−η·Δℓ) underflowed to 0 here
     assert sum(hedge.weights()) == pytest.approx(1.0)
+
+
+def test_a_drifted_context_explores_afresh_and_relearns() -> None:
+    """The best arm turns worst in one context: the monitor resets it, that context gets its own
+    explorer (restarted with uniform weights over the gamma scales, so it explores more than the
+    tenant's), and the model then prefers the new best arm; the state survives a snapshot."""
+    arms = [Arm(Channel.CHAT, "as_policy"), Arm(Channel.EMAIL, "as_policy"), Arm(Channel.SMS, "as_policy")]
+    model = BanditModel(explorer_args("squarecb", 0.05), seed=2)
+    rng = random.Random(2)
+    here = {"intent": "billing", "tier": "vip"}
+    for step in range(3000):
+        best = 0 if step < 1500 else 2
+        p = model.predict(here, arms)
+        reward = (1.0 if p.chosen == best else 0.0) + rng.gauss(0.0, 0.3)
+        model.learn(dict(p.features or here), arms, p.chosen, reward, p.probabilities[p.chosen])
+    key = context_key(here)
+    assert model.drift.state_of(key).epoch >= 1
+    assert key in model.after_drift
+    assert model.predict(here, arms).greedy == 2
+    exploring = model.status()["contexts_exploring_after_drift"]
+    assert key in exploring
+    again = BanditModel(model.args, seed=2, model_bytes=model.to_bytes())
+    assert again.status() == model.status()

@@ -1,13 +1,15 @@
 """Nothing lost, nothing doubled, no conversation reordered when parts die (issue 13).
 
 Real servers on their own ports: a NATS server and a PostgreSQL cluster in a temporary directory,
-with ``tactful worker`` processes deciding the inbound stream. Under a steady stream of messages
-with unique event ids, the test kills -9 a worker, kills -9 the NATS server (and restarts it), and
-restarts PostgreSQL. A publish NATS did not acknowledge is re-sent by the "client" with the same
+and a Redis server as the workers' hot feature store, with ``tactful worker`` processes deciding the
+inbound stream. Under a steady stream of messages with unique event ids, the test kills -9 a worker,
+kills -9 the NATS server (and restarts it), kills -9 Redis (and restarts it, empty), and restarts
+PostgreSQL. A publish NATS did not acknowledge is re-sent by the "client" with the same
 event id before the conversation's next message (as a client would), so JetStream's de-duplication
-and the engine's idempotency make it exactly one decision. Then: one decision and one audit entry
-per message, each conversation decided in publish order, ``tactful audit verify`` passes, and no
-event went to the dead letters. The counts are printed (``-s``) for docs/scale-out.md.
+and the engine's idempotency make it exactly one decision. Then: one decision, one audit entry and
+its two feature events (the message's and the decision's) per message, each conversation decided
+in publish order, ``tactful audit verify`` passes, and no event went to the dead letters. The
+counts are printed (``-s``) for docs/scale-out.md.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from tactful.store import open_store
 from tactful.tenants import create_tenant
 from tests.scaleout.test_order import inbound
 from tests.support.processes import workers
-from tests.support.servers import NatsServer, PostgresCluster
+from tests.support.servers import NatsServer, PostgresCluster, RedisServer
 
 pytestmark = pytest.mark.server
 
@@ -41,9 +43,9 @@ SETTLE_WITHIN_S = 120.0
 
 
 @pytest.fixture
-def parts() -> Iterator[tuple[NatsServer, PostgresCluster]]:
-    with NatsServer.running() as nats, PostgresCluster.running() as pg:
-        yield nats, pg
+def parts() -> Iterator[tuple[NatsServer, PostgresCluster, RedisServer]]:
+    with NatsServer.running() as nats, PostgresCluster.running() as pg, RedisServer.running() as redis:
+        yield nats, pg, redis
 
 
 def publish_until_acked(bus: NatsBus, envelope: object, counts: Counter[str]) -> None:
@@ -67,8 +69,10 @@ def count(db_url: str, sql: str) -> int:
         return int(row[0]) if row else 0
 
 
-def test_kills_and_restarts_lose_and_double_nothing(parts: tuple[NatsServer, PostgresCluster]) -> None:
-    nats, pg = parts
+def test_kills_and_restarts_lose_and_double_nothing(
+    parts: tuple[NatsServer, PostgresCluster, RedisServer],
+) -> None:
+    nats, pg, redis = parts
     db_url = pg.url
     store = open_store(db_url)
     tenant_id = create_tenant(store, "faults").tenant.tenant_id
@@ -80,6 +84,7 @@ def test_kills_and_restarts_lose_and_double_nothing(parts: tuple[NatsServer, Pos
         "TACTFUL_DATABASE_URL": db_url,
         "TACTFUL_BUS_URL": bus_url,
         "TACTFUL_SIGNAL_TIERS": "fast",
+        "TACTFUL_HOT_STORE_URL": redis.url,
     }
     counts: Counter[str] = Counter()
     sent: dict[str, list[str]] = {f"conv-{c}": [] for c in range(CONVERSATIONS)}
@@ -107,6 +112,11 @@ def test_kills_and_restarts_lose_and_double_nothing(parts: tuple[NatsServer, Pos
                             counts["unacked_attempts"] += 1
                         nats.start()  # back on the same port with its file store
                         publish_until_acked(producer, envelope, counts)  # re-sent, same event id
+                    if n == (5 * total) // 8:
+                        redis.kill()  # kill -9 the hot store: decisions read SQL, marked degraded
+                        counts["redis_kills"] += 1
+                    if n == (5 * total) // 8 + CONVERSATIONS:
+                        redis.start()  # back, empty: stale copies are detected by seq
                     if n == (3 * total) // 4:
                         pg.restart()  # PostgreSQL restarts under the workers
                         counts["postgres_restarts"] += 1
@@ -122,6 +132,13 @@ def test_kills_and_restarts_lose_and_double_nothing(parts: tuple[NatsServer, Pos
     decisions = count(db_url, "SELECT count(*) FROM decisions")
     distinct = count(db_url, "SELECT count(DISTINCT event_id) FROM decisions")
     audits = count(db_url, "SELECT count(*) FROM audit_log WHERE kind = 'decision'")
+    received = count(db_url, "SELECT count(*) FROM events WHERE type = 'message.received'")
+    made = count(
+        db_url,
+        "SELECT count(*) FROM events e JOIN decisions d "
+        "ON e.tenant_id = d.tenant_id AND e.event_id = d.decision_id || '.made'",
+    )
+    degraded = count(db_url, "SELECT count(*) FROM decision_facts WHERE degraded")
     with psycopg.connect(db_url) as conn:
         rows = [r[0] for r in conn.execute("SELECT event FROM outbox ORDER BY id").fetchall()]
     decided: dict[str, list[str]] = {c: [] for c in sent}
@@ -133,9 +150,13 @@ def test_kills_and_restarts_lose_and_double_nothing(parts: tuple[NatsServer, Pos
         [sys.executable, "-c", "from tactful.cli import app; app()", "audit", "verify", "--db", db_url],
         env={**os.environ, **env}, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    print(f"\nfault suite: {dict(counts)}, messages {total}, decisions {decisions}, audit {audits}")
+    print(
+        f"\nfault suite: {dict(counts)}, messages {total}, decisions {decisions}, audit {audits}, "
+        f"feature events {received} + {made}, degraded decisions {degraded}"
+    )
     assert decisions == distinct == total  # none lost, none doubled
     assert audits == total
+    assert received == made == total  # each message's feature updates: its two events, once
     assert decided == sent  # every conversation in publish order
     assert verify.returncode == 0, verify.stdout + verify.stderr
     assert counts["unacked_attempts"] >= 1 and counts["acked"] == total

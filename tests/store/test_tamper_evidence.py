@@ -6,6 +6,8 @@ Each tampering here is what the issue reproduced against the store before: every
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 from typing import Any
 
@@ -14,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from tactful.config import Settings
-from tactful.domain import TenantId
+from tactful.domain import Decision, TenantId
 from tactful.errors import Conflict
 from tactful.store import SqlStore, open_store
 from tactful.store.anchor import anchor_text, read_anchor
@@ -293,3 +295,30 @@ def test_chains_are_sharded_per_customer_and_verified_together(
         assert not moved.ok
     finally:
         store.close()
+
+
+def test_the_document_is_serialised_once_for_row_audit_hash_and_outbox_event(
+    store: SqlStore, backend: Backend, make_decision: DecisionFactory
+) -> None:
+    """The stored row, the audit entry's ``document_sha256`` and the outbox event's payload all come
+    from the one canonical serialisation (orjson, sorted keys), and verification accepts it."""
+    tenant = store.create_tenant("once")
+    decision = make_decision(tenant.tenant_id)
+    store.record_decision(decision, {"k": "v"})
+    [(document,)] = _rows(
+        backend, "SELECT document FROM decisions WHERE decision_id = :d", d=decision.decision_id
+    )
+    assert list(json.loads(document)) == sorted(json.loads(document))  # canonical: sorted keys
+    assert Decision.model_validate_json(document) == decision
+    [(payload,)] = _rows(
+        backend,
+        "SELECT payload FROM audit_log WHERE kind = 'decision' AND tenant_id = :t",
+        t=tenant.tenant_id,
+    )
+    entry = json.loads(payload)
+    assert entry["document_sha256"] == hashlib.sha256(document.encode("utf-8")).hexdigest()
+    assert entry["decision"] == json.loads(document)
+    [(_, event)] = store.claim_outbox(10)
+    assert event["type"] == "decision.made"
+    assert event["payload"] == json.loads(document)
+    assert all(r.ok for r in store.audit.verify())

@@ -64,7 +64,8 @@ def breakers(engine: Engine) -> dict[str, CircuitBreaker]:
         found["bus"] = bus
     if engine.hot is not None:
         found["hot_store"] = engine.hot.breaker
-    found.update(engine.tiers.breakers)  # tier_<name>: the rich signal tiers (the net has none)
+    # tier_<name>: the rich signal tiers (the net, their fallback, has none)
+    found.update({breaker.name: breaker for breaker in engine.tiers.breakers.values()})
     return found
 
 

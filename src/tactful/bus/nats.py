@@ -178,6 +178,10 @@ class NatsBus:
             self._run(self._close(), timeout=self.config.timeout_s + 5)
         except BusUnavailable:
             log.warning("NATS bus: closing timed out")
+        try:
+            self._run(self._end_the_rest(), timeout=5)
+        except BusUnavailable:
+            log.warning("NATS bus: tasks still running at close")
         self._pool.shutdown(wait=True)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
@@ -431,6 +435,16 @@ class NatsBus:
             await asyncio.gather(*busy, return_exceptions=True)
         if self._nc is not None and not self._nc.is_closed:
             await self._nc.close()  # not drain(): pending pull requests would hold it for its timeout
+
+    async def _end_the_rest(self) -> None:
+        """Cancel what still runs on the loop (a callback subscription's task — the broadcast
+        listeners' — the client cancels without waiting for, or did not reach when the server
+        was gone) and let it end, so nothing is destroyed pending when the loop stops."""
+        rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in rest:
+            task.cancel()
+        if rest:
+            await asyncio.wait(rest, timeout=1.0)
 
 
 async def _log_error(exc: Exception) -> None:

@@ -58,10 +58,25 @@ class OutboxRelay:
                 batch = self._outbox.claim_outbox(self._batch, published=done)
                 if not batch:
                     return sent
-                for _, event in batch:
-                    self._bus.publish(Envelope.model_validate(event))
-                done = [row_id for row_id, _ in batch]
+                ids = [row_id for row_id, _ in batch]
+                for i, (_, event) in enumerate(batch):
+                    try:
+                        self._bus.publish(Envelope.model_validate(event))
+                    except Exception:
+                        self._give_back(ids[i:], published=ids[:i])
+                        raise
+                done = ids
                 sent += len(batch)
+
+    def _give_back(self, unpublished: list[int], published: list[int]) -> None:
+        """The bus refused a publish: un-claim the rest of the batch so the next pass (here or in
+        another process) retries it as soon as the bus is back, not after the lease (30 s) — a NATS
+        restart otherwise delayed its backlog by the lease. If the store is away too, the lease
+        still frees them."""
+        try:
+            self._outbox.release_outbox(unpublished, published)
+        except Exception:
+            log.warning("outbox relay: could not give back %d events", len(unpublished), exc_info=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -1,10 +1,10 @@
 """The feature-store interface: what the engine, the API and the CLI call.
 
 ``SqlFeatureStore`` (``tactful.store.sql_features``) implements it on SQLite and PostgreSQL: the
-event log, the definitions and the materialised per-customer state all live in the database. An
-online store (Redis) slots in behind the same interface by keeping the materialised state in a hash
-per customer while the event log and definitions stay in SQL — callers never see the difference
-(see docs/context.md).
+event log, the definitions and the materialised per-customer state all live in the database, the
+source of truth. The Redis hot store (``tactful.context.hot``) is not another implementation: it
+keeps a copy of the materialised state that the decision path reads in place of SQL's, and falls
+back to SQL when the copy is stale or Redis is down (docs/context.md).
 """
 
 from __future__ import annotations

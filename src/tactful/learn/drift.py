@@ -1,4 +1,5 @@
-"""Drift detection per context: a two-sided CUSUM on the model's standardised residuals.
+"""Drift detection per context and per customer group: a two-sided CUSUM on the model's
+standardised residuals.
 
 A context is what tells customers apart for the bandit (intent, tier, language, inbound channel and
 the tenant's categorical features), not the hour or the message's signal buckets. The residual is the
@@ -11,6 +12,11 @@ detect a one-σ shift (median 16 rewards after it) and raise about one false ala
 On an alarm the model starts a new *epoch* for the context: a fresh feature crossed with the arms,
 whose weights start at zero with the full learning rate, so the affected part of the model relearns
 while the rest is untouched; and the context's exploration clock restarts (more exploration there).
+A customer group (``group_key``: the context without the situation) is monitored the same way.
+
+What it cannot see: a change in an arm that is not being played. The regressor follows the played
+arm's rewards closely (on the telco spec's drift the residual mean stayed ~0), so a newly better
+arm is found only by exploration, not by this monitor.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ K = 0.5
 H = 10.0
 WARMUP = 50  # residuals before the detector judges (mean and spread must be known first)
 #: Features that say who the customer is and what they want, not when or how they wrote.
-_CONTEXT_SKIP = frozenset({"hr", "we", "val", "ang", "urg", "fru", "sent", "ten", "ep"})
+_CONTEXT_SKIP = frozenset({"hr", "we", "val", "ang", "urg", "fru", "sent", "ten", "ep", "epg"})
 
 
 def context_key(features: Mapping[str, str]) -> str:
@@ -34,6 +40,18 @@ def context_key(features: Mapping[str, str]) -> str:
         if k not in _CONTEXT_SKIP and not (k.startswith("f_") and _numeric_bucket(v))
     ]
     return "|".join(parts)
+
+
+#: What a context adds to who the customer is: the situation and the channel they wrote on.
+_SITUATION = frozenset({"intent", "in"})
+
+
+def group_key(features: Mapping[str, str]) -> str:
+    """Who the customer is (the context without the situation): a change in a customer group's
+    preferences shows in all its situations at once, so monitoring the group sees it with several
+    times the evidence a single context has."""
+    parts = context_key(features).split("|")
+    return "g:" + "|".join(p for p in parts if p.split("=", 1)[0] not in _SITUATION)
 
 
 def _numeric_bucket(token: str) -> bool:

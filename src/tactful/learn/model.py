@@ -4,8 +4,9 @@ Two explorers:
 
 * ``squarecb`` (the default): VW learns the reward of every arm (``--cb_adf``, costs are negated
   rewards); the arm is drawn from a SquareCB distribution whose ``gamma`` AdaHedge tunes online
-  (``tactful.learn.explore``), and a drift monitor per context (``tactful.learn.drift``) restarts the
-  affected part of the model when its rewards change.
+  (``tactful.learn.explore``), and a drift monitor per context and customer group
+  (``tactful.learn.drift``) restarts the affected part of the model when its rewards change and gives
+  it its own explorer (``after_drift``), restarted, so exploration rises there.
 * ``epsilon``: VW's own ``--cb_explore_adf --epsilon``.
 
 Models saved before the tuned explorer existed (``--cb_explore_adf --squarecb``) still load and use
@@ -33,11 +34,12 @@ import pylibvw  # type: ignore[import-not-found]
 import vowpalwabbit  # type: ignore[import-untyped]
 
 from tactful.learn.arms import Arm
-from tactful.learn.drift import ContextState, DriftMonitor, context_key
+from tactful.learn.drift import ContextState, DriftMonitor, context_key, group_key
 from tactful.learn.explore import TunedSquareCB
 from tactful.learn.features import arm_line, shared_line
 
-#: ``-q SA``: context × arm; ``-q UA``: (context × intent) × arm, for preferences by situation.
+#: ``-q SA``: context × arm; ``-q UA``: (context × intent) × arm, for preferences by situation;
+#: ``-q KA``: (whole context, and whole context × hour bucket) × arm, for who-and-when preferences.
 #: ``--coin``: coin-betting updates, which have no learning rate to choose. Before issue 16 the rate
 #: schedule was ``--power_t 0.25``, chosen on the shipped specs; VW's default (0.5) learnt so slowly
 #: that AdaHedge preferred the most exploring gamma (bank, 5,000 decisions: 0.65 of the oracle;
@@ -77,6 +79,10 @@ class BanditModel:
         self._scores = self._ws.get_prediction_type() == vowpalwabbit.PredictionType.ACTION_SCORES
         self.explorer = TunedSquareCB.restore(state["explorer"]) if "explorer" in state else TunedSquareCB()
         self.drift = DriftMonitor.restore(state.get("drift", {}))
+        #: A context whose rewards drifted explores afresh: its own explorer, restarted at the alarm
+        #: with AdaHedge's uniform weights over the gamma scales (the most exploring among them), so
+        #: exploration rises there at once and falls again as that context's evidence comes in.
+        self.after_drift = {k: TunedSquareCB.restore(v) for k, v in state.get("after_drift", {}).items()}
 
     # -- deciding and learning --------------------------------------------------------------------
 
@@ -89,12 +95,14 @@ class BanditModel:
                 probs = _normalised(raw, len(arms))
                 greedy = max(range(len(probs)), key=lambda i: probs[i])
                 return Prediction(probs, _draw(probs, self._rng.random()), greedy, features)
-            key = context_key(features)
-            context = self.drift.state_of(key)
-            if context.epoch:
-                features = {**features, "ep": f"{zlib.crc32(key.encode()):x}_{context.epoch}"}
+            levels = self._levels(features)
+            features = {**features, **{name: _epoch_tag(key, st) for name, key, st in levels if st.epoch}}
             rewards = [-c for c in self._run(features, arms, None)]
-            probs = _normalised(self.explorer.distribution(rewards, self._clock(context)), len(arms))
+            explorer = next(
+                (self.after_drift[key] for _, key, st in levels if st.epoch and key in self.after_drift),
+                self.explorer,
+            )
+            probs = _normalised(explorer.distribution(rewards, self._clock(levels)), len(arms))
             draw = self._rng.random()
         # Ties (an untrained model) go to the first arm, the rules' own.
         greedy = max(range(len(rewards)), key=lambda i: (rewards[i], -i))
@@ -108,21 +116,36 @@ class BanditModel:
         if not 0.0 < probability <= 1.0:
             raise ValueError(f"probability must be in (0, 1], got {probability}")
         with self._lock:
-            before = self._run(features, arms, (chosen, reward, probability))
+            # The regressor learns the reward unweighted (probability 1 in VW's label): SquareCB needs
+            # an online square-loss regression on what was observed (Foster & Rakhlin 2020), and VW's
+            # default ``mtr`` weights each update by 1 / p, which with SquareCB's small probabilities
+            # let one noisy reward of a rarely explored arm swamp its estimate (a generated spec stuck
+            # at 0.56 of the oracle; 0.76 unweighted). The propensity still scores the explorer.
+            before = self._run(features, arms, (chosen, reward, 1.0))
             self.learned += 1
             if not self._scores or len(before) != len(arms):
                 return
             rewards = [-c for c in before]
-            key = context_key(features)
-            context = self.drift.state_of(key)
-            self.explorer.score(rewards, self._clock(context), chosen, reward, probability)
-            current = f"{zlib.crc32(key.encode()):x}_{context.epoch}" if context.epoch else None
-            if features.get("ep") == current:  # a decision from before a reset says nothing new
-                self.drift.observe(key, reward - rewards[chosen])
+            levels = self._levels(features)
+            clock = self._clock(levels)
+            self.explorer.score(rewards, clock, chosen, reward, probability)
+            for name, key, st in levels:
+                if features.get(name) != (_epoch_tag(key, st) if st.epoch else None):
+                    continue  # a decision from before this level's reset says nothing new about it
+                if key in self.after_drift:
+                    self.after_drift[key].score(rewards, clock, chosen, reward, probability)
+                if self.drift.observe(key, reward - rewards[chosen]):
+                    self.after_drift[key] = TunedSquareCB()
 
-    def _clock(self, context: ContextState) -> int:
-        """SquareCB's ``n``: every reward learned, as VW counts; since its reset in a drifted context."""
-        return context.learned if context.epoch else self.learned
+    def _levels(self, features: Mapping[str, str]) -> list[tuple[str, str, ContextState]]:
+        """The monitored parts of the model a decision belongs to: its context, and its customer
+        group (the context without the situation); each with the feature naming its epoch."""
+        keys = (("ep", context_key(features)), ("epg", group_key(features)))
+        return [(name, key, self.drift.state_of(key)) for name, key in keys]
+
+    def _clock(self, levels: Sequence[tuple[str, str, ContextState]]) -> int:
+        """SquareCB's ``n``: every reward learned, as VW counts; since the newest reset where one was."""
+        return min((st.learned for _, _, st in levels if st.epoch), default=self.learned)
 
     def _run(
         self, features: Mapping[str, str], arms: Sequence[Arm], label: tuple[int, float, float] | None
@@ -152,7 +175,13 @@ class BanditModel:
         with self._lock:
             if not self._scores:
                 return {"explorer": f"vw {self.args}".strip()}
-            return {**self.explorer.status(), **self.drift.status()}
+            return {
+                **self.explorer.status(),
+                **self.drift.status(),
+                "contexts_exploring_after_drift": {
+                    k: v.status()["gamma_scale"] for k, v in sorted(self.after_drift.items())[:20]
+                },
+            }
 
     def to_bytes(self) -> bytes:
         with self._lock, tempfile.TemporaryDirectory() as tmp:
@@ -162,12 +191,20 @@ class BanditModel:
                 body = handle.read()
             if not self._scores:
                 return body
-            state = {"explorer": self.explorer.state(), "drift": self.drift.state()}
+            state = {
+                "explorer": self.explorer.state(),
+                "drift": self.drift.state(),
+                "after_drift": {k: v.state() for k, v in self.after_drift.items()},
+            }
             return _HEADER + json.dumps(state, separators=(",", ":")).encode() + b"\n" + body
 
     def close(self) -> None:
         with self._lock:
             self._ws.finish()
+
+
+def _epoch_tag(key: str, state: ContextState) -> str:
+    return f"{zlib.crc32(key.encode()):x}_{state.epoch}"
 
 
 def _split(data: bytes) -> tuple[dict[str, Any], bytes]:

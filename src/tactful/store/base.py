@@ -161,6 +161,11 @@ class Outbox(Protocol):
 
     def mark_published(self, ids: list[int]) -> None: ...
 
+    def release_outbox(self, ids: Sequence[int], published: Sequence[int] = ()) -> None:
+        """Give back claimed events a relay could not publish (the bus is away), after marking
+        ``published``: the next pass takes them at once instead of after their lease."""
+        ...
+
 
 class ConsentStore(Protocol):
     def change(

@@ -27,6 +27,10 @@ class RoundTrips:
             raise ValueError("round trips are counted on PostgreSQL only")
         self._engine = database.engine
         self._file = tempfile.TemporaryFile()  # noqa: SIM115 - open until close(), like the listeners
+        # A connection's trace is buffered by libpq and may be flushed after its window ended (when a
+        # writer thread checks it in late): each window writes to a file of its own, and earlier
+        # files stay open until close() so a late flush never lands in a reused descriptor.
+        self._earlier: list[Any] = []
         self._on = False
         self._thread = 0  # only the counting thread's connections (not a background relay's)
         event.listen(self._engine, "checkout", self._checkout)
@@ -47,8 +51,8 @@ class RoundTrips:
 
     @contextmanager
     def counting(self) -> Iterator[None]:
-        self._file.seek(0)
-        self._file.truncate()
+        self._earlier.append(self._file)
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
         self._on = True
         self._thread = threading.get_ident()
         try:
@@ -74,4 +78,5 @@ class RoundTrips:
     def close(self) -> None:
         event.remove(self._engine, "checkout", self._checkout)
         event.remove(self._engine, "checkin", self._checkin)
-        self._file.close()
+        for file in (*self._earlier, self._file):
+            file.close()

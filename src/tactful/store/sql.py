@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, select, update
+from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, null, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tactful.domain import (
@@ -34,7 +34,7 @@ from tactful.domain import (
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.observability.propagation import current_trace_context
 from tactful.store.base import ApiKeyRecord, PolicyVersion, Tenant
-from tactful.store.chain import GENESIS_HASH, canonical_json
+from tactful.store.chain import GENESIS_HASH, canonical_bytes
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.group_commit import GroupCommit
@@ -119,6 +119,11 @@ _MARK_PUBLISHED = (
     .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
     .values(published_at=bindparam("b_now", type_=UtcDateTime()))
 )
+_RELEASE_OUTBOX = (
+    update(outbox)
+    .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
+    .values(claimed_at=null())  # a literal NULL: prepared statements bind named parameters only
+)
 _CONVERSATION_OF_DECISION = select(decisions.c.conversation_id).where(
     decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
 )
@@ -172,6 +177,7 @@ class SqlStore:
         self._q_claim_outbox = prepare(_CLAIM_OUTBOX)
         self._q_lease_outbox = prepare(_LEASE_OUTBOX)
         self._q_mark_published = prepare(_MARK_PUBLISHED)
+        self._q_release_outbox = prepare(_RELEASE_OUTBOX)
         self._clock = clock
         self._make_id = make_id
         self._outbox_lease = outbox_lease
@@ -529,12 +535,15 @@ class SqlStore:
         together — and one durable commit pays for all of them. A replayed event id runs none.
         """
         document_dict = decision.model_dump(mode="json")
-        document = canonical_json(document_dict)
+        # Serialised once: the stored row, the audit payload (and its hash) and the outbox event
+        # all reuse these bytes.
+        document_bytes = canonical_bytes(document_dict)
+        document = document_bytes.decode("utf-8")
         snapshot_json = payload_text(snapshot)
         # The entry commits to the stored document by its hash, which `audit verify` checks every
         # decision row against. Keys in sorted order ("decision" < "document_sha256" < "snapshot"),
-        # so this is exactly the canonical JSON of the payload without serialising twice.
-        document_sha256 = hashlib.sha256(document.encode("utf-8")).hexdigest()
+        # so this is the payload's canonical JSON without serialising the document twice.
+        document_sha256 = hashlib.sha256(document_bytes).hexdigest()
         audit_json = (
             '{"decision":' + document + ',"document_sha256":"' + document_sha256
             + '","snapshot":' + snapshot_json + "}"
@@ -546,7 +555,7 @@ class SqlStore:
             tenant_id=decision.tenant_id,
             key=decision.conversation_id,
             occurred_at=decision.decided_at,
-            payload=document_dict,
+            payload={},  # spliced in below as the document's text, not serialised again
             trace_context=current_trace_context(),  # its relay and consumers join the decision's trace
         )
         now = self._clock()
@@ -562,7 +571,7 @@ class SqlStore:
         }
         outbox_row = {
             "tenant_id": decision.tenant_id,
-            "event": envelope.model_dump_json(),
+            "event": _with_payload(envelope.model_dump_json(), document),
             "created_at": now,
             "claimed_at": None,
             "published_at": None,
@@ -763,6 +772,14 @@ class SqlStore:
         return [(int(row_id), json.loads(event)) for row_id, event in rows]
 
     @translate_driver_errors
+    def release_outbox(self, ids: Sequence[int], published: Sequence[int] = ()) -> None:
+        """Un-claim ``ids`` (a relay's batch it could not publish) after marking ``published``."""
+        now = self._clock()
+        with self._db.raw_write(durable=False) as tx:
+            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in published])
+            tx.execute_many(self._q_release_outbox, [{"b_id": row_id} for row_id in ids])
+
+    @translate_driver_errors
     def mark_published(self, ids: list[int]) -> None:
         if not ids:
             return
@@ -809,3 +826,15 @@ def _policy(row: Row[Any]) -> PolicyVersion:
         created_by=row.created_by,
         active=bool(row.active),
     )
+
+
+def _with_payload(envelope_json: str, payload_json: str) -> str:
+    """An envelope's JSON (serialised with an empty payload) with ``payload_json`` as its payload.
+
+    The envelope's own ``"payload":{}`` is the only one in its text: every other value is a string
+    (where quotes are escaped) or the string-valued trace context.
+    """
+    empty = '"payload":{}'
+    if envelope_json.count(empty) != 1:  # pragma: no cover - the Envelope model guarantees one
+        raise ValueError("envelope JSON without exactly one empty payload")
+    return envelope_json.replace(empty, '"payload":' + payload_json, 1)

@@ -121,6 +121,8 @@ class DecisionFeatureWrite:
         # version's row as text): reused inside when the locked row is still that text.
         self._seen = seen
         self._prefolded = None if seen is None else self._fold(seen[0], seen[1], seen[2], None)
+        # ... and serialised here too: the locked section only runs statements.
+        self._prefolded_text = None if self._prefolded is None else _state_texts(self._prefolded)
         #: The state rows ``complete`` wrote, for the hot store once the transaction commits.
         self.written: list[dict[str, Any]] = []
         self._payloads = {
@@ -182,18 +184,19 @@ class DecisionFeatureWrite:
                 and seen[1] == consent_text
                 and (seen[2] == personal_text or not self._personal)
             ):
-                consent, personal = self._prefolded
+                assert self._prefolded_text is not None  # set with ``_prefolded``
+                consent_json, personal_json = self._prefolded_text
             else:
                 folded = self._fold(version, consent_text, personal_text, log)
                 assert folded is not None  # with the log at hand a fold always succeeds
-                consent, personal = folded
+                consent_json, personal_json = _state_texts(folded)
             rows.append(
                 {
                     "tenant_id": self._tenant,
                     "customer_id": self._customer,
                     "version": version,
-                    "consent_state": _dumps(consent),
-                    "personal_state": None if personal is None else _dumps(personal),
+                    "consent_state": consent_json,
+                    "personal_state": personal_json,
                     "computed_at": now,
                     "seq": seqs.get(version, 0) + 1,
                 }
@@ -252,3 +255,8 @@ class _NeedsLog(Exception):
 
 def _dumps(state: State) -> str:
     return json.dumps(state, separators=(",", ":"))
+
+
+def _state_texts(folded: tuple[State, State | None]) -> tuple[str, str | None]:
+    consent, personal = folded
+    return _dumps(consent), None if personal is None else _dumps(personal)
