@@ -5,7 +5,9 @@
   prediction over the allowed arms, the re-evaluation of the policy for the chosen arm when it is not
   the rules' own — plus writing the logged choice (``logged``, to the in-process learning store);
 * the same with ``logged`` writing to SQLite (the real store, one row per decision);
-* learning from a reward: ``BanditModel.learn`` for one closed window.
+* learning from a reward: ``BanditModel.learn`` for one closed window;
+* ``live_engine``: the learner's CPU inside ``Engine.decide`` in live mode (choose, the log row and its
+  insert in the decision's transaction, ``logged``), against the same decisions with the learner off.
 
 Contexts come from the ``retail`` population spec; the model first learns 2,000 simulated rewards,
 so predictions run on a trained model. With ``--simulate`` also the simulator's CPU time for 20,000

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from cel_libraries import compare as compare_cel_libraries
+from doc_parts import with_hand_written_part
 from http_load import bench_http, bench_postgres_processes, http_section, scale_section, wrk_missing
 from regressions import compare, ratios
 
@@ -221,7 +222,8 @@ def render(
         "# Performance",
         "",
         "Measured by `make bench` (`bench/run.py`); the machine is shared and noisy (2 cores), so each",
-        "figure comes with a baseline from the same run. Re-run to refresh; the file is overwritten.",
+        "figure comes with a baseline from the same run. Re-run to refresh: `--write` replaces",
+        "everything above the hand-written part at the end.",
         "",
         f"- when: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; python {platform.python_version()}; "
         f"{os.cpu_count()} cores",
@@ -343,7 +345,8 @@ def main() -> None:
         lines = ["## Ratios to same-run baselines (compared by `make bench` with the previous run)", ""]
         lines += ["| figure | value | better |", "|---|---|---|"]
         lines += [f"| {name} | {value:.3f} | {better} |" for name, (value, better) in figures.items()]
-        args.write.write_text("\n".join([document, *lines, "", *sections]))
+        generated = "\n".join([document, *lines, "", *sections])
+        args.write.write_text(with_hand_written_part(generated, args.write))
         print(f"wrote {args.write}")
     print(json.dumps(figures, indent=2))
     if args.write or args.save_figures:

@@ -27,6 +27,7 @@ from tactful.domain import (
     CustomerId,
     EventId,
     InboundMessage,
+    TenantId,
     new_id,
 )
 from tactful.errors import InputRejected, NotFound, PolicyError, StoreError, TactfulError
@@ -313,10 +314,19 @@ def policy_publish(
             )
             if activate:
                 version = lifecycle.activate(store, tenant_id, version.version, by="cli")
+                _announce_policy_change(db, tenant_id)
         finally:
             store.close()
     state = "published" if created else "already published"
     out.print(f"{state}: {tenant} {version.label}" + (" (active)" if version.active else ""))
+
+
+def _announce_policy_change(db: str | None, tenant_id: TenantId) -> None:
+    """Running API processes drop their cached active policy at once (on a NATS bus; without one
+    they find the change by their version check)."""
+    from tactful.invalidation import announce_elsewhere
+
+    announce_elsewhere(settings_for(db).bus_url, "policy", tenant_id)
 
 
 @policy_app.command("activate")
@@ -328,7 +338,9 @@ def policy_activate(version: int, tenant: TenantOption = "demo", db: DbOption = 
     with errors_to_exit():
         store = open_store(settings_for(db).database_url)
         try:
-            done = lifecycle.activate(store, tenant_id_of(store, tenant), version, by="cli")
+            tenant_id = tenant_id_of(store, tenant)
+            done = lifecycle.activate(store, tenant_id, version, by="cli")
+            _announce_policy_change(db, tenant_id)
         finally:
             store.close()
     out.print(f"active: {tenant} {done.label}")
@@ -343,7 +355,9 @@ def policy_rollback(tenant: TenantOption = "demo", db: DbOption = None) -> None:
     with errors_to_exit():
         store = open_store(settings_for(db).database_url)
         try:
-            done = lifecycle.rollback(store, tenant_id_of(store, tenant), by="cli")
+            tenant_id = tenant_id_of(store, tenant)
+            done = lifecycle.rollback(store, tenant_id, by="cli")
+            _announce_policy_change(db, tenant_id)
         finally:
             store.close()
     out.print(f"rolled back: {tenant} now runs {done.label}")

@@ -70,3 +70,29 @@ class CacheInvalidation:
         with self._cond:
             self.received += 1
             self._cond.notify_all()
+
+
+def announce_elsewhere(bus_url: str, kind: Kind, tenant_id: TenantId) -> bool:
+    """Tell every running process to drop its cached copy, from a process that runs no engine (the
+    CLI's ``policy activate`` / ``rollback`` / ``publish --activate``). Returns whether a notice
+    went out; never raises, for the same reason as :meth:`CacheInvalidation.announce`. The
+    in-process bus has nobody else to tell: its engine lives in another process's memory."""
+    from tactful.bus import open_bus
+
+    if bus_url.split("://", 1)[0].lower() == "memory":
+        return False
+    try:
+        bus = open_bus(bus_url, consume=frozenset())  # a sender only: no consumer groups
+    except Exception as exc:
+        log.warning("cache invalidation of %s for %s not broadcast (%s)", kind, tenant_id, exc)
+        return False
+    try:
+        if not isinstance(bus, Broadcasts):
+            return False
+        bus.broadcast(TOPIC, {"kind": kind, "tenant_id": tenant_id})
+        return True
+    except Exception as exc:
+        log.warning("cache invalidation of %s for %s not broadcast (%s)", kind, tenant_id, exc)
+        return False
+    finally:
+        bus.close()

@@ -77,3 +77,36 @@ def test_in_process_notice_drops_the_intent_model_and_policy(tmp_path: Path) -> 
     finally:
         tenant_intents._CACHE.pop(str(tenant_id), None)
         engine.close()
+
+
+def test_cli_activation_drops_a_running_engines_cached_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tactful policy activate`` runs no engine, yet the API processes drop their copy at once."""
+    from typer.testing import CliRunner
+
+    from tactful.cli import app
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with NatsServer.running() as nats:
+        bus_url = f"{nats.url}?prefix=inv{new_id('x')[-8:].lower().replace('-', '')}"
+        running = Engine(open_store(url), bus=open_bus(bus_url, consume=frozenset()))
+        try:
+            tenant_id = create_tenant(running.store, "inv").tenant.tenant_id
+            running.policies.ttl_s = FOREVER_S
+            before = running.policies.get(tenant_id)
+            active = running.store.get_policy(tenant_id)
+            assert active is not None
+            source = active.source.replace("description: Tactful default", "description: Tactful CLI", 1)
+            version, created = lifecycle.publish(running.store, tenant_id, source, by="test")
+            assert created
+            monkeypatch.setenv("TACTFUL_BUS_URL", bus_url)
+            done = CliRunner().invoke(
+                app, ["policy", "activate", str(version.version), "--tenant", "inv", "--db", url]
+            )
+            assert done.exit_code == 0, done.output
+            assert running.invalidation.wait_received(1, WAIT_S)
+            after = running.policies.get(tenant_id)
+            assert after is not before and after.version_label == version.label
+        finally:
+            running.close()

@@ -42,12 +42,18 @@ def test_matrix_appends_and_resumes(tmp_path: Path) -> None:
     assert telco["policy_violations"] == 0
     (drift,) = telco["drift_recovery"]  # telco drifts once, at half the run
     assert drift["at_decision"] == 125 and len(drift["per_seed"]) == 2
+    assert len(drift["back_to_level_per_seed"]) == 2  # recovery to the bandit's own pre-drift level
     assert "telco" in table([telco])
 
 
 def test_targets_met_needs_every_seed_and_every_drift() -> None:
     def row(seed: int, share: float, gain: float, recovered: int | None) -> dict[str, object]:
+        rules_beats_oracle = seed == 7
         return {
+            "strategies": {
+                "oracle": {"cumulative_expected_reward": 100.0},
+                "rules": {"cumulative_expected_reward": 120.0 if rules_beats_oracle else 80.0},
+            },
             "spec": "s",
             "seed": seed,
             "bandit_share_of_oracle": share,
@@ -67,3 +73,5 @@ def test_targets_met_needs_every_seed_and_every_drift() -> None:
         summary["drift_recovery"][0]["not_recovered"] == 1 and summary["drift_recovery"][0]["worst"] is None
     )
     assert json.dumps(summary)
+    assert per_spec(good)["oracle_beaten_by"] == []
+    assert per_spec([*good, row(7, 0.95, 0.3, 600)])["oracle_beaten_by"] == ["rules"]

@@ -77,3 +77,9 @@ def test_recovery_time_counts_decisions_until_within_five_percent() -> None:
     assert 1500 + RECOVERY_WINDOW * 0.8 < found["recovered_after"] <= 1500 + RECOVERY_WINDOW
     never = recovery_times([0.5] * n, oracle, spec, n)
     assert never[0]["recovered_after"] is None
+    # Never within 5 % of the oracle, but back to its own pre-drift level (0.7) 1000 decisions after.
+    weaker = [0.7] * 2000 + [0.3] * 1000 + [0.69] * (n - 3000)
+    [found] = recovery_times(weaker, oracle, spec, n)
+    assert found["recovered_after"] is None
+    assert abs(found["level_before"] - 0.7) < 1e-9
+    assert 1000 + RECOVERY_WINDOW * 0.8 < found["back_to_level_after"] <= 1000 + RECOVERY_WINDOW

@@ -207,24 +207,46 @@ def recovery_times(
 ) -> list[dict[str, Any]]:
     """Per drift: decisions after it until the bandit's moving expected reward (the last
     ``RECOVERY_WINDOW`` decisions, all after the drift) is within 5 % of the oracle's. ``None``: not
-    within the run (or before the next drift). The window makes ``RECOVERY_WINDOW`` the least possible."""
+    within the run (or before the next drift). The window makes ``RECOVERY_WINDOW`` the least possible.
+
+    ``back_to_level_after``: the same, but until the moving bandit/oracle ratio is within 5 % of what
+    it was over the window before the drift (``level_before``): a bandit that never came within 5 % of
+    the oracle can still be seen to recover from the drift itself."""
     starts = sorted({min(max(math.ceil(d.at * decisions), 0), decisions) for d in spec.drift})
     found: list[dict[str, Any]] = []
     for n, start in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else decisions
         window = min(RECOVERY_WINDOW, max(end - start, 1))
-        got: int | None = None
-        b = sum(bandit[start : start + window])
-        o = sum(oracle[start : start + window])
-        for i in range(start + window, end + 1):
-            if b >= 0.95 * o if o >= 0 else b >= 1.05 * o:
-                got = i - start
-                break
-            if i < end:
-                b += bandit[i] - bandit[i - window]
-                o += oracle[i] - oracle[i - window]
-        found.append({"at_decision": start, "recovered_after": got, "window": window})
+        before_b = sum(bandit[max(start - window, 0) : start])
+        before_o = sum(oracle[max(start - window, 0) : start])
+        level = before_b / before_o if start > 0 and before_o > 0 else 1.0
+        got = _recovered(bandit, oracle, start, end, window, 1.0)
+        back = _recovered(bandit, oracle, start, end, window, level)
+        found.append(
+            {
+                "at_decision": start,
+                "recovered_after": got,
+                "window": window,
+                "level_before": round(level, 4),
+                "back_to_level_after": back,
+            }
+        )
     return found
+
+
+def _recovered(
+    bandit: list[float], oracle: list[float], start: int, end: int, window: int, level: float
+) -> int | None:
+    """Decisions after ``start`` until the moving bandit sum is within 5 % of ``level`` × oracle's."""
+    b = sum(bandit[start : start + window])
+    o = sum(oracle[start : start + window]) * level
+    for i in range(start + window, end + 1):
+        if b >= 0.95 * o if o >= 0 else b >= 1.05 * o:
+            return i - start
+        if i < end:
+            b += bandit[i] - bandit[i - window]
+            o += (oracle[i] - oracle[i - window]) * level
+    return None
 
 
 def _with_learning(policy: CompiledPolicy, cfg: Any) -> CompiledPolicy:
