@@ -172,7 +172,7 @@ def test_styles_shift_tone_through_the_clamps() -> None:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(inputs)
-def test_arm_rerun_from_the_kept_channel_stage_matches_a_full_evaluation(case: tuple[PolicyInput, bool]) -> None:
+def test_arm_rerun_from_kept_channel_stage_matches_full_evaluation(case: tuple[PolicyInput, bool]) -> None:
     # evaluate() keeps the input's state after the channel stage for re-runs with an arm; another
     # policy object (no kept state) evaluates a copy of the input in full: both must agree.
     inp = case[0]
