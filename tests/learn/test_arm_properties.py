@@ -23,7 +23,7 @@ from tactful.domain import (
     TenantId,
     Tier,
 )
-from tactful.learn.arms import Arm, allowed_arms
+from tactful.learn.arms import STYLE_SHIFTS, Arm, allowed_arms
 from tactful.learn.bandit import BanditLearner
 from tactful.learn.features import context_features
 from tactful.learn.store import MemoryLearningStore
@@ -33,6 +33,7 @@ from tactful.policy.types import PolicyInput
 
 TENANT = TenantId("t-prop")
 POLICY = load_policy_file(default_policy_file())
+FRESH = load_policy_file(default_policy_file())
 NOW = datetime(2026, 6, 17, 15, 0, tzinfo=UTC)
 
 
@@ -167,3 +168,19 @@ def test_styles_shift_tone_through_the_clamps() -> None:
     assert warmer.warmth == pytest.approx(base.warmth + 0.2)
     assert briefer.brevity == 0.45  # the email-detail clamp [0, 0.45] still holds
     assert POLICY.evaluate(inp, tone_shift={"warmth": 1.0}).tone.warmth == 0.9  # brand bound
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inputs)
+def test_arm_rerun_from_kept_channel_stage_matches_full_evaluation(case: tuple[PolicyInput, bool]) -> None:
+    # evaluate() keeps the input's state after the channel stage for re-runs with an arm; another
+    # policy object (no kept state) evaluates a copy of the input in full: both must agree.
+    inp = case[0]
+    rules = POLICY.evaluate(inp)
+    arms = allowed_arms(rules, POLICY.document.learning.styles)
+    for arm in (*arms, *reversed(arms)):  # twice each, in both orders: a re-run must not leak state
+        shift = STYLE_SHIFTS[arm.style]
+        rerun = POLICY.evaluate(inp, channel=arm.channel, tone_shift=shift)
+        assert POLICY._last.value.inp is inp  # the re-run started from the kept state
+        assert rerun == FRESH.evaluate(inp.model_copy(), channel=arm.channel, tone_shift=shift)
+    assert POLICY.evaluate(inp) == rules

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from policy_builders import make_input, policy_yaml
 
-from tactful.domain import Channel, PersonalisationIntensity, Preferences
+from tactful.domain import Channel, PersonalisationIntensity, Preferences, ToneAttribute
 from tactful.policy import PolicyResult, load_policy
 
 BRAND = (
@@ -205,3 +205,24 @@ def test_value_expression_error_skips_the_value_and_notes_it() -> None:
 
 def test_integer_expression_results_are_accepted() -> None:
     assert evaluate("  - {id: a, kind: tone, set: {warmth: '1 - 1'}}\n").tone.warmth == pytest.approx(0.3)
+
+
+def test_arm_rerun_starts_tone_from_neutral_again() -> None:
+    # A re-run with a tone shift for the same input reuses the first evaluation's CEL context: `w`
+    # reads the tone before any rule sets it, so it must see the neutral tone again, not the first
+    # run's final one (formality 0.9, put in the context for `b`), exactly as a full evaluation by a
+    # fresh policy object does.
+    rules = (
+        "  - {id: w, kind: tone, when: 'tone.formality > 0.8', set: {warmth: 0.31}}\n"
+        "  - {id: a, kind: tone, set: {formality: 0.9}}\n"
+        "  - {id: b, kind: tone, priority: 1, set: {empathy: 'tone.formality - 0.5'}}\n"
+    )
+    policy, fresh = (load_policy(policy_yaml(rules, brand=BRAND)) for _ in range(2))
+    inp = make_input(channel=Channel.CHAT)
+    first = policy.evaluate(inp)
+    assert first.tone.formality == pytest.approx(0.9) and first.tone.empathy == pytest.approx(0.4)
+    assert "w" not in first.rules_fired
+    shift: dict[ToneAttribute, float] = {"warmth": 0.05}
+    rerun = policy.evaluate(inp, tone_shift=shift)
+    assert "w" not in rerun.rules_fired
+    assert rerun == fresh.evaluate(inp.model_copy(), tone_shift=shift)

@@ -50,8 +50,12 @@ def group_key(features: Mapping[str, str]) -> str:
     """Who the customer is (the context without the situation): a change in a customer group's
     preferences shows in all its situations at once, so monitoring the group sees it with several
     times the evidence a single context has."""
-    parts = context_key(features).split("|")
-    return "g:" + "|".join(p for p in parts if p.split("=", 1)[0] not in _SITUATION)
+    return group_of(context_key(features))
+
+
+def group_of(key: str) -> str:
+    """``group_key`` from an already built ``context_key`` (the learner builds it once per call)."""
+    return "g:" + "|".join(p for p in key.split("|") if p.split("=", 1)[0] not in _SITUATION)
 
 
 def _numeric_bucket(token: str) -> bool:

@@ -8,6 +8,7 @@ rebuilt into VW's text format at learning time or for off-policy evaluation.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import zlib
@@ -82,7 +83,7 @@ def _feature(key: str, value: Any) -> Features:
     return {}
 
 
-def shared_line(features: Mapping[str, str]) -> str:
+def shared_line(features: Mapping[str, str], key: str | None = None) -> str:
     """VW text for the shared (context) part.
 
     S holds the features and U crosses each with the intent, so ``-q SA -q UA`` can learn arm values
@@ -94,15 +95,17 @@ def shared_line(features: Mapping[str, str]) -> str:
     context at this hour, for ``-q KA``: when a channel answers depends on who and when together
     (a segment's availability by local hour), which S × A (one feature at a time) cannot express.
     Coarser terms (S, U) learn first and K refines them where the data says so.
+    ``key``: the features' ``context_key`` if the caller already built it (it is the costliest part).
     """
     plain = " ".join(f"{k}={v}" for k, v in features.items())
     intent = features.get("intent", "none")
     hour = features.get("hr", "none")
     by_intent = " ".join(f"{intent}^{k}={v}" for k, v in features.items() if k != "intent")
     by_hour = " ".join(f"{hour}^{k}={v}" for k, v in features.items() if k != "hr")
-    who = f"{zlib.crc32(context_key(features).encode()):x}"
+    who = f"{zlib.crc32((context_key(features) if key is None else key).encode()):x}"
     return f"shared |S {plain} |U {by_intent} i={intent} |H {by_hour} |K k={who} kh={who}_{hour}"
 
 
+@functools.lru_cache(maxsize=256)  # a handful of arms (channels x styles), built on every VW call
 def arm_line(arm: Arm) -> str:
     return f"|A c={arm.channel.value} s={arm.style} cs={arm.channel.value}_{arm.style}"

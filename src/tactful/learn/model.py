@@ -34,7 +34,7 @@ import pylibvw  # type: ignore[import-not-found]
 import vowpalwabbit  # type: ignore[import-untyped]
 
 from tactful.learn.arms import Arm
-from tactful.learn.drift import ContextState, DriftMonitor, context_key, group_key
+from tactful.learn.drift import ContextState, DriftMonitor, context_key, group_of
 from tactful.learn.explore import TunedSquareCB
 from tactful.learn.features import arm_line, shared_line
 
@@ -89,15 +89,18 @@ class BanditModel:
     def predict(self, features: Mapping[str, str], arms: Sequence[Arm]) -> Prediction:
         if not arms:
             raise ValueError("no arms to choose from")
+        # Built once per call (the epoch tags added below are not part of it): the drift levels and
+        # VW's K namespace both read it.
+        ckey = context_key(features)
         with self._lock:
             if not self._scores:
-                raw = self._run(features, arms, None)
+                raw = self._run(features, arms, None, ckey)
                 probs = _normalised(raw, len(arms))
                 greedy = max(range(len(probs)), key=lambda i: probs[i])
                 return Prediction(probs, _draw(probs, self._rng.random()), greedy, features)
-            levels = self._levels(features)
+            levels = self._levels(features, ckey)
             features = {**features, **{name: _epoch_tag(key, st) for name, key, st in levels if st.epoch}}
-            rewards = [-c for c in self._run(features, arms, None)]
+            rewards = [-c for c in self._run(features, arms, None, ckey)]
             explorer = next(
                 (self.after_drift[key] for _, key, st in levels if st.epoch and key in self.after_drift),
                 self.explorer,
@@ -115,18 +118,19 @@ class BanditModel:
             raise ValueError(f"chosen index {chosen} outside {len(arms)} arms")
         if not 0.0 < probability <= 1.0:
             raise ValueError(f"probability must be in (0, 1], got {probability}")
+        ckey = context_key(features)
         with self._lock:
             # The regressor learns the reward unweighted (probability 1 in VW's label): SquareCB needs
             # an online square-loss regression on what was observed (Foster & Rakhlin 2020), and VW's
             # default ``mtr`` weights each update by 1 / p, which with SquareCB's small probabilities
             # let one noisy reward of a rarely explored arm swamp its estimate (a generated spec stuck
             # at 0.56 of the oracle; 0.76 unweighted). The propensity still scores the explorer.
-            before = self._run(features, arms, (chosen, reward, 1.0))
+            before = self._run(features, arms, (chosen, reward, 1.0), ckey)
             self.learned += 1
             if not self._scores or len(before) != len(arms):
                 return
             rewards = [-c for c in before]
-            levels = self._levels(features)
+            levels = self._levels(features, ckey)
             clock = self._clock(levels)
             self.explorer.score(rewards, clock, chosen, reward, probability)
             for name, key, st in levels:
@@ -137,10 +141,11 @@ class BanditModel:
                 if self.drift.observe(key, reward - rewards[chosen]):
                     self.after_drift[key] = TunedSquareCB()
 
-    def _levels(self, features: Mapping[str, str]) -> list[tuple[str, str, ContextState]]:
-        """The monitored parts of the model a decision belongs to: its context, and its customer
-        group (the context without the situation); each with the feature naming its epoch."""
-        keys = (("ep", context_key(features)), ("epg", group_key(features)))
+    def _levels(self, features: Mapping[str, str], ckey: str) -> list[tuple[str, str, ContextState]]:
+        """The monitored parts of the model a decision belongs to: its context (``ckey``, the
+        features' ``context_key``), and its customer group (the context without the situation);
+        each with the feature naming its epoch."""
+        keys = (("ep", ckey), ("epg", group_of(ckey)))
         return [(name, key, self.drift.state_of(key)) for name, key in keys]
 
     def _clock(self, levels: Sequence[tuple[str, str, ContextState]]) -> int:
@@ -148,10 +153,14 @@ class BanditModel:
         return min((st.learned for _, _, st in levels if st.epoch), default=self.learned)
 
     def _run(
-        self, features: Mapping[str, str], arms: Sequence[Arm], label: tuple[int, float, float] | None
+        self,
+        features: Mapping[str, str],
+        arms: Sequence[Arm],
+        label: tuple[int, float, float] | None,
+        ckey: str,
     ) -> list[float]:
         """One VW call; the scores (costs, or probabilities for VW's explorers) before any update."""
-        lines = [shared_line(features)]
+        lines = [shared_line(features, ckey)]
         for index, arm in enumerate(arms):
             prefix = ""
             if label is not None and index == label[0]:

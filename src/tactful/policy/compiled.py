@@ -6,8 +6,11 @@ Stages run channel → action → tone so that tone rules can read ``decision.ch
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
+
+import cel
 
 from tactful.domain import (
     ActionType,
@@ -44,6 +47,7 @@ class CompiledPolicy:
         "_facts",
         "_guardrails",
         "_intensity",
+        "_last",
         "_preference",
         "_tone_read_early",
         "_tone_rules",
@@ -89,6 +93,8 @@ class CompiledPolicy:
         self._action_rules = action_rules
         self._tone_rules = tone_rules
         self._facts = facts
+        # Per thread: the last evaluation's state after its channel stage (see ``evaluate``).
+        self._last = threading.local()
         stages = {
             "channel": [r.when for r in channel_rules],
             "action": [r.when for r in action_rules],
@@ -132,25 +138,44 @@ class CompiledPolicy:
         """``channel`` and ``tone_shift`` let a learner try one of the arms the policy allows: the
         channel must be one the channel stage left (else ``ValueError``), and the shift is applied
         before the clamps and brand bounds, so they still hold."""
+        original = inp
         intensity_level = inp.preferences.personalisation
         personalised = inp.profile is not None and intensity_level is not PersonalisationIntensity.OFF
-        notes: list[str] = []
-        if not personalised:
-            if inp.profile is not None:
-                # Defensive: the engine should pass no profile when personalisation is off.
-                inp = inp.model_copy(update={"profile": None})
-            notes.append(PERSONALISATION_OFF_NOTE)
-        clock = resolve_clock(inp)
-        notes.extend(clock.notes)
-
-        ctx = self._facts.context(inp, clock, notes)
-        ev = Evaluation(ctx=ctx, facts=self._facts, decision_stages=self._decision_stages, notes=notes)
         inbound = inp.message.channel
-        if self._tone_read_early:
-            self._facts.set_tone(ctx, self.neutral_tone.attributes(), self.neutral_tone.style)
-        ev.publish_decision("channel", channel=inbound, inbound=inbound, proactive=False, action="")
+        last: _AfterChannels | None = getattr(self._last, "value", None)
+        if last is not None and last.inp is original and (channel is not None or tone_shift is not None):
+            # A learner's arm for the input just evaluated on this thread: the facts and the channel
+            # stage do not depend on the arm, so start from that evaluation's state after its channel
+            # stage. The CEL context is reused: `decision` is republished by each stage that reads
+            # it, and `tone` is reset to the neutral tone the action and tone stages start from.
+            ctx, plan = last.ctx, last.plan
+            ev = Evaluation(
+                ctx=ctx,
+                facts=self._facts,
+                decision_stages=self._decision_stages,
+                rules_fired=list(last.rules_fired),
+                notes=list(last.notes),
+            )
+            if self._tone_read_early:
+                self._facts.set_tone(ctx, self.neutral_tone.attributes(), self.neutral_tone.style)
+        else:
+            notes: list[str] = []
+            if not personalised:
+                if inp.profile is not None:
+                    # Defensive: the engine should pass no profile when personalisation is off.
+                    inp = inp.model_copy(update={"profile": None})
+                notes.append(PERSONALISATION_OFF_NOTE)
+            clock = resolve_clock(inp)
+            notes.extend(clock.notes)
 
-        plan = plan_channels(self._guardrails, self._preference, self._channel_rules, inp, clock, ev)
+            ctx = self._facts.context(inp, clock, notes)
+            ev = Evaluation(ctx=ctx, facts=self._facts, decision_stages=self._decision_stages, notes=notes)
+            if self._tone_read_early:
+                self._facts.set_tone(ctx, self.neutral_tone.attributes(), self.neutral_tone.style)
+            ev.publish_decision("channel", channel=inbound, inbound=inbound, proactive=False, action="")
+
+            plan = plan_channels(self._guardrails, self._preference, self._channel_rules, inp, clock, ev)
+            self._last.value = _AfterChannels(original, ctx, plan, tuple(ev.rules_fired), tuple(ev.notes))
         if channel is not None and channel is not plan.primary:
             plan = _with_primary(plan, channel)
         outcome = choose_action(self._action_rules, plan, ev)
@@ -187,6 +212,17 @@ class CompiledPolicy:
             notes=tuple(ev.notes),
             policy_version=self.version_label,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _AfterChannels:
+    """One evaluation's state after its channel stage, kept per thread for re-runs with an arm."""
+
+    inp: PolicyInput  # the caller's object: a re-run is for the very same input
+    ctx: cel.Context
+    plan: ChannelPlan
+    rules_fired: tuple[str, ...]
+    notes: tuple[str, ...]
 
 
 def _with_primary(plan: ChannelPlan, channel: Channel) -> ChannelPlan:
