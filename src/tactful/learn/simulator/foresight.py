@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from tactful.learn.arms import Arm, allowed_arms, moved_to
+from tactful.learn.arms import Arm, allowed_arms, proactive_on
 from tactful.learn.simulator.memo import RewardMemo
 from tactful.learn.simulator.tone import RealisedTone
 from tactful.learn.simulator.world import World
@@ -54,12 +54,8 @@ def oracle_plan(
             return None, None
         tone = realised.of(contact, inp, result, cfg.styles)
         found: list[tuple[float, Arm] | None] = [None, None]
-        proactive: dict[object, bool] = {}
-        for arm in arms:
-            if arm.channel not in proactive:
-                final = moved_to(result, arm.channel, contact.inbound)
-                proactive[arm.channel] = final.proactive and final.channel.primary is not None
-            kind = int(proactive[arm.channel])
+        for arm in arms:  # a run counts a proactive contact as ``moved_to(...).proactive`` says
+            kind = int(proactive_on(result, arm.channel, contact.inbound))
             gain = rewards.expected(contact, arm, count, tone)
             current = found[kind]
             if current is None or gain > current[0]:
