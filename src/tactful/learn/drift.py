@@ -30,7 +30,7 @@ K = 0.5
 H = 10.0
 WARMUP = 50  # residuals before the detector judges (mean and spread must be known first)
 #: Features that say who the customer is and what they want, not when or how they wrote.
-_CONTEXT_SKIP = frozenset({"hr", "we", "val", "ang", "urg", "fru", "sent", "ten", "ep", "epg"})
+_CONTEXT_SKIP = frozenset({"hr", "lh", "we", "val", "ang", "urg", "fru", "sent", "ten", "ep", "epg"})
 
 
 def context_key(features: Mapping[str, str]) -> str:

@@ -45,7 +45,8 @@ from tactful.learn.features import arm_line, shared_line
 #: that AdaHedge preferred the most exploring gamma (bank, 5,000 decisions: 0.65 of the oracle;
 #: ``--power_t 0.25`` 0.78, ``--coin`` 0.73; telco 0.55 / 0.56 with 0.25 / coin; a generated
 #: spec 0.75 / 0.80). Drift is handled by the drift monitor, not by the rate.
-BASE_ARGS = "-q SA -q UA -q KA --quiet --coin"
+#: ``-q GA``: (customer group, alone, by 3-hour bucket and by local hour) × arm (``shared_line``).
+BASE_ARGS = "-q SA -q UA -q KA -q GA --quiet --coin"
 _HEADER = b"TACTFUL-BANDIT/1 "
 
 
