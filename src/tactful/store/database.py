@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 #: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
 SINGLE_READ_OPTION = "tactful_single_read"
+#: What ``Database.write(pipeline=True)`` opens on PostgreSQL (its default isolation, stated).
+_PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+#: ``psycopg.pq.TransactionStatus.IDLE``, without importing the driver where SQLite runs alone.
+_PG_IDLE = 0
 
 #: A write another module adds to the decision's own transaction (``SqlStore.record_decision``):
 #: called with the open connection after the decision, audit and outbox rows; raising rolls the
@@ -226,11 +230,29 @@ class Database:
 
     @contextmanager
     def _pipelined_write(self) -> Iterator[Connection]:
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
         with self.engine.connect() as conn:
+            # BEGIN and COMMIT go out as plain statements of the pipeline, the driver in autocommit
+            # mode: psycopg's own transaction syncs the pipeline after its BEGIN and again after
+            # its COMMIT, two round trips of their own on top of the pipeline's exit (issue 12:
+            # five round trips per decision where three do).
+            conn.execution_options(isolation_level="AUTOCOMMIT")
             driver = conn.connection.driver_connection
             assert driver is not None
-            with driver.pipeline(), conn.begin():  # psycopg's Connection
-                yield conn
+            cursor = driver.cursor()
+            try:
+                with driver.pipeline():  # psycopg's Connection
+                    cursor.execute(_PG_BEGIN)
+                    yield conn
+                    cursor.execute("COMMIT")
+            except BaseException as exc:
+                if not driver.closed and driver.info.transaction_status != _PG_IDLE:
+                    driver.execute("ROLLBACK")  # the statements failed or the caller raised
+                if isinstance(exc, dbapi_error):
+                    raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
+                raise
+            finally:
+                cursor.close()
 
     @staticmethod
     def _sqlite_pragma(conn: Connection, pragma: str) -> None:

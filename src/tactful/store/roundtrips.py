@@ -2,8 +2,11 @@
 its budget (docs/performance.md).
 
 Counted on the wire, not estimated: libpq's protocol trace of every pooled connection while it is
-checked out, and one round trip per ``ReadyForQuery`` the server sends — it answers each simple
-``Query`` and each ``Sync`` (the end of a statement or of a whole pipeline) with exactly one.
+checked out, and one round trip each time the client reads an answer after sending: a run of
+received messages after sent ones. That counts a pipeline's ``Flush`` (a read of a result mid-
+pipeline) as well as each ``Sync``; counting ``ReadyForQuery`` alone, as this module once did,
+missed the flushes and called a five-round-trip decision four. Where libpq reads while it is still
+sending the count can only be higher than the waits, never lower: a budget checked on it holds.
 """
 
 from __future__ import annotations
@@ -69,7 +72,13 @@ class RoundTrips:
         return lines
 
     def count(self) -> int:
-        return sum(1 for line in self.messages() if line.startswith("B\t") and "\tReadyForQuery\t" in line)
+        trips, sending = 0, False
+        for line in self.messages():
+            if line.startswith("F\t"):
+                sending = True
+            elif line.startswith("B\t") and sending:
+                trips, sending = trips + 1, False
+        return trips
 
     def sent(self) -> list[str]:
         """What the client sent, one protocol message a line (for reading why a count is what it is)."""
