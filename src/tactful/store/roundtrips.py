@@ -25,7 +25,7 @@ from tactful.store.database import Database
 class RoundTrips:
     """Traces the database's connections while counting (``with counter.counting(): ...``)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, all_threads: bool = False) -> None:
         if database.backend != "postgresql":
             raise ValueError("round trips are counted on PostgreSQL only")
         self._engine = database.engine
@@ -36,11 +36,13 @@ class RoundTrips:
         self._earlier: list[Any] = []
         self._on = False
         self._thread = 0  # only the counting thread's connections (not a background relay's)
+        #: Every thread's (a group commit's batch is led by whichever caller came first).
+        self._all_threads = all_threads
         event.listen(self._engine, "checkout", self._checkout)
         event.listen(self._engine, "checkin", self._checkin)
 
     def _checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if self._on and threading.get_ident() == self._thread:
+        if self._on and (self._all_threads or threading.get_ident() == self._thread):
             from psycopg import pq
 
             pgconn = dbapi_connection.pgconn
