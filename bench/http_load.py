@@ -202,15 +202,15 @@ def backends_cpu(pids: list[int]) -> dict[int, float]:
     return found
 
 
-def deadlock_count() -> int:
-    """Deadlocks PostgreSQL has broken in this database so far (all sessions: the database is
-    shared, so a run's difference is an upper bound on its own)."""
+def database_counts() -> tuple[int, int]:
+    """Deadlocks PostgreSQL has broken and sessions it has opened in this database so far (all
+    clients: the database is shared, so a run's difference is an upper bound on its own)."""
     import psycopg
 
     with psycopg.connect(PG_SERVER, autocommit=True) as conn:
-        query = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        query = "SELECT deadlocks, sessions FROM pg_stat_database WHERE datname = current_database()"
         row = conn.execute(query).fetchone()
-    return int(row[0]) if row else 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def bench_postgres_processes(
@@ -238,7 +238,7 @@ def bench_postgres_processes(
         parts: dict[int, list[dict[str, Any]]] = {1: [], processes: []}
         for n in (1, processes, processes, 1):
             target, key, application, pids = servers[n]
-            deadlocks = deadlock_count()
+            deadlocks, sessions = database_counts()
             backends = backends_cpu(backend_pids(application))
             with WaitSampler(application) as waits:
                 part = measured(target, seconds / 2, connections, pids, key=key)
@@ -248,7 +248,10 @@ def bench_postgres_processes(
             part["pg_cpu_s"] = round(sum(after[p] - backends.get(p, 0.0) for p in after), 2)
             part["pg_backends"] = len(waits.pids)
             part["load"] = os.getloadavg()[0]
-            part["deadlocks"] = deadlock_count() - deadlocks
+            deadlocks_after, sessions_after = database_counts()
+            part["deadlocks"] = deadlocks_after - deadlocks
+            # Minus this function's own connection after the run.
+            part["sessions"] = sessions_after - sessions - 1
             parts[n].append(part)
     runs = {n: _combined(p) for n, p in parts.items()}
     return {
@@ -261,7 +264,7 @@ def bench_postgres_processes(
 
 def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Two wrk runs against one server as one: totals, mean p50, worst p99, mean waits."""
-    keys = ("requests", "seconds", "non2xx", "errors", "deadlocks", "pg_cpu_s")
+    keys = ("requests", "seconds", "non2xx", "errors", "deadlocks", "pg_cpu_s", "sessions")
     total = {k: sum(p.get(k, 0) for p in parts) for k in keys}
     waits: Counter[str] = Counter()
     for p in parts:
@@ -274,6 +277,7 @@ def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "server_cpu_s": [round(sum(cpu), 2) for cpu in zip(*(p["server_cpu_s"] for p in parts), strict=True)],
         "pg_waits": {k: round(v, 2) for k, v in waits.most_common(6)},
         "load": max(p.get("load", 0.0) for p in parts),
+        "pg_backends": max(p.get("pg_backends", 0) for p in parts),
     }
 
 
@@ -328,7 +332,10 @@ def http_section(http_: dict[str, Any], decide: dict[str, Any]) -> list[str]:
 
 def _waits(run: dict[str, Any]) -> str:
     waits = ", ".join(f"{k} {v}" for k, v in run["pg_waits"].items())
-    return f"{waits}; deadlocks broken in the database meanwhile: {run.get('deadlocks', '?')}"
+    return (
+        f"{waits}; deadlocks broken in the database meanwhile: {run.get('deadlocks', '?')}; "
+        f"connections opened: {run.get('sessions', '?')} (the wait sampler's own included)"
+    )
 
 
 def _cpu(n: int, run: dict[str, Any]) -> str:

@@ -628,7 +628,7 @@ class SqlStore:
             )
         except DBAPIError as exc:
             # In PostgreSQL's pipeline mode the insert's unique violation may reach us as the
-            # pipeline's abort (the error of a later statement), after `statements` got past the
+            # pipeline's abort (the error of a later statement), after `finish` got past the
             # insert: which statement failed is then told by the rows, not by how far it got.
             aborted = type(exc.orig).__name__ == "PipelineAborted"
             if not isinstance(exc, IntegrityError) and not aborted:
