@@ -26,7 +26,10 @@ RULE_FILES: Final = ("support/rules.yaml", "support/intent_cues.yaml")
 _RULES: Final = "support/rules."
 _INTENTS: Final = "support/intent_cues."
 _ANGRY_EMOJI: Final = frozenset("😡🤬😠👿💢👎🖕😤")
-_RISK_CATEGORY: Final = {risk: _RULES + risk.value for risk in Risk}
+# (value, lexicon category) pairs, in the enums' order, spelt out once: enum member access is slow.
+_RISK_CATEGORIES: Final = tuple((risk.value, _RULES + risk.value) for risk in Risk)
+_INTENT_CATEGORIES: Final = tuple((family.value, _INTENTS + family.value) for family in SupportIntent)
+_THREATS: Final = (Risk.LEGAL_THREAT.value, Risk.MEDIA_THREAT.value, Risk.REGULATOR_THREAT.value)
 # How far one fully sure intent cue moves the head's odds: exp(4) ≈ 55 times.
 INTENT_BOOST: Final = 4.0
 # Without any cue, a message in another language is judged by a head that learnt English: its
@@ -64,12 +67,14 @@ class SupportCues:
 
 
 def support_cues(view: TextView, hits: Hits, cues: Cues) -> SupportCues:
-    risks = {risk.value: s for risk, category in _RISK_CATEGORY.items() if (s := hits.score(category)) > 0}
+    found = hits.by_category
+    risks = {
+        value: score
+        for value, category in _RISK_CATEGORIES
+        if (f := found.get(category)) and (score := noisy_or(f.values())) > 0
+    }
     angry_emoji = sum(c in _ANGRY_EMOJI for c in view.text) if not view.text.isascii() else 0
-    threat = max(
-        (risks.get(r.value, 0.0) for r in (Risk.LEGAL_THREAT, Risk.MEDIA_THREAT, Risk.REGULATOR_THREAT)),
-        default=0.0,
-    )
+    threat = max((risks.get(value, 0.0) for value in _THREATS), default=0.0)
     waiting = hits.score(_RULES + "waiting")
     anger = noisy_or(
         (
@@ -82,7 +87,11 @@ def support_cues(view: TextView, hits: Hits, cues: Cues) -> SupportCues:
         )
     )
     frustration = noisy_or((waiting, anger * 0.8, cues.puzzled * 0.5))
-    intents = {family.value: s for family in SupportIntent if (s := hits.score(_INTENTS + family.value)) > 0}
+    intents = {
+        value: score
+        for value, category in _INTENT_CATEGORIES
+        if (f := found.get(category)) and (score := noisy_or(f.values())) > 0
+    }
     return SupportCues(
         wants_human=hits.score(_RULES + "human"),
         risks=risks,
