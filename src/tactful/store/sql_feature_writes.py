@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, insert, literal_column, or_, select
+from sqlalchemy import bindparam, insert, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tactful.context.aggregations import State, advance
@@ -147,8 +147,7 @@ class DecisionFeatureWrite:
             tx.send(self._q.states, self._key),
         )
 
-    def __call__(self, conn: Connection) -> None:
-        tx = RawTransaction.of(conn)
+    def __call__(self, tx: RawTransaction) -> None:
         if self._sent is None:
             self.send(tx)
         self.complete(tx)
