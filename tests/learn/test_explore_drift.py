@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tactful.domain import Channel
 from tactful.learn.arms import Arm
@@ -39,6 +42,40 @@ def test_tuned_squarecb_reports_its_choice() -> None:
     assert sum(dist) == pytest.approx(1.0)
     status = tuned.status()
     assert set(status["gamma_weights"]) == {f"{s:g}" for s in tuned.scales}
+
+
+def _reference_squarecb(rewards: list[float], gamma: float) -> list[float]:
+    """SquareCB as first written (one candidate at a time): the live path's faster form must give
+    the very same floats, so the learner draws the same arms (the simulator's results are unchanged)."""
+    k = len(rewards)
+    best = max(range(k), key=lambda i: rewards[i])
+    probs = [0.0 if i == best else 1.0 / (k + gamma * (rewards[best] - r)) for i, r in enumerate(rewards)]
+    probs[best] = 1.0 - sum(probs)
+    return probs
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rewards=st.lists(
+        st.one_of(st.sampled_from([0.0, 0.5, -0.25]), st.floats(-2.0, 2.0, allow_nan=False)),
+        min_size=1,
+        max_size=24,
+    ),
+    n=st.integers(0, 10**6),
+    losses=st.lists(st.floats(-50.0, 50.0, allow_nan=False), min_size=6, max_size=6),
+    gap=st.sampled_from([0.0, 0.3, 7.0]),
+)
+def test_tuned_squarecb_gives_the_reference_floats_exactly(
+    rewards: list[float], n: int, losses: list[float], gap: float
+) -> None:
+    tuned = TunedSquareCB()
+    tuned.hedge.losses, tuned.hedge.gap = losses, gap
+    weights = tuned.hedge.weights()
+    root = math.sqrt(max(n, 1))
+    candidates = [_reference_squarecb(rewards, scale * root) for scale in tuned.scales]
+    expected = [sum(w * c[i] for w, c in zip(weights, candidates, strict=True)) for i in range(len(rewards))]
+    assert tuned.candidates(rewards, n) == candidates
+    assert tuned.distribution(rewards, n) == expected  # exact: no float tolerance
 
 
 def test_drift_monitor_flags_a_shift_and_not_a_steady_stream() -> None:

@@ -99,16 +99,18 @@ class BanditModel:
                 greedy = max(range(len(probs)), key=lambda i: probs[i])
                 return Prediction(probs, _draw(probs, self._rng.random()), greedy, features)
             levels = self._levels(features, ckey)
-            features = {**features, **{name: _epoch_tag(key, st) for name, key, st in levels if st.epoch}}
+            explorer = self.explorer
+            if any(st.epoch for _, _, st in levels):  # a drifted context: its epoch tags and explorer
+                features = {**features, **{name: _epoch_tag(key, st) for name, key, st in levels if st.epoch}}
+                explorer = next(
+                    (self.after_drift[key] for _, key, st in levels if st.epoch and key in self.after_drift),
+                    explorer,
+                )
             rewards = [-c for c in self._run(features, arms, None, ckey)]
-            explorer = next(
-                (self.after_drift[key] for _, key, st in levels if st.epoch and key in self.after_drift),
-                self.explorer,
-            )
             probs = _normalised(explorer.distribution(rewards, self._clock(levels)), len(arms))
             draw = self._rng.random()
         # Ties (an untrained model) go to the first arm, the rules' own.
-        greedy = max(range(len(rewards)), key=lambda i: (rewards[i], -i))
+        greedy = rewards.index(max(rewards))
         return Prediction(probs, _draw(probs, draw), greedy, features)
 
     def learn(
@@ -237,13 +239,13 @@ def _load(model_bytes: bytes) -> vowpalwabbit.Workspace:
 
 def _normalised(raw: Sequence[float], n: int) -> tuple[float, ...]:
     values = [float(v) for v in raw]
-    if len(values) != n or sum(values) <= 0:
-        return tuple(1.0 / n for _ in range(n))
     total = sum(values)
-    probs = [max(v / total, 0.0) for v in values]
+    if len(values) != n or total <= 0:
+        return tuple(1.0 / n for _ in range(n))
     # Floor at a tiny positive value: a zero propensity would make the logged choice unusable for OPE.
+    # (One ``max`` for both bounds: ``max(max(x, 0), floor)`` is ``max(x, floor)`` as the floor is > 0.)
     floor = 1e-6
-    probs = [max(p, floor) for p in probs]
+    probs = [max(v / total, floor) for v in values]
     total = sum(probs)
     return tuple(p / total for p in probs)
 
