@@ -5,6 +5,7 @@ own transactions are not the decision's)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -80,6 +81,6 @@ def _prepared_alone(sent: list[str]) -> int:
     """How many named statements were prepared in a round trip of their own (Parse, then Sync)."""
     return sum(
         1
-        for line, following in zip(sent, sent[1:], strict=False)
+        for line, following in itertools.pairwise(sent)
         if "\tParse\t" in line and '"_pg' in line and following.split("\t")[2] == "Sync"
     )

@@ -577,15 +577,14 @@ class SqlStore:
             "published_at": None,
         }
         inserted = False
-        sent: list[tuple[RawTransaction, RawTransaction]] = []
+        sent: list[RawTransaction] = []
 
-        def send(conn: Connection) -> None:
+        def send(tx: RawTransaction) -> None:
             # Only statements from here: everything above was serialised before the batch's
-            # transaction (and SQLite's write lock) was taken. The decision's own statements stay
-            # prepared (see PreparedQuery) on the cursor of the connection the side writes get.
+            # transaction (and SQLite's write lock) was taken. Prepared (see PreparedQuery), on
+            # the transaction's cursor, which the side writes get too.
             nonlocal inserted
             inserted = False  # a batch that failed elsewhere runs this again on its own
-            tx = RawTransaction.of(conn)
             tx.execute(self._q_insert_decision, decision_row)
             # The head lock first (the lock order every writer keeps), then a phased write's reads:
             # on PostgreSQL's pipeline they share one round trip (with the rest of the batch's
@@ -595,11 +594,11 @@ class SqlStore:
                 send_reads = getattr(write, "send", None)
                 if send_reads is not None:
                     send_reads(tx)
-            sent[:] = [(tx, head)]
+            sent[:] = [head]
 
-        def finish(conn: Connection) -> None:
+        def finish(tx: RawTransaction) -> None:
             nonlocal inserted
-            ((tx, head),) = sent
+            (head,) = sent
             head_rows = head.rows()  # in pipeline mode, where the insert's own error surfaces
             inserted = True
             append_in(
@@ -619,7 +618,7 @@ class SqlStore:
             )
             tx.execute(self._q_insert_outbox, outbox_row)
             for write in side_writes:
-                write(conn)
+                write(tx)
 
         try:
             self._group.run(
