@@ -2,7 +2,8 @@
 and ``load_tier`` for every tier by name (the heavy ``multilingual`` and ``transformer`` tiers are
 composites over ``fast``: ``signals/heavy.py``).
 
-Each model tier scores all its heads with one matrix product per message (or per batch) and turns
+Each model tier scores all its heads with one product per message (gathered weight rows for ``fast``,
+one matrix product per batch for the encoder tiers), post-processes every head in one pass and turns
 the scores into ``Signals``. Language and urgency have no labelled training data here, so every
 tier takes them from the lexicon rules (stop-word profiles; urgent words and deadlines).
 """
