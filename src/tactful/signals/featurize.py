@@ -70,7 +70,7 @@ DENSE: Final = (
 DENSE_SCALE: Final = 0.5  # the dense block's weight next to the two unit-length sparse blocks
 _WORD_CACHE: Final = 200_000  # distinct words whose character-gram columns are remembered
 _TRUE: Final = np.ones(1, dtype=bool)
-_NO_BIGRAMS: Final[dict[str, int]] = {}
+_NO_BIGRAMS: Final[dict[str, bytes]] = {}
 
 
 @cache
@@ -190,28 +190,29 @@ class Featurizer:
         self._block = np.fromiter((t.startswith("c ") for t in terms), np.intp, len(terms))
         self._dense_start = len(terms)
         self._dense_columns = np.arange(self._dense_start, self._dense_start + len(DENSE), dtype=np.intp)
-        # "b first second" as first -> {second: column}: a bigram costs two look-ups in small dicts
-        # with the tokens' own cached hashes, no string built per pair.
-        self._bigrams: dict[str, dict[str, int]] = {}
+        # Columns are kept as the bytes of intp arrays: a message's are joined with bytes.join and
+        # read by one np.frombuffer, which touches less memory than concatenating arrays (this
+        # runs on cold caches inside a decision). "b first second" is kept as first -> {second:
+        # column}: a bigram costs two look-ups in small dicts, no string built per pair.
+        self._bigrams: dict[str, dict[str, bytes]] = {}
         for i, term in enumerate(terms):
             if term.startswith("b "):
                 first, _, second = term[2:].partition(" ")
-                self._bigrams.setdefault(first, {})[second] = i
-        self._tokens: dict[str, tuple[npt.NDArray[np.intp], dict[str, int]]] = {}
+                self._bigrams.setdefault(first, {})[second] = np.intp(i).tobytes()
+        self._tokens: dict[str, tuple[bytes, dict[str, bytes]]] = {}
 
     def features(self, text: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         """The sparse columns (each once, ascending) with their values, then the dense cues'."""
         tokens = tokens_of(text)
         known = self._tokens
         entries = [known.get(t) or self._token(t) for t in tokens]
-        # Whole arrays per token, so the few hundred gram columns of a message are counted by
-        # numpy, not one Python int at a time (moving ints into numpy costs more than counting).
+        # Whole blocks of columns per token, so the few hundred gram columns of a message are
+        # counted by numpy, not one Python int at a time (moving ints into numpy costs more).
         parts = [columns for columns, _ in entries]
         if len(tokens) > 1:
             pairs = zip(entries[:-1], tokens[1:], strict=True)
-            bigrams = [c for (_, after), b in pairs if (c := after.get(b)) is not None]
-            parts.append(np.array(bigrams, dtype=np.intp))
-        columns, counts = _counted(np.concatenate(parts) if parts else self._dense_columns[:0])
+            parts += [c for (_, after), b in pairs if (c := after.get(b)) is not None]
+        columns, counts = _counted(np.frombuffer(b"".join(parts), dtype=np.intp))
         values = (1.0 + np.log(counts)) * self._idf[columns]
         # Each block L2-normalised on its own; idf >= 1, so a block with a column has a norm > 0.
         block = self._block[columns]
@@ -222,7 +223,7 @@ class Featurizer:
             np.concatenate((values, dense)).astype(np.float32),
         )
 
-    def _token(self, token: str) -> tuple[npt.NDArray[np.intp], dict[str, int]]:
+    def _token(self, token: str) -> tuple[bytes, dict[str, bytes]]:
         """A token's columns (its word gram and, for a word, its character grams) and the bigram
         columns of the tokens that may follow it; cached, as words repeat far more than they vary:
         most messages build no gram string at all."""
@@ -236,7 +237,7 @@ class Featurizer:
                 for i in range(len(padded) - n + 1)
             )
             found.extend(c for c in map(index.get, grams) if c is not None)
-        entry = (np.array(found, dtype=np.intp), self._bigrams.get(token, _NO_BIGRAMS))
+        entry = (np.array(found, dtype=np.intp).tobytes(), self._bigrams.get(token, _NO_BIGRAMS))
         if len(self._tokens) < _WORD_CACHE:
             self._tokens[token] = entry
         return entry
