@@ -183,7 +183,8 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
     def score(texts: Sequence[str]) -> F32:
         # One gather-and-product over every head's columns per message; a batch stacks the rows
         # (a CSR product would sum in another order, and batch must equal one by one).
-        return np.vstack([heads.sparse_scores(*featurizer.features(t)) for t in texts])
+        rows = [heads.sparse_scores(*featurizer.features(t)) for t in texts]
+        return rows[0][None] if len(rows) == 1 else np.vstack(rows)
 
     return ModelTier("fast", "fast-" + heads.meta.get("version", "1.0.0"), heads, score)
 
