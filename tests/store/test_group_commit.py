@@ -7,10 +7,10 @@ import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection
 
 from tactful.errors import Conflict
 from tactful.store import SqlStore
+from tactful.store.database import RawTransaction
 from tests.store.conftest import DecisionFactory
 
 
@@ -19,7 +19,7 @@ def _hold_the_writer(store: SqlStore) -> tuple[threading.Thread, threading.Event
     the writes submitted meanwhile queue up and form the next batch (no timing involved)."""
     entered, release = threading.Event(), threading.Event()
 
-    def blocking(_conn: Connection) -> None:
+    def blocking(_tx: RawTransaction) -> None:
         entered.set()
         release.wait(timeout=30)
 
@@ -116,7 +116,7 @@ def test_a_replay_in_a_batch_returns_the_original(store: SqlStore, make_decision
 
 
 def test_an_error_in_the_work_reaches_the_caller(store: SqlStore) -> None:
-    def failing(_conn: Connection) -> None:
+    def failing(_tx: RawTransaction) -> None:
         raise ValueError("boom")
 
     with pytest.raises(ValueError, match="boom"):

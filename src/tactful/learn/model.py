@@ -34,7 +34,7 @@ import pylibvw  # type: ignore[import-not-found]
 import vowpalwabbit  # type: ignore[import-untyped]
 
 from tactful.learn.arms import Arm
-from tactful.learn.drift import ContextState, DriftMonitor, context_key, group_of
+from tactful.learn.drift import ContextState, DriftMonitor, context_key, group_of, level_key
 from tactful.learn.explore import TunedSquareCB
 from tactful.learn.features import arm_line, shared_line
 
@@ -142,6 +142,18 @@ class BanditModel:
                     self.after_drift[key].score(rewards, clock, chosen, reward, probability)
                 if self.drift.observe(key, reward - rewards[chosen]):
                     self.after_drift[key] = TunedSquareCB()
+            # The played channel's own reward level in the customer group: the regressor follows a
+            # played arm's fall at once (no residual), so the fall itself is what shows a drift.
+            _, group, gstate = levels[1]
+            if features.get("epg") == (_epoch_tag(group, gstate) if gstate.epoch else None) and (
+                self.drift.observe_level(
+                    key := level_key(group, arms[chosen].channel.value),
+                    f"{key}#{arms[chosen].style}|{features.get('hr')}",
+                    reward,
+                )
+            ):
+                gstate.reset()
+                self.after_drift[group] = TunedSquareCB()
 
     def _levels(self, features: Mapping[str, str], ckey: str) -> list[tuple[str, str, ContextState]]:
         """The monitored parts of the model a decision belongs to: its context (``ckey``, the

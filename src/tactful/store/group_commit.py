@@ -10,11 +10,12 @@ becomes the leader, takes every queued write (its own first in line or later), r
 transaction and wakes the others; a caller whose write landed in someone else's batch just waits.
 A single thread therefore pays no hand-off, and concurrent threads batch without a timer.
 
-Each queued write is a callable that only runs statements: callers do their folding and
-serialisation before they queue, so the transaction (and SQLite's write lock) is held for the
-statements alone. If one write of a batch raises, the batch is rolled back and every write in it
-is run again in a transaction of its own, so one caller's error (a replayed event id) never fails
-or delays the others' rows beyond that retry.
+Each queued write is a callable that only runs statements, prepared ones on the transaction's
+DBAPI cursor (``Database.raw_write``): callers do their folding and serialisation before they
+queue, so the transaction (and SQLite's write lock) is held for the statements alone. If one
+write of a batch raises, the batch is rolled back and every write in it is run again in a
+transaction of its own, so one caller's error (a replayed event id) never fails or delays the
+others' rows beyond that retry.
 
 A write may name the row locks it takes first (``lock_order``, e.g. its audit chain's head): a batch
 runs its writes sorted by it, so every process takes a batch's locks in one global order. Without
@@ -30,9 +31,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Connection
-
-from tactful.store.database import Database
+from tactful.store.database import Database, RawTransaction
 
 T = TypeVar("T")
 
@@ -48,7 +47,7 @@ _FIRST: LockOrder = ("", -1)
 class _Pending(Generic[T]):
     __slots__ = ("error", "finished", "lock_order", "result", "work")
 
-    def __init__(self, work: Callable[[Connection], T], lock_order: LockOrder) -> None:
+    def __init__(self, work: Callable[[RawTransaction], T], lock_order: LockOrder) -> None:
         self.work = work
         self.lock_order = lock_order
         self.result: T | None = None
@@ -74,7 +73,7 @@ class GroupCommit:
         with self._cond:
             return len(self._queue)
 
-    def run(self, work: Callable[[Connection], T], lock_order: LockOrder = _FIRST) -> T:
+    def run(self, work: Callable[[RawTransaction], T], lock_order: LockOrder = _FIRST) -> T:
         """Run ``work`` in a durable write transaction, possibly shared with other threads' writes;
         returns its result once that transaction has committed, or raises what it raised.
 
@@ -103,9 +102,9 @@ class GroupCommit:
     def _commit(self, batch: list[_Pending[Any]], *, pipeline: bool = True) -> None:
         try:
             results = []
-            with self._db.write(pipeline=pipeline) as conn:
+            with self._db.raw_write(pipeline=pipeline) as tx:
                 for pending in batch:
-                    results.append(pending.work(conn))
+                    results.append(pending.work(tx))
         except BaseException as exc:
             if len(batch) == 1 and not pipeline:
                 _finish(batch[0], error=exc)

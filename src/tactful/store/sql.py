@@ -578,13 +578,12 @@ class SqlStore:
         }
         inserted = False
 
-        def statements(conn: Connection) -> None:
+        def statements(tx: RawTransaction) -> None:
             # Only statements from here: everything above was serialised before the batch's
-            # transaction (and SQLite's write lock) was taken. The decision's own statements stay
-            # prepared (see PreparedQuery) on the cursor of the connection the side writes get.
+            # transaction (and SQLite's write lock) was taken. Prepared (see PreparedQuery), on
+            # the transaction's cursor, which the side writes get too.
             nonlocal inserted
             inserted = False  # a batch that failed elsewhere runs this again on its own
-            tx = RawTransaction.of(conn)
             tx.execute(self._q_insert_decision, decision_row)
             # The head lock first (the lock order every writer keeps), then a phased write's reads:
             # on PostgreSQL's pipeline they share one round trip.
@@ -612,7 +611,7 @@ class SqlStore:
             )
             tx.execute(self._q_insert_outbox, outbox_row)
             for write in side_writes:
-                write(conn)
+                write(tx)
 
         try:
             self._group.run(
