@@ -28,6 +28,7 @@ from pathlib import Path
 
 import psycopg
 import redis
+from timing import pct  # bench/ is on sys.path when run as a script
 
 from tactful.context import FeatureEvent, aggregations, load_context, windows
 from tactful.context.definitions import default_definitions
@@ -40,11 +41,6 @@ PG_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
 START = datetime(2026, 5, 1, tzinfo=UTC)
 CHANNELS = ("chat", "email", "sms", "voice", "social")
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def synthetic_events(

@@ -13,10 +13,11 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import redis
+from timing import Clock, pct  # bench/ is on sys.path when run as a script
 
 from tactful.domain import Channel, ConversationId, CustomerId, EventId, InboundMessage, TenantId
 from tactful.engine import Engine
@@ -30,19 +31,6 @@ TEXTS = (
     "Thanks, that solved it!",
     "Where is my refund? It has been two weeks.",
 )
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 6, 17, 15, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def measure(n: int, url: str) -> dict[str, float]:

@@ -25,9 +25,11 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+from timing import pct  # bench/ is on sys.path when run as a script
 
 from tactful.signals.base import SignalTier, TierUnavailable
 from tactful.signals.batching import MicroBatcher
@@ -56,11 +58,6 @@ MESSAGES = (
     "you guys are the best, problem solved",
     "I am not sure which plan is right for me, can you help?",
 )
-
-
-def pct(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def latencies(call: Callable[[str], object], n: int, *, warm_up: bool = True) -> list[float]:

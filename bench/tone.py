@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from timing import pct  # bench/ is on sys.path when run as a script
+
 from tactful.config import Settings
 from tactful.demo import ReplayClock, load_messages, replay, seed
 from tactful.domain import (
@@ -55,11 +57,6 @@ DATA = (
     if (ROOT.parent / "shared" / "data").is_dir()
     else Path("/work/shared/data")
 )
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def demo_replay() -> tuple[dict[str, float], int, int, collections.Counter[str], list[RenderRequest]]:
