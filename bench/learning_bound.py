@@ -6,7 +6,7 @@ the shipped default policy, no fatigue: proactive count 0). Then:
 
 * **by feature set**: the best fixed arm per group in hindsight, for groups of contacts that look
   alike to a learner seeing only some features (none; the true segment; the bandit's context key;
-  the context key and the local 3-hour bucket; every feature), as a share of the oracle;
+  the context key and the local 3-hour bucket or the local hour; every feature), as a share of the oracle;
 * **bound**: a learner that knows nothing until the first reward window closes (playing the rules'
   arm, or uniformly at random), then plays the hindsight-best arm per (context key, hour bucket) of
   the current drift phase; after a drift it plays the old phase's choice for one more window (its
@@ -113,6 +113,7 @@ def main() -> None:
         "the true segment": lambda c, f: c.customer.segment,
         "context key": lambda c, f: context_key(f),
         "context key + hour bucket": lambda c, f: (context_key(f), f["hr"]),
+        "context key + local hour": lambda c, f: (context_key(f), f["lh"]),
         "every feature": lambda c, f: tuple(sorted(f.items())),
     }
     print(f"{spec.name}: {args.decisions} decisions, seed {args.seed}, reward window {window} decisions")

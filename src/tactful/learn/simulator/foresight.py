@@ -86,7 +86,9 @@ def _plan_one(
 ) -> dict[int, Arm]:
     def options(index: int, state: State) -> list[tuple[float, Arm | None, State]]:
         stay, proactive = moves(index, len(state))
-        found = [] if stay is None else [(stay[0], stay[1], state)]
+        found: list[tuple[float, Arm | None, State]] = []
+        if stay is not None:
+            found.append((stay[0], stay[1], state))
         if proactive is not None:
             found.append((proactive[0], proactive[1], (*state, times[index])))
         return found or [(0.0, None, state)]  # no contact: nothing chosen, the state carries on
@@ -106,8 +108,9 @@ def _plan_one(
             states[pos + 1].update(within(taken, pos + 1) for _, _, taken in options(index, state))
     # Backward: the best total from each (contact, state) on, and the move that reaches it.
     best: list[dict[State, tuple[float, Arm | None, State]]] = [{} for _ in indices]
+    end: dict[State, tuple[float, Arm | None, State]] = {(): (0.0, None, ())}
     for pos in range(len(indices) - 1, -1, -1):
-        later = best[pos + 1] if pos + 1 < len(indices) else {(): (0.0, None, ())}
+        later = best[pos + 1] if pos + 1 < len(indices) else end
         for state in states[pos]:
             scored = []
             for gain, arm, taken in options(indices[pos], state):
@@ -116,9 +119,9 @@ def _plan_one(
             best[pos][state] = max(scored, key=lambda s: s[0])
     # Replay the best path.
     chosen: dict[int, Arm] = {}
-    state: State = ()
+    at: State = ()
     for pos, index in enumerate(indices):
-        _, arm, state = best[pos][state]
+        _, arm, at = best[pos][at]
         if arm is not None:
             chosen[index] = arm
     return chosen

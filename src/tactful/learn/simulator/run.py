@@ -286,9 +286,10 @@ def _decide(
         return arm, 1.0 / len(arms), moved_to(result, arm.channel, inp.message.channel), None
     if name in ("oracle", "greedy"):
         # The oracle plays its plan (foresight.py): its own proactive counts reach the same arms.
-        arm = max(arms, key=value) if name == "greedy" else planned
-        if arm not in arms:
-            raise RuntimeError(f"the oracle's plan chose {arm} outside the allowed arms")
+        best = max(arms, key=value) if name == "greedy" else planned
+        if best is None or best not in arms:
+            raise RuntimeError(f"the oracle's plan chose {best} outside the allowed arms")
+        arm = best
         return arm, 1.0, moved_to(result, arm.channel, inp.message.channel), None
     choice = learner.choose(policy, inp, result)
     pending = choice.context
