@@ -113,7 +113,7 @@ def main() -> None:
         "the true segment": lambda c, f: c.customer.segment,
         "context key": lambda c, f: context_key(f),
         "context key + hour bucket": lambda c, f: (context_key(f), f["hr"]),
-        "context key + local hour": lambda c, f: (context_key(f), f["lh"]),
+        "context key + local hour": lambda c, f: (context_key(f), c.local_hour),
         "every feature": lambda c, f: tuple(sorted(f.items())),
     }
     print(f"{spec.name}: {args.decisions} decisions, seed {args.seed}, reward window {window} decisions")

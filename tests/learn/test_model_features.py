@@ -37,16 +37,3 @@ def test_model_learns_a_who_by_hour_channel_preference() -> None:
         model.learn({"intent": "billing", "tier": tier, "hr": hr}, arms, chosen, reward, 0.5)
     for tier, hr in cells:
         assert model.predict({"intent": "billing", "tier": tier, "hr": hr}, arms).greedy == best(tier, hr)
-
-
-def test_shared_line_names_the_customer_group_by_hour_apart_from_the_situation() -> None:
-    """G: who (without what they wrote about) alone, at the 3-hour bucket and at the local hour."""
-    a = {"intent": "billing", "in": "chat", "tier": "vip", "hr": "h3", "lh": "l10"}
-    g_of = lambda f: shared_line(f).split("|G ")[1].split()  # noqa: E731
-    same_group = g_of({**a, "intent": "refund", "in": "email"})
-    assert g_of(a) == same_group  # another situation, the same customer group and hour
-    assert [t.split("=")[0] for t in g_of(a)] == ["g", "gh", "gl"]
-    assert g_of({**a, "lh": "l11"})[:2] == g_of(a)[:2] and g_of({**a, "lh": "l11"})[2] != g_of(a)[2]
-    assert g_of({**a, "tier": "premium"})[0] != g_of(a)[0]
-    assert "lh" not in shared_line(a).split("|G ")[0]  # the local hour only inside G
-    assert len(g_of({k: v for k, v in a.items() if k != "lh"})) == 2  # older logs: no local hour

@@ -16,14 +16,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from tactful.learn.arms import Arm
-from tactful.learn.drift import context_key, group_of
+from tactful.learn.drift import context_key
 from tactful.policy.local_time import resolve_clock
 from tactful.policy.types import PolicyInput
 
 Features = dict[str, str]
-
-#: Features used only in the G namespace (crossed with the customer group), not on their own.
-_G_ONLY = frozenset({"lh"})
 
 _UNSAFE = re.compile(r"[\s:|]+")
 
@@ -69,7 +66,6 @@ def context_features(inp: PolicyInput) -> Features:
         "urg": _bucket(s.urgency, (0.3, 0.7)),
         "fru": _bucket(s.frustration, (0.3, 0.6)),
         "hr": f"h{clock.local.hour // 3}",
-        "lh": f"l{clock.local.hour}",
         "we": "1" if clock.local.isoweekday() >= 6 else "0",
         "lang": _token(s.language),
     }
@@ -109,29 +105,16 @@ def shared_line(features: Mapping[str, str], key: str | None = None) -> str:
     context at this hour, for ``-q KA``: when a channel answers depends on who and when together
     (a segment's availability by local hour), which S × A (one feature at a time) cannot express.
     Coarser terms (S, U) learn first and K refines them where the data says so.
-    G names the customer group (the context without the situation: ``group_of``) alone, at this
-    3-hour bucket and at this local hour (``lh``, only here), for ``-q GA``: whether a channel answers
-    depends on who and when, not on what they wrote about, so the group pools every situation's
-    evidence (up to eight times a context's), and the exact hour follows availability that changes
-    within a 3-hour bucket (a generated segment's SMS answering from 08:00). Chosen on generated specs
-    outside the learning matrix's (docs/learning.md).
     ``key``: the features' ``context_key`` if the caller already built it (it is the costliest part).
     """
-    own = {k: v for k, v in features.items() if k not in _G_ONLY}
-    pairs = [f"{k}={v}" for k, v in own.items()]  # each pair formatted once for S, U and H
+    pairs = [f"{k}={v}" for k, v in features.items()]  # each pair formatted once for S, U and H
     plain = " ".join(pairs)
-    intent = own.get("intent", "none")
-    hour = own.get("hr", "none")
-    by_intent = " ".join([f"{intent}^{p}" for k, p in zip(own, pairs, strict=True) if k != "intent"])
-    by_hour = " ".join([f"{hour}^{p}" for k, p in zip(own, pairs, strict=True) if k != "hr"])
-    key = context_key(features) if key is None else key
-    who = f"{zlib.crc32(key.encode()):x}"
-    group = f"{zlib.crc32(group_of(key).encode()):x}"
-    local = f" gl={group}_{features['lh']}" if "lh" in features else ""  # absent in older logs
-    return (
-        f"shared |S {plain} |U {by_intent} i={intent} |H {by_hour} |K k={who} kh={who}_{hour}"
-        f" |G g={group} gh={group}_{hour}{local}"
-    )
+    intent = features.get("intent", "none")
+    hour = features.get("hr", "none")
+    by_intent = " ".join([f"{intent}^{p}" for k, p in zip(features, pairs, strict=True) if k != "intent"])
+    by_hour = " ".join([f"{hour}^{p}" for k, p in zip(features, pairs, strict=True) if k != "hr"])
+    who = f"{zlib.crc32((context_key(features) if key is None else key).encode()):x}"
+    return f"shared |S {plain} |U {by_intent} i={intent} |H {by_hour} |K k={who} kh={who}_{hour}"
 
 
 @functools.lru_cache(maxsize=256)  # a handful of arms (channels x styles), built on every VW call

@@ -45,8 +45,7 @@ from tactful.learn.features import arm_line, shared_line
 #: that AdaHedge preferred the most exploring gamma (bank, 5,000 decisions: 0.65 of the oracle;
 #: ``--power_t 0.25`` 0.78, ``--coin`` 0.73; telco 0.55 / 0.56 with 0.25 / coin; a generated
 #: spec 0.75 / 0.80). Drift is handled by the drift monitor, not by the rate.
-#: ``-q GA``: (customer group, alone, by 3-hour bucket and by local hour) × arm (``shared_line``).
-BASE_ARGS = "-q SA -q UA -q KA -q GA --quiet --coin"
+BASE_ARGS = "-q SA -q UA -q KA --quiet --coin"
 _HEADER = b"TACTFUL-BANDIT/1 "
 
 
@@ -149,7 +148,7 @@ class BanditModel:
             if features.get("epg") == (_epoch_tag(group, gstate) if gstate.epoch else None) and (
                 self.drift.observe_level(
                     key := level_key(group, arms[chosen].channel.value),
-                    f"{key}#{arms[chosen].style}|{features.get('hr')}",
+                    f"{key}#{zlib.crc32(ckey.encode()):x}|{arms[chosen].style}|{features.get('hr')}",
                     reward,
                 )
             ):
