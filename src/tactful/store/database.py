@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 #: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
 SINGLE_READ_OPTION = "tactful_single_read"
+#: What ``Database.raw_write(pipeline=True)`` opens on PostgreSQL (its default isolation, stated).
+_PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+#: ``psycopg.pq.TransactionStatus.IDLE``, without importing the driver where SQLite runs alone.
+_PG_IDLE = 0
 
 
 #: Marks a parameter the statement carries no value of its own for (see ``PreparedQuery``).
@@ -79,8 +83,11 @@ class RawTransaction:
     def __init__(self, cursor: Any, dbapi_error: type[Exception] | None = None, *, engine: Engine) -> None:
         self._cursor = cursor
         # Driver errors are raised as SQLAlchemy's (``IntegrityError`` ...), as on every other
-        # store path; in PostgreSQL's pipeline mode they can surface at a later read.
+        # store path. In PostgreSQL's pipeline mode a statement's error surfaces at the next read
+        # of any result, so reads are translated as well as executes. (A plain ``try`` at each
+        # call, not a context manager: one per statement cost more than some of the statements.)
         self._dbapi_error = dbapi_error
+        self._driver_errors: type[Exception] | tuple[()] = () if dbapi_error is None else dbapi_error
         #: The engine whose connection this is: a write kept in another database cannot join it.
         self.engine = engine
 
@@ -90,31 +97,27 @@ class RawTransaction:
             return conn
         return cls(conn.connection.cursor(), conn.dialect.loaded_dbapi.Error, engine=conn.engine)
 
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
-        # In PostgreSQL's pipeline mode a statement's error surfaces at the next read of any
-        # result, so reads are translated as well as executes.
-        try:
-            yield
-        except Exception as exc:
-            if self._dbapi_error is None or not isinstance(exc, self._dbapi_error):
-                raise
-            raise DBAPIError.instance(None, None, exc, self._dbapi_error) from exc
+    def _translated(self, exc: Exception) -> DBAPIError:
+        return DBAPIError.instance(None, None, exc, cast(type[Exception], self._dbapi_error))
 
     def _run(self, sql: str, parameters: Any, many: bool = False) -> None:
-        with self._translated():
+        try:
             if many:
                 self._cursor.executemany(sql, parameters)
             else:
                 self._cursor.execute(sql, parameters)
+        except self._driver_errors as exc:
+            raise self._translated(exc) from exc
 
     def execute(self, query: PreparedQuery, values: dict[str, Any]) -> None:
         self._run(query.sql, query.parameters(values))
 
     def fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
         self._run(query.sql, query.parameters(values))
-        with self._translated():
+        try:
             row = self._cursor.fetchone()
+        except self._driver_errors as exc:
+            raise self._translated(exc) from exc
         return None if row is None else tuple(row)
 
     def fetch_all(self, query: PreparedQuery, values: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -136,8 +139,9 @@ class RawTransaction:
     def rows(self, *, close: bool = True) -> list[tuple[Any, ...]]:
         """The rows of a read made with ``send`` (whose cursor is then closed)."""
         try:
-            with self._translated():
-                return [tuple(row) for row in self._cursor.fetchall()]
+            return [tuple(row) for row in self._cursor.fetchall()]
+        except self._driver_errors as exc:
+            raise self._translated(exc) from exc
         finally:
             if close:
                 self._cursor.close()
@@ -261,6 +265,10 @@ class Database:
         every other store path, so the store's error translation applies unchanged.
         """
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        if pipeline and self.backend == "postgresql":
+            with self._pipelined_raw_write(dbapi_error) as tx:
+                yield tx
+            return
         with self._write_lock:
             raw = self.engine.raw_connection()
             try:
@@ -287,6 +295,36 @@ class Database:
                 raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
             finally:
                 raw.close()  # back to the pool
+
+    @contextmanager
+    def _pipelined_raw_write(self, dbapi_error: type[Exception]) -> Iterator[RawTransaction]:
+        """``raw_write(pipeline=True)`` on PostgreSQL: BEGIN and COMMIT go out as plain statements
+        of the pipeline, the driver in autocommit mode. psycopg's own transaction syncs the pipeline
+        after the BEGIN it issues and again after its COMMIT: two round trips of their own on top
+        of the pipeline's exit (issue 12: five round trips per decision where three do)."""
+        raw = self.engine.raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        try:
+            driver.autocommit = True  # psycopg's Connection
+            cursor = raw.cursor()
+            try:
+                with driver.pipeline():
+                    cursor.execute(_PG_BEGIN)
+                    yield RawTransaction(cursor, dbapi_error, engine=self.engine)
+                    cursor.execute("COMMIT")
+            except BaseException:
+                if not driver.closed and driver.info.transaction_status != _PG_IDLE:
+                    driver.execute("ROLLBACK")  # the statements failed, or the caller raised
+                raise
+            finally:
+                cursor.close()
+                if not driver.closed:
+                    driver.autocommit = False
+        except dbapi_error as exc:
+            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
+        finally:
+            raw.close()  # back to the pool
 
     def _pipeline(self, raw: Any, pipeline: bool) -> AbstractContextManager[object]:
         """psycopg's pipeline mode on ``raw`` when asked for on PostgreSQL (see :meth:`write`)."""
