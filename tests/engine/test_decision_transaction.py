@@ -103,9 +103,9 @@ def _fail_after(original: Callable[..., Any]) -> Callable[..., Any]:
     """The original write, then a failing statement in the same transaction (a database error
     after the side write's own rows went in: they must roll back too)."""
 
-    def failing(conn: Connection, *args: Any, **kwargs: Any) -> Any:
-        original(conn, *args, **kwargs)
-        conn.exec_driver_sql("INSERT INTO no_such_table VALUES (1)")
+    def failing(tx: RawTransaction, *args: Any, **kwargs: Any) -> Any:
+        original(tx, *args, **kwargs)
+        tx.execute(PreparedQuery(text("INSERT INTO no_such_table VALUES (1)"), tx.engine), {})
 
     return failing
 

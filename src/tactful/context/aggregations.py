@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+import orjson
+
 from tactful.context import windows
 from tactful.context.definitions import Aggregation, FeatureDefinition
 from tactful.context.events import FeatureEvent
@@ -57,6 +59,19 @@ class FeatureValue(NamedTuple):
 
 def new_state() -> State:
     return {"w": None, "f": {}}
+
+
+def state_text(state: State) -> str:
+    """A state as stored: compact JSON. orjson, because a busy customer's state is a few kB and
+    a decision writes one and reads two (~10× the speed of ``json``; issue 12). Every writer
+    uses this one function, so a rebuilt state's text equals the incrementally folded one's."""
+    return orjson.dumps(state, option=orjson.OPT_NON_STR_KEYS).decode("utf-8")
+
+
+def parse_state(text: str) -> State:
+    """A stored state's text back as a state (any JSON ``state_text`` or ``json`` wrote)."""
+    state: State = orjson.loads(text)
+    return state
 
 
 def is_in_order(state: State, event: FeatureEvent) -> bool:

@@ -62,6 +62,14 @@ def rules_arm(result: PolicyResult) -> Arm | None:
     return None if result.channel.primary is None else Arm(result.channel.primary, "as_policy")
 
 
+def proactive_on(result: PolicyResult, channel: Channel, inbound: Channel) -> bool:
+    """Whether ``result`` moved to ``channel`` (``moved_to``) reaches out on a channel the customer
+    did not write on."""
+    if channel is result.channel.primary:
+        return result.proactive
+    return not continues_conversation(inbound, channel)
+
+
 def moved_to(result: PolicyResult, channel: Channel, inbound: Channel) -> PolicyResult:
     """``result`` with ``channel`` (one it allows) as the primary; the tone is left as it was."""
     if channel is result.channel.primary:
@@ -73,5 +81,5 @@ def moved_to(result: PolicyResult, channel: Channel, inbound: Channel) -> Policy
         update={"primary": channel, "fallbacks": tuple(c for c in allowed if c is not channel)}
     )
     return result.model_copy(
-        update={"channel": choice, "proactive": not continues_conversation(inbound, channel)}
+        update={"channel": choice, "proactive": proactive_on(result, channel, inbound)}
     )

@@ -28,11 +28,14 @@ log = logging.getLogger(__name__)
 #: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
 SINGLE_READ_OPTION = "tactful_single_read"
+#: What ``Database.raw_write(pipeline=True)`` opens on PostgreSQL (its default isolation, stated).
+_PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
+#: ``psycopg.pq.TransactionStatus.IDLE``, without importing the driver where SQLite runs alone.
+_PG_IDLE = 0
 
-#: A write another module adds to the decision's own transaction (``SqlStore.record_decision``):
-#: called with the open connection after the decision, audit and outbox rows; raising rolls the
-#: whole decision back. Each module keeps its own SQL and only hands over such a callable.
-SideWrite = Callable[[Connection], object]
+
+#: Marks a parameter the statement carries no value of its own for (see ``PreparedQuery``).
+_OWN: Any = object()
 
 
 class PreparedQuery:
@@ -46,25 +49,28 @@ class PreparedQuery:
     def __init__(self, statement: ClauseElement, engine: Engine) -> None:
         compiled = cast(SQLCompiler, statement.compile(dialect=engine.dialect))
         self.sql = str(compiled)
-        self._positional = compiled.positiontup
-        self._processors = {
-            name: bind.type.bind_processor(engine.dialect) for name, bind in compiled.binds.items()
-        }
+        processors = {name: bind.type.bind_processor(engine.dialect) for name, bind in compiled.binds.items()}
         # Values the statement carries itself (e.g. a LIMIT/OFFSET the dialect renders as a bind).
-        self._fixed = {
+        fixed = {
             name: bind.value
             for name, bind in compiled.binds.items()
             if not name.startswith("b_") and bind.value is not None
         }
+        # (name, processor, own value) per parameter, in the order the driver takes them, worked
+        # out once: a decision binds ~14 statements, and a dict merge and lookups per call cost
+        # more than some of the statements themselves (issue 12).
+        names = compiled.positiontup if compiled.positiontup is not None else list(compiled.binds)
+        self._plan = tuple((name, processors[name], fixed.get(name, _OWN)) for name in names)
+        self._positional = compiled.positiontup is not None
 
     def parameters(self, values: dict[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        processed = {}
-        for name, value in {**self._fixed, **values}.items():
-            process = self._processors[name]
-            processed[name] = process(value) if process is not None else value
-        if self._positional is not None:
-            return tuple(processed[name] for name in self._positional)
-        return processed
+        processed = []
+        for name, process, own in self._plan:
+            value = values[name] if own is _OWN else values.get(name, own)
+            processed.append(value if process is None else process(value))
+        if self._positional:
+            return tuple(processed)
+        return {name: value for (name, _, _), value in zip(self._plan, processed, strict=True)}
 
 
 class RawTransaction:
@@ -74,41 +80,44 @@ class RawTransaction:
     (the audit append) runs the same inside either kind of transaction.
     """
 
-    def __init__(self, cursor: Any, dbapi_error: type[Exception] | None = None) -> None:
+    def __init__(self, cursor: Any, dbapi_error: type[Exception] | None = None, *, engine: Engine) -> None:
         self._cursor = cursor
-        # Set for a cursor borrowed from an SQLAlchemy connection (``of``): its driver errors are
-        # raised as SQLAlchemy's (``IntegrityError`` ...), as ``raw_write`` does for its own.
+        # Driver errors are raised as SQLAlchemy's (``IntegrityError`` ...), as on every other
+        # store path. In PostgreSQL's pipeline mode a statement's error surfaces at the next read
+        # of any result, so reads are translated as well as executes. (A plain ``try`` at each
+        # call, not a context manager: one per statement cost more than some of the statements.)
         self._dbapi_error = dbapi_error
+        self._driver_errors: type[Exception] | tuple[()] = () if dbapi_error is None else dbapi_error
+        #: The engine whose connection this is: a write kept in another database cannot join it.
+        self.engine = engine
 
     @classmethod
-    def of(cls, conn: Connection) -> RawTransaction:
-        return cls(conn.connection.cursor(), conn.dialect.loaded_dbapi.Error)
+    def of(cls, conn: Connection | RawTransaction) -> RawTransaction:
+        if isinstance(conn, RawTransaction):
+            return conn
+        return cls(conn.connection.cursor(), conn.dialect.loaded_dbapi.Error, engine=conn.engine)
 
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
-        # In PostgreSQL's pipeline mode a statement's error surfaces at the next read of any
-        # result, so reads are translated as well as executes.
-        try:
-            yield
-        except Exception as exc:
-            if self._dbapi_error is None or not isinstance(exc, self._dbapi_error):
-                raise
-            raise DBAPIError.instance(None, None, exc, self._dbapi_error) from exc
+    def _translated(self, exc: Exception) -> DBAPIError:
+        return DBAPIError.instance(None, None, exc, cast(type[Exception], self._dbapi_error))
 
     def _run(self, sql: str, parameters: Any, many: bool = False) -> None:
-        with self._translated():
+        try:
             if many:
                 self._cursor.executemany(sql, parameters)
             else:
                 self._cursor.execute(sql, parameters)
+        except self._driver_errors as exc:
+            raise self._translated(exc) from exc
 
     def execute(self, query: PreparedQuery, values: dict[str, Any]) -> None:
         self._run(query.sql, query.parameters(values))
 
     def fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
         self._run(query.sql, query.parameters(values))
-        with self._translated():
+        try:
             row = self._cursor.fetchone()
+        except self._driver_errors as exc:
+            raise self._translated(exc) from exc
         return None if row is None else tuple(row)
 
     def fetch_all(self, query: PreparedQuery, values: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -121,20 +130,27 @@ class RawTransaction:
 
     def send(self, query: PreparedQuery, values: dict[str, Any]) -> RawTransaction:
         """Run a read on a cursor of its own and return it unread: in PostgreSQL's pipeline mode
-        (``Database.write(pipeline=True)``) reads sent this way before the first ``fetch_*`` are
+        (``Database.raw_write(pipeline=True)``) reads sent this way before the first ``fetch_*`` are
         answered in the same round trip. Read the rows with the returned object's ``rows()``."""
-        sent = RawTransaction(self._cursor.connection.cursor(), self._dbapi_error)
+        sent = RawTransaction(self._cursor.connection.cursor(), self._dbapi_error, engine=self.engine)
         sent._run(query.sql, query.parameters(values))
         return sent
 
     def rows(self, *, close: bool = True) -> list[tuple[Any, ...]]:
         """The rows of a read made with ``send`` (whose cursor is then closed)."""
         try:
-            with self._translated():
-                return [tuple(row) for row in self._cursor.fetchall()]
+            return [tuple(row) for row in self._cursor.fetchall()]
+        except self._driver_errors as exc:
+            raise self._translated(exc) from exc
         finally:
             if close:
                 self._cursor.close()
+
+
+#: A write another module adds to the decision's own transaction (``SqlStore.record_decision``):
+#: called with the open transaction after the decision, audit and outbox rows; raising rolls the
+#: whole decision back. Each module keeps its own SQL and only hands over such a callable.
+SideWrite = Callable[[RawTransaction], object]
 
 
 class _TimedLock:
@@ -191,19 +207,10 @@ class Database:
         self._keepalive = keepalive  # holds an in-memory SQLite database open; closed last
 
     @contextmanager
-    def write(self, *, durable: bool = True, pipeline: bool = False) -> Iterator[Connection]:
+    def write(self, *, durable: bool = True) -> Iterator[Connection]:
         """A write transaction. ``durable=False`` is for bookkeeping whose loss on a power cut is
         harmless (the outbox's claimed/published marks: losing one only re-publishes an event,
-        which at-least-once delivery allows); it skips the commit's fsync.
-
-        ``pipeline=True`` (PostgreSQL; ignored on SQLite) sends the statements in psycopg's
-        pipeline mode: they go out without waiting for each other's answers, and the connection
-        waits only where a result is read (the audit head) and at the commit — a decision's
-        transaction costs two round trips instead of one per statement."""
-        if pipeline and self.backend == "postgresql":
-            with self._pipelined_write() as conn:
-                yield conn
-            return
+        which at-least-once delivery allows); it skips the commit's fsync."""
         # SQLite has one writer at a time. Threads of this process queue on a lock here rather than
         # on SQLite's busy handler, which sleeps in growing steps and turned a 1 ms write into a
         # 100 ms tail under concurrent HTTP requests. Other processes still meet busy_timeout.
@@ -223,14 +230,6 @@ class Database:
             finally:
                 if relaxed_sqlite:
                     self._sqlite_pragma(conn, f"synchronous={self.sqlite_synchronous}")
-
-    @contextmanager
-    def _pipelined_write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            driver = conn.connection.driver_connection
-            assert driver is not None
-            with driver.pipeline(), conn.begin():  # psycopg's Connection
-                yield conn
 
     @staticmethod
     def _sqlite_pragma(conn: Connection, pragma: str) -> None:
@@ -252,40 +251,88 @@ class Database:
                 yield conn
 
     @contextmanager
-    def raw_write(self, *, durable: bool = True) -> Iterator[RawTransaction]:
+    def raw_write(self, *, durable: bool = True, pipeline: bool = False) -> Iterator[RawTransaction]:
         """A write transaction of prepared statements on a pooled DBAPI connection: the decision's
-        hot write (five statements) without SQLAlchemy's per-statement overhead. ``durable`` as
+        hot write (group_commit.py) without SQLAlchemy's per-transaction overhead. ``durable`` as
         for :meth:`write`.
+
+        ``pipeline=True`` (PostgreSQL; ignored on SQLite) sends the statements in psycopg's
+        pipeline mode: they go out without waiting for each other's answers, and the connection
+        waits only where a result is read (the audit head) and at the commit — a decision's
+        transaction costs two round trips instead of one per statement.
 
         Driver errors come out as SQLAlchemy's (``IntegrityError`` for a unique violation), like
         every other store path, so the store's error translation applies unchanged.
         """
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        if pipeline and self.backend == "postgresql":
+            with self._pipelined_raw_write(dbapi_error) as tx:
+                yield tx
+            return
         with self._write_lock:
             raw = self.engine.raw_connection()
             try:
-                cursor = raw.cursor()
-                relaxed_sqlite = not durable and self.backend == "sqlite"
-                try:
-                    if relaxed_sqlite:
-                        cursor.execute("PRAGMA synchronous=NORMAL")
-                    if self.backend == "sqlite":
-                        cursor.execute("BEGIN IMMEDIATE")  # the sqlite3 module is in autocommit mode
-                    elif not durable:
-                        cursor.execute("SET LOCAL synchronous_commit TO OFF")
-                    yield RawTransaction(cursor)
-                    raw.commit()
-                except BaseException:
-                    raw.rollback()
-                    raise
-                finally:
-                    if relaxed_sqlite:
-                        cursor.execute(f"PRAGMA synchronous={self.sqlite_synchronous}")
-                    cursor.close()
+                with self._pipeline(raw, pipeline):
+                    cursor = raw.cursor()
+                    relaxed_sqlite = not durable and self.backend == "sqlite"
+                    try:
+                        if relaxed_sqlite:
+                            cursor.execute("PRAGMA synchronous=NORMAL")
+                        if self.backend == "sqlite":
+                            cursor.execute("BEGIN IMMEDIATE")  # the sqlite3 module is in autocommit mode
+                        elif not durable:
+                            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+                        yield RawTransaction(cursor, dbapi_error, engine=self.engine)
+                        raw.commit()
+                    except BaseException:
+                        raw.rollback()
+                        raise
+                    finally:
+                        if relaxed_sqlite:
+                            cursor.execute(f"PRAGMA synchronous={self.sqlite_synchronous}")
+                        cursor.close()
             except dbapi_error as exc:
                 raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
             finally:
                 raw.close()  # back to the pool
+
+    @contextmanager
+    def _pipelined_raw_write(self, dbapi_error: type[Exception]) -> Iterator[RawTransaction]:
+        """``raw_write(pipeline=True)`` on PostgreSQL: BEGIN and COMMIT go out as plain statements
+        of the pipeline, the driver in autocommit mode. psycopg's own transaction syncs the pipeline
+        after the BEGIN it issues and again after its COMMIT: two round trips of their own on top
+        of the pipeline's exit (issue 12: five round trips per decision where three do)."""
+        raw = self.engine.raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        try:
+            driver.autocommit = True  # psycopg's Connection
+            cursor = raw.cursor()
+            try:
+                with driver.pipeline():
+                    cursor.execute(_PG_BEGIN)
+                    yield RawTransaction(cursor, dbapi_error, engine=self.engine)
+                    cursor.execute("COMMIT")
+            except BaseException:
+                if not driver.closed and driver.info.transaction_status != _PG_IDLE:
+                    driver.execute("ROLLBACK")  # the statements failed, or the caller raised
+                raise
+            finally:
+                cursor.close()
+                if not driver.closed:
+                    driver.autocommit = False
+        except dbapi_error as exc:
+            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
+        finally:
+            raw.close()  # back to the pool
+
+    def _pipeline(self, raw: Any, pipeline: bool) -> AbstractContextManager[object]:
+        """psycopg's pipeline mode on ``raw`` when asked for on PostgreSQL (see :meth:`write`)."""
+        if not pipeline or self.backend != "postgresql":
+            return nullcontext()
+        driver = raw.driver_connection
+        assert driver is not None
+        return cast(AbstractContextManager[object], driver.pipeline())
 
     def fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
         """Run a prepared single-statement read; the first row as a plain tuple, or None.

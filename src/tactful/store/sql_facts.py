@@ -113,7 +113,7 @@ class SqlDecisionFacts:
 
     # -- writes -----------------------------------------------------------------------------------
 
-    def record_in(self, conn: Connection, decision: Decision) -> None:
+    def record_in(self, conn: Connection | RawTransaction, decision: Decision) -> None:
         """A side write of the decision's own transaction (one more insert, no commit of its own)."""
         RawTransaction.of(conn).execute(self._q_insert, fact_row(decision))
 

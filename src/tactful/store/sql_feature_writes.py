@@ -22,10 +22,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, insert, literal_column, or_, select
+from sqlalchemy import bindparam, insert, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from tactful.context.aggregations import State, advance
+from tactful.context.aggregations import State, advance, parse_state, state_text
 from tactful.context.definitions import Level
 from tactful.context.events import FeatureEvent
 from tactful.domain.events import Envelope
@@ -147,8 +147,7 @@ class DecisionFeatureWrite:
             tx.send(self._q.states, self._key),
         )
 
-    def __call__(self, conn: Connection) -> None:
-        tx = RawTransaction.of(conn)
+    def __call__(self, tx: RawTransaction) -> None:
         if self._sent is None:
             self.send(tx)
         self.complete(tx)
@@ -235,13 +234,13 @@ class DecisionFeatureWrite:
         try:
             consent = advance(
                 defs.plan(Level.CONSENT),
-                None if consent_text is None else json.loads(consent_text),
+                None if consent_text is None else parse_state(consent_text),
                 self._events,
                 log or no_log,
             )
             personal = None
             if self._personal:
-                previous = None if personal_text is None else json.loads(personal_text)
+                previous = None if personal_text is None else parse_state(personal_text)
                 personal = advance(defs.plan(Level.PERSONAL), previous, self._events, log or no_log)
         except _NeedsLog:
             return None
@@ -305,10 +304,6 @@ class _NeedsLog(Exception):
     pass
 
 
-def _dumps(state: State) -> str:
-    return json.dumps(state, separators=(",", ":"))
-
-
 def _state_texts(folded: tuple[State, State | None]) -> tuple[str, str | None]:
     consent, personal = folded
-    return _dumps(consent), None if personal is None else _dumps(personal)
+    return state_text(consent), None if personal is None else state_text(personal)

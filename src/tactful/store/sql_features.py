@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from tactful.context.aggregations import State, advance, compute, new_state, read
+from tactful.context.aggregations import State, advance, compute, new_state, parse_state, read, state_text
 from tactful.context.definitions import DefinitionSet, Level, default_definitions, parse_definitions
 from tactful.context.events import FeatureEvent
 from tactful.context.feature_store import (
@@ -65,10 +65,6 @@ REBUILD_BATCH = 500  # customers per rebuild transaction: bounds how long live t
 def _preferences(document: str) -> Preferences:
     """Parsed preferences by their stored JSON: immutable, and most customers share a few documents."""
     return Preferences.model_validate_json(document)
-
-
-def _dumps(state: State) -> str:
-    return json.dumps(state, separators=(",", ":"))
 
 
 def _as_utc(value: Any) -> datetime:
@@ -241,8 +237,8 @@ class SqlFeatureStore:
             vector = self._vector(
                 tenant_id,
                 int(version),
-                json.loads(consent_json),
-                json.loads(personal_json) if personal and personal_json is not None else None,
+                parse_state(consent_json),
+                parse_state(personal_json) if personal and personal_json is not None else None,
                 personal,
                 now,
                 _as_utc(computed_raw),
@@ -280,8 +276,8 @@ class SqlFeatureStore:
         return self._vector(
             tenant_id,
             version,
-            new_state() if consent_json is None else json.loads(consent_json),
-            json.loads(personal_json) if personal and personal_json is not None else None,
+            new_state() if consent_json is None else parse_state(consent_json),
+            parse_state(personal_json) if personal and personal_json is not None else None,
             personal,
             now,
             computed_at,
@@ -315,8 +311,8 @@ class SqlFeatureStore:
             consent, personal_state, computed_at = new_state(), None, None
         else:
             version, consent_json, computed_raw = int(row[0]), row[1], row[2]
-            consent, computed_at = json.loads(consent_json), _as_utc(computed_raw)
-            personal_state = json.loads(row[3]) if personal and row[3] is not None else None
+            consent, computed_at = parse_state(consent_json), _as_utc(computed_raw)
+            personal_state = parse_state(row[3]) if personal and row[3] is not None else None
         return self._vector(tenant_id, version, consent, personal_state, personal, now, computed_at)
 
     def _vector(
@@ -493,16 +489,16 @@ class SqlFeatureStore:
 
             row = stored.get(customer_id)
             consent = advance(
-                defs.plan(Level.CONSENT), None if row is None else json.loads(row[0]), batch, log
+                defs.plan(Level.CONSENT), None if row is None else parse_state(row[0]), batch, log
             )
             personal = None
             if allowed[customer_id]:
-                previous = None if row is None or row[1] is None else json.loads(row[1])
+                previous = None if row is None or row[1] is None else parse_state(row[1])
                 personal = advance(defs.plan(Level.PERSONAL), previous, batch, log)
             values = {
                 "b_customer_id": customer_id,
-                "consent_state": _dumps(consent),
-                "personal_state": None if personal is None else _dumps(personal),
+                "consent_state": state_text(consent),
+                "personal_state": None if personal is None else state_text(personal),
                 "computed_at": now,
             }
             (inserts if row is None else updates).append(values)
@@ -720,8 +716,8 @@ class SqlFeatureStore:
                         "tenant_id": tenant_id,
                         "customer_id": customer_id,
                         "version": version,
-                        "consent_state": _dumps(compute(consent_plan, log, ordered=True)),
-                        "personal_state": _dumps(compute(personal_plan, log, ordered=True))
+                        "consent_state": state_text(compute(consent_plan, log, ordered=True)),
+                        "personal_state": state_text(compute(personal_plan, log, ordered=True))
                         if allowed
                         else None,
                         "computed_at": now,

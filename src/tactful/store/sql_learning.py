@@ -40,12 +40,12 @@ class SqlLearningStore:
             if self.get_choice(choice.tenant_id, choice.decision_id) is None:
                 raise  # not a duplicate: the decision does not exist for this tenant
 
-    def log_choice_write(self, choice: LoggedChoice) -> Callable[[Connection], None]:
+    def log_choice_write(self, choice: LoggedChoice) -> Callable[[RawTransaction], None]:
         """The log row as a write on the decision's own transaction (``SqlStore.record_decision``):
         it commits with the decision it belongs to, and costs no commit of its own."""
         return partial(self._log_choice_on, choice=choice)
 
-    def _log_choice_on(self, conn: Connection, choice: LoggedChoice) -> None:
+    def _log_choice_on(self, conn: RawTransaction, choice: LoggedChoice) -> None:
         if conn.engine is not self._db.engine:
             # A learner keeping its log in another database cannot join the decision's
             # transaction: the row then gets a transaction of its own, as before.
@@ -53,7 +53,7 @@ class SqlLearningStore:
             return
         self.log_choice_in(conn, choice)
 
-    def log_choice_in(self, conn: Connection, choice: LoggedChoice) -> None:
+    def log_choice_in(self, conn: Connection | RawTransaction, choice: LoggedChoice) -> None:
         RawTransaction.of(conn).execute(self._q_insert, _row(choice))
 
     @translate_driver_errors

@@ -158,14 +158,14 @@ class SqlVaultStore:
 
     def put_values_write(
         self, tenant_id: str, customer_id: str, values: list[SealedValue]
-    ) -> Callable[[Connection], None]:
+    ) -> Callable[[RawTransaction], None]:
         """``put_values`` as a write on the decision's own transaction (``SqlStore.record_decision``).
         No retry is needed there: the decision holds its tenant's audit-head lock by then, so no
         other decision of the tenant inserts the same token concurrently."""
         return partial(self.put_values_in, tenant_id=tenant_id, customer_id=customer_id, values=values)
 
     def put_values_in(
-        self, conn: Connection, tenant_id: str, customer_id: str, values: list[SealedValue]
+        self, conn: Connection | RawTransaction, tenant_id: str, customer_id: str, values: list[SealedValue]
     ) -> None:
         """Insert values not held yet; for tokens already held only ``last_seen`` moves. One
         prepared upsert, no read: it also runs in PostgreSQL's pipeline mode (the decision's)."""
