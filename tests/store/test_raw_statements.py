@@ -48,11 +48,11 @@ def test_raw_write_commits_or_rolls_back_and_translates_driver_errors(store: Sql
         store._db.engine,
     )
     row = {"tenant_id": "ten_raw", "name": "raw", "created_at": EPOCH}
-    with pytest.raises(IntegrityError):  # the driver's unique violation, as SQLAlchemy's
-        with store._db.raw_write(pipeline=True) as tx:
-            tx.execute(insert, {**row, "tenant_id": "ten_other"})
-            tx.execute(insert, row)
-            tx.execute(insert, row)
+    # The driver's unique violation comes out as SQLAlchemy's.
+    with pytest.raises(IntegrityError), store._db.raw_write(pipeline=True) as tx:
+        tx.execute(insert, {**row, "tenant_id": "ten_other"})
+        tx.execute(insert, row)
+        tx.execute(insert, row)
     assert _tenant_rows(store) == []  # rolled back: not even the first row
     with store._db.raw_write(pipeline=True) as tx:
         tx.execute(insert, row)
