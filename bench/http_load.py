@@ -148,6 +148,8 @@ class WaitSampler:
         self.application = application
         self.counts: Counter[str] = Counter()
         self.samples = 0
+        #: Every backend seen: more than the pool holds means connections were opened and closed.
+        self.pids: set[int] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -157,12 +159,13 @@ class WaitSampler:
         with psycopg.connect(PG_SERVER, autocommit=True) as conn:
             while not self._stop.wait(0.02):
                 rows = conn.execute(
-                    "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity"
-                    " WHERE application_name = %s AND state = 'active'",
+                    "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), state, pid"
+                    " FROM pg_stat_activity WHERE application_name = %s",
                     (self.application,),
                 ).fetchall()
                 self.samples += 1
-                self.counts.update(r[0] for r in rows)
+                self.counts.update(r[0] for r in rows if r[1] == "active")
+                self.pids.update(int(r[2]) for r in rows)
 
     def __enter__(self) -> WaitSampler:
         self._thread.start()
@@ -177,15 +180,37 @@ class WaitSampler:
         return {k: round(v / max(1, self.samples), 2) for k, v in self.counts.most_common(6)}
 
 
-def deadlock_count() -> int:
-    """Deadlocks PostgreSQL has broken in this database so far (all sessions: the database is
-    shared, so a run's difference is an upper bound on its own)."""
+def backend_pids(application: str) -> list[int]:
+    """The PostgreSQL backends serving one ``application_name`` (the server runs on this machine,
+    so their CPU is read from /proc like the API processes')."""
     import psycopg
 
     with psycopg.connect(PG_SERVER, autocommit=True) as conn:
-        query = "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (application,)
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def backends_cpu(pids: list[int]) -> dict[int, float]:
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = cpu_seconds(pid)
+        except OSError:  # a backend that ended meanwhile (a pooled connection replaced)
+            continue
+    return found
+
+
+def database_counts() -> tuple[int, int]:
+    """Deadlocks PostgreSQL has broken and sessions it has opened in this database so far (all
+    clients: the database is shared, so a run's difference is an upper bound on its own)."""
+    import psycopg
+
+    with psycopg.connect(PG_SERVER, autocommit=True) as conn:
+        query = "SELECT deadlocks, sessions FROM pg_stat_database WHERE datname = current_database()"
         row = conn.execute(query).fetchone()
-    return int(row[0]) if row else 0
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def bench_postgres_processes(
@@ -213,11 +238,20 @@ def bench_postgres_processes(
         parts: dict[int, list[dict[str, Any]]] = {1: [], processes: []}
         for n in (1, processes, processes, 1):
             target, key, application, pids = servers[n]
-            deadlocks = deadlock_count()
+            deadlocks, sessions = database_counts()
+            backends = backends_cpu(backend_pids(application))
             with WaitSampler(application) as waits:
                 part = measured(target, seconds / 2, connections, pids, key=key)
             part["pg_waits"] = waits.per_sample()
-            part["deadlocks"] = deadlock_count() - deadlocks
+            # Backends opened during the run count whole; ones closed before its end are missed.
+            after = backends_cpu(sorted(waits.pids | set(backends)))
+            part["pg_cpu_s"] = round(sum(after[p] - backends.get(p, 0.0) for p in after), 2)
+            part["pg_backends"] = len(waits.pids)
+            part["load"] = os.getloadavg()[0]
+            deadlocks_after, sessions_after = database_counts()
+            part["deadlocks"] = deadlocks_after - deadlocks
+            # Minus this function's own connection after the run.
+            part["sessions"] = sessions_after - sessions - 1
             parts[n].append(part)
     runs = {n: _combined(p) for n, p in parts.items()}
     return {
@@ -230,7 +264,8 @@ def bench_postgres_processes(
 
 def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Two wrk runs against one server as one: totals, mean p50, worst p99, mean waits."""
-    total = {k: sum(p[k] for p in parts) for k in ("requests", "seconds", "non2xx", "errors", "deadlocks")}
+    keys = ("requests", "seconds", "non2xx", "errors", "deadlocks", "pg_cpu_s", "sessions")
+    total = {k: sum(p.get(k, 0) for p in parts) for k in keys}
     waits: Counter[str] = Counter()
     for p in parts:
         waits.update({k: v / len(parts) for k, v in p["pg_waits"].items()})
@@ -241,6 +276,8 @@ def _combined(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "p99_ms": max(p["p99_ms"] for p in parts),
         "server_cpu_s": [round(sum(cpu), 2) for cpu in zip(*(p["server_cpu_s"] for p in parts), strict=True)],
         "pg_waits": {k: round(v, 2) for k, v in waits.most_common(6)},
+        "load": max(p.get("load", 0.0) for p in parts),
+        "pg_backends": max(p.get("pg_backends", 0) for p in parts),
     }
 
 
@@ -295,7 +332,22 @@ def http_section(http_: dict[str, Any], decide: dict[str, Any]) -> list[str]:
 
 def _waits(run: dict[str, Any]) -> str:
     waits = ", ".join(f"{k} {v}" for k, v in run["pg_waits"].items())
-    return f"{waits}; deadlocks broken in the database meanwhile: {run.get('deadlocks', '?')}"
+    return (
+        f"{waits}; deadlocks broken in the database meanwhile: {run.get('deadlocks', '?')}; "
+        f"connections opened: {run.get('sessions', '?')} (the wait sampler's own included)"
+    )
+
+
+def _cpu(n: int, run: dict[str, Any]) -> str:
+    """Where the CPU of a request went, and the throughput the cores it got allow."""
+    server = 1000 * cpu_per_request(run)
+    pg = 1000 * run.get("pg_cpu_s", 0.0) / max(1, run["requests"])
+    busy = (sum(run["server_cpu_s"]) + run.get("pg_cpu_s", 0.0)) / run["seconds"]
+    return (
+        f"- CPU, {n}: {server:.2f} ms in the API process(es) + {pg:.2f} ms in PostgreSQL's backends "
+        f"per request; together {busy:.2f} cores busy (load average {run.get('load', 0):.1f}); "
+        f"{run['per_s'] / busy:.0f} requests per busy core-second"
+    )
 
 
 def scale_section(scale: dict[str, Any]) -> list[str]:
@@ -315,6 +367,7 @@ def scale_section(scale: dict[str, Any]) -> list[str]:
         *[_row(f"{n} process{'es' if int(n) > 1 else ''}", r) for n, r in runs.items()],
         "",
         *[f"- waits, {n}: " + _waits(r) for n, r in runs.items()],
+        *[_cpu(int(n), r) for n, r in runs.items()],
         f"- {max(map(int, runs))} processes / 1: **{scale['ratio']:.2f}×** (target ≥ 1.6×)",
         "",
     ]

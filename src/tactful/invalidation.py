@@ -1,19 +1,21 @@
 """Cache invalidation through the bus (issue 12): when a process changes what a tenant runs — the
-active policy, the tenant's intent model — it tells every other process to drop its cached copy at
-once, instead of each finding out on its own.
+active policy, the tenant's intent model, its model settings for generated replies — it tells every
+other process to drop its cached copy at once, instead of each finding out on its own.
 
 The notice is a broadcast (:class:`tactful.bus.Broadcasts`: core NATS on a durable bus, a direct
 call in-process), so it is at most once: a process that is disconnected misses it. That is safe
 because every cache keeps its version check — a decision's combined read returns the active policy
 ref and the intent model's version, and the caches compare with them — so a missed notice only
 delays the drop of the stale entry for callers that read through the TTL (``ActivePolicies.get``:
-the learner's mode, the API's policy reads) by at most that TTL.
+the learner's mode, the API's policy reads; the model settings, ``channels/llm_models.py``) by at
+most that TTL.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any, Literal
 
 from tactful.bus import Broadcasts, Bus
@@ -24,8 +26,8 @@ from tactful.signals.tenant_intents import forget_tenant_intents
 log = logging.getLogger(__name__)
 
 TOPIC = "cache.invalidated"
-Kind = Literal["policy", "intents"]
-KINDS: frozenset[str] = frozenset({"policy", "intents"})
+Kind = Literal["policy", "intents", "credentials"]
+KINDS: frozenset[str] = frozenset({"policy", "intents", "credentials"})
 
 
 class CacheInvalidation:
@@ -34,6 +36,8 @@ class CacheInvalidation:
         self._bus = inner if isinstance(inner, Broadcasts) else None
         self._policies = policies
         self._cond = threading.Condition()
+        #: Other caches' drops by kind (``listen``): the channel service's tenant model settings.
+        self._listeners: dict[str, list[Callable[[TenantId], None]]] = {}
         #: Notices received from the bus (this process's own included): /metrics and tests.
         self.received = 0
         if self._bus is not None:
@@ -50,11 +54,17 @@ class CacheInvalidation:
         except Exception as exc:
             log.warning("cache invalidation of %s for %s not broadcast (%s)", kind, tenant_id, exc)
 
+    def listen(self, kind: Kind, drop: Callable[[TenantId], None]) -> None:
+        """Also call ``drop`` with the tenant when a notice of ``kind`` arrives (or is announced here)."""
+        self._listeners.setdefault(kind, []).append(drop)
+
     def drop(self, kind: Kind, tenant_id: TenantId) -> None:
         if kind == "policy":
             self._policies.invalidate(tenant_id)
-        else:
+        elif kind == "intents":
             forget_tenant_intents(tenant_id)
+        for listener in self._listeners.get(kind, ()):
+            listener(tenant_id)
 
     def wait_received(self, count: int, timeout: float) -> bool:
         """Block until ``count`` notices arrived in all (tests and tools; bounded by ``timeout``)."""

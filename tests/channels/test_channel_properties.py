@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from tactful.channels import ChatChannel, EmailChannel, SmsChannel, SocialChannel, VoiceChannel
 from tactful.channels.gsm import PART_LIMIT, SINGLE_LIMIT, encoding_of, length_in_units
+from tactful.channels.sentences import _LINE_SPACES, _SPACES, _flat
 from tactful.channels.social import weighted_length
 from tactful.channels.tokens import PII_TOKEN
 from tactful.domain import Channel, ToneProfile
@@ -108,3 +109,13 @@ def test_dm_chat_and_email_shapes(text: str, tone: ToneProfile) -> None:
 def test_voice_accepts_any_text_with_a_word(text: str) -> None:
     reply = VoiceChannel().fit(text, tone=ToneProfile())
     assert reply.text
+
+
+spacey = st.lists(st.sampled_from(["a", ".", " ", "  ", "\t", "\n", "\r", "\u00a0", "\u2003", "\x0b"]))
+
+
+@given(spacey.map("".join))
+@settings(max_examples=300, deadline=None)
+def test_flattening_skips_only_substitutions_that_change_nothing(text: str) -> None:
+    # The fast path of split_sentences (issue 12) against the two substitutions it replaces.
+    assert _flat(text) == _SPACES.sub(" ", _LINE_SPACES.sub(" ", text))

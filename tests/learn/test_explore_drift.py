@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tactful.domain import Channel
 from tactful.learn.arms import Arm
-from tactful.learn.drift import DriftMonitor, context_key
+from tactful.learn.drift import DriftMonitor, context_key, group_key
 from tactful.learn.explore import AdaHedge, TunedSquareCB, squarecb
 from tactful.learn.model import BanditModel, explorer_args
 
@@ -39,6 +42,40 @@ def test_tuned_squarecb_reports_its_choice() -> None:
     assert sum(dist) == pytest.approx(1.0)
     status = tuned.status()
     assert set(status["gamma_weights"]) == {f"{s:g}" for s in tuned.scales}
+
+
+def _reference_squarecb(rewards: list[float], gamma: float) -> list[float]:
+    """SquareCB as first written (one candidate at a time): the live path's faster form must give
+    the very same floats, so the learner draws the same arms (the simulator's results are unchanged)."""
+    k = len(rewards)
+    best = max(range(k), key=lambda i: rewards[i])
+    probs = [0.0 if i == best else 1.0 / (k + gamma * (rewards[best] - r)) for i, r in enumerate(rewards)]
+    probs[best] = 1.0 - sum(probs)
+    return probs
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rewards=st.lists(
+        st.one_of(st.sampled_from([0.0, 0.5, -0.25]), st.floats(-2.0, 2.0, allow_nan=False)),
+        min_size=1,
+        max_size=24,
+    ),
+    n=st.integers(0, 10**6),
+    losses=st.lists(st.floats(-50.0, 50.0, allow_nan=False), min_size=6, max_size=6),
+    gap=st.sampled_from([0.0, 0.3, 7.0]),
+)
+def test_tuned_squarecb_gives_the_reference_floats_exactly(
+    rewards: list[float], n: int, losses: list[float], gap: float
+) -> None:
+    tuned = TunedSquareCB()
+    tuned.hedge.losses, tuned.hedge.gap = losses, gap
+    weights = tuned.hedge.weights()
+    root = math.sqrt(max(n, 1))
+    candidates = [_reference_squarecb(rewards, scale * root) for scale in tuned.scales]
+    expected = [sum(w * c[i] for w, c in zip(weights, candidates, strict=True)) for i in range(len(rewards))]
+    assert tuned.candidates(rewards, n) == candidates
+    assert tuned.distribution(rewards, n) == expected  # exact: no float tolerance
 
 
 def test_drift_monitor_flags_a_shift_and_not_a_steady_stream() -> None:
@@ -109,4 +146,63 @@ def test_a_drifted_context_explores_afresh_and_relearns() -> None:
     exploring = model.status()["contexts_exploring_after_drift"]
     assert key in exploring
     again = BanditModel(model.args, seed=2, model_bytes=model.to_bytes())
+    assert again.status() == model.status()
+
+
+def test_level_monitor_flags_a_fall_not_an_hourly_swing() -> None:
+    """A channel that answers by day and not by night swings every few rewards; measured against
+    each hour bucket's own mean that is no fall, and a real fall is flagged."""
+    rng = random.Random(7)
+    monitor = DriftMonitor()
+    flagged = []
+    for step in range(6000):
+        hour = (step // 40) % 8  # runs of rewards from the same hour bucket, as a day goes by
+        level = (0.8 if hour < 5 else 0.1) - (0.4 if step >= 4000 else 0.0)
+        flagged.append(
+            monitor.observe_level("l:sms|g:x", f"l:sms|g:x#as_policy|h{hour}", level + rng.gauss(0, 0.6))
+        )
+    assert not any(flagged[:4000])
+    assert any(flagged[4000:])
+    assert flagged.index(True) - 4000 < 600
+
+
+def test_a_drifted_group_re_explores_the_arm_it_stopped_playing() -> None:
+    """The arm played everywhere falls and an arm the model stopped trying becomes the best; the
+    rewards arrive late (a reward window) and the regressor follows the played arm's fall at once,
+    so its residuals show nothing: the played channel's own reward level does. After the alarm the
+    group explores again (its own explorer, restarted) and the model moves to the new best arm."""
+    arms = [Arm(Channel.CHAT, "as_policy"), Arm(Channel.EMAIL, "as_policy"), Arm(Channel.SMS, "as_policy")]
+    model = BanditModel(explorer_args("squarecb", 0.05), seed=3)
+    rng = random.Random(3)
+    values = {0: 0.8, 1: 0.3, 2: 0.1}
+    pending: list[tuple[dict[str, str], int, float, float]] = []
+    played: list[int] = []
+    for step in range(8000):
+        if step == 4000:
+            assert model.drift.alarms == 0  # nothing changed yet
+            values = {0: 0.4, 1: 0.3, 2: 0.8}  # the played arm falls by 0.4 σ of one reward
+        here = {"intent": ("billing", "refund")[step % 2], "tier": "vip", "hr": f"h{(step // 50) % 8}"}
+        p = model.predict(here, arms)
+        played.append(p.chosen)
+        pending.append(
+            (
+                dict(p.features or here),
+                p.chosen,
+                values[p.chosen] + rng.gauss(0, 1.0),
+                p.probabilities[p.chosen],
+            )
+        )
+        if len(pending) > 300:  # the reward window: learned 300 decisions later
+            f, chosen, reward, prob = pending.pop(0)
+            model.learn(f, arms, chosen, reward, prob)
+    group = group_key({"intent": "billing", "tier": "vip"})
+    assert model.drift.state_of(group).epoch >= 1
+    assert group in model.after_drift
+    before, after = played[3000:4000], played[4000:6000]
+    assert before.count(2) <= 5  # the old worst arm was hardly tried before the drift
+    assert after.count(2) >= 200  # ... and is tried again after it
+    # The new best arm is played almost everywhere (without the level monitor: in one of the two
+    # situations only, half the decisions).
+    assert played[-1000:].count(2) >= 750
+    again = BanditModel(model.args, seed=3, model_bytes=model.to_bytes())
     assert again.status() == model.status()

@@ -123,3 +123,30 @@ def test_text_format_and_bad_levels() -> None:
         configure_logging(Settings(log_format="text"), stream)
         logging.getLogger("tactful.x").info("hello")
     assert "INFO tactful.x [req=None trace=None] hello" in stream.getvalue()
+
+
+def test_a_json_line_reads_as_the_standard_encoder_wrote_it() -> None:
+    # The formatter writes with orjson (issue 12); a reader gets what json.dumps(default=str) gave.
+    from datetime import UTC, datetime
+    from enum import StrEnum
+
+    import numpy as np
+
+    from tactful.observability.logs import JsonFormatter
+
+    class Colour(StrEnum):
+        RED = "red"
+
+    common = {
+        "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        "ratio": np.float64(0.25),
+        "colour": Colour.RED,
+        "nested": {"a": [1, 2.5, None, True], 3: "int key"},
+        "text": "Grüße, ünïcødé ✓",
+    }
+    for fields in (common, {**common, "big": 2**70}):  # the second takes the standard encoder
+        record = logging.LogRecord("tactful.test", logging.INFO, __file__, 1, "m %s", ("x",), None)
+        record.fields = fields
+        got = json.loads(JsonFormatter().format(record))
+        base = {"ts": got["ts"], "level": "INFO", "logger": "tactful.test", "message": "m x"}
+        assert got == json.loads(json.dumps({**base, **fields}, default=str, ensure_ascii=False))

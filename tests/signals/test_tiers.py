@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +103,29 @@ def test_shipped_fast_tier_reads_customers() -> None:
     refund = tier.extract("I returned the shoes two weeks ago, when do I get my money back?")
     assert "refund" in refund.intent
     assert tier.extract("what is the capital of peru").intent == OTHER
+
+
+def test_outputs_are_every_heads_softmax_or_unit_score(synthetic: Path) -> None:
+    loaded, _ = HeadSet.load(synthetic / "fast.npz")
+    calibrated = {  # temperatures, centres and scales as training fits them
+        signal: replace(head, temperature=0.7)
+        if head.kind == "softmax"
+        else replace(head, center=0.3, scale=2.0)
+        for signal, head in loaded.heads.items()
+    }
+    heads = replace(loaded, heads=calibrated)
+    z = np.random.default_rng(1).normal(scale=3.0, size=(5, heads.weights.shape[1])).astype(np.float32)
+    out = heads.outputs(z)
+    for head in heads.heads.values():
+        expected = head.probabilities(z) if head.kind == "softmax" else head.unit(z)[:, None]
+        np.testing.assert_allclose(out[:, head.start : head.stop], expected, rtol=1e-5, atol=1e-7)
+
+
+def test_heads_that_leave_a_gap_are_refused() -> None:
+    heads = {
+        "a": Head("a", "1", "softmax", ("x", "y"), 0, 2),
+        "b": Head("b", "1", "linear", ("score",), 3, 4),
+    }
+    head_set = HeadSet(np.zeros((3, 4), np.float32), np.zeros(4, np.float32), heads, {})
+    with pytest.raises(ValueError, match="one after another"):
+        head_set.outputs(np.zeros((1, 4), np.float32))

@@ -139,3 +139,62 @@ def test_a_batch_takes_its_locks_in_one_order_keeping_arrival_order_per_lock(sto
     for t in [leader, *threads]:
         t.join(timeout=30)
     assert ran == ["d", "e", "a", "b", "c"]
+
+
+def test_rounds_hold_one_write_per_lock_and_take_new_locks_in_the_first_round() -> None:
+    from tactful.store.group_commit import _FIRST, _Pending, rounds
+
+    def pending(name: str, lock: tuple[str, int]) -> _Pending[str]:
+        return _Pending(lambda _conn, name=name: name, lock)
+
+    batch = [
+        pending("x", _FIRST),
+        pending("a1", ("t", 1)),
+        pending("a2", ("t", 1)),
+        pending("a3", ("t", 1)),
+        pending("b1", ("t", 2)),
+        pending("c1", ("t", 5)),
+        pending("c2", ("t", 5)),
+    ]  # sorted by lock, as GroupCommit.run hands them over
+    names = [[p.work(None) for p in round_] for round_ in rounds(batch)]  # type: ignore[arg-type]
+    assert names == [["x"], ["a1", "b1", "c1"], ["a2", "c2"], ["a3"]]
+
+
+@pytest.mark.postgres
+def test_a_batch_on_postgres_waits_once_per_round_not_once_per_write(
+    backend: Any, store: SqlStore, make_decision: DecisionFactory
+) -> None:
+    # Issue 12: a batch's head locks (and the reads sent with them) go out a round at a time, so
+    # a batch of six decisions over a few chain heads waits for the server once per round plus
+    # its COMMIT — and the chain stays whole where two decisions of a batch share a head.
+    if backend.name != "postgres":
+        pytest.skip("round trips are a PostgreSQL matter (SQLite runs in-process)")
+    from tactful.store.roundtrips import RoundTrips
+    from tactful.store.signing import shard_of
+
+    tenant = store.create_tenant("acme").tenant_id
+    customers = ["c0", "c1", "c2", "c0", "c3", "c1"]
+    for c in set(customers):  # a shard's first append creates its head (more round trips)
+        store.record_decision(make_decision(tenant, customer_id=c), {})
+    decisions = [make_decision(tenant, customer_id=c) for c in customers]
+    shards = [shard_of(c, store.audit.chain.shards) for c in customers]
+    expected_rounds = max(shards.count(s) for s in shards)
+    counter = RoundTrips(store._db, all_threads=True)
+    try:
+        leader, release = _hold_the_writer(store)  # its connection is out before counting starts
+        threads = [threading.Thread(target=store.record_decision, args=(d, {})) for d in decisions]
+        with counter.counting():
+            for n, t in enumerate(threads, start=1):
+                t.start()
+                _wait_queued(store, n)  # in this order: c0's two decisions keep theirs
+            release.set()
+            for t in [leader, *threads]:
+                t.join(timeout=30)
+        assert counter.count() == expected_rounds + 1, counter.sent()
+    finally:
+        counter.close()
+    assert expected_rounds < len(decisions)
+    for d in decisions:
+        assert store.get_decision_by_event(tenant, d.event_id) == d
+    [verified] = store.audit.verify(tenant)
+    assert verified.ok and verified.checked == 10

@@ -9,7 +9,7 @@ providers are configured and which field names they have.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -79,9 +79,17 @@ def validate_fields(provider: str, fields: Mapping[str, str]) -> None:
 
 
 class Credentials:
-    def __init__(self, rows: CredentialRows, vault: Vault | None) -> None:
+    def __init__(
+        self,
+        rows: CredentialRows,
+        vault: Vault | None,
+        *,
+        on_change: Callable[[str, str], None] | None = None,
+    ) -> None:
         self._rows = rows
         self._vault = vault
+        #: Called with (tenant, provider) after a put or delete committed: caches drop their copy.
+        self._on_change = on_change
 
     def _key(self, tenant_id: str) -> bytes:
         if self._vault is None:
@@ -96,6 +104,7 @@ class Credentials:
             provider,
             seal(self._key(tenant_id), blob, associated_data(tenant_id, PURPOSE, provider)),
         )
+        self._changed(tenant_id, provider)
 
     def get(self, tenant_id: str, provider: str) -> SecretFields | None:
         sealed = self._rows.get(tenant_id, provider)
@@ -108,7 +117,13 @@ class Credentials:
         return self._rows.providers(tenant_id)
 
     def delete(self, tenant_id: str, provider: str) -> bool:
-        return self._rows.delete(tenant_id, provider)
+        gone = self._rows.delete(tenant_id, provider)
+        self._changed(tenant_id, provider)
+        return gone
+
+    def _changed(self, tenant_id: str, provider: str) -> None:
+        if self._on_change is not None:
+            self._on_change(tenant_id, provider)
 
     # -- sealing a delivery's recipients (same hierarchy, its own purpose) --------------------------
 

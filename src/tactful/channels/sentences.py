@@ -29,11 +29,21 @@ def split_paragraphs(text: str) -> list[str]:
     return [p for p in (q.strip() for q in _PARAGRAPH_BREAK.split(text)) if p]
 
 
+def _flat(paragraph: str) -> str:
+    """The paragraph on one line, runs of spaces collapsed. Most text has no newline, tab, no-break
+    space or double space, and is returned as it is (the substitutions cost more than the checks)."""
+    if "\n" in paragraph:
+        paragraph = _LINE_SPACES.sub(" ", paragraph)
+    if "  " in paragraph or "\t" in paragraph or "\u00a0" in paragraph:
+        paragraph = _SPACES.sub(" ", paragraph)
+    return paragraph
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences in order, across paragraphs, each stripped and with inner whitespace collapsed."""
     out: list[str] = []
     for paragraph in split_paragraphs(text):
-        flat = _SPACES.sub(" ", _LINE_SPACES.sub(" ", paragraph))
+        flat = _flat(paragraph)
         start = 0
         for match in _SENTENCE_END.finditer(flat):
             piece = flat[start : match.end()].strip()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from tactful.channels.credentials import Credentials
 from tactful.channels.delivery import DeliveryWorker, Recipient
 from tactful.channels.email_transport import SmtpTransport, parse_mail
+from tactful.channels.llm_models import PROVIDER, TenantModels
 from tactful.channels.slack import SlackTransport
 from tactful.channels.transport import InboundEvent, InboundKind, SignatureInvalid, Transport, WebhookRequest
 from tactful.channels.twilio import TwilioTransport
@@ -73,7 +74,12 @@ class ChannelService:
             raise TypeError("live channels need the SQL store (credentials and the delivery outbox)")
         self.engine = engine
         self.store: SqlStore = engine.store
-        self.credentials = Credentials(self.store.credentials, engine.vault)
+        self.credentials = Credentials(
+            self.store.credentials, engine.vault, on_change=self._credentials_changed
+        )
+        #: The tenants' model settings, cached; a change here or in another process drops the copy.
+        self.models = TenantModels(self.credentials.get)
+        engine.invalidation.listen("credentials", self.models.forget)
         self._factories = dict(FACTORIES if factories is None else factories)
         #: In-process transports that need no credentials (the recording default, web chat).
         self.local: dict[str, Transport] = dict(local or {})
@@ -90,16 +96,11 @@ class ChannelService:
             engine.renderer = GeneratingRenderer(engine.renderer, self.model_for, self.knowledge)
 
     def model_for(self, tenant_id: str) -> LlmConfig | None:
-        fields = self.credentials.get(tenant_id, "llm")
-        if fields is None:
-            return None
-        tokens = fields.get("max_tokens", "")
-        return LlmConfig(
-            base_url=fields["base_url"],
-            model=fields["model"],
-            api_key=fields.get("api_key", ""),
-            max_tokens=min(int(tokens), 1024) if tokens.isdigit() and int(tokens) > 0 else 160,
-        )
+        return self.models.get(tenant_id)
+
+    def _credentials_changed(self, tenant_id: str, provider: str) -> None:
+        if provider == PROVIDER:  # the only provider read per decision, so the only one cached
+            self.engine.invalidation.announce("credentials", TenantId(tenant_id))
 
     def transport(self, tenant_id: str, provider: str) -> Transport | None:
         local = self.local.get(provider)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from tactful.context.aggregations import FeatureValue
@@ -52,12 +52,32 @@ class FeatureVector:
 
     def record(self) -> dict[str, Any]:
         """The point-in-time record a decision stores: every value with its times and the version."""
+        # What ``FeatureValue.as_dict`` gives for each value, with each distinct time formatted
+        # once: the values of one state share their ``computed_at`` (a dozen per decision).
+        formatted: dict[tuple[datetime, timedelta | None], str] = {}
+
+        def iso(at: datetime) -> str:
+            key = (at, at.utcoffset())  # equal instants print alike only with the same offset
+            text = formatted.get(key)
+            if text is None:
+                text = formatted[key] = at.isoformat()
+            return text
+
+        values: dict[str, Any] = {}
+        for name, v in sorted(self.values.items()):
+            values[name] = {
+                "value": v.value,
+                "as_of": None if v.as_of_ts is None else iso(datetime.fromtimestamp(v.as_of_ts, UTC)),
+                "computed_at": None if v.computed_at is None else iso(v.computed_at),
+                "stale": v.stale,
+                "missing": v.missing,
+            }
         return {
             "definitions": self.definitions,
             "version": self.version,
             "read_at": self.read_at.isoformat(),
             "personal": self.personal,
-            "values": {name: v.as_dict() for name, v in sorted(self.values.items())},
+            "values": values,
         }
 
 

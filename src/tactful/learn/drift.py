@@ -28,6 +28,13 @@ from typing import Any
 
 K = 0.5
 H = 10.0
+#: The played channel's reward level (one-sided, downward): a smaller shift must be seen (a channel
+#: falling from 0.7 to 0.3 resolved is ~0.4 σ of one reward), so a smaller ``k``; ``h`` keeps false
+#: alarms near one per 10⁴–10⁵ rewards (Siegmund's approximation; the delay for a 0.4 σ fall is ~110
+#: rewards). Textbook choices for that shift, not fitted to any spec.
+LEVEL_K = 0.25
+LEVEL_H = 15.0
+CELL_WARMUP = 5  # rewards in a cell before its mean is a reference
 WARMUP = 50  # residuals before the detector judges (mean and spread must be known first)
 #: Features that say who the customer is and what they want, not when or how they wrote.
 _CONTEXT_SKIP = frozenset({"hr", "we", "val", "ang", "urg", "fru", "sent", "ten", "ep", "epg"})
@@ -56,6 +63,14 @@ def group_key(features: Mapping[str, str]) -> str:
 def group_of(key: str) -> str:
     """``group_key`` from an already built ``context_key`` (the learner builds it once per call)."""
     return "g:" + "|".join(p for p in key.split("|") if p.split("=", 1)[0] not in _SITUATION)
+
+
+_LEVEL = "l:"
+
+
+def level_key(group: str, channel: str) -> str:
+    """A channel's reward level in a customer group (``group_of``)."""
+    return f"{_LEVEL}{channel}|{group}"
 
 
 def _numeric_bucket(token: str) -> bool:
@@ -90,6 +105,22 @@ class ContextState:
         self.down = max(0.0, self.down - z - K)
         return self.up > H or self.down > H
 
+    def observe_level(self, gap: float) -> bool:
+        """Feed one reward's gap below its cell's long-run mean; True when the level has fallen
+        (one-sided CUSUM on the gaps scaled by their spread). The gaps are already centred by the
+        cell means, and are not centred again: after a rise, the cells' means lag, the gaps stay
+        positive for a while, and a running mean of them would later read the settled level as a
+        fall."""
+        self.count += 1
+        self.m2 += gap * gap
+        if self.count < WARMUP:
+            return False
+        sd = math.sqrt(self.m2 / self.count)
+        if sd <= 1e-9:
+            return False
+        self.down = max(0.0, self.down - gap / sd - LEVEL_K)
+        return self.down > LEVEL_H
+
     def reset(self) -> None:
         self.epoch += 1
         self.learned = self.count = 0
@@ -100,6 +131,8 @@ class DriftMonitor:
     def __init__(self) -> None:
         self.contexts: dict[str, ContextState] = {}
         self.alarms = 0
+        #: Per (level key, style, hour bucket): [count, mean reward] since the level's last reset.
+        self.cells: dict[str, list[float]] = {}
 
     def state_of(self, key: str) -> ContextState:
         found = self.contexts.get(key)
@@ -115,19 +148,49 @@ class DriftMonitor:
             return True
         return False
 
+    def observe_level(self, key: str, cell: str, reward: float) -> bool:
+        """The reward level of one channel in one customer group (``key``: ``level_key``), measured
+        against the long-run mean of its ``cell`` (style and local-hour bucket): a channel's reward
+        swings with the hour (availability) and differs by style, and a sequence of night-time
+        rewards must not read as a fall. The cell means remember everything since the last reset
+        (unlike the regressor, which follows the newest rewards), so a fall stands out."""
+        seen = self.cells.get(cell)
+        if seen is None:
+            self.cells[cell] = [1.0, reward]
+            return False
+        seen[0] += 1.0
+        gap = reward - seen[1]
+        seen[1] += gap / seen[0]
+        if seen[0] <= CELL_WARMUP:
+            return False
+        state = self.state_of(key)
+        if state.observe_level(gap):
+            state.reset()
+            self.alarms += 1
+            prefix = cell.rsplit("#", 1)[0] + "#"
+            for name in [c for c in self.cells if c.startswith(prefix)]:
+                del self.cells[name]
+            return True
+        return False
+
     def status(self) -> dict[str, Any]:
         return {
-            "contexts": len(self.contexts),
+            "contexts": sum(1 for k in self.contexts if not k.startswith(_LEVEL)),
             "drift_alarms": self.alarms,
             "contexts_reset": sum(1 for s in self.contexts.values() if s.epoch > 0),
         }
 
     def state(self) -> dict[str, Any]:
-        return {"alarms": self.alarms, "contexts": {k: asdict(v) for k, v in self.contexts.items()}}
+        return {
+            "alarms": self.alarms,
+            "contexts": {k: asdict(v) for k, v in self.contexts.items()},
+            "cells": self.cells,
+        }
 
     @classmethod
     def restore(cls, state: Mapping[str, Any]) -> DriftMonitor:
         monitor = cls()
         monitor.alarms = int(state.get("alarms", 0))
         monitor.contexts = {k: ContextState(**v) for k, v in state.get("contexts", {}).items()}
+        monitor.cells = {k: [float(x) for x in v] for k, v in state.get("cells", {}).items()}
         return monitor

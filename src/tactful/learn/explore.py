@@ -21,11 +21,23 @@ SCALES: tuple[float, ...] = (4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
 
 
 def squarecb(rewards: Sequence[float], gamma: float) -> list[float]:
+    return _squarecb_all(rewards, (gamma,))[0]
+
+
+def _squarecb_all(rewards: Sequence[float], gammas: Sequence[float]) -> list[list[float]]:
+    """``squarecb`` for each gamma, the gaps to the best arm computed once (the live path calls this
+    on every decision; the arithmetic and its order are those of one ``squarecb`` call each)."""
     k = len(rewards)
-    best = max(range(k), key=lambda i: rewards[i])
-    probs = [0.0 if i == best else 1.0 / (k + gamma * (rewards[best] - r)) for i, r in enumerate(rewards)]
-    probs[best] = 1.0 - sum(probs)
-    return probs
+    top = max(rewards)
+    best = rewards.index(top)  # the first best, as ``max`` with a key picks it
+    gaps = [top - r for r in rewards]
+    out = []
+    for gamma in gammas:
+        probs = [1.0 / (k + gamma * gap) for gap in gaps]
+        probs[best] = 0.0
+        probs[best] = 1.0 - sum(probs)
+        out.append(probs)
+    return out
 
 
 class AdaHedge:
@@ -82,12 +94,12 @@ class TunedSquareCB:
 
     def candidates(self, rewards: Sequence[float], n: int) -> list[list[float]]:
         root = math.sqrt(max(n, 1))
-        return [squarecb(rewards, scale * root) for scale in self.scales]
+        return _squarecb_all(rewards, [scale * root for scale in self.scales])
 
     def distribution(self, rewards: Sequence[float], n: int) -> list[float]:
         weights = self.hedge.weights()
-        candidates = self.candidates(rewards, n)
-        return [sum(w * c[i] for w, c in zip(weights, candidates, strict=True)) for i in range(len(rewards))]
+        per_arm = zip(*self.candidates(rewards, n), strict=True)  # each arm's probability per candidate
+        return [sum([w * p for w, p in zip(weights, arm, strict=True)]) for arm in per_arm]
 
     def score(self, rewards: Sequence[float], n: int, chosen: int, reward: float, propensity: float) -> None:
         """One learned reward: each candidate's loss is minus its importance-weighted value."""

@@ -26,7 +26,17 @@ _UNSAFE = re.compile(r"[\s:|]+")
 
 
 def _token(value: object) -> str:
-    return _UNSAFE.sub("_", str(value))[:64] or "_"
+    return _clean(value if isinstance(value, str) else str(value))
+
+
+@functools.lru_cache(maxsize=4096)  # intents, languages, feature names and values repeat across decisions
+def _clean(text: str) -> str:
+    return _UNSAFE.sub("_", text)[:64] or "_"
+
+
+@functools.lru_cache(maxsize=1024)
+def _feature_name(key: str) -> str:
+    return f"f_{_clean(key)}"
 
 
 def _bucket(value: float, edges: tuple[float, ...]) -> str:
@@ -65,22 +75,22 @@ def context_features(inp: PolicyInput) -> Features:
     if inp.profile is not None:
         out["tier"] = inp.profile.tier.value
         out["ten"] = _bucket(float(inp.profile.tenure_days), (30, 365))
-    for key, value in sorted(inp.features.items())[:32]:
-        out.update(_feature(key, value))
+    for key in sorted(inp.features)[:32]:
+        _add_feature(out, key, inp.features[key])
     return out
 
 
-def _feature(key: str, value: Any) -> Features:
-    name = f"f_{_token(key)}"
+def _add_feature(out: Features, key: str, value: Any) -> None:
+    name = _feature_name(key)
     if isinstance(value, bool):
-        return {name: "1" if value else "0"}
-    if isinstance(value, int | float):
-        return {name: _number_bucket(float(value))}
-    if isinstance(value, str):
-        return {name: _token(value)}
-    if isinstance(value, list | tuple | set | frozenset):
-        return {f"{name}_{_token(item)}": "1" for item in sorted(map(str, value))[:8]}
-    return {}
+        out[name] = "1" if value else "0"
+    elif isinstance(value, int | float):
+        out[name] = _number_bucket(float(value))
+    elif isinstance(value, str):
+        out[name] = _clean(value)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in sorted(map(str, value))[:8]:
+            out[f"{name}_{_clean(item)}"] = "1"
 
 
 def shared_line(features: Mapping[str, str], key: str | None = None) -> str:
@@ -97,11 +107,12 @@ def shared_line(features: Mapping[str, str], key: str | None = None) -> str:
     Coarser terms (S, U) learn first and K refines them where the data says so.
     ``key``: the features' ``context_key`` if the caller already built it (it is the costliest part).
     """
-    plain = " ".join(f"{k}={v}" for k, v in features.items())
+    pairs = [f"{k}={v}" for k, v in features.items()]  # each pair formatted once for S, U and H
+    plain = " ".join(pairs)
     intent = features.get("intent", "none")
     hour = features.get("hr", "none")
-    by_intent = " ".join(f"{intent}^{k}={v}" for k, v in features.items() if k != "intent")
-    by_hour = " ".join(f"{hour}^{k}={v}" for k, v in features.items() if k != "hr")
+    by_intent = " ".join([f"{intent}^{p}" for k, p in zip(features, pairs, strict=True) if k != "intent"])
+    by_hour = " ".join([f"{hour}^{p}" for k, p in zip(features, pairs, strict=True) if k != "hr"])
     who = f"{zlib.crc32((context_key(features) if key is None else key).encode()):x}"
     return f"shared |S {plain} |U {by_intent} i={intent} |H {by_hour} |K k={who} kh={who}_{hour}"
 

@@ -34,7 +34,7 @@ import pylibvw  # type: ignore[import-not-found]
 import vowpalwabbit  # type: ignore[import-untyped]
 
 from tactful.learn.arms import Arm
-from tactful.learn.drift import ContextState, DriftMonitor, context_key, group_of
+from tactful.learn.drift import ContextState, DriftMonitor, context_key, group_of, level_key
 from tactful.learn.explore import TunedSquareCB
 from tactful.learn.features import arm_line, shared_line
 
@@ -99,16 +99,18 @@ class BanditModel:
                 greedy = max(range(len(probs)), key=lambda i: probs[i])
                 return Prediction(probs, _draw(probs, self._rng.random()), greedy, features)
             levels = self._levels(features, ckey)
-            features = {**features, **{name: _epoch_tag(key, st) for name, key, st in levels if st.epoch}}
+            explorer = self.explorer
+            if any(st.epoch for _, _, st in levels):  # a drifted context: its epoch tags and explorer
+                features = {**features, **{name: _epoch_tag(key, st) for name, key, st in levels if st.epoch}}
+                explorer = next(
+                    (self.after_drift[key] for _, key, st in levels if st.epoch and key in self.after_drift),
+                    explorer,
+                )
             rewards = [-c for c in self._run(features, arms, None, ckey)]
-            explorer = next(
-                (self.after_drift[key] for _, key, st in levels if st.epoch and key in self.after_drift),
-                self.explorer,
-            )
             probs = _normalised(explorer.distribution(rewards, self._clock(levels)), len(arms))
             draw = self._rng.random()
         # Ties (an untrained model) go to the first arm, the rules' own.
-        greedy = max(range(len(rewards)), key=lambda i: (rewards[i], -i))
+        greedy = rewards.index(max(rewards))
         return Prediction(probs, _draw(probs, draw), greedy, features)
 
     def learn(
@@ -140,6 +142,18 @@ class BanditModel:
                     self.after_drift[key].score(rewards, clock, chosen, reward, probability)
                 if self.drift.observe(key, reward - rewards[chosen]):
                     self.after_drift[key] = TunedSquareCB()
+            # The played channel's own reward level in the customer group: the regressor follows a
+            # played arm's fall at once (no residual), so the fall itself is what shows a drift.
+            _, group, gstate = levels[1]
+            if features.get("epg") == (_epoch_tag(group, gstate) if gstate.epoch else None) and (
+                self.drift.observe_level(
+                    key := level_key(group, arms[chosen].channel.value),
+                    f"{key}#{arms[chosen].style}|{features.get('hr')}",
+                    reward,
+                )
+            ):
+                gstate.reset()
+                self.after_drift[group] = TunedSquareCB()
 
     def _levels(self, features: Mapping[str, str], ckey: str) -> list[tuple[str, str, ContextState]]:
         """The monitored parts of the model a decision belongs to: its context (``ckey``, the
@@ -237,13 +251,13 @@ def _load(model_bytes: bytes) -> vowpalwabbit.Workspace:
 
 def _normalised(raw: Sequence[float], n: int) -> tuple[float, ...]:
     values = [float(v) for v in raw]
-    if len(values) != n or sum(values) <= 0:
-        return tuple(1.0 / n for _ in range(n))
     total = sum(values)
-    probs = [max(v / total, 0.0) for v in values]
+    if len(values) != n or total <= 0:
+        return tuple(1.0 / n for _ in range(n))
     # Floor at a tiny positive value: a zero propensity would make the logged choice unusable for OPE.
+    # (One ``max`` for both bounds: ``max(max(x, 0), floor)`` is ``max(x, floor)`` as the floor is > 0.)
     floor = 1e-6
-    probs = [max(p, floor) for p in probs]
+    probs = [max(v / total, floor) for v in values]
     total = sum(probs)
     return tuple(p / total for p in probs)
 

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import IO, Any
 
+import orjson
 from opentelemetry import trace
 
 from tactful.config import Settings
@@ -65,7 +66,22 @@ class JsonFormatter(logging.Formatter):
             out.update({k: v for k, v in fields.items() if k not in _BASE_KEYS})
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
-        return json.dumps(out, default=str, ensure_ascii=False)
+        try:
+            # orjson: a line costs a few µs instead of ~12 (two lines per decision request).
+            return orjson.dumps(out, default=_plain, option=_ORJSON).decode()
+        except TypeError:  # what orjson refuses (a huge int, an odd key): the standard encoder
+            return json.dumps(out, default=str, ensure_ascii=False)
+
+
+#: Datetimes and dataclasses go through ``_plain`` (``str``), as with ``json.dumps(default=str)``.
+_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _plain(value: Any) -> Any:
+    """What ``json.dumps(default=str)`` writes for what orjson does not take natively."""
+    if isinstance(value, float):  # a float subclass (numpy.float64): json writes the number
+        return float(value)
+    return str(value)
 
 
 def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +72,23 @@ class HeadSet:
         scores: F32 = values @ self.weights[columns] + self.bias
         return scores
 
+    def outputs(self, z: F32) -> npt.NDArray[np.float64]:
+        """Every head's output for rows of raw scores ``z`` at once, each in the head's own columns:
+        a softmax head's probabilities, a linear head's ``unit`` score. A dozen array operations
+        whatever the number of heads or rows (per head, the call overhead would dominate)."""
+        layout = self._layout
+        x = (z - layout.center) * layout.factor  # float64: the layout's arrays are
+        squashed = 1.0 / (1.0 + np.exp(-x[:, layout.linear]))
+        x -= np.repeat(np.maximum.reduceat(x, layout.starts, axis=1), layout.widths, axis=1)
+        out = np.exp(x)
+        out /= np.repeat(np.add.reduceat(out, layout.starts, axis=1), layout.widths, axis=1)
+        out[:, layout.linear] = squashed
+        return out
+
+    @cached_property
+    def _layout(self) -> _Layout:
+        return _Layout.of(self.heads.values(), self.bias.shape[0])
+
     def dense_scores(self, x: F32) -> F32:
         """Every head's raw scores for a batch of dense vectors (n, features)."""
         scores: F32 = x @ self.weights + self.bias
@@ -107,6 +125,36 @@ class HeadSet:
             meta=info["meta"],
         )
         return head_set, arrays
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Per column: the shift and factor that make a head's logits (``z / temperature``, or
+    ``scale · (z − center)``); per head, where its columns start and how many there are."""
+
+    center: npt.NDArray[np.float64]
+    factor: npt.NDArray[np.float64]
+    starts: npt.NDArray[np.intp]
+    widths: npt.NDArray[np.intp]
+    linear: npt.NDArray[np.intp]  # the linear heads' columns
+
+    @staticmethod
+    def of(heads: Any, columns: int) -> _Layout:
+        ordered = sorted(heads, key=lambda h: h.start)
+        if [h.start for h in ordered] != [0, *(h.stop for h in ordered[:-1])] or ordered[-1].stop != columns:
+            raise ValueError("the heads must cover the weight columns one after another")
+        center, factor = np.zeros(columns), np.ones(columns)
+        for head in ordered:
+            linear = head.kind == "linear"
+            center[head.start : head.stop] = head.center if linear else 0.0
+            factor[head.start : head.stop] = head.scale if linear else 1.0 / head.temperature
+        return _Layout(
+            center,
+            factor,
+            np.array([h.start for h in ordered], dtype=np.intp),
+            np.array([h.stop - h.start for h in ordered], dtype=np.intp),
+            np.array([h.start for h in ordered if h.kind == "linear"], dtype=np.intp),
+        )
 
 
 def quantised(weights: npt.NDArray[Any]) -> F32:

@@ -57,6 +57,7 @@ class LanguageProfiles:
             language: {word: 1.0 / share[word] for word in lexicons[f"language.{language}"]}
             for language in LANGUAGES
         }
+        self._categories = tuple((language, f"language.{language}") for language in LANGUAGES)
 
     def guess(self, view: TextView, hits: Hits) -> LanguageGuess:
         words = self._stop_words(view, hits)
@@ -79,9 +80,11 @@ class LanguageProfiles:
         return LanguageGuess(best, round(confidence, 4))
 
     def _stop_words(self, view: TextView, hits: Hits) -> LanguageGuess:
+        found = hits.by_category
+        weights = self._weights
         scores = {
-            language: sum(self._weights[language][w] for w in hits.phrases(f"language.{language}"))
-            for language in LANGUAGES
+            language: sum(map(weights[language].__getitem__, found.get(category, ())))
+            for language, category in self._categories
         }
         if not view.text.isascii():
             for letter, language in _MARK_LETTERS:

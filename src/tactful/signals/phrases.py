@@ -41,7 +41,8 @@ def noisy_or(weights: Iterable[float]) -> float:
     """1 - Π(1 - w): one strong cue is enough, several weak ones add up, never above 1."""
     keep = 1.0
     for weight in weights:
-        keep *= 1.0 - min(max(weight, 0.0), 1.0)
+        if weight > 0.0:  # each weight clipped to [0, 1]; comparisons, not min/max calls (hot)
+            keep *= 1.0 - weight if weight < 1.0 else 0.0
     return 1.0 - keep
 
 

@@ -2,7 +2,8 @@
 and ``load_tier`` for every tier by name (the heavy ``multilingual`` and ``transformer`` tiers are
 composites over ``fast``: ``signals/heavy.py``).
 
-Each model tier scores all its heads with one matrix product per message (or per batch) and turns
+Each model tier scores all its heads with one product per message (gathered weight rows for ``fast``,
+one matrix product per batch for the encoder tiers), post-processes every head in one pass and turns
 the scores into ``Signals``. Language and urgency have no labelled training data here, so every
 tier takes them from the lexicon rules (stop-word profiles; urgent words and deadlines).
 """
@@ -26,21 +27,23 @@ from tactful.signals.language import LanguageProfiles
 from tactful.signals.lexicon import LexiconTier
 from tactful.signals.phrases import PhraseIndex, load_lexicons
 from tactful.signals.recipes import EMOTIONS, OTHER
-from tactful.signals.support.rules import SupportCues, combine_intent, overlay, rule_lexicons, support_cues
+from tactful.signals.support.rules import (
+    SupportCues,
+    combine_intent,
+    overlay_update,
+    rule_lexicons,
+    support_cues,
+)
 from tactful.signals.tokens import view_of
 from tactful.signals.urgency import urgency_of
 
 MODELS_DIR: Final = Path(__file__).parent / "models"
 TIERS: Final = ("lexicon", "fast", "embed", "multilingual", "transformer")
-_TWEET_EMOTIONS: Final = ("anger", "joy", "optimism", "sadness")
+_SENTIMENTS: Final = tuple(SentimentLabel)  # negative, neutral, positive
 
 
 def artifact_path(tier: str, directory: Path | None = None) -> Path:
     return (directory or MODELS_DIR) / f"{tier}.npz"
-
-
-def _r(value: float) -> float:
-    return round(min(1.0, max(0.0, float(value))), 4)
 
 
 class _LexicalCues:
@@ -62,6 +65,30 @@ class _LexicalCues:
         return guess.language, guess.confidence, urgency_of(view, hits, cues), support_cues(view, hits, cues)
 
 
+def _unit(value: float) -> float:
+    """``value`` clipped to [0, 1] and rounded to 4 places (``round(x, 4)`` costs twice as much)."""
+    return 0.0 if value <= 0.0 else 1.0 if value >= 1.0 else round(value * 1e4) / 1e4
+
+
+class _Columns:
+    """Where each head's outputs sit in a row of ``HeadSet.outputs``."""
+
+    def __init__(self, heads: HeadSet) -> None:
+        h = heads.heads
+
+        def column(signal: str, label: str) -> int:
+            return h[signal].start + h[signal].labels.index(label)
+
+        self.sentiment = [column("sentiment", label) for label in SentimentLabel]
+        self.fine = [(label, column("emotions", label)) for label in EMOTIONS]
+        self.calm = (column("emotions", "neutral"), column("emotions", OTHER))
+        self.tweet = [(label, column("emotion", label)) for label in h["emotion"].labels]
+        self.intent = slice(h["intent"].start, h["intent"].stop)
+        self.intent_labels = h["intent"].labels
+        self.formality, self.politeness = h["formality"].start, h["politeness"].start
+        self.injection = column("injection", "1")
+
+
 class ModelTier:
     """Implements ``SignalTier`` (plus ``extract_batch``) on top of a ``HeadSet``.
 
@@ -75,6 +102,7 @@ class ModelTier:
         self.heads = heads
         self._score = score
         self._cues = _LexicalCues()
+        self._columns = _Columns(heads)
         self._versions = {signal: head.ref for signal, head in heads.heads.items()}
         self._versions["tier"] = version
 
@@ -86,54 +114,52 @@ class ModelTier:
             raise TypeError("extract_batch takes a sequence of texts, not one string")
         if not texts:
             return []
-        z = self._score(texts)
-        h = self.heads.heads
-        sentiment = h["sentiment"].probabilities(z)
-        tweet = h["emotion"].probabilities(z)
-        fine = h["emotions"].probabilities(z)
-        intent = h["intent"].probabilities(z)
-        injection = h["injection"].probabilities(z)[:, 1]
-        formality = h["formality"].unit(z)
-        politeness = h["politeness"].unit(z)
-        fine_index = {label: i for i, label in enumerate(h["emotions"].labels)}
-        calm = fine[:, fine_index["neutral"]] + fine[:, fine_index[OTHER]]
-        intent_labels = h["intent"].labels
-        out = []
-        for row, text in enumerate(texts):
-            emotions = {label: _r(fine[row, fine_index[label]]) for label in EMOTIONS}
-            # The TweetEval head is a forced choice among four emotions; scaled by how emotional
-            # the fine-grained head finds the text, so a neutral message is not "angry" at 40 %.
-            for i, label in enumerate(h["emotion"].labels):
-                emotions[label] = _r(tweet[row, i] * (1.0 - calm[row]))
-            s = sentiment[row]
-            language, language_confidence, urgency, support = self._cues.of(text)
-            label, confidence, combined = combine_intent(intent[row], intent_labels, support, language)
-            signals = Signals(
-                language=language,
-                language_confidence=_r(language_confidence),
-                sentiment=SentimentLabel(h["sentiment"].labels[int(s.argmax())]),
-                valence=round(float(s[2] - s[0]), 4),
-                emotions=emotions,
-                frustration=emotions["frustration"],
-                anger=emotions["anger"],
-                urgency=_r(urgency),
-                formality=_r(formality[row]),
-                politeness=_r(politeness[row]),
-                intent=label,
-                intent_confidence=_r(confidence),
-                injection=_r(injection[row]),
-                tier=self.name,
-                model_versions=dict(self._versions),
-                confidences={
-                    "sentiment": _r(s.max()),
-                    "emotion": _r(tweet[row].max()),
-                    "intent": _r(confidence),
-                    "injection": _r(max(injection[row], 1.0 - injection[row])),
-                    "language": _r(language_confidence),
-                },
-            )
-            out.append(overlay(signals, support, dict(zip(intent_labels, combined.tolist(), strict=True))))
-        return out
+        # Every head's softmax or squashing for the whole batch in one pass, then plain floats:
+        # for one message's few dozen values, Python arithmetic beats an array call per value.
+        rows = self.heads.outputs(self._score(texts)).tolist()
+        return [self._signals(text, row) for text, row in zip(texts, rows, strict=True)]
+
+    def _signals(self, text: str, row: list[float]) -> Signals:
+        """One message's ``Signals``, built once: the heads' outputs with the support rules' floors
+        (``overlay_update``) merged in before the model is validated."""
+        c = self._columns
+        emotions = {label: _unit(row[i]) for label, i in c.fine}
+        # The TweetEval head is a forced choice among four emotions; scaled by how emotional the
+        # fine-grained head finds the text, so a neutral message is not "angry" at 40 %.
+        emotional = 1.0 - row[c.calm[0]] - row[c.calm[1]]
+        for label, i in c.tweet:
+            emotions[label] = _unit(row[i] * emotional)
+        sentiment = [row[i] for i in c.sentiment]
+        injection = row[c.injection]
+        language, language_confidence, urgency, support = self._cues.of(text)
+        label, confidence, combined = combine_intent(row[c.intent], c.intent_labels, support, language)
+        confidence, language_confidence = _unit(confidence), _unit(language_confidence)
+        fields = {
+            "language": language,
+            "language_confidence": language_confidence,
+            "sentiment": _SENTIMENTS[sentiment.index(max(sentiment))],
+            "valence": round((sentiment[2] - sentiment[0]) * 1e4) / 1e4,
+            "emotions": emotions,
+            "frustration": emotions["frustration"],
+            "anger": emotions["anger"],
+            "urgency": _unit(urgency),
+            "formality": _unit(row[c.formality]),
+            "politeness": _unit(row[c.politeness]),
+            "intent": label,
+            "intent_confidence": confidence,
+            "injection": _unit(injection),
+            "tier": self.name,
+            "model_versions": self._versions,  # validation copies it
+            "confidences": {
+                "sentiment": _unit(max(sentiment)),
+                "emotion": _unit(max(row[i] for _, i in c.tweet)),
+                "intent": confidence,
+                "injection": _unit(max(injection, 1.0 - injection)),
+                "language": language_confidence,
+            },
+        }
+        fields.update(overlay_update(fields, support, dict(zip(c.intent_labels, combined, strict=True))))
+        return Signals(**fields)
 
     def scores(self, texts: Sequence[str]) -> F32:
         """Raw head scores (for evaluation: argmax over any subset of a head's labels)."""
@@ -155,8 +181,10 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
     featurizer = Featurizer(Vocabulary(terms, arrays["idf"].astype(np.float32)))
 
     def score(texts: Sequence[str]) -> F32:
+        # One gather-and-product over every head's columns per message; a batch stacks the rows
+        # (a CSR product would sum in another order, and batch must equal one by one).
         rows = [heads.sparse_scores(*featurizer.features(t)) for t in texts]
-        return np.vstack(rows).astype(np.float32)
+        return rows[0][None] if len(rows) == 1 else np.vstack(rows)
 
     return ModelTier("fast", "fast-" + heads.meta.get("version", "1.0.0"), heads, score)
 

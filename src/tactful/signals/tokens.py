@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 # Stripped from the ends of whitespace-separated tokens. str.split + str.strip is several times
 # faster than a \w+ regex on this hot path, and keeps "can't" and "you're" whole.
@@ -81,6 +82,36 @@ class TextView:
     questions: int
 
 
+# A whitespace token's reading, remembered: tokens repeat far more than they vary.
+# (lower-cased core, is a mention, starts with a letter, starts lower-case (not a link),
+#  is a lower-case "i", is a word in capitals, ends a sentence); () when nothing is left after stripping.
+_Reading = tuple[str, bool, bool, bool, bool, bool, bool] | tuple[()]
+_READINGS: dict[str, _Reading] = {}
+_READINGS_MAX: Final = 100_000
+
+
+def _reading(token: str) -> _Reading:
+    core = token.strip(_EDGE_AND_QUOTES)
+    if not core:
+        found: _Reading = ()
+    else:
+        low = core.lower()
+        first = core[0]
+        found = (
+            low,
+            token[0] == "@",  # "@AcmeHelp my order ...": the sentence starts after the mention
+            first.isalpha(),
+            first.islower() and not low.startswith(("http", "www")),
+            first == "i" and (len(core) == 1 or core[1] == "'"),
+            # PII tokens such as <EMAIL_1> are not words in capitals: isalpha() is False for them
+            len(core) >= 3 and core.isupper() and core.isalpha() and core not in _ACRONYMS,
+            token.endswith(_SENTENCE_END),
+        )
+    if len(_READINGS) < _READINGS_MAX:
+        _READINGS[token] = found
+    return found
+
+
 def view_of(text: str) -> TextView:
     """One pass over the whitespace tokens; everything the lexicon signals need."""
     straight = text.translate(_APOSTROPHES) if not text.isascii() else text
@@ -88,28 +119,26 @@ def view_of(text: str) -> TextView:
     starts: list[str] = []
     caps = alpha = lowercase_starts = lowercase_i = sentences = 0
     at_start = True
+    known = _READINGS
     for token in straight.split():
-        core = token.strip(_EDGE_AND_QUOTES)
-        if not core:
+        reading = known.get(token)
+        if reading is None:
+            reading = _reading(token)
+        if not reading:
             continue
-        low = core.lower()
+        low, mention, letter, lower_start, lower_i, capitals, ends = reading
         words.append(low)
-        if token[0] == "@":
-            continue  # "@AcmeHelp my order ...": the sentence starts after the mention
-        first = core[0]
-        if first.isalpha():
+        if mention:
+            continue
+        if letter:
             alpha += 1
             if at_start:
                 sentences += 1
                 starts.append(low)
-                if first.islower() and not low.startswith(("http", "www")):
-                    lowercase_starts += 1
-            if first == "i" and (len(core) == 1 or core[1] == "'"):
-                lowercase_i += 1
-            # PII tokens such as <EMAIL_1> are not words in capitals: isalpha() is False for them
-            if len(core) >= 3 and core.isupper() and core.isalpha() and core not in _ACRONYMS:
-                caps += 1
-        at_start = token.endswith(_SENTENCE_END)
+                lowercase_starts += lower_start
+            lowercase_i += lower_i
+            caps += capitals
+        at_start = ends
     return TextView(
         text=text,
         lower=straight.lower(),

@@ -2,8 +2,11 @@
 its budget (docs/performance.md).
 
 Counted on the wire, not estimated: libpq's protocol trace of every pooled connection while it is
-checked out, and one round trip per ``ReadyForQuery`` the server sends — it answers each simple
-``Query`` and each ``Sync`` (the end of a statement or of a whole pipeline) with exactly one.
+checked out, and one round trip each time the client reads an answer after sending: a run of
+received messages after sent ones. That counts a pipeline's ``Flush`` (a read of a result mid-
+pipeline) as well as each ``Sync``; counting ``ReadyForQuery`` alone, as this module once did,
+missed the flushes and called a five-round-trip decision four. Where libpq reads while it is still
+sending the count can only be higher than the waits, never lower: a budget checked on it holds.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from tactful.store.database import Database
 class RoundTrips:
     """Traces the database's connections while counting (``with counter.counting(): ...``)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, all_threads: bool = False) -> None:
         if database.backend != "postgresql":
             raise ValueError("round trips are counted on PostgreSQL only")
         self._engine = database.engine
@@ -33,11 +36,13 @@ class RoundTrips:
         self._earlier: list[Any] = []
         self._on = False
         self._thread = 0  # only the counting thread's connections (not a background relay's)
+        #: Every thread's (a group commit's batch is led by whichever caller came first).
+        self._all_threads = all_threads
         event.listen(self._engine, "checkout", self._checkout)
         event.listen(self._engine, "checkin", self._checkin)
 
     def _checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        if self._on and threading.get_ident() == self._thread:
+        if self._on and (self._all_threads or threading.get_ident() == self._thread):
             from psycopg import pq
 
             pgconn = dbapi_connection.pgconn
@@ -69,7 +74,13 @@ class RoundTrips:
         return lines
 
     def count(self) -> int:
-        return sum(1 for line in self.messages() if line.startswith("B\t") and "\tReadyForQuery\t" in line)
+        trips, sending = 0, False
+        for line in self.messages():
+            if line.startswith("F\t"):
+                sending = True
+            elif line.startswith("B\t") and sending:
+                trips, sending = trips + 1, False
+        return trips
 
     def sent(self) -> list[str]:
         """What the client sent, one protocol message a line (for reading why a count is what it is)."""

@@ -37,7 +37,7 @@ from tactful.store.base import ApiKeyRecord, PolicyVersion, Tenant
 from tactful.store.chain import GENESIS_HASH, canonical_bytes
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
 from tactful.store.driver_errors import translate_driver_errors
-from tactful.store.group_commit import GroupCommit
+from tactful.store.group_commit import GroupCommit, Phased
 from tactful.store.schema import (
     UtcDateTime,
     api_keys,
@@ -577,8 +577,9 @@ class SqlStore:
             "published_at": None,
         }
         inserted = False
+        sent: list[RawTransaction] = []
 
-        def statements(tx: RawTransaction) -> None:
+        def send(tx: RawTransaction) -> None:
             # Only statements from here: everything above was serialised before the batch's
             # transaction (and SQLite's write lock) was taken. Prepared (see PreparedQuery), on
             # the transaction's cursor, which the side writes get too.
@@ -586,12 +587,18 @@ class SqlStore:
             inserted = False  # a batch that failed elsewhere runs this again on its own
             tx.execute(self._q_insert_decision, decision_row)
             # The head lock first (the lock order every writer keeps), then a phased write's reads:
-            # on PostgreSQL's pipeline they share one round trip.
+            # on PostgreSQL's pipeline they share one round trip (with the rest of the batch's
+            # round: group_commit.py).
             head = send_head_lock(tx, self._audit_statements, decision.tenant_id, decision.customer_id)
             for write in side_writes:
-                send = getattr(write, "send", None)
-                if send is not None:
-                    send(tx)
+                send_reads = getattr(write, "send", None)
+                if send_reads is not None:
+                    send_reads(tx)
+            sent[:] = [head]
+
+        def finish(tx: RawTransaction) -> None:
+            nonlocal inserted
+            (head,) = sent
             head_rows = head.rows()  # in pipeline mode, where the insert's own error surfaces
             inserted = True
             append_in(
@@ -615,11 +622,12 @@ class SqlStore:
 
         try:
             self._group.run(
-                statements, head_lock_order(self._audit_statements, decision.tenant_id, decision.customer_id)
+                Phased(send, finish),
+                head_lock_order(self._audit_statements, decision.tenant_id, decision.customer_id),
             )
         except DBAPIError as exc:
             # In PostgreSQL's pipeline mode the insert's unique violation may reach us as the
-            # pipeline's abort (the error of a later statement), after `statements` got past the
+            # pipeline's abort (the error of a later statement), after `finish` got past the
             # insert: which statement failed is then told by the rows, not by how far it got.
             aborted = type(exc.orig).__name__ == "PipelineAborted"
             if not isinstance(exc, IntegrityError) and not aborted:

@@ -26,6 +26,7 @@ from tactful.domain.customer import QuietHours
 from tactful.learn.arms import Arm, allowed_arms, moved_to
 from tactful.learn.bandit import BanditLearner, _Pending
 from tactful.learn.rewards import window as learning_window
+from tactful.learn.simulator.foresight import oracle_plan
 from tactful.learn.simulator.memo import PolicyMemo, RewardMemo
 from tactful.learn.simulator.spec import PopulationSpec
 from tactful.learn.simulator.tone import RealisedTone
@@ -36,6 +37,9 @@ from tactful.policy.local_time import in_quiet_window, resolve_clock
 from tactful.policy.types import PolicyInput, PolicyResult
 
 STRATEGIES = ("rules", "bandit", "random", "oracle")
+#: Run only when asked: the per-contact argmax of the expected reward (the oracle before it planned
+#: around fatigue; ``learn/simulator/foresight.py``), to show what the planning is worth.
+OPTIONAL = ("greedy",)
 _CURVE_POINTS = 200
 
 
@@ -83,9 +87,9 @@ def simulate(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, Any], list[LoggedRow]]:
     """Returns the JSON-ready report and, when ``log_strategy`` is set, that strategy's logged rows."""
-    chosen = [s for s in STRATEGIES if s in set(strategies)]
+    chosen = [s for s in (*STRATEGIES, *OPTIONAL) if s in set(strategies)]
     if not chosen:
-        raise ValueError(f"no known strategy; choose from {', '.join(STRATEGIES)}")
+        raise ValueError(f"no known strategy; choose from {', '.join((*STRATEGIES, *OPTIONAL))}")
     policy = PolicyMemo(policy)
     cfg = policy.document.learning
     if explorer is not None:
@@ -107,6 +111,7 @@ def simulate(
     every = max(1, decisions // _CURVE_POINTS)
     quiet_window = QuietHours()
     no_contact = 0
+    planned = oracle_plan(world, policy, realised, rewards) if "oracle" in tracks else {}
 
     window = learning_window(cfg.reward)
     due: list[tuple[datetime, int, _Pending, float, float]] = []  # rewards waiting for their window
@@ -151,8 +156,9 @@ def simulate(
                 return expected[(arm, count)]
 
             arm, propensity, final, pending = _decide(
-                track.name, value, arms, rng, learner, policy_for_learner, inp, result
-            )
+                track.name, value, arms, rng, learner, policy_for_learner, inp, result,
+                planned.get(contact.index),
+            )  # fmt: skip
             reward = world.observed_reward(contact, arm, count, tone)
             track.reward += reward
             track.expected += value(arm)
@@ -271,14 +277,18 @@ def _decide(
     policy: CompiledPolicy,
     inp: PolicyInput,
     result: PolicyResult,
+    planned: Arm | None = None,
 ) -> tuple[Arm, float, PolicyResult, _Pending | None]:
     if name == "rules":
         return arms[0], 1.0, result, None
     if name == "random":
         arm = arms[rng.randrange(len(arms))]
         return arm, 1.0 / len(arms), moved_to(result, arm.channel, inp.message.channel), None
-    if name == "oracle":
-        arm = max(arms, key=value)
+    if name in ("oracle", "greedy"):
+        # The oracle plays its plan (foresight.py): its own proactive counts reach the same arms.
+        arm = max(arms, key=value) if name == "greedy" else planned
+        if arm not in arms:
+            raise RuntimeError(f"the oracle's plan chose {arm} outside the allowed arms")
         return arm, 1.0, moved_to(result, arm.channel, inp.message.channel), None
     choice = learner.choose(policy, inp, result)
     pending = choice.context

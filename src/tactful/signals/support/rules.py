@@ -10,17 +10,15 @@ intent, never lower what the model found.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-
-import numpy as np
 
 from tactful.domain import Signals
 from tactful.domain.intents import Risk, SupportIntent
 from tactful.domain.signals import SentimentLabel
 from tactful.signals.cues import Cues
-from tactful.signals.heads import F32
 from tactful.signals.phrases import Hits, load_lexicons, noisy_or
 from tactful.signals.tokens import TextView
 
@@ -28,7 +26,10 @@ RULE_FILES: Final = ("support/rules.yaml", "support/intent_cues.yaml")
 _RULES: Final = "support/rules."
 _INTENTS: Final = "support/intent_cues."
 _ANGRY_EMOJI: Final = frozenset("😡🤬😠👿💢👎🖕😤")
-_RISK_CATEGORY: Final = {risk: _RULES + risk.value for risk in Risk}
+# (value, lexicon category) pairs, in the enums' order, spelt out once: enum member access is slow.
+_RISK_CATEGORIES: Final = tuple((risk.value, _RULES + risk.value) for risk in Risk)
+_INTENT_CATEGORIES: Final = tuple((family.value, _INTENTS + family.value) for family in SupportIntent)
+_THREATS: Final = (Risk.LEGAL_THREAT.value, Risk.MEDIA_THREAT.value, Risk.REGULATOR_THREAT.value)
 # How far one fully sure intent cue moves the head's odds: exp(4) ≈ 55 times.
 INTENT_BOOST: Final = 4.0
 # Without any cue, a message in another language is judged by a head that learnt English: its
@@ -66,12 +67,14 @@ class SupportCues:
 
 
 def support_cues(view: TextView, hits: Hits, cues: Cues) -> SupportCues:
-    risks = {risk.value: s for risk, category in _RISK_CATEGORY.items() if (s := hits.score(category)) > 0}
+    found = hits.by_category
+    risks = {
+        value: score
+        for value, category in _RISK_CATEGORIES
+        if (f := found.get(category)) and (score := noisy_or(f.values())) > 0
+    }
     angry_emoji = sum(c in _ANGRY_EMOJI for c in view.text) if not view.text.isascii() else 0
-    threat = max(
-        (risks.get(r.value, 0.0) for r in (Risk.LEGAL_THREAT, Risk.MEDIA_THREAT, Risk.REGULATOR_THREAT)),
-        default=0.0,
-    )
+    threat = max((risks.get(value, 0.0) for value in _THREATS), default=0.0)
     waiting = hits.score(_RULES + "waiting")
     anger = noisy_or(
         (
@@ -84,7 +87,11 @@ def support_cues(view: TextView, hits: Hits, cues: Cues) -> SupportCues:
         )
     )
     frustration = noisy_or((waiting, anger * 0.8, cues.puzzled * 0.5))
-    intents = {family.value: s for family in SupportIntent if (s := hits.score(_INTENTS + family.value)) > 0}
+    intents = {
+        value: score
+        for value, category in _INTENT_CATEGORIES
+        if (f := found.get(category)) and (score := noisy_or(f.values())) > 0
+    }
     return SupportCues(
         wants_human=hits.score(_RULES + "human"),
         risks=risks,
@@ -97,11 +104,12 @@ def support_cues(view: TextView, hits: Hits, cues: Cues) -> SupportCues:
 
 
 def combine_intent(
-    probabilities: F32, labels: Sequence[str], cues: SupportCues, language: str
-) -> tuple[str, float, F32]:
+    probabilities: Sequence[float], labels: Sequence[str], cues: SupportCues, language: str
+) -> tuple[str, float, list[float]]:
     """The intent, its confidence and the combined distribution: the head's probabilities times
-    ``exp(INTENT_BOOST · cue)`` for every family a cue names, renormalised."""
-    p = probabilities.astype(np.float64)
+    ``exp(INTENT_BOOST · cue)`` for every family a cue names, renormalised. Plain floats: for one
+    message's ~16 labels, array calls would cost more than the arithmetic."""
+    p = [float(v) for v in probabilities]
     boosts = dict(cues.intents)
     if cues.wants_human:
         boosts[SupportIntent.HUMAN_AGENT.value] = max(
@@ -115,50 +123,64 @@ def combine_intent(
     if complaint > boosts.get(SupportIntent.COMPLAINT.value, 0.0):
         boosts[SupportIntent.COMPLAINT.value] = complaint
     if boosts:
-        p = p * np.exp([INTENT_BOOST * boosts.get(label, 0.0) for label in labels])
-        p = p / p.sum()
-    top = int(p.argmax())
-    confidence = float(p[top])
+        p = [v * math.exp(INTENT_BOOST * boosts.get(label, 0.0)) for v, label in zip(p, labels, strict=True)]
+        total = sum(p)
+        p = [v / total for v in p]
+    top = max(range(len(p)), key=p.__getitem__)  # the first of equal maxima, as argmax
+    confidence = p[top]
     if not cues.words:
-        return SupportIntent.OTHER.value, min(confidence, NO_WORDS_CONFIDENCE), p.astype(np.float32)
+        return SupportIntent.OTHER.value, min(confidence, NO_WORDS_CONFIDENCE), p
     if not boosts:
         if language not in ("en", "und"):
             confidence *= FOREIGN_DAMPING
         if labels[top] == SupportIntent.OTHER.value and cues.words < SHORT_WORDS:
             confidence = min(confidence, SHORT_OTHER_CONFIDENCE)
-    return labels[top], confidence, p.astype(np.float32)
+    return labels[top], confidence, p
 
 
 def overlay(
     signals: Signals, cues: SupportCues, combined: Mapping[str, float], *, stretch: float = ANGER_STRETCH
 ) -> Signals:
-    """``signals`` with the rules' wants_human, risks and anger floors merged in. ``stretch`` maps
-    the emotion model's anger to the policy's scale (1: the value is already on it, as the lexicon
-    tier's)."""
+    """``signals`` with the rules' wants_human, risks and anger floors merged in."""
+    return signals.model_copy(update=overlay_update(dict(signals), cues, combined, stretch=stretch))
+
+
+def overlay_update(
+    fields: Mapping[str, Any],
+    cues: SupportCues,
+    combined: Mapping[str, float],
+    *,
+    stretch: float = ANGER_STRETCH,
+) -> dict[str, Any]:
+    """The fields the rules' wants_human, risks and anger floors change in ``fields`` (a
+    ``Signals``' values, or those a tier is about to build one from). ``stretch`` maps the emotion
+    model's anger to the policy's scale (1: the value is already on it, as the lexicon tier's)."""
     update: dict[str, Any] = {}
+    intent = fields["intent"]
     human = max(
         cues.wants_human,
         combined.get(SupportIntent.HUMAN_AGENT.value, 0.0)
-        if signals.intent == SupportIntent.HUMAN_AGENT.value
+        if intent == SupportIntent.HUMAN_AGENT.value
         else 0.0,
     )
     update["wants_human"] = round(min(1.0, human), 4)
     risks = dict(cues.risks)
-    if signals.intent == SupportIntent.FRAUD.value:
+    if intent == SupportIntent.FRAUD.value:
         risks[Risk.FRAUD.value] = max(
             risks.get(Risk.FRAUD.value, 0.0), combined.get(SupportIntent.FRAUD.value, 0.0)
         )
     update["risks"] = {k: round(min(1.0, v), 4) for k, v in risks.items() if v > 0}
     # ``emotions`` stays the emotion models' own reading; ``anger`` and ``frustration`` are the
     # judgement the policy acts on: the model's anger stretched to the policy's scale, or the cues.
-    model_anger = signals.emotions.get("anger", signals.anger)
-    model_frustration = signals.emotions.get("frustration", signals.frustration)
+    emotions = fields["emotions"]
+    model_anger = emotions.get("anger", fields["anger"])
+    model_frustration = emotions.get("frustration", fields["frustration"])
     anger = max(1.0 - (1.0 - model_anger) ** stretch, cues.anger)
     frustration = max(model_frustration, cues.frustration)
     update |= {"anger": round(min(1.0, anger), 4), "frustration": round(min(1.0, frustration), 4)}
     # An angry message, a threat or a theft report is negative whatever the sentiment head read.
     severity = max(cues.anger if cues.anger >= ANGRY_VALENCE else 0.0, max(cues.risks.values(), default=0.0))
-    if severity and signals.valence > -severity:
+    if severity and fields["valence"] > -severity:
         update["valence"] = round(-severity, 4)
         update["sentiment"] = SentimentLabel.NEGATIVE
-    return signals.model_copy(update=update)
+    return update

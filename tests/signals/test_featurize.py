@@ -1,0 +1,97 @@
+"""The fast tier's features are the TF-IDF its docstring defines, however they are computed.
+
+``Featurizer.features`` counts a message's columns through per-token caches and one numpy sort;
+here the same definition is spelt out plainly (every gram string built and counted with a
+``Counter``, each block normalised on its own) and the two must agree on texts that exercise the
+corners: a word repeated, grams shared between words, a bigram seen twice, tokens that are not in
+the vocabulary, punctuation only, non-ASCII capitals, an empty text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from tactful.signals import tokens as tokens_module
+from tactful.signals.featurize import (
+    DENSE,
+    DENSE_SCALE,
+    Featurizer,
+    Vocabulary,
+    _grams,
+    dense_cues,
+    tokens_of,
+)
+from tactful.signals.tokens import view_of
+
+_TRAIN = [
+    "Where is my order? I want my refund now!!",
+    "where is my refund, I want it now",
+    "Thank you so much, the order arrived",
+    "This is the third time I ask: where is my order?",
+    "Mein Paket ist nicht angekommen, wo ist es?",
+    "I CAN'T LOG IN!!! help me please",
+]
+_TEXTS = [
+    "where is my order where is my order",  # every word and bigram twice
+    "the other thing there",  # character grams shared between words
+    "Where is my refund?! I can’t log in",  # curly apostrophe, punctuation runs
+    "zzzz qqqq xxxx",  # nothing in the vocabulary but the dense cues
+    "!!! ???",
+    "Ⓐ Ⅻ MEIN PAKET ÄRGER",  # upper-case symbols that are not letters
+    "",
+    "ok",
+]
+
+
+def _reference(vocabulary: Vocabulary, text: str) -> np.ndarray:
+    index = {term: i for i, term in enumerate(vocabulary.terms)}
+    tokens = tokens_of(text)
+    counts = Counter(index[g] for g in _grams(tokens) if g in index)
+    vector = np.zeros(vocabulary.width)
+    for is_char in (False, True):
+        block = {c: k for c, k in counts.items() if vocabulary.terms[c].startswith("c ") == is_char}
+        values = {c: (1.0 + math.log(k)) * float(vocabulary.idf[c]) for c, k in block.items()}
+        norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
+        for c, v in values.items():
+            vector[c] = v / norm
+    vector[len(vocabulary.terms) :] = np.asarray(dense_cues(text, tokens)) * DENSE_SCALE
+    return vector
+
+
+@pytest.mark.parametrize("text", _TEXTS)
+def test_features_are_the_defined_tf_idf(text: str) -> None:
+    vocabulary = Vocabulary.build(_TRAIN * 3)
+    featurizer = Featurizer(vocabulary)
+    for _ in range(2):  # the second time through the token caches
+        columns, values = featurizer.features(text)
+        assert len(set(columns.tolist())) == len(columns)
+        found = np.zeros(vocabulary.width)
+        found[columns] = values
+        np.testing.assert_allclose(found, _reference(vocabulary, text), rtol=1e-6, atol=1e-7)
+
+
+def test_the_caps_cue_counts_upper_case_letters_only() -> None:
+    caps = DENSE.index("caps")
+    for text, share in [("ABC def", 0.5), ("Ⓐ Ⓑ ab", 0.0), ("ÄRG übe", 0.5), ("123 !!", 0.0)]:
+        assert dense_cues(text, tokens_of(text))[caps] == pytest.approx(share)
+
+
+def test_remembered_token_readings_change_no_view() -> None:
+    texts = [
+        "@AcmeHelp my order is LATE. i want it NOW!! www.example.com is down",
+        "i think I'm fine... OK? USA and GDPR are acronyms, <EMAIL_1> is not shouting",
+        "@AcmeHelp my order is LATE. i want it NOW!! www.example.com is down",
+    ]
+    tokens_module._READINGS.clear()
+    fresh = [view_of(t) for t in texts]  # the first and the third text: uncached, then cached
+    assert fresh[0] == fresh[2]
+    assert [view_of(t) for t in texts] == fresh
+    view = fresh[0]
+    # LATE and NOW shout; "i" is a lower-case pronoun; the mention starts no sentence, the link
+    # starts one without counting as a lower-case start
+    assert (view.caps_words, view.lowercase_i, view.sentences, view.lowercase_starts) == (2, 1, 3, 2)
+    assert view.words[0] == "acmehelp" and view.sentence_starts == ("my", "i", "www.example.com")
