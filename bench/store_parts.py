@@ -18,13 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from run import Clock
+from run import Clock, demo_message
 from timing import pct
 
 import tactful.engine as engine_module
 from tactful.config import Settings
-from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
-from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
+from tactful.demo import load_messages, seed
+from tactful.domain import InboundMessage
 from tactful.store import group_commit, sql, sql_features
 
 #: (owner, attribute, label) of every part timed.
@@ -66,16 +66,7 @@ def main() -> None:
             texts = [m.text for m in load_messages(None)[0]]
 
             def message(i: int) -> InboundMessage:
-                c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
-                return InboundMessage(
-                    event_id=EventId(f"s{i}"),
-                    tenant_id=tenant_id,
-                    customer_id=CustomerId(c.customer_id),
-                    conversation_id=ConversationId(f"k{i % 97}"),
-                    channel=c.channel,
-                    text=texts[i % len(texts)],
-                    sent_at=engine.clock.now,  # type: ignore[attr-defined]
-                )
+                return demo_message(tenant_id, texts, i, engine.clock.now, prefix="s")  # type: ignore[attr-defined]
 
             for i in range(200):  # warm-up: imports, caches, prepared statements
                 engine.decide(message(10_000_000 + i))
