@@ -31,6 +31,7 @@ from tactful.context.events import FeatureEvent
 from tactful.domain.events import Envelope
 from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.schema import events, feature_definitions, feature_state, outbox
+from tactful.store.sql_feature_definitions import as_utc
 
 if TYPE_CHECKING:
     from tactful.store.sql_features import SqlFeatureStore
@@ -247,15 +248,13 @@ class DecisionFeatureWrite:
         return consent, personal
 
     def _log(self, tx: RawTransaction) -> list[FeatureEvent]:
-        from tactful.store.sql_features import _as_utc
-
         return [
             FeatureEvent(
                 tenant_id=self._tenant,
                 event_id=event_id,
                 customer_id=self._customer,
                 type=kind,
-                occurred_at=_as_utc(occurred_at),
+                occurred_at=as_utc(occurred_at),
                 payload=json.loads(payload),
             )
             for event_id, kind, occurred_at, payload in tx.fetch_all(self._q.log, self._key)

@@ -1,4 +1,5 @@
-"""``SqlFeatureStore``: the event log, feature definitions and materialised feature state in SQL.
+"""``SqlFeatureStore``: the event log and materialised feature state in SQL (definitions in
+``sql_feature_definitions.py``, rebuild and backfill in ``sql_feature_rebuild.py``).
 
 Writers of one tenant's feature state are serialised — by SQLite's single writer (``BEGIN
 IMMEDIATE``) or a PostgreSQL transaction-scoped advisory lock on the tenant — so an incremental
@@ -9,15 +10,13 @@ state always equals a fold of the log in event-time order.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    String,
     and_,
     bindparam,
     case,
@@ -29,26 +28,24 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from tactful.context.aggregations import State, advance, compute, new_state, parse_state, read, state_text
-from tactful.context.definitions import DefinitionSet, Level, default_definitions, parse_definitions
+from tactful.context.definitions import DefinitionSet, Level
 from tactful.context.events import FeatureEvent
 from tactful.context.feature_store import (
     CustomerFacts,
-    DefinitionRecord,
     FeatureVector,
-    Progress,
-    RebuildReport,
 )
 from tactful.domain import PersonalisationIntensity, Preferences
-from tactful.errors import Conflict, InputRejected, NotFound
+from tactful.errors import InputRejected
 from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import customers, events, feature_definitions, feature_state
+from tactful.store.sql_feature_definitions import as_utc
+from tactful.store.sql_feature_rebuild import SqlFeatureRebuild
 from tactful.store.sql_feature_writes import (
     DecisionFeatureStatements,
     DecisionFeatureWrite,
@@ -58,22 +55,12 @@ from tactful.store.sql_feature_writes import (
 #: Statuses whose state is kept up to date incrementally.
 LIVE = ("backfilling", "ready", "active")
 SMALL_BATCH = 8  # up to this many events per tenant, replays are looked up one by one (prepared)
-REBUILD_BATCH = 500  # customers per rebuild transaction: bounds how long live traffic waits
 
 
 @lru_cache(maxsize=4096)
 def _preferences(document: str) -> Preferences:
     """Parsed preferences by their stored JSON: immutable, and most customers share a few documents."""
     return Preferences.model_validate_json(document)
-
-
-def _as_utc(value: Any) -> datetime:
-    """A raw driver timestamp (SQLite text, PostgreSQL datetime) as an aware UTC datetime."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if not isinstance(value, datetime):
-        raise TypeError(f"expected a timestamp, got {type(value).__name__}")
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _state_query(personal: bool) -> Any:
@@ -189,7 +176,7 @@ _UPDATE_STATE = (
 )
 
 
-class SqlFeatureStore:
+class SqlFeatureStore(SqlFeatureRebuild):
     """Implements ``FeatureStore``, ``FeatureDefinitionStore`` and the loader's ``CustomerFactsReader``."""
 
     def __init__(self, database: Database, clock: Callable[[], datetime]) -> None:
@@ -211,8 +198,7 @@ class SqlFeatureStore:
         #: Publish each decision's feature events as a ``feature.recorded`` outbox event; the engine
         #: turns it on only for a bus other than the in-process one (issue 13).
         self.publish_events = False
-        # Published sets never change, so a parsed set can be cached forever by (tenant, version).
-        self._sets: dict[tuple[str, int], DefinitionSet] = {}
+        self._sets = {}
 
     # -- reads on the decision path ------------------------------------------------------------
 
@@ -241,7 +227,7 @@ class SqlFeatureStore:
                 parse_state(personal_json) if personal and personal_json is not None else None,
                 personal,
                 now,
-                _as_utc(computed_raw),
+                as_utc(computed_raw),
             )
         return facts, vector
 
@@ -298,7 +284,7 @@ class SqlFeatureStore:
             "version": int(row[0]),
             "consent_state": row[1],
             "personal_state": row[3],
-            "computed_at": _as_utc(row[2]),
+            "computed_at": as_utc(row[2]),
             "seq": int(row[4]),
         }
 
@@ -311,7 +297,7 @@ class SqlFeatureStore:
             consent, personal_state, computed_at = new_state(), None, None
         else:
             version, consent_json, computed_raw = int(row[0]), row[1], row[2]
-            consent, computed_at = parse_state(consent_json), _as_utc(computed_raw)
+            consent, computed_at = parse_state(consent_json), as_utc(computed_raw)
             personal_state = parse_state(row[3]) if personal and row[3] is not None else None
         return self._vector(tenant_id, version, consent, personal_state, personal, now, computed_at)
 
@@ -541,26 +527,6 @@ class SqlFeatureStore:
         rows = conn.execute(query.order_by(events.c.occurred_at, events.c.event_id)).all()
         return [_event(row) for row in rows]
 
-    def _lock(self, conn: Connection, tenant_id: str) -> None:
-        if self._db.backend == "postgresql":  # SQLite's write transactions are exclusive already
-            conn.execute(select(func.pg_advisory_xact_lock(func.hashtext("features:" + tenant_id))))
-
-    def _lock_states(self, conn: Connection, tenant_id: str, customer_ids: list[str]) -> None:
-        """Decisions fold their customer's state holding its rows (``FOR UPDATE``) rather than the
-        advisory lock (sql_feature_writes.py): the other writers lock the same rows before they
-        read state or log, so neither overwrites the other's fold."""
-        if self._db.backend != "postgresql" or not customer_ids:
-            return
-        for start in range(0, len(customer_ids), 500):
-            conn.execute(
-                select(feature_state.c.customer_id)
-                .where(
-                    feature_state.c.tenant_id == tenant_id,
-                    feature_state.c.customer_id.in_(customer_ids[start : start + 500]),
-                )
-                .with_for_update()
-            ).all()
-
     def _personal_allowed(self, conn: Connection, tenant_id: str, customer_id: str) -> bool:
         prefs = conn.execute(
             select(customers.c.preferences).where(
@@ -606,290 +572,6 @@ class SqlFeatureStore:
         personal_state = compute(defs.plan(Level.PERSONAL), log, ordered=True) if personal else None
         return self._vector(tenant_id, version, consent, personal_state, personal, at, at)
 
-    # -- rebuild and backfill ------------------------------------------------------------------
-
-    @translate_driver_errors
-    def rebuild(
-        self,
-        tenant_id: str | None = None,
-        *,
-        since: datetime | None = None,
-        version: int | None = None,
-        progress: Progress | None = None,
-        on_batch: Callable[[list[dict[str, Any]]], object] | None = None,
-    ) -> RebuildReport:
-        """``on_batch`` gets each batch's new state rows once they are committed (the hot store's
-        refill)."""
-        started = time.perf_counter()
-        with self._db.read() as conn:
-            if tenant_id is None:
-                tenant_ids = list(
-                    conn.execute(select(events.c.tenant_id).distinct().order_by(events.c.tenant_id)).scalars()
-                )
-            else:
-                tenant_ids = [tenant_id]
-            todo: dict[str, list[str]] = {}
-            for tenant in tenant_ids:
-                query = select(events.c.customer_id).distinct().where(events.c.tenant_id == tenant)
-                if since is not None:
-                    # Late arrivals count too: an old event recorded since then changes the state.
-                    query = query.where(or_(events.c.occurred_at >= since, events.c.recorded_at >= since))
-                todo[tenant] = list(conn.execute(query.order_by(events.c.customer_id)).scalars())
-        total = sum(len(c) for c in todo.values())
-        done = n_events = 0
-        versions_done: dict[str, list[int]] = {}
-        for tenant, customer_ids in todo.items():
-            for start in range(0, len(customer_ids), REBUILD_BATCH):
-                batch = customer_ids[start : start + REBUILD_BATCH]
-                written: list[dict[str, Any]] = []
-                with self._db.write() as conn:
-                    self._lock(conn, tenant)
-                    versions = [version] if version is not None else self._live_versions(conn, tenant)
-                    versions_done[tenant] = versions
-                    n_events += self._rebuild_batch(conn, tenant, batch, versions, written)
-                if on_batch is not None and written:
-                    on_batch(written)
-                done += len(batch)
-                if progress is not None:
-                    progress(done, total)
-        return RebuildReport(
-            tenants=len(todo),
-            customers=total,
-            events=n_events,
-            seconds=time.perf_counter() - started,
-            versions=versions_done,
-        )
-
-    def _rebuild_batch(
-        self,
-        conn: Connection,
-        tenant_id: str,
-        batch: list[str],
-        versions: list[int],
-        written: list[dict[str, Any]],
-    ) -> int:
-        self._lock_states(conn, tenant_id, batch)
-        # The hot loop of a rebuild: timestamps come back as the driver gives them (no per-row
-        # type processing), parsed once by ``_timestamp``.
-        rows = conn.execute(
-            select(
-                events.c.customer_id,
-                events.c.event_id,
-                events.c.type,
-                type_coerce(events.c.occurred_at, String()),
-                events.c.payload,
-            )
-            .where(events.c.tenant_id == tenant_id, events.c.customer_id.in_(batch))
-            .order_by(events.c.customer_id, events.c.occurred_at, events.c.event_id)
-        ).all()
-        logs: dict[str, list[FeatureEvent]] = {}
-        loads = json.loads
-        for customer_id, event_id, kind, occurred_at, payload in rows:
-            logs.setdefault(customer_id, []).append(
-                FeatureEvent(tenant_id, event_id, customer_id, kind, _as_utc(occurred_at), loads(payload))
-            )
-        prefs = dict(
-            conn.execute(
-                select(customers.c.customer_id, customers.c.preferences).where(
-                    customers.c.tenant_id == tenant_id, customers.c.customer_id.in_(batch)
-                )
-            ).all()
-        )
-        now = self._clock()
-        seqs = {
-            (c, int(v)): int(seq)
-            for c, v, seq in conn.execute(
-                select(feature_state.c.customer_id, feature_state.c.version, feature_state.c.seq).where(
-                    feature_state.c.tenant_id == tenant_id, feature_state.c.customer_id.in_(batch)
-                )
-            ).all()
-        }
-        for version in versions:
-            defs = self.definitions(tenant_id, version)
-            consent_plan, personal_plan = defs.plan(Level.CONSENT), defs.plan(Level.PERSONAL)
-            fresh = []
-            for customer_id, log in logs.items():
-                stored_prefs = prefs.get(customer_id)
-                allowed = stored_prefs is None or json.loads(stored_prefs).get("personalisation") != "off"
-                fresh.append(
-                    {
-                        "tenant_id": tenant_id,
-                        "customer_id": customer_id,
-                        "version": version,
-                        "consent_state": state_text(compute(consent_plan, log, ordered=True)),
-                        "personal_state": state_text(compute(personal_plan, log, ordered=True))
-                        if allowed
-                        else None,
-                        "computed_at": now,
-                        "seq": seqs.get((customer_id, version), 0) + 1,  # a rebuilt row is a write too
-                    }
-                )
-            conn.execute(
-                delete(feature_state).where(
-                    feature_state.c.tenant_id == tenant_id,
-                    feature_state.c.version == version,
-                    feature_state.c.customer_id.in_(batch),
-                )
-            )
-            if fresh:
-                conn.execute(insert(feature_state), fresh)
-                written.extend(fresh)
-        return len(rows)
-
-    # -- definitions -----------------------------------------------------------------------------
-
-    def definitions(self, tenant_id: str, version: int | None = None) -> DefinitionSet:
-        if version is None:
-            version = self._active_version(tenant_id)
-        if version == 0:
-            return default_definitions()
-        cached = self._sets.get((tenant_id, version))
-        if cached is None:
-            with self._db.read() as conn:
-                source = conn.execute(
-                    select(feature_definitions.c.source).where(
-                        feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.version == version
-                    )
-                ).scalar()
-            if source is None:
-                raise NotFound(f"no feature definitions version {version}", code="feature_version_not_found")
-            cached = self._sets[(tenant_id, version)] = parse_definitions(source, version)
-        return cached
-
-    @translate_driver_errors
-    def publish_definitions(self, tenant_id: str, source: str, by: str) -> DefinitionRecord:
-        parsed = parse_definitions(source, version=1)  # validates before anything is stored
-        with self._db.write() as conn:
-            self._lock(conn, tenant_id)
-            existing = conn.execute(
-                select(feature_definitions).where(
-                    feature_definitions.c.tenant_id == tenant_id,
-                    feature_definitions.c.content_hash == parsed.content_hash,
-                )
-            ).first()
-            if existing is not None:
-                return _record(existing)
-            version = 1 + int(
-                conn.execute(
-                    select(func.coalesce(func.max(feature_definitions.c.version), 0)).where(
-                        feature_definitions.c.tenant_id == tenant_id
-                    )
-                ).scalar_one()
-            )
-            values = {
-                "tenant_id": tenant_id,
-                "version": version,
-                "content_hash": parsed.content_hash,
-                "source": source,
-                "status": "published",
-                "created_at": self._clock(),
-                "created_by": by,
-            }
-            conn.execute(insert(feature_definitions).values(**values))
-        return DefinitionRecord(**{k: v for k, v in values.items() if k != "source"})  # type: ignore[arg-type]
-
-    @translate_driver_errors
-    def backfill(self, tenant_id: str, version: int, progress: Progress | None = None) -> RebuildReport:
-        """Compute a published version's state from the whole log, before it is activated.
-
-        The version becomes live *first* (status ``backfilling``), so events arriving during the
-        backfill update it incrementally and nothing falls between the backfill and activation."""
-        record = self._set_status(
-            tenant_id, version, "backfilling", allowed_from=("published", "backfilling", "ready")
-        )
-        report = self.rebuild(tenant_id, version=record.version, progress=progress)
-        self._set_status(tenant_id, version, "ready", allowed_from=("backfilling",))
-        return report
-
-    @translate_driver_errors
-    def activate_definitions(self, tenant_id: str, version: int) -> DefinitionRecord:
-        with self._db.write() as conn:
-            self._lock(conn, tenant_id)
-            row = self._definition_row(conn, tenant_id, version)
-            if row.status == "active":
-                return _record(row)
-            if row.status != "ready":
-                raise Conflict(
-                    f"feature definitions v{version} are {row.status}; backfill them before activating",
-                    code="features_not_backfilled",
-                )
-            previous = self._active_version_in(conn, tenant_id)
-            conn.execute(
-                update(feature_definitions)
-                .where(feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.status == "active")
-                .values(status="retired")
-            )
-            conn.execute(
-                update(feature_definitions)
-                .where(feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.version == version)
-                .values(status="active")
-            )
-            # The retired version is no longer maintained: drop its state rather than keep stale data.
-            conn.execute(
-                delete(feature_state).where(
-                    feature_state.c.tenant_id == tenant_id, feature_state.c.version == previous
-                )
-            )
-            return _record(self._definition_row(conn, tenant_id, version))
-
-    @translate_driver_errors
-    def list_definitions(self, tenant_id: str) -> list[DefinitionRecord]:
-        with self._db.read() as conn:
-            rows = conn.execute(
-                select(feature_definitions)
-                .where(feature_definitions.c.tenant_id == tenant_id)
-                .order_by(feature_definitions.c.version)
-            ).all()
-        return [_record(row) for row in rows]
-
-    def _set_status(
-        self, tenant_id: str, version: int, status: str, allowed_from: Iterable[str]
-    ) -> DefinitionRecord:
-        with self._db.write() as conn:
-            self._lock(conn, tenant_id)
-            row = self._definition_row(conn, tenant_id, version)
-            if row.status not in allowed_from:
-                raise Conflict(
-                    f"feature definitions v{version} are {row.status}", code="invalid_feature_status"
-                )
-            conn.execute(
-                update(feature_definitions)
-                .where(feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.version == version)
-                .values(status=status)
-            )
-            return _record(self._definition_row(conn, tenant_id, version))
-
-    @staticmethod
-    def _definition_row(conn: Connection, tenant_id: str, version: int) -> Any:
-        row = conn.execute(
-            select(feature_definitions).where(
-                feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.version == version
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"no feature definitions version {version}", code="feature_version_not_found")
-        return row
-
-    def _active_version(self, tenant_id: str) -> int:
-        with self._db.read() as conn:
-            return self._active_version_in(conn, tenant_id)
-
-    @staticmethod
-    def _active_version_in(conn: Connection, tenant_id: str) -> int:
-        found = conn.execute(
-            select(feature_definitions.c.version).where(
-                feature_definitions.c.tenant_id == tenant_id, feature_definitions.c.status == "active"
-            )
-        ).scalar()
-        return 0 if found is None else int(found)
-
-    def _live_versions(self, conn: Connection, tenant_id: str) -> list[int]:
-        rows = RawTransaction.of(conn).fetch_all(self._q_live, {"b_tenant_id": tenant_id})
-        versions = sorted(int(v) for v, _ in rows)
-        if not any(status == "active" for _, status in rows):
-            versions.insert(0, 0)  # the shipped default is live until a tenant activates its own
-        return versions
-
 
 def _event(row: Any) -> FeatureEvent:
     return FeatureEvent(
@@ -899,15 +581,4 @@ def _event(row: Any) -> FeatureEvent:
         type=row.type,
         occurred_at=row.occurred_at,
         payload=json.loads(row.payload),
-    )
-
-
-def _record(row: Any) -> DefinitionRecord:
-    return DefinitionRecord(
-        tenant_id=row.tenant_id,
-        version=int(row.version),
-        content_hash=row.content_hash,
-        status=row.status,
-        created_at=row.created_at,
-        created_by=row.created_by,
     )
