@@ -226,3 +226,26 @@ def test_arm_rerun_starts_tone_from_neutral_again() -> None:
     rerun = policy.evaluate(inp, tone_shift=shift)
     assert "w" not in rerun.rules_fired
     assert rerun == fresh.evaluate(inp.model_copy(), tone_shift=shift)
+
+
+def test_arm_rerun_executes_only_the_conditions_that_read_decision() -> None:
+    # A re-run with an arm reuses the first evaluation's results for conditions that cannot change
+    # with the arm (they do not read `decision`), replaying their notes, and executes the others:
+    # the result is the full evaluation's, and each note appears once.
+    rules = (
+        "  - {id: broken, kind: action, action: clarify, when: 'features.missing > 1'}\n"
+        "  - {id: calm, kind: tone, when: 'signals.anger < 0.5', set: {formality: 0.7}}\n"
+        "  - {id: on-sms, kind: tone, when: 'decision.channel == \"sms\"', shift: {brevity: 0.3}}\n"
+    )
+    policy, fresh = (load_policy(policy_yaml(rules, brand=BRAND)) for _ in range(2))
+    inp = make_input(channel=Channel.CHAT)
+    first = policy.evaluate(inp)
+    assert Channel.SMS in first.channel.fallbacks and "on-sms" not in first.rules_fired
+    kept = policy._last.value.known  # type: ignore[attr-defined]
+    ids = {r.index: r.id for r in (*policy._action_rules, *policy._tone_rules)}  # type: ignore[attr-defined]
+    assert {ids[i] for i in kept if i in ids} == {"broken", "calm"}
+    shift: dict[ToneAttribute, float] = {"warmth": 0.05}
+    rerun = policy.evaluate(inp, channel=Channel.SMS, tone_shift=shift)
+    assert "on-sms" in rerun.rules_fired and rerun.tone.brevity == pytest.approx(0.8)
+    assert sum("rule broken: condition not evaluable" in n for n in rerun.notes) == 1
+    assert rerun == fresh.evaluate(inp.model_copy(), channel=Channel.SMS, tone_shift=shift)

@@ -95,8 +95,8 @@ class RequestTelemetry:
         finally:
             route = route_of(scope)
             seconds = time.perf_counter() - started
-            self.metrics.http_requests.labels(method, route, str(status)).inc()
-            self.metrics.http_seconds.labels(method, route).observe(seconds)
+            self.metrics.child(self.metrics.http_requests, method, route, str(status)).inc()
+            self.metrics.child(self.metrics.http_seconds, method, route).observe(seconds)
             log.info(
                 "http request",
                 extra={

@@ -8,7 +8,8 @@ the policy allows. ``as_policy`` is the rules' own tone.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from tactful.domain import ActionType, Channel, ToneAttribute, continues_conversation
 from tactful.policy.schema import ToneStyleName
@@ -30,10 +31,11 @@ CHANNEL_FREE_ACTIONS = frozenset({ActionType.REPLY, ActionType.CLARIFY})
 class Arm:
     channel: Channel
     style: ToneStyleName
+    #: ``channel/style``, as logged and shown; built once (a live decision reads every arm's key).
+    key: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def key(self) -> str:
-        return f"{self.channel.value}/{self.style}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.channel.value}/{self.style}")
 
     @classmethod
     def parse(cls, key: str) -> Arm:
@@ -53,6 +55,11 @@ def allowed_arms(
     channels: tuple[Channel, ...] = (primary,)
     if learn_channel and result.action.type in CHANNEL_FREE_ACTIONS:
         channels = (primary, *result.channel.fallbacks)
+    return _arms(channels, tuple(styles))
+
+
+@lru_cache(maxsize=1024)  # a tenant's decisions repeat a few channel orders: the same arm objects
+def _arms(channels: tuple[Channel, ...], styles: tuple[ToneStyleName, ...]) -> tuple[Arm, ...]:
     ordered_styles: list[ToneStyleName] = ["as_policy", *(s for s in styles if s != "as_policy")]
     return tuple(Arm(c, s) for c in channels for s in ordered_styles)
 

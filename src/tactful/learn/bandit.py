@@ -181,11 +181,11 @@ class BanditLearner:
         return None if row is None else self.store.log_choice_write(row)
 
     def logged(self, decision: Decision, choice: Choice, *, written: bool = False) -> None:
-        row = _logged_choice(decision, choice)
-        if row is None:
+        pending = choice.context
+        if not isinstance(pending, _Pending):
             return
-        if not written:
-            self.store.log_choice(row)
+        if not written:  # (written: the row committed with the decision; nothing to build)
+            self.store.log_choice(_row(decision, pending))
         now = self._clock()
         if self._last_close is None or now - self._last_close >= self._close_every:
             self.close_due(now)
@@ -346,8 +346,10 @@ class BanditLearner:
 def _logged_choice(decision: Decision, choice: Choice) -> LoggedChoice | None:
     """What the learning log keeps of a decision the bandit took part in (None: it did not)."""
     pending = choice.context
-    if not isinstance(pending, _Pending):
-        return None
+    return _row(decision, pending) if isinstance(pending, _Pending) else None
+
+
+def _row(decision: Decision, pending: _Pending) -> LoggedChoice:
     return LoggedChoice(
         tenant_id=decision.tenant_id,
         decision_id=decision.decision_id,

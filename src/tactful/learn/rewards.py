@@ -6,6 +6,7 @@ count; later ones are stored (the outcome table keeps everything) but never lear
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,7 +36,12 @@ class Reward:
 
 
 def window(spec: RewardSection) -> timedelta:
-    return timedelta(seconds=duration_seconds(spec.window))
+    return _window(spec.window)
+
+
+@functools.lru_cache(maxsize=64)  # read on every live decision
+def _window(text: str) -> timedelta:
+    return timedelta(seconds=duration_seconds(text))
 
 
 def partial_reward(spec: RewardSection, fact: OutcomeFact, decided_at: datetime) -> float | None:

@@ -147,7 +147,8 @@ class CompiledPolicy:
             # A learner's arm for the input just evaluated on this thread: the facts and the channel
             # stage do not depend on the arm, so start from that evaluation's state after its channel
             # stage. The CEL context is reused: `decision` is republished by each stage that reads
-            # it, and `tone` is reset to the neutral tone the action and tone stages start from.
+            # it, and `tone` is reset to the neutral tone the action and tone stages start from; so
+            # the conditions that do not read `decision` hold as they did (``Evaluation.known``).
             ctx, plan = last.ctx, last.plan
             ev = Evaluation(
                 ctx=ctx,
@@ -155,6 +156,7 @@ class CompiledPolicy:
                 decision_stages=self._decision_stages,
                 rules_fired=list(last.rules_fired),
                 notes=list(last.notes),
+                known=last.known,
             )
             if self._tone_read_early:
                 self._facts.set_tone(ctx, self.neutral_tone.attributes(), self.neutral_tone.style)
@@ -169,13 +171,18 @@ class CompiledPolicy:
             notes.extend(clock.notes)
 
             ctx = self._facts.context(inp, clock, notes)
-            ev = Evaluation(ctx=ctx, facts=self._facts, decision_stages=self._decision_stages, notes=notes)
+            known: dict[int, tuple[bool, str | None]] = {}
+            ev = Evaluation(
+                ctx=ctx, facts=self._facts, decision_stages=self._decision_stages, notes=notes, known=known
+            )
             if self._tone_read_early:
                 self._facts.set_tone(ctx, self.neutral_tone.attributes(), self.neutral_tone.style)
             ev.publish_decision("channel", channel=inbound, inbound=inbound, proactive=False, action="")
 
             plan = plan_channels(self._guardrails, self._preference, self._channel_rules, inp, clock, ev)
-            self._last.value = _AfterChannels(original, ctx, plan, tuple(ev.rules_fired), tuple(ev.notes))
+            self._last.value = _AfterChannels(
+                original, ctx, plan, tuple(ev.rules_fired), tuple(ev.notes), known
+            )
         if channel is not None and channel is not plan.primary:
             plan = _with_primary(plan, channel)
         outcome = choose_action(self._action_rules, plan, ev)
@@ -223,6 +230,8 @@ class _AfterChannels:
     plan: ChannelPlan
     rules_fired: tuple[str, ...]
     notes: tuple[str, ...]
+    #: The conditions that do not read ``decision``, filled on by the rest of that evaluation.
+    known: dict[int, tuple[bool, str | None]]
 
 
 def _with_primary(plan: ChannelPlan, channel: Channel) -> ChannelPlan:

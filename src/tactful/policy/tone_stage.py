@@ -94,7 +94,8 @@ def compute_tone(
     for attribute, delta in (extra_shift or {}).items():
         state.values[attribute] = _clip(state.values[attribute] + delta)
 
-    final = {a: _constrain(a, state.values[a], bounds.get(a), ordered, ev) for a in TONE_ATTRIBUTES}
+    clamping = [r for r in reversed(ordered) if r.clamps]  # highest (priority, file order) first
+    final = {a: _constrain(a, state.values[a], bounds.get(a), clamping, ev) for a in TONE_ATTRIBUTES}
     styled = [r for r in ordered if r.style is not None]
     style = styled[-1].style if styled and styled[-1].style else neutral.style
     # Four decimals: more precision means nothing for tone, and float noise (0.5228999999999999)
@@ -106,12 +107,16 @@ def _constrain(
     attribute: ToneAttribute,
     value: float,
     brand: Interval | None,
-    ordered: list[ToneRule],
+    descending: list[ToneRule],
     ev: Evaluation,
 ) -> float:
-    descending = [r for r in reversed(ordered) if r.clamps]  # highest (priority, file order) first
-    if not descending and brand is None:
-        return value
+    """``descending``: the matched rules with clamps, highest (priority, file order) first."""
+    if not descending:
+        if brand is None:
+            return value
+        low, high = max(0.0, brand[0]), min(1.0, brand[1])
+        if low <= high:  # the brand bounds alone (the common case); else the general path notes it
+            return _clip(min(max(value, low), high))
     constraints: list[tuple[str, Interval]] = []
     constraints += [
         (r.id, (lo, hi)) for r in descending if r.overrides_brand for a, lo, hi in r.clamps if a == attribute

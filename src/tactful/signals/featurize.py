@@ -70,7 +70,7 @@ DENSE: Final = (
 DENSE_SCALE: Final = 0.5  # the dense block's weight next to the two unit-length sparse blocks
 _WORD_CACHE: Final = 200_000  # distinct words whose character-gram columns are remembered
 _TRUE: Final = np.ones(1, dtype=bool)
-_NO_BIGRAMS: Final[dict[str, int]] = {}
+_NO_BIGRAMS: Final[dict[str, bytes]] = {}
 
 
 @cache
@@ -101,14 +101,25 @@ def _grams(tokens: Sequence[str]) -> Iterable[str]:
                 yield "c " + padded[i : i + n]
 
 
+# What the dense cues need of a token: its VADER valence (None if not in the lexicon), whether it
+# negates what follows, whether it is alphabetic. The featurizer keeps it in its token cache.
+_Valence = tuple[float | None, bool, bool]
+
+
+def _valence(token: str) -> _Valence:
+    return vader_lexicon().get(token), token in _NEGATORS, token.isalpha()
+
+
 def dense_cues(text: str, tokens: Sequence[str]) -> list[float]:
     """The dense cue values, each roughly within [−1, 1]."""
-    lexicon = vader_lexicon()
+    return _dense_cues(text, [_valence(t) for t in tokens])
+
+
+def _dense_cues(text: str, tokens: Sequence[_Valence]) -> list[float]:
     pos = neg = 0.0
     high = low = 0.0
     negated = False
-    for token in tokens:
-        valence = lexicon.get(token)
+    for valence, negator, alphabetic in tokens:
         if valence is not None:
             if negated:
                 valence = -0.74 * valence  # VADER's own negation dampening
@@ -116,7 +127,7 @@ def dense_cues(text: str, tokens: Sequence[str]) -> list[float]:
             neg += min(valence, 0.0)
             high = max(high, valence)
             low = min(low, valence)
-        negated = token in _NEGATORS or (negated and token.isalpha() and valence is None)
+        negated = negator or (negated and alphabetic and valence is None)
     letters = sum(map(str.isalpha, text))  # map and filter loop in C; a comprehension costs 3x
     caps = sum(map(str.isupper, filter(str.isalpha, text))) / letters if letters else 0.0
     stripped = text.strip()
@@ -190,42 +201,43 @@ class Featurizer:
         self._block = np.fromiter((t.startswith("c ") for t in terms), np.intp, len(terms))
         self._dense_start = len(terms)
         self._dense_columns = np.arange(self._dense_start, self._dense_start + len(DENSE), dtype=np.intp)
-        # "b first second" as first -> {second: column}: a bigram costs two look-ups in small dicts
-        # with the tokens' own cached hashes, no string built per pair.
-        self._bigrams: dict[str, dict[str, int]] = {}
+        # Columns are kept as the bytes of intp arrays: a message's are joined with bytes.join and
+        # read by one np.frombuffer, which touches less memory than concatenating arrays (this
+        # runs on cold caches inside a decision). "b first second" is kept as first -> {second:
+        # column}: a bigram costs two look-ups in small dicts, no string built per pair.
+        self._bigrams: dict[str, dict[str, bytes]] = {}
         for i, term in enumerate(terms):
             if term.startswith("b "):
                 first, _, second = term[2:].partition(" ")
-                self._bigrams.setdefault(first, {})[second] = i
-        self._tokens: dict[str, tuple[npt.NDArray[np.intp], dict[str, int]]] = {}
+                self._bigrams.setdefault(first, {})[second] = np.intp(i).tobytes()
+        self._tokens: dict[str, tuple[bytes, dict[str, bytes], _Valence]] = {}
 
     def features(self, text: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         """The sparse columns (each once, ascending) with their values, then the dense cues'."""
         tokens = tokens_of(text)
         known = self._tokens
         entries = [known.get(t) or self._token(t) for t in tokens]
-        # Whole arrays per token, so the few hundred gram columns of a message are counted by
-        # numpy, not one Python int at a time (moving ints into numpy costs more than counting).
-        parts = [columns for columns, _ in entries]
+        # Whole blocks of columns per token, so the few hundred gram columns of a message are
+        # counted by numpy, not one Python int at a time (moving ints into numpy costs more).
+        parts = [columns for columns, _, _ in entries]
         if len(tokens) > 1:
             pairs = zip(entries[:-1], tokens[1:], strict=True)
-            bigrams = [c for (_, after), b in pairs if (c := after.get(b)) is not None]
-            parts.append(np.array(bigrams, dtype=np.intp))
-        columns, counts = _counted(np.concatenate(parts) if parts else self._dense_columns[:0])
+            parts += [c for (_, after, _), b in pairs if (c := after.get(b)) is not None]
+        columns, counts = _counted(np.frombuffer(b"".join(parts), dtype=np.intp))
         values = (1.0 + np.log(counts)) * self._idf[columns]
         # Each block L2-normalised on its own; idf >= 1, so a block with a column has a norm > 0.
         block = self._block[columns]
         values /= np.sqrt(np.bincount(block, weights=values * values, minlength=2))[block]
-        dense = np.asarray(dense_cues(text, tokens)) * DENSE_SCALE
+        dense = np.asarray(_dense_cues(text, [valence for _, _, valence in entries])) * DENSE_SCALE
         return (
             np.concatenate((columns, self._dense_columns)),
             np.concatenate((values, dense)).astype(np.float32),
         )
 
-    def _token(self, token: str) -> tuple[npt.NDArray[np.intp], dict[str, int]]:
-        """A token's columns (its word gram and, for a word, its character grams) and the bigram
-        columns of the tokens that may follow it; cached, as words repeat far more than they vary:
-        most messages build no gram string at all."""
+    def _token(self, token: str) -> tuple[bytes, dict[str, bytes], _Valence]:
+        """A token's columns (its word gram and, for a word, its character grams), the bigram
+        columns of the tokens that may follow it and its VADER reading; cached, as words repeat
+        far more than they vary: most messages build no gram string at all."""
         index = self._index
         found = [c] if (c := index.get("w " + token)) is not None else []
         if token[0].isalnum():
@@ -236,7 +248,11 @@ class Featurizer:
                 for i in range(len(padded) - n + 1)
             )
             found.extend(c for c in map(index.get, grams) if c is not None)
-        entry = (np.array(found, dtype=np.intp), self._bigrams.get(token, _NO_BIGRAMS))
+        entry = (
+            np.array(found, dtype=np.intp).tobytes(),
+            self._bigrams.get(token, _NO_BIGRAMS),
+            _valence(token),
+        )
         if len(self._tokens) < _WORD_CACHE:
             self._tokens[token] = entry
         return entry

@@ -77,7 +77,7 @@ class HeadSet:
         a softmax head's probabilities, a linear head's ``unit`` score. A dozen array operations
         whatever the number of heads or rows (per head, the call overhead would dominate)."""
         layout = self._layout
-        x = (z.astype(np.float64) - layout.center) * layout.factor
+        x = (z - layout.center) * layout.factor  # float64: the layout's arrays are
         squashed = 1.0 / (1.0 + np.exp(-x[:, layout.linear]))
         x -= np.repeat(np.maximum.reduceat(x, layout.starts, axis=1), layout.widths, axis=1)
         out = np.exp(x)

@@ -2,7 +2,8 @@
 and ``load_tier`` for every tier by name (the heavy ``multilingual`` and ``transformer`` tiers are
 composites over ``fast``: ``signals/heavy.py``).
 
-Each model tier scores all its heads with one matrix product per message (or per batch) and turns
+Each model tier scores all its heads with one product per message (gathered weight rows for ``fast``,
+one matrix product per batch for the encoder tiers), post-processes every head in one pass and turns
 the scores into ``Signals``. Language and urgency have no labelled training data here, so every
 tier takes them from the lexicon rules (stop-word profiles; urgent words and deadlines).
 """
@@ -182,7 +183,8 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
     def score(texts: Sequence[str]) -> F32:
         # One gather-and-product over every head's columns per message; a batch stacks the rows
         # (a CSR product would sum in another order, and batch must equal one by one).
-        return np.vstack([heads.sparse_scores(*featurizer.features(t)) for t in texts])
+        rows = [heads.sparse_scores(*featurizer.features(t)) for t in texts]
+        return rows[0][None] if len(rows) == 1 else np.vstack(rows)
 
     return ModelTier("fast", "fast-" + heads.meta.get("version", "1.0.0"), heads, score)
 

@@ -79,8 +79,11 @@ class RawTransaction:
     def __init__(self, cursor: Any, dbapi_error: type[Exception] | None = None, *, engine: Engine) -> None:
         self._cursor = cursor
         # Driver errors are raised as SQLAlchemy's (``IntegrityError`` ...), as on every other
-        # store path; in PostgreSQL's pipeline mode they can surface at a later read.
+        # store path. In PostgreSQL's pipeline mode a statement's error surfaces at the next read
+        # of any result, so reads are translated as well as executes. (A plain ``try`` at each
+        # call, not a context manager: one per statement cost more than some of the statements.)
         self._dbapi_error = dbapi_error
+        self._driver_errors: type[Exception] | tuple[()] = () if dbapi_error is None else dbapi_error
         #: The engine whose connection this is: a write kept in another database cannot join it.
         self.engine = engine
 
@@ -90,31 +93,27 @@ class RawTransaction:
             return conn
         return cls(conn.connection.cursor(), conn.dialect.loaded_dbapi.Error, engine=conn.engine)
 
-    @contextmanager
-    def _translated(self) -> Iterator[None]:
-        # In PostgreSQL's pipeline mode a statement's error surfaces at the next read of any
-        # result, so reads are translated as well as executes.
-        try:
-            yield
-        except Exception as exc:
-            if self._dbapi_error is None or not isinstance(exc, self._dbapi_error):
-                raise
-            raise DBAPIError.instance(None, None, exc, self._dbapi_error) from exc
+    def _translated(self, exc: Exception) -> DBAPIError:
+        return DBAPIError.instance(None, None, exc, cast(type[Exception], self._dbapi_error))
 
     def _run(self, sql: str, parameters: Any, many: bool = False) -> None:
-        with self._translated():
+        try:
             if many:
                 self._cursor.executemany(sql, parameters)
             else:
                 self._cursor.execute(sql, parameters)
+        except self._driver_errors as exc:
+            raise self._translated(exc) from exc
 
     def execute(self, query: PreparedQuery, values: dict[str, Any]) -> None:
         self._run(query.sql, query.parameters(values))
 
     def fetch_one(self, query: PreparedQuery, values: dict[str, Any]) -> tuple[Any, ...] | None:
         self._run(query.sql, query.parameters(values))
-        with self._translated():
+        try:
             row = self._cursor.fetchone()
+        except self._driver_errors as exc:
+            raise self._translated(exc) from exc
         return None if row is None else tuple(row)
 
     def fetch_all(self, query: PreparedQuery, values: dict[str, Any]) -> list[tuple[Any, ...]]:
@@ -136,8 +135,9 @@ class RawTransaction:
     def rows(self, *, close: bool = True) -> list[tuple[Any, ...]]:
         """The rows of a read made with ``send`` (whose cursor is then closed)."""
         try:
-            with self._translated():
-                return [tuple(row) for row in self._cursor.fetchall()]
+            return [tuple(row) for row in self._cursor.fetchall()]
+        except self._driver_errors as exc:
+            raise self._translated(exc) from exc
         finally:
             if close:
                 self._cursor.close()

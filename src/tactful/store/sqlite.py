@@ -52,6 +52,10 @@ def open_database(url: str) -> Database:
     engine = sa_create_engine(
         parsed,
         poolclass=QueuePool,
+        # Last in, first out: a lone caller keeps getting the connection it used last, whose page
+        # cache is still valid when no other connection wrote since (SQLite drops a connection's
+        # cache whenever another one committed). Measured: the decision's read 0.142 → 0.118 ms.
+        pool_use_lifo=True,
         connect_args={"check_same_thread": False, "timeout": timeout},
     )
     # secure_delete: deleted rows are overwritten with zeros, so an erased customer's key and

@@ -1,0 +1,101 @@
+"""A/B of a signal tier's ``extract``: an earlier commit against this checkout, in one process.
+
+    PYTHONPATH=src python bench/signals_ab.py --rev f933f88 [--tier fast] [--messages FILE.jsonl]
+
+The earlier commit's ``src/tactful`` is exported with ``git archive`` into a temporary folder and
+imported as the package ``tactful_ab_old`` (its absolute imports rewritten), so both versions load
+their own artifacts and run side by side. Rounds alternate which version goes first; each message
+is timed in thread CPU time (the machine is shared: a neighbour's load does not count), and the
+figure is the median over rounds of each round's p50.
+
+Two regimes: warm (message after message, as a loop over a data set runs) and cold (CPU caches
+evicted before each message, as the rest of a decision evicts them between two signal stages; see
+``bench/signals.py``). Messages: the customer messages the decide benchmark uses
+(``tactful.demo.load_messages``) unless ``--messages`` names a JSON-lines file with a ``text`` field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import io
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from signals import _Evictor  # bench/ is on sys.path when run as a script
+
+OLD = "tactful_ab_old"
+
+
+def export(rev: str, into: Path) -> None:
+    """``src/tactful`` at ``rev`` as the package ``OLD`` under ``into``."""
+    archive = subprocess.run(["git", "archive", rev, "src/tactful"], check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    package = into / OLD
+    (into / "src" / "tactful").rename(package)
+    pattern = re.compile(r"\btactful(?=[.\s])")
+    for path in package.rglob("*.py"):
+        path.write_text(pattern.sub(OLD, path.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+def rounds(
+    extract: dict[str, Callable[[str], object]], texts: list[str], evict: _Evictor | None, n: int
+) -> dict[str, float]:
+    p50s: dict[str, list[float]] = {name: [] for name in extract}
+    for i in range(n):
+        for name in sorted(extract, reverse=bool(i % 2)):
+            took = []
+            for text in texts:
+                if evict is not None:
+                    evict()
+                start = time.thread_time_ns()
+                extract[name](text)
+                took.append((time.thread_time_ns() - start) / 1e3)
+            p50s[name].append(float(np.percentile(took, 50)))
+    return {name: float(np.median(values)) for name, values in p50s.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rev", required=True, help="the earlier commit (B is this checkout)")
+    parser.add_argument("--tier", default="fast")
+    parser.add_argument("--messages", type=Path, default=None)
+    args = parser.parse_args()
+    if args.messages:
+        texts = [json.loads(line)["text"] for line in args.messages.read_text(encoding="utf-8").splitlines()]
+    else:
+        from tactful.demo import load_messages
+
+        texts = [m.text for m in load_messages(None)[0]]
+    with tempfile.TemporaryDirectory() as folder:
+        export(args.rev, Path(folder))
+        sys.path.insert(0, folder)
+        tiers = {
+            "A " + args.rev: importlib.import_module(f"{OLD}.signals.tiers").load_tier(args.tier),
+            "B this checkout": importlib.import_module("tactful.signals.tiers").load_tier(args.tier),
+        }
+        extract = {name: tier.extract for name, tier in tiers.items()}
+        for text in texts:  # warm-up: caches of both
+            for run in extract.values():
+                run(text)
+        warm = rounds(extract, texts, None, 7)
+        cold = rounds(extract, texts[:300], _Evictor(), 2)
+    (a, b) = sorted(extract)
+    cold_n = min(300, len(texts))
+    print(f"tier {args.tier}, {len(texts)} messages (cold: the first {cold_n}), thread CPU p50 per message")
+    for label, found in (("warm", warm), ("cold", cold)):
+        print(f"{label}: A {found[a]:.0f} µs, B {found[b]:.0f} µs, B/A {found[b] / found[a]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
