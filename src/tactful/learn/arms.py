@@ -87,6 +87,4 @@ def moved_to(result: PolicyResult, channel: Channel, inbound: Channel) -> Policy
     choice = result.channel.model_copy(
         update={"primary": channel, "fallbacks": tuple(c for c in allowed if c is not channel)}
     )
-    return result.model_copy(
-        update={"channel": choice, "proactive": proactive_on(result, channel, inbound)}
-    )
+    return result.model_copy(update={"channel": choice, "proactive": proactive_on(result, channel, inbound)})
