@@ -35,7 +35,7 @@ from timing import pct
 
 from tactful.config import Settings
 from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
-from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
+from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage, TenantId
 from tactful.engine import Engine
 
 
@@ -44,6 +44,22 @@ class Clock(timing.Clock):
 
     def __init__(self) -> None:
         super().__init__(step=timedelta(seconds=7))
+
+
+def demo_message(
+    tenant_id: TenantId, texts: list[str], i: int, sent_at: datetime, prefix: str = "b"
+) -> InboundMessage:
+    """The ``i``-th bench message: the demo customers and texts in turn, 97 conversations."""
+    c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
+    return InboundMessage(
+        event_id=EventId(f"{prefix}{i}"),
+        tenant_id=tenant_id,
+        customer_id=CustomerId(c.customer_id),
+        conversation_id=ConversationId(f"k{i % 97}"),
+        channel=c.channel,
+        text=texts[i % len(texts)],
+        sent_at=sent_at,
+    )
 
 
 def time_decisions(engine: Engine, n: int) -> dict[str, object]:
@@ -57,16 +73,7 @@ def time_decisions(engine: Engine, n: int) -> dict[str, object]:
     cpu: list[float] = []  # this thread's CPU time per decision (no waiting for the disk)
 
     def message(i: int) -> InboundMessage:
-        c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
-        return InboundMessage(
-            event_id=EventId(f"b{i}"),
-            tenant_id=tenant_id,
-            customer_id=CustomerId(c.customer_id),
-            conversation_id=ConversationId(f"k{i % 97}"),
-            channel=c.channel,
-            text=texts[i % len(texts)],
-            sent_at=clock.now,
-        )
+        return demo_message(tenant_id, texts, i, clock.now)
 
     # Decisions where a richer signal tier ran (its gate opened and the channel's budget allowed
     # it): that tier's wait is reported separately, as the issue asks, beside the net-only path.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tactful.context.aggregations import Plan, compute, read
+from tactful.context.aggregations import Plan, compute, parse_state, read, state_text
 from tactful.context.definitions import parse_definitions, parse_duration
 from tactful.context.events import FeatureEvent
 from tactful.errors import InputRejected
@@ -224,3 +225,16 @@ def test_the_default_set_is_versioned_by_content() -> None:
     defs = default_definitions()
     assert defs.version == 0 and defs.label.startswith("default+") and len(defs.content_hash) == 64
     assert {"proactive_contacts_24h", "sentiment_ewma", "last_csat"} <= set(defs.names)
+
+
+# -- the stored text of a state ------------------------------------------------------------------
+
+
+def test_a_state_text_reads_back_as_the_state_and_older_texts_still_read() -> None:
+    p = plan("proactive_contacts_24h")
+    state = compute(p, [decision(f"d{i}", at(minutes=i), proactive=True) for i in range(40)])
+    text = state_text(state)
+    assert parse_state(text) == state
+    assert json.loads(text) == state  # plain compact JSON, as any reader of the column expects
+    # States written before orjson (``json.dumps``, compact) read back as the same state.
+    assert parse_state(json.dumps(state, separators=(",", ":"))) == state

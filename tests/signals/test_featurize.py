@@ -95,3 +95,28 @@ def test_remembered_token_readings_change_no_view() -> None:
     # starts one without counting as a lower-case start
     assert (view.caps_words, view.lowercase_i, view.sentences, view.lowercase_starts) == (2, 1, 3, 2)
     assert view.words[0] == "acmehelp" and view.sentence_starts == ("my", "i", "www.example.com")
+
+
+def test_the_language_model_reads_remembered_words_as_their_grams() -> None:
+    from tactful.signals import language_chars
+
+    model = language_chars.load()
+    if model is None:
+        pytest.skip("no language artifact")
+    index = {term: i for i, term in enumerate(model.terms)}
+    for text in ["quiero hablar con una persona", "Mitarbeiter sprechen bitte", "hola hola hola", "123 !!"]:
+        for _ in range(2):  # the second time through the remembered words
+            found, evidence = model.probabilities(text)
+            grams = language_chars.grams(text)
+            assert evidence == len(grams)
+            if not grams:
+                assert found == {}
+                continue
+            rows = [index[g] for g in grams if g in index]
+            total = model.log_p[rows].sum(axis=0) + (len(grams) - len(rows)) * model.unknown
+            mean = total / len(grams) * language_chars.SHARPNESS * math.sqrt(len(grams))
+            expected = np.exp(mean - mean.max())
+            expected /= expected.sum()
+            np.testing.assert_allclose(
+                [found[lang] for lang in language_chars.LANGUAGES], expected, rtol=1e-6
+            )

@@ -16,7 +16,9 @@ A customer group (``group_key``: the context without the situation) is monitored
 
 What it cannot see: a change in an arm that is not being played. The regressor follows the played
 arm's rewards closely (on the telco spec's drift the residual mean stayed ~0), so a newly better
-arm is found only by exploration, not by this monitor.
+arm is found only by exploration, not by this monitor. Hence the second monitor (``observe_level``):
+the played channel's reward level per customer group, against each cell's long-run mean — the fall
+of the played arm, which the regressor absorbs, shows there; its alarm resets the group.
 """
 
 from __future__ import annotations
@@ -150,9 +152,10 @@ class DriftMonitor:
 
     def observe_level(self, key: str, cell: str, reward: float) -> bool:
         """The reward level of one channel in one customer group (``key``: ``level_key``), measured
-        against the long-run mean of its ``cell`` (style and local-hour bucket): a channel's reward
-        swings with the hour (availability) and differs by style, and a sequence of night-time
-        rewards must not read as a fall. The cell means remember everything since the last reset
+        against the long-run mean of its ``cell`` (context, style and local-hour bucket): a
+        channel's reward swings with the hour (availability) and differs by style and situation, so
+        a run of night-time rewards, or the policy moving the channel to other situations, must not
+        read as a fall. The cell means remember everything since the last reset
         (unlike the regressor, which follows the newest rewards), so a fall stands out."""
         seen = self.cells.get(cell)
         if seen is None:

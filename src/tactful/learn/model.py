@@ -148,7 +148,7 @@ class BanditModel:
             if features.get("epg") == (_epoch_tag(group, gstate) if gstate.epoch else None) and (
                 self.drift.observe_level(
                     key := level_key(group, arms[chosen].channel.value),
-                    f"{key}#{arms[chosen].style}|{features.get('hr')}",
+                    f"{key}#{zlib.crc32(ckey.encode()):x}|{arms[chosen].style}|{features.get('hr')}",
                     reward,
                 )
             ):

@@ -37,12 +37,14 @@ _WORD: Final = re.compile(r"[^\W\d_]+")
 
 
 def grams(text: str) -> list[str]:
-    out: list[str] = []
-    for word in _WORD.findall(_NOISE.sub(" ", text.lower())):
-        padded = f" {word} "
-        for n in (1, 2, 3):
-            out.extend(padded[i : i + n] for i in range(len(padded) - n + 1) if padded[i : i + n] != " ")
-    return out
+    return [g for word in _WORD.findall(_NOISE.sub(" ", text.lower())) for g in _word_grams(word)]
+
+
+def _word_grams(word: str) -> list[str]:
+    padded = f" {word} "
+    return [
+        padded[i : i + n] for n in (1, 2, 3) for i in range(len(padded) - n + 1) if padded[i : i + n] != " "
+    ]
 
 
 @dataclass(frozen=True)
@@ -53,19 +55,32 @@ class CharModel:
 
     def probabilities(self, text: str) -> tuple[dict[str, float], int]:
         """Language → probability, and how many grams the text had (the evidence)."""
-        found = grams(text)
-        if not found:
+        words = _WORD.findall(_NOISE.sub(" ", text.lower()))
+        if not words:
             return {}, 0
-        index = _index(self)
-        rows = [index.get(g, -1) for g in found]
-        known = [r for r in rows if r >= 0]
-        unknown = len(rows) - len(known)
+        by_word = _rows(self)
+        known: list[int] = []
+        count = 0
+        for word in words:  # each word's grams looked up once per process, not once per message
+            entry = by_word.get(word) or self._word_rows(word, by_word)
+            known.extend(entry[0])
+            count += entry[1]
+        unknown = count - len(known)
         total = self.log_p[known].sum(axis=0) + unknown * self.unknown
-        mean = total / len(rows) * SHARPNESS * math.sqrt(len(rows))
+        mean = total / count * SHARPNESS * math.sqrt(count)
         mean = mean - mean.max()
         p = np.exp(mean)
         p = p / p.sum()
-        return {language: float(p[i]) for i, language in enumerate(LANGUAGES)}, len(rows)
+        return {language: float(p[i]) for i, language in enumerate(LANGUAGES)}, count
+
+    def _word_rows(self, word: str, by_word: dict[str, tuple[list[int], int]]) -> tuple[list[int], int]:
+        """The rows of ``word``'s kept grams, in ``grams`` order, and how many grams it has."""
+        index = _index(self)
+        found = _word_grams(word)
+        entry = ([r for g in found if (r := index.get(g, -1)) >= 0], len(found))
+        if len(by_word) < _WORDS_KEPT:
+            by_word[word] = entry
+        return entry
 
     def save(self, path: Path) -> None:
         with path.open("wb") as handle:
@@ -78,6 +93,13 @@ class CharModel:
 
 
 _INDEXES: dict[int, dict[str, int]] = {}
+_ROWS: dict[int, dict[str, tuple[list[int], int]]] = {}
+_WORDS_KEPT: Final = 100_000
+
+
+def _rows(model: CharModel) -> dict[str, tuple[list[int], int]]:
+    """Per model, word → (its kept grams' rows, its gram count), filled as words are met."""
+    return _ROWS.setdefault(id(model), {})
 
 
 def _index(model: CharModel) -> dict[str, int]:

@@ -93,7 +93,7 @@ class RawTransaction:
             return conn
         return cls(conn.connection.cursor(), conn.dialect.loaded_dbapi.Error, engine=conn.engine)
 
-    def _translated(self, exc: Exception) -> DBAPIError:
+    def _translated(self, exc: Exception) -> Exception:
         return DBAPIError.instance(None, None, exc, cast(type[Exception], self._dbapi_error))
 
     def _run(self, sql: str, parameters: Any, many: bool = False) -> None:
