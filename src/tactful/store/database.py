@@ -28,10 +28,6 @@ log = logging.getLogger(__name__)
 #: Connection execution options read by the SQLite ``begin`` hook.
 WRITE_OPTION = "tactful_write"
 SINGLE_READ_OPTION = "tactful_single_read"
-#: What ``Database.raw_write(pipeline=True)`` opens on PostgreSQL (its default isolation, stated).
-_PG_BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
-#: ``psycopg.pq.TransactionStatus.IDLE``, without importing the driver where SQLite runs alone.
-_PG_IDLE = 0
 
 
 #: Marks a parameter the statement carries no value of its own for (see ``PreparedQuery``).
@@ -266,7 +262,9 @@ class Database:
         """
         dbapi_error = self.engine.dialect.loaded_dbapi.Error
         if pipeline and self.backend == "postgresql":
-            with self._pipelined_raw_write(dbapi_error) as tx:
+            from tactful.store.postgres_pipeline import pipelined_transaction
+
+            with pipelined_transaction(self.engine) as tx:
                 yield tx
             return
         with self._write_lock:
@@ -295,36 +293,6 @@ class Database:
                 raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
             finally:
                 raw.close()  # back to the pool
-
-    @contextmanager
-    def _pipelined_raw_write(self, dbapi_error: type[Exception]) -> Iterator[RawTransaction]:
-        """``raw_write(pipeline=True)`` on PostgreSQL: BEGIN and COMMIT go out as plain statements
-        of the pipeline, the driver in autocommit mode. psycopg's own transaction syncs the pipeline
-        after the BEGIN it issues and again after its COMMIT: two round trips of their own on top
-        of the pipeline's exit (issue 12: five round trips per decision where three do)."""
-        raw = self.engine.raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        try:
-            driver.autocommit = True  # psycopg's Connection
-            cursor = raw.cursor()
-            try:
-                with driver.pipeline():
-                    cursor.execute(_PG_BEGIN)
-                    yield RawTransaction(cursor, dbapi_error, engine=self.engine)
-                    cursor.execute("COMMIT")
-            except BaseException:
-                if not driver.closed and driver.info.transaction_status != _PG_IDLE:
-                    driver.execute("ROLLBACK")  # the statements failed, or the caller raised
-                raise
-            finally:
-                cursor.close()
-                if not driver.closed:
-                    driver.autocommit = False
-        except dbapi_error as exc:
-            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
-        finally:
-            raw.close()  # back to the pool
 
     def _pipeline(self, raw: Any, pipeline: bool) -> AbstractContextManager[object]:
         """psycopg's pipeline mode on ``raw`` when asked for on PostgreSQL (see :meth:`write`)."""
