@@ -79,7 +79,7 @@ def _database(backend: str, tmp: Path) -> Iterator[str]:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def child(backend: str, drains: int, per_drain: int) -> dict[str, Any]:
+def child(backend: str, drains: int, per_drain: int, chunk: int | None) -> dict[str, Any]:
     """One tree's figures (runs in a process whose ``tactful`` is that tree's)."""
     from run import demo_message  # bench/ is on sys.path
     from timing import Clock, pct
@@ -92,6 +92,8 @@ def child(backend: str, drains: int, per_drain: int) -> dict[str, Any]:
         engine = Engine.from_settings(Settings(database_url=url), clock=Clock(), background_relay=True)
         relay = engine.relay
         relay.kick = lambda: None  # type: ignore[method-assign]  # held back: drained below only
+        if chunk is not None:
+            relay._batch = chunk  # both trees' relays take it (the old one's default was 200)
         try:
             tenant_id, _ = seed(engine)
             texts = [m.text for m in load_messages(None)[0]]
@@ -163,10 +165,11 @@ def main() -> None:
     parser.add_argument("--drains", type=int, default=60)
     parser.add_argument("--per-drain", type=int, default=16)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--chunk", type=int, default=None, help="events per claim (default: each tree's)")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.drains, args.per_drain)))
+        print(json.dumps(child(args.child, args.drains, args.per_drain, args.chunk)))
         return
     with tempfile.TemporaryDirectory() as folder:
         trees = {"old": str(export(args.rev, Path(folder))), "new": str(ROOT / "src")}
@@ -175,11 +178,14 @@ def main() -> None:
             for backend in args.backends.split(","):
                 for name in sorted(trees, reverse=bool(i % 2)):
                     env = {**os.environ, "PYTHONPATH": f"{trees[name]}{os.pathsep}{ROOT / 'bench'}"}
-                    out = subprocess.run(
-                        [sys.executable, __file__, "--child", backend, "--drains", str(args.drains),
-                         "--per-drain", str(args.per_drain)],
-                        check=True, capture_output=True, text=True, env=env, cwd=ROOT,
-                    ).stdout
+                    command = [sys.executable, __file__, "--child", backend, "--drains", str(args.drains)]
+                    command += ["--per-drain", str(args.per_drain)]
+                    if args.chunk is not None:
+                        command += ["--chunk", str(args.chunk)]
+                    done = subprocess.run(
+                        command, check=True, capture_output=True, text=True, env=env, cwd=ROOT
+                    )
+                    out = done.stdout
                     row = json.loads(out.strip().splitlines()[-1])
                     results.setdefault((backend, name), []).append(row)
                     print(f"round {i} {backend:10} {name}: {json.dumps(row)}", flush=True)
