@@ -47,31 +47,48 @@ _TEXTS = [
 ]
 
 
-def _reference(vocabulary: Vocabulary, text: str) -> np.ndarray:
+def _reference(vocabulary: Vocabulary, text: str, scheme: str = "tfidf") -> np.ndarray:
     index = {term: i for i, term in enumerate(vocabulary.terms)}
     tokens = tokens_of(text)
     counts = Counter(index[g] for g in _grams(tokens) if g in index)
     vector = np.zeros(vocabulary.width)
     for is_char in (False, True):
         block = {c: k for c, k in counts.items() if vocabulary.terms[c].startswith("c ") == is_char}
-        values = {c: (1.0 + math.log(k)) * float(vocabulary.idf[c]) for c, k in block.items()}
-        norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
+        if scheme == "additive":  # raw counts; the norm sums idf² over occurrences
+            values = {c: k * float(vocabulary.idf[c]) for c, k in block.items()}
+            norm = math.sqrt(sum(k * float(vocabulary.idf[c]) ** 2 for c, k in block.items())) or 1.0
+        else:
+            values = {c: (1.0 + math.log(k)) * float(vocabulary.idf[c]) for c, k in block.items()}
+            norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
         for c, v in values.items():
             vector[c] = v / norm
     vector[len(vocabulary.terms) :] = np.asarray(dense_cues(text, tokens)) * DENSE_SCALE
     return vector
 
 
+@pytest.mark.parametrize("scheme", ["tfidf", "additive"])
 @pytest.mark.parametrize("text", _TEXTS)
-def test_features_are_the_defined_tf_idf(text: str) -> None:
+def test_features_are_the_defined_tf_idf(text: str, scheme: str) -> None:
     vocabulary = Vocabulary.build(_TRAIN * 3)
-    featurizer = Featurizer(vocabulary)
+    featurizer = Featurizer(vocabulary, scheme)  # type: ignore[arg-type]
     for _ in range(2):  # the second time through the token caches
         columns, values = featurizer.features(text)
         assert len(set(columns.tolist())) == len(columns)
         found = np.zeros(vocabulary.width)
         found[columns] = values
-        np.testing.assert_allclose(found, _reference(vocabulary, text), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(found, _reference(vocabulary, text, scheme), rtol=1e-6, atol=1e-7)
+
+
+def test_the_schemes_differ_only_where_a_gram_repeats() -> None:
+    vocabulary = Vocabulary.build(_TRAIN * 3)
+    once, twice = "thank you", "where is my order where is my order"
+    assert np.allclose(_reference(vocabulary, once), _reference(vocabulary, once, "additive"))
+    assert not np.allclose(_reference(vocabulary, twice), _reference(vocabulary, twice, "additive"))
+
+
+def test_an_unknown_scheme_is_refused() -> None:
+    with pytest.raises(ValueError, match="feature scheme"):
+        Featurizer(Vocabulary.build(_TRAIN), "bm25")  # type: ignore[arg-type]
 
 
 def test_the_caps_cue_counts_upper_case_letters_only() -> None:

@@ -3,9 +3,16 @@ inside words, and a few dense cues (VADER word valences, punctuation, case, leng
 
 One vocabulary serves all heads, so a message is featurised once per tier call, not once per model.
 The same code builds the training matrices (``matrix``) and featurises at run time (``features``):
-the numbers a model is trained on are exactly the numbers it later sees. Each block (words, chars)
-is TF-IDF weighted with sublinear term frequency and L2-normalised on its own, as scikit-learn's
-``TfidfVectorizer(sublinear_tf=True)`` does.
+the numbers a model is trained on are exactly the numbers it later sees. Two weightings (``Scheme``):
+
+- ``tfidf``: each block (words, chars) TF-IDF weighted with sublinear term frequency and
+  L2-normalised on its own, as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` does. Tenant
+  intent models and artifacts trained before 2026-12-04 use it.
+- ``additive``: raw term frequency, and each block divided by the square root of the sum of its
+  columns' squared IDF *over occurrences* (``Σ count · idf²``, not ``Σ (count · idf)²``). Both the
+  block's vector and that sum are sums over the message's tokens, so a linear model's scores are a
+  sum of per-token rows precomputed once per word (``signals/token_scores.py``): the fast tier's
+  per-message cost is a look-up and an add per token, not a gather of every gram's weight row.
 """
 
 from __future__ import annotations
@@ -18,11 +25,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+
+Scheme = Literal["tfidf", "additive"]
+SCHEMES: Final[tuple[Scheme, ...]] = ("tfidf", "additive")
+
+
+def scheme_of(meta: dict[str, object]) -> Scheme:
+    """The feature scheme an artifact's metadata names; artifacts from before the additive scheme
+    name none and were trained on tfidf."""
+    name = meta.get("features", "tfidf")
+    for scheme in SCHEMES:
+        if name == scheme:
+            return scheme
+    raise ValueError(f"unknown feature scheme {name!r}; expected one of {', '.join(SCHEMES)}")
+
 
 _TOKEN: Final = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[!?]+|[^\w\s]")
 _NEGATORS: Final = frozenset(
@@ -103,19 +124,19 @@ def _grams(tokens: Sequence[str]) -> Iterable[str]:
 
 # What the dense cues need of a token: its VADER valence (None if not in the lexicon), whether it
 # negates what follows, whether it is alphabetic. The featurizer keeps it in its token cache.
-_Valence = tuple[float | None, bool, bool]
+Valence = tuple[float | None, bool, bool]
 
 
-def _valence(token: str) -> _Valence:
+def _valence(token: str) -> Valence:
     return vader_lexicon().get(token), token in _NEGATORS, token.isalpha()
 
 
 def dense_cues(text: str, tokens: Sequence[str]) -> list[float]:
     """The dense cue values, each roughly within [−1, 1]."""
-    return _dense_cues(text, [_valence(t) for t in tokens])
+    return valence_cues(text, [_valence(t) for t in tokens])
 
 
-def _dense_cues(text: str, tokens: Sequence[_Valence]) -> list[float]:
+def valence_cues(text: str, tokens: Sequence[Valence]) -> list[float]:
     pos = neg = 0.0
     high = low = 0.0
     negated = False
@@ -192,8 +213,11 @@ class Vocabulary:
 class Featurizer:
     """Turns text into (column indices, values) over a ``Vocabulary`` plus the dense cues."""
 
-    def __init__(self, vocabulary: Vocabulary) -> None:
+    def __init__(self, vocabulary: Vocabulary, scheme: Scheme = "tfidf") -> None:
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown feature scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
         self.vocabulary = vocabulary
+        self.scheme = scheme
         self._index = {term: i for i, term in enumerate(vocabulary.terms)}
         self._idf = vocabulary.idf.astype(np.float64)
         # Each column's TF-IDF block: 0 for the word grams ("w ", "b "), 1 for the character grams.
@@ -210,7 +234,7 @@ class Featurizer:
             if term.startswith("b "):
                 first, _, second = term[2:].partition(" ")
                 self._bigrams.setdefault(first, {})[second] = np.intp(i).tobytes()
-        self._tokens: dict[str, tuple[bytes, dict[str, bytes], _Valence]] = {}
+        self._tokens: dict[str, tuple[bytes, dict[str, bytes], Valence]] = {}
 
     def features(self, text: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         """The sparse columns (each once, ascending) with their values, then the dense cues'."""
@@ -224,17 +248,42 @@ class Featurizer:
             pairs = zip(entries[:-1], tokens[1:], strict=True)
             parts += [c for (_, after, _), b in pairs if (c := after.get(b)) is not None]
         columns, counts = _counted(np.frombuffer(b"".join(parts), dtype=np.intp))
-        values = (1.0 + np.log(counts)) * self._idf[columns]
-        # Each block L2-normalised on its own; idf >= 1, so a block with a column has a norm > 0.
+        idf = self._idf[columns]
         block = self._block[columns]
-        values /= np.sqrt(np.bincount(block, weights=values * values, minlength=2))[block]
-        dense = np.asarray(_dense_cues(text, [valence for _, _, valence in entries])) * DENSE_SCALE
+        if self.scheme == "additive":
+            values = counts * idf
+            squares = values * idf  # count · idf² per column: a sum over occurrences
+        else:
+            values = (1.0 + np.log(counts)) * idf
+            squares = values * values
+        # Each block normalised on its own; idf >= 1, so a block with a column has a norm > 0.
+        values /= np.sqrt(np.bincount(block, weights=squares, minlength=2))[block]
+        dense = np.asarray(valence_cues(text, [valence for _, _, valence in entries])) * DENSE_SCALE
         return (
             np.concatenate((columns, self._dense_columns)),
             np.concatenate((values, dense)).astype(np.float32),
         )
 
-    def _token(self, token: str) -> tuple[bytes, dict[str, bytes], _Valence]:
+    def token_columns(self, token: str) -> tuple[npt.NDArray[np.intp], dict[str, bytes], Valence]:
+        """``token``'s gram columns (with repeats), the bigram columns of the tokens that may follow
+        it and its VADER reading (for ``signals/token_scores.py``)."""
+        columns, bigrams, valence = self._tokens.get(token) or self._token(token, keep=False)
+        return np.frombuffer(columns, dtype=np.intp), bigrams, valence
+
+    @property
+    def column_idf(self) -> npt.NDArray[np.float64]:
+        return self._idf
+
+    @property
+    def column_block(self) -> npt.NDArray[np.intp]:
+        """Per column: 0 for the word grams, 1 for the character grams."""
+        return self._block
+
+    @property
+    def dense_start(self) -> int:
+        return self._dense_start
+
+    def _token(self, token: str, keep: bool = True) -> tuple[bytes, dict[str, bytes], Valence]:
         """A token's columns (its word gram and, for a word, its character grams), the bigram
         columns of the tokens that may follow it and its VADER reading; cached, as words repeat
         far more than they vary: most messages build no gram string at all."""
@@ -253,7 +302,7 @@ class Featurizer:
             self._bigrams.get(token, _NO_BIGRAMS),
             _valence(token),
         )
-        if len(self._tokens) < _WORD_CACHE:
+        if keep and len(self._tokens) < _WORD_CACHE:
             self._tokens[token] = entry
         return entry
 

@@ -21,7 +21,7 @@ from tactful.domain import Signals
 from tactful.domain.signals import SentimentLabel
 from tactful.signals.base import SignalTier, TierUnavailable
 from tactful.signals.cues import cues_of
-from tactful.signals.featurize import Featurizer, Vocabulary
+from tactful.signals.featurize import Featurizer, Vocabulary, scheme_of
 from tactful.signals.heads import F32, HeadSet
 from tactful.signals.language import LanguageProfiles
 from tactful.signals.lexicon import LexiconTier
@@ -34,6 +34,7 @@ from tactful.signals.support.rules import (
     rule_lexicons,
     support_cues,
 )
+from tactful.signals.token_scores import TokenScorer
 from tactful.signals.tokens import view_of
 from tactful.signals.urgency import urgency_of
 
@@ -178,7 +179,12 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
         )
     heads, arrays = HeadSet.load(path)
     terms = tuple(arrays["terms"].tobytes().decode("utf-8").split("\n"))
-    featurizer = Featurizer(Vocabulary(terms, arrays["idf"].astype(np.float32)))
+    featurizer = Featurizer(Vocabulary(terms, arrays["idf"].astype(np.float32)), scheme_of(heads.meta))
+    version = "fast-" + heads.meta.get("version", "1.0.0")
+    if featurizer.scheme == "additive":
+        # A sum of per-token rows per message (signals/token_scores.py); a batch stacks the rows.
+        tokens = TokenScorer(featurizer, heads)
+        return ModelTier("fast", version, heads, lambda texts: np.vstack([tokens.scores(t) for t in texts]))
 
     def score(texts: Sequence[str]) -> F32:
         # One gather-and-product over every head's columns per message; a batch stacks the rows
@@ -186,7 +192,7 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
         rows = [heads.sparse_scores(*featurizer.features(t)) for t in texts]
         return rows[0][None] if len(rows) == 1 else np.vstack(rows)
 
-    return ModelTier("fast", "fast-" + heads.meta.get("version", "1.0.0"), heads, score)
+    return ModelTier("fast", version, heads, score)
 
 
 def encoder_tier(tier: str, directory: Path | None = None) -> ModelTier:

@@ -1,0 +1,98 @@
+"""The ``fast`` tier's head scores as a sum of per-token rows (the ``additive`` feature scheme).
+
+With ``additive`` features (``featurize.py``) a message's word block is the sum, over its tokens and
+bigrams, of each gram's IDF, divided by the square root of the sum of their squared IDF; the
+character block likewise. The heads are linear, so every head's raw scores are
+
+    z = W_t / √w_t + C_t / √c_t + cues · D + bias,   with W_t = Σ_tokens idf · weights[gram], …
+
+and each token's (word row, Σ idf², character row, Σ idf²) is one row of 2 · (K + 1) numbers (K: the
+heads' columns, 37 shipped), worked out the first time the token is seen. A message costs a look-up
+per token and per bigram, one sum over a few dozen rows, two scalings and the ten dense cues'
+product: no gather of a weight row per gram (a message has hundreds of grams, and inside a decision
+those rows are not in the CPU caches). The numbers are those of ``Featurizer.matrix(texts) @
+weights`` (how the heads are trained and measured), summed in another order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from tactful.signals.featurize import DENSE, DENSE_SCALE, Featurizer, Valence, tokens_of, valence_cues
+from tactful.signals.heads import HeadSet
+
+# Rows remembered (float32). Shipped heads: 76 numbers a row, so 50,000 tokens ≈ 15 MB at most;
+# a bigram's row is as wide (its character half is zero), 50,000 of them another 15 MB.
+CACHE_TOKENS: Final = 50_000
+CACHE_BIGRAMS: Final = 50_000
+
+_Entry = tuple[bytes, dict[str, bytes], Valence]
+
+
+class TokenScorer:
+    """``scores(text)``: every head's raw scores (float64, shape (K,)) for one message."""
+
+    def __init__(self, featurizer: Featurizer, heads: HeadSet) -> None:
+        if featurizer.scheme != "additive":
+            raise ValueError("per-token scores need the additive feature scheme")
+        self._featurizer = featurizer
+        self._weights = heads.weights
+        self._k = heads.bias.shape[0]
+        self._idf = featurizer.column_idf
+        self._block = featurizer.column_block
+        start = featurizer.dense_start
+        self._dense = heads.weights[start : start + len(DENSE)].astype(np.float64) * DENSE_SCALE
+        self._bias = heads.bias.astype(np.float64)
+        self._tokens: dict[str, _Entry] = {}
+        self._bigrams: dict[bytes, bytes] = {}
+
+    def scores(self, text: str) -> npt.NDArray[np.float64]:
+        tokens = tokens_of(text)
+        known = self._tokens
+        entries = [known.get(t) or self._token(t) for t in tokens]
+        parts = [row for row, _, _ in entries]
+        if len(tokens) > 1:
+            bigrams = self._bigrams
+            pairs = zip(entries[:-1], tokens[1:], strict=True)
+            parts += [bigrams.get(c) or self._bigram(c) for (_, after, _), b in pairs if (c := after.get(b))]
+        k = self._k
+        rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (k + 1))
+        blocks = rows.sum(axis=0, dtype=np.float64).reshape(2, k + 1)
+        # Σ idf² over the word and the character grams; idf >= 1, so a block with any gram has a
+        # positive sum, and an empty block contributes nothing.
+        words, chars = blocks[:, k].tolist()
+        scales = (
+            1.0 / math.sqrt(words) if words > 0.0 else 0.0,
+            1.0 / math.sqrt(chars) if chars > 0.0 else 0.0,
+        )
+        cues = valence_cues(text, [valence for _, _, valence in entries])
+        z: npt.NDArray[np.float64] = np.dot(scales, blocks[:, :k]) + np.dot(cues, self._dense) + self._bias
+        return z
+
+    def _token(self, token: str) -> _Entry:
+        columns, after, valence = self._featurizer.token_columns(token)
+        idf = self._idf[columns]
+        weighted = np.zeros((len(columns), self._k + 1))
+        weighted[:, : self._k] = self._weights[columns] * idf[:, None]
+        weighted[:, self._k] = idf * idf
+        row = np.zeros((2, self._k + 1))
+        np.add.at(row, self._block[columns], weighted)
+        entry = (row.astype(np.float32).tobytes(), after, valence)
+        if len(self._tokens) < CACHE_TOKENS:
+            self._tokens[token] = entry
+        return entry
+
+    def _bigram(self, column: bytes) -> bytes:
+        c = int(np.frombuffer(column, dtype=np.intp)[0])
+        idf = float(self._idf[c])
+        row = np.zeros((2, self._k + 1), dtype=np.float32)
+        row[0, : self._k] = self._weights[c] * idf
+        row[0, self._k] = idf * idf
+        found = row.tobytes()
+        if len(self._bigrams) < CACHE_BIGRAMS:
+            self._bigrams[column] = found
+        return found
