@@ -9,6 +9,7 @@ the vocabulary, punctuation only, non-ASCII capitals, an empty text.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 
@@ -51,12 +52,23 @@ def _reference(vocabulary: Vocabulary, text: str, scheme: str = "tfidf") -> np.n
     index = {term: i for i, term in enumerate(vocabulary.terms)}
     tokens = tokens_of(text)
     counts = Counter(index[g] for g in _grams(tokens) if g in index)
+    # additive: each distinct token's grams (its word gram, its character grams) and each distinct
+    # bigram weighted by 1 + log(count); per column Σ w · idf, the norm √(Σ w² · idf²)
+    terms = [(_grams([t]), n) for t, n in Counter(tokens).items()]
+    terms += [([f"b {a} {b}"], n) for (a, b), n in Counter(itertools.pairwise(tokens)).items()]
+    linear: Counter[int] = Counter()
+    squared: Counter[int] = Counter()
+    for grams, n in terms:
+        for g in grams:
+            if g in index:
+                linear[index[g]] += 1.0 + math.log(n)
+                squared[index[g]] += (1.0 + math.log(n)) ** 2
     vector = np.zeros(vocabulary.width)
     for is_char in (False, True):
         block = {c: k for c, k in counts.items() if vocabulary.terms[c].startswith("c ") == is_char}
-        if scheme == "additive":  # raw counts; the norm sums idf² over occurrences
-            values = {c: k * float(vocabulary.idf[c]) for c, k in block.items()}
-            norm = math.sqrt(sum(k * float(vocabulary.idf[c]) ** 2 for c, k in block.items())) or 1.0
+        if scheme == "additive":
+            values = {c: linear[c] * float(vocabulary.idf[c]) for c in block}
+            norm = math.sqrt(sum(squared[c] * float(vocabulary.idf[c]) ** 2 for c in block)) or 1.0
         else:
             values = {c: (1.0 + math.log(k)) * float(vocabulary.idf[c]) for c, k in block.items()}
             norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
@@ -79,11 +91,13 @@ def test_features_are_the_defined_tf_idf(text: str, scheme: str) -> None:
         np.testing.assert_allclose(found, _reference(vocabulary, text, scheme), rtol=1e-6, atol=1e-7)
 
 
-def test_the_schemes_differ_only_where_a_gram_repeats() -> None:
+def test_the_schemes_differ_only_where_two_tokens_share_a_gram() -> None:
     vocabulary = Vocabulary.build(_TRAIN * 3)
-    once, twice = "thank you", "where is my order where is my order"
-    assert np.allclose(_reference(vocabulary, once), _reference(vocabulary, once, "additive"))
-    assert not np.allclose(_reference(vocabulary, twice), _reference(vocabulary, twice, "additive"))
+    # "thank you": no gram twice; the repeated sentence: each token's grams only in that token
+    for same in ("thank you", "thank you thank you thank you"):
+        assert np.allclose(_reference(vocabulary, same), _reference(vocabulary, same, "additive"))
+    shared = "where is my order"  # " o"/"r " … in two words
+    assert not np.allclose(_reference(vocabulary, shared), _reference(vocabulary, shared, "additive"))
 
 
 def test_an_unknown_scheme_is_refused() -> None:

@@ -8,11 +8,14 @@ the numbers a model is trained on are exactly the numbers it later sees. Two wei
 - ``tfidf``: each block (words, chars) TF-IDF weighted with sublinear term frequency and
   L2-normalised on its own, as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` does. Tenant
   intent models and artifacts trained before 2026-12-04 use it.
-- ``additive``: raw term frequency, and each block divided by the square root of the sum of its
-  columns' squared IDF *over occurrences* (``Σ count · idf²``, not ``Σ (count · idf)²``). Both the
-  block's vector and that sum are sums over the message's tokens, so a linear model's scores are a
-  sum of per-token rows precomputed once per word (``signals/token_scores.py``): the fast tier's
-  per-message cost is a look-up and an add per token, not a gather of every gram's weight row.
+- ``additive``: sublinear term frequency per *token*, not per gram: every gram of a distinct token
+  (word, punctuation run) or bigram gets the weight w = 1 + log(how often that token occurs in the
+  message), a column's value is Σ w · idf over its occurrences, and each block is divided by
+  √(Σ w² · idf²) over occurrences (not the L2 norm, which would need the per-column totals). Both
+  the block's vector and that sum are weighted sums of per-token parts, so a linear model's scores
+  are a weighted sum of rows precomputed once per word (``signals/token_scores.py``): the fast
+  tier's per-message cost is a look-up per token, not a gather of every gram's weight row. It
+  differs from ``tfidf`` only where a gram occurs in two different tokens or twice in one.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -91,6 +94,8 @@ DENSE: Final = (
 DENSE_SCALE: Final = 0.5  # the dense block's weight next to the two unit-length sparse blocks
 _WORD_CACHE: Final = 200_000  # distinct words whose character-gram columns are remembered
 _TRUE: Final = np.ones(1, dtype=bool)
+_INTP: Final = np.dtype(np.intp).itemsize
+_T = TypeVar("_T")
 _NO_BIGRAMS: Final[dict[str, bytes]] = {}
 
 
@@ -163,6 +168,28 @@ def valence_cues(text: str, tokens: Sequence[Valence]) -> list[float]:
         min(math.log1p(len(tokens)) / 5, 1.0),
         1.0 if stripped[:1].isupper() else 0.0,
         1.0 if stripped.endswith(".") else 0.0,
+    ]
+
+
+def additive_weights(
+    tokens: Sequence[str], entries: Sequence[tuple[_T, dict[str, _T], Valence]]
+) -> list[tuple[_T, float]]:
+    """The additive scheme's terms: each distinct token's entry and each distinct bigram's column
+    (from ``entries[i][1]``, the columns of the tokens that may follow token ``i``), with the weight
+    1 + log(its count) — sublinear term frequency per token rather than per gram, so that the
+    message's features stay a weighted sum of per-token parts."""
+    first: dict[str, _T] = {}
+    counts: Counter[str] = Counter()
+    for token, (part, _, _) in zip(tokens, entries, strict=True):
+        first.setdefault(token, part)
+        counts[token] += 1
+    pairs: Counter[_T] = Counter(
+        c
+        for (_, after, _), b in zip(entries[:-1], tokens[1:], strict=True)
+        if (c := after.get(b)) is not None
+    )
+    return [(first[t], 1.0 + math.log(n)) for t, n in counts.items()] + [
+        (c, 1.0 + math.log(n)) for c, n in pairs.items()
     ]
 
 
@@ -247,15 +274,13 @@ class Featurizer:
         if len(tokens) > 1:
             pairs = zip(entries[:-1], tokens[1:], strict=True)
             parts += [c for (_, after, _), b in pairs if (c := after.get(b)) is not None]
-        columns, counts = _counted(np.frombuffer(b"".join(parts), dtype=np.intp))
-        idf = self._idf[columns]
-        block = self._block[columns]
         if self.scheme == "additive":
-            values = counts * idf
-            squares = values * idf  # count · idf² per column: a sum over occurrences
+            columns, values, squares = self._additive(tokens, entries)
         else:
-            values = (1.0 + np.log(counts)) * idf
+            columns, counts = _counted(np.frombuffer(b"".join(parts), dtype=np.intp))
+            values = (1.0 + np.log(counts)) * self._idf[columns]
             squares = values * values
+        block = self._block[columns]
         # Each block normalised on its own; idf >= 1, so a block with a column has a norm > 0.
         values /= np.sqrt(np.bincount(block, weights=squares, minlength=2))[block]
         dense = np.asarray(valence_cues(text, [valence for _, _, valence in entries])) * DENSE_SCALE
@@ -263,6 +288,27 @@ class Featurizer:
             np.concatenate((columns, self._dense_columns)),
             np.concatenate((values, dense)).astype(np.float32),
         )
+
+    def _additive(
+        self, tokens: list[str], entries: list[tuple[bytes, dict[str, bytes], Valence]]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Columns, Σ weight · idf and Σ weight² · idf² per column, where every gram of a distinct
+        token (or bigram) has the weight 1 + log(how often that token occurs)."""
+        weighted = additive_weights(tokens, entries)
+        parts = [columns for columns, _ in weighted]
+        lengths = [len(columns) // _INTP for columns in parts]
+        raw = np.frombuffer(b"".join(parts), dtype=np.intp)
+        if not len(raw):
+            return raw, np.zeros(0), np.zeros(0)
+        order = np.argsort(raw, kind="stable")
+        ordered = raw[order]
+        weights = np.repeat(np.array([w for _, w in weighted]), lengths)[order]
+        starts = np.flatnonzero(np.concatenate((_TRUE, ordered[1:] != ordered[:-1])))
+        columns = ordered[starts]
+        idf = self._idf[columns]
+        values = np.add.reduceat(weights, starts) * idf
+        squares = np.add.reduceat(weights * weights, starts) * idf * idf
+        return columns, values, squares
 
     def token_columns(self, token: str) -> tuple[npt.NDArray[np.intp], dict[str, bytes], Valence]:
         """``token``'s gram columns (with repeats), the bigram columns of the tokens that may follow

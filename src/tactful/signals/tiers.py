@@ -184,7 +184,11 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
     if featurizer.scheme == "additive":
         # A sum of per-token rows per message (signals/token_scores.py); a batch stacks the rows.
         tokens = TokenScorer(featurizer, heads)
-        return ModelTier("fast", version, heads, lambda texts: np.vstack([tokens.scores(t) for t in texts]))
+        def summed(texts: Sequence[str]) -> F32:
+            rows = [tokens.scores(t) for t in texts]
+            return rows[0][None] if len(rows) == 1 else np.vstack(rows)
+
+        return ModelTier("fast", version, heads, summed)
 
     def score(texts: Sequence[str]) -> F32:
         # One gather-and-product over every head's columns per message; a batch stacks the rows

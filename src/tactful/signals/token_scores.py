@@ -1,17 +1,19 @@
 """The ``fast`` tier's head scores as a sum of per-token rows (the ``additive`` feature scheme).
 
-With ``additive`` features (``featurize.py``) a message's word block is the sum, over its tokens and
-bigrams, of each gram's IDF, divided by the square root of the sum of their squared IDF; the
-character block likewise. The heads are linear, so every head's raw scores are
+With ``additive`` features (``featurize.py``) a message's word block is Σ w · idf over its grams
+(w = 1 + log of how often the gram's token occurs), divided by √(Σ w² · idf²); the character block
+likewise. The heads are linear, so every head's raw scores are
 
-    z = W_t / √w_t + C_t / √c_t + cues · D + bias,   with W_t = Σ_tokens idf · weights[gram], …
+    z = Σ_t w_t · A_t / √(Σ_t w_t² · a_t) + Σ_t w_t · C_t / √(Σ_t w_t² · c_t) + cues · D + bias
 
-and each token's (word row, Σ idf², character row, Σ idf²) is one row of 2 · (K + 1) numbers (K: the
-heads' columns, 37 shipped), worked out the first time the token is seen. A message costs a look-up
-per token and per bigram, one sum over a few dozen rows, two scalings and the ten dense cues'
-product: no gather of a weight row per gram (a message has hundreds of grams, and inside a decision
-those rows are not in the CPU caches). The numbers are those of ``Featurizer.matrix(texts) @
-weights`` (how the heads are trained and measured), summed in another order.
+over the distinct tokens and bigrams t, where A_t = Σ idf · weights[gram] over t's word grams and
+a_t = Σ idf² (C_t, c_t: its character grams). Each token's (A, a, C, c) is one row of 2 · (K + 1)
+numbers (K: the heads' columns, 37 shipped), worked out the first time the token is seen. A message
+costs a look-up per token and per bigram, one (weighted) sum over a few dozen rows, two scalings and
+the ten dense cues' product: no gather of a weight row per gram (a message has hundreds of grams,
+and inside a decision those rows are not in the CPU caches). The numbers are those of
+``Featurizer.matrix(texts) @ weights`` (how the heads are trained and measured), summed in another
+order.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from tactful.signals.featurize import DENSE, DENSE_SCALE, Featurizer, Valence, tokens_of, valence_cues
+from tactful.signals.featurize import (
+    DENSE,
+    DENSE_SCALE,
+    Featurizer,
+    Valence,
+    additive_weights,
+    tokens_of,
+    valence_cues,
+)
 from tactful.signals.heads import HeadSet
 
 # Rows remembered (float32). Shipped heads: 76 numbers a row, so 50,000 tokens ≈ 15 MB at most;
@@ -54,16 +64,19 @@ class TokenScorer:
         tokens = tokens_of(text)
         known = self._tokens
         entries = [known.get(t) or self._token(t) for t in tokens]
-        parts = [row for row, _, _ in entries]
-        if len(tokens) > 1:
-            bigrams = self._bigrams
-            pairs = zip(entries[:-1], tokens[1:], strict=True)
-            parts += [bigrams.get(c) or self._bigram(c) for (_, after, _), b in pairs if (c := after.get(b))]
         k = self._k
-        rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (k + 1))
-        blocks = rows.sum(axis=0, dtype=np.float64).reshape(2, k + 1)
-        # Σ idf² over the word and the character grams; idf >= 1, so a block with any gram has a
-        # positive sum, and an empty block contributes nothing.
+        if len(set(tokens)) == len(tokens):  # no token twice (most messages): every weight is 1
+            parts = [row for row, _, _ in entries]
+            if len(tokens) > 1:
+                bigrams = self._bigrams
+                pairs = zip(entries[:-1], tokens[1:], strict=True)
+                parts += [
+                    bigrams.get(c) or self._bigram(c) for (_, after, _), b in pairs if (c := after.get(b))
+                ]
+            rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (k + 1))
+            blocks = rows.sum(axis=0, dtype=np.float64).reshape(2, k + 1)
+        else:
+            blocks = self._weighted(tokens, entries)
         words, chars = blocks[:, k].tolist()
         scales = (
             1.0 / math.sqrt(words) if words > 0.0 else 0.0,
@@ -72,6 +85,23 @@ class TokenScorer:
         cues = valence_cues(text, [valence for _, _, valence in entries])
         z: npt.NDArray[np.float64] = np.dot(scales, blocks[:, :k]) + np.dot(cues, self._dense) + self._bias
         return z
+
+    def _weighted(self, tokens: list[str], entries: list[_Entry]) -> npt.NDArray[np.float64]:
+        """The (2, K + 1) block sums when a token repeats: each distinct token's and bigram's row
+        weighted by w = 1 + log(count), its Σ idf² columns by w²."""
+        k = self._k
+        weighted = additive_weights(tokens, entries)
+        n_tokens = len(set(tokens))
+        bigrams = self._bigrams
+        parts = [
+            part if i < n_tokens else bigrams.get(part) or self._bigram(part)
+            for i, (part, _) in enumerate(weighted)
+        ]
+        rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (k + 1))
+        weights = np.array([w for _, w in weighted])
+        blocks: npt.NDArray[np.float64] = np.dot(weights, rows).reshape(2, k + 1)
+        blocks[:, k] = np.dot(weights * weights, rows[:, [k, 2 * k + 1]])
+        return blocks
 
     def _token(self, token: str) -> _Entry:
         columns, after, valence = self._featurizer.token_columns(token)
