@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 
@@ -186,7 +186,8 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
         tokens = TokenScorer(featurizer, heads)
         def summed(texts: Sequence[str]) -> F32:
             rows = [tokens.scores(t) for t in texts]
-            return rows[0][None] if len(rows) == 1 else np.vstack(rows)
+            # float64 rows (HeadSet.outputs computes in float64 anyway): no conversion per message
+            return cast(F32, rows[0][None] if len(rows) == 1 else np.vstack(rows))
 
         return ModelTier("fast", version, heads, summed)
 
