@@ -117,7 +117,8 @@ class ModelTier:
             return []
         # Every head's softmax or squashing for the whole batch in one pass, then plain floats:
         # for one message's few dozen values, Python arithmetic beats an array call per value.
-        rows = self.heads.outputs(self._score(texts)).tolist()
+        z = self._score(texts)
+        rows = [self.heads.row_outputs(z[0].tolist())] if len(z) == 1 else self.heads.outputs(z).tolist()
         return [self._signals(text, row) for text, row in zip(texts, rows, strict=True)]
 
     def _signals(self, text: str, row: list[float]) -> Signals:
@@ -184,6 +185,7 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
     if featurizer.scheme == "additive":
         # A sum of per-token rows per message (signals/token_scores.py); a batch stacks the rows.
         tokens = TokenScorer(featurizer, heads)
+
         def summed(texts: Sequence[str]) -> F32:
             rows = [tokens.scores(t) for t in texts]
             # float64 rows (HeadSet.outputs computes in float64 anyway): no conversion per message
