@@ -19,6 +19,7 @@ order.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Final
 
 import numpy as np
@@ -29,7 +30,6 @@ from tactful.signals.featurize import (
     DENSE_SCALE,
     Featurizer,
     Valence,
-    additive_weights,
     tokens_of,
     valence_cues,
 )
@@ -64,19 +64,21 @@ class TokenScorer:
         tokens = tokens_of(text)
         known = self._tokens
         entries = [known.get(t) or self._token(t) for t in tokens]
+        parts = [row for row, _, _ in entries]
+        found: list[bytes] = []
+        if len(tokens) > 1:
+            bigrams = self._bigrams
+            pairs = zip(entries[:-1], tokens[1:], strict=True)
+            found = [c for (_, after, _), b in pairs if (c := after.get(b))]
+            parts += [bigrams.get(c) or self._bigram(c) for c in found]
         k = self._k
-        if len(set(tokens)) == len(tokens):  # no token twice (most messages): every weight is 1
-            parts = [row for row, _, _ in entries]
-            if len(tokens) > 1:
-                bigrams = self._bigrams
-                pairs = zip(entries[:-1], tokens[1:], strict=True)
-                parts += [
-                    bigrams.get(c) or self._bigram(c) for (_, after, _), b in pairs if (c := after.get(b))
-                ]
-            rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (k + 1))
+        rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (k + 1))
+        counts = Counter(tokens)
+        if len(counts) == len(tokens):  # no token twice, so no bigram twice: every weight is 1
             blocks = rows.sum(axis=0, dtype=np.float64).reshape(2, k + 1)
         else:
-            blocks = self._weighted(tokens, entries)
+            pairs_seen = Counter(found)
+            blocks = self._weighted(rows, [counts[t] for t in tokens] + [pairs_seen[c] for c in found])
         words, chars = blocks[:, k].tolist()
         scales = (
             1.0 / math.sqrt(words) if words > 0.0 else 0.0,
@@ -86,21 +88,17 @@ class TokenScorer:
         z: npt.NDArray[np.float64] = np.dot(scales, blocks[:, :k]) + np.dot(cues, self._dense) + self._bias
         return z
 
-    def _weighted(self, tokens: list[str], entries: list[_Entry]) -> npt.NDArray[np.float64]:
-        """The (2, K + 1) block sums when a token repeats: each distinct token's and bigram's row
-        weighted by w = 1 + log(count), its Σ idf² columns by w²."""
+    def _weighted(self, rows: npt.NDArray[np.float32], counts: list[int]) -> npt.NDArray[np.float64]:
+        """The (2, K + 1) block sums when a token repeats. A distinct token (bigram) seen n times
+        has the weight w = 1 + log n, its Σ idf² columns w²; spread over its n occurrences, each
+        occurrence's row counts w / n, and w² / n in those columns: one product, no grouping."""
         k = self._k
-        weighted = additive_weights(tokens, entries)
-        n_tokens = len(set(tokens))
-        bigrams = self._bigrams
-        parts = [
-            part if i < n_tokens else bigrams.get(part) or self._bigram(part)
-            for i, (part, _) in enumerate(weighted)
-        ]
-        rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (k + 1))
-        weights = np.array([w for _, w in weighted])
-        blocks: npt.NDArray[np.float64] = np.dot(weights, rows).reshape(2, k + 1)
-        blocks[:, k] = np.dot(weights * weights, rows[:, [k, 2 * k + 1]])
+        n = np.array(counts, dtype=np.float64)
+        w = 1.0 + np.log(n)
+        per = w / n
+        both = np.dot(np.vstack((per, per * w)), rows)  # (2, 2 · (K + 1)): by w / n and by w² / n
+        blocks: npt.NDArray[np.float64] = both[0].reshape(2, k + 1)
+        blocks[:, k] = both[1].reshape(2, k + 1)[:, k]
         return blocks
 
     def _token(self, token: str) -> _Entry:
