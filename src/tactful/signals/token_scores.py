@@ -18,6 +18,7 @@ order.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from typing import Final
@@ -57,6 +58,8 @@ class TokenScorer:
         start = featurizer.dense_start
         self._dense = heads.weights[start : start + len(DENSE)].astype(np.float64) * DENSE_SCALE
         self._bias = heads.bias.astype(np.float64)
+        self._norm_columns = np.zeros(2 * (self._k + 1), dtype=bool)  # the two Σ idf² columns of a row
+        self._norm_columns[[self._k, 2 * self._k + 1]] = True
         self._tokens: dict[str, _Entry] = {}
         self._bigrams: dict[bytes, bytes] = {}
 
@@ -73,12 +76,10 @@ class TokenScorer:
             parts += [bigrams.get(c) or self._bigram(c) for c in found]
         k = self._k
         rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (k + 1))
-        counts = Counter(tokens)
-        if len(counts) == len(tokens):  # no token twice, so no bigram twice: every weight is 1
-            blocks = rows.sum(axis=0, dtype=np.float64).reshape(2, k + 1)
-        else:
-            pairs_seen = Counter(found)
-            blocks = self._weighted(rows, [counts[t] for t in tokens] + [pairs_seen[c] for c in found])
+        blocks = rows.sum(axis=0, dtype=np.float64)
+        if len(set(tokens)) < len(tokens):  # a token twice (and maybe a bigram): reweigh those
+            blocks += self._repeats(dict(zip(tokens, parts, strict=False)), Counter(tokens), Counter(found))
+        blocks = blocks.reshape(2, k + 1)
         words, chars = blocks[:, k].tolist()
         scales = (
             1.0 / math.sqrt(words) if words > 0.0 else 0.0,
@@ -88,18 +89,27 @@ class TokenScorer:
         z: npt.NDArray[np.float64] = np.dot(scales, blocks[:, :k]) + np.dot(cues, self._dense) + self._bias
         return z
 
-    def _weighted(self, rows: npt.NDArray[np.float32], counts: list[int]) -> npt.NDArray[np.float64]:
-        """The (2, K + 1) block sums when a token repeats. A distinct token (bigram) seen n times
-        has the weight w = 1 + log n, its Σ idf² columns w²; spread over its n occurrences, each
-        occurrence's row counts w / n, and w² / n in those columns: one product, no grouping."""
-        k = self._k
-        n = np.array(counts, dtype=np.float64)
-        w = 1.0 + np.log(n)
-        per = w / n
-        both = np.dot(np.vstack((per, per * w)), rows)  # (2, 2 · (K + 1)): by w / n and by w² / n
-        blocks: npt.NDArray[np.float64] = both[0].reshape(2, k + 1)
-        blocks[:, k] = both[1].reshape(2, k + 1)[:, k]
-        return blocks
+    def _repeats(
+        self, rows_of: dict[str, bytes], tokens: Counter[str], pairs: Counter[bytes]
+    ) -> npt.NDArray[np.float64]:
+        """What turns the plain sum of every occurrence's row into the scheme's weighting: a
+        token (bigram) seen n > 1 times counts w = 1 + log n, not n, and w², not n, in its Σ idf²
+        columns. Only the few repeated ones are touched (most messages repeat a comma or an "I")."""
+        parts: list[bytes] = []
+        linear: list[float] = []
+        square: list[float] = []
+        for n, row in itertools.chain(
+            ((n, rows_of[t]) for t, n in tokens.items() if n > 1),
+            ((n, self._bigrams.get(c) or self._bigram(c)) for c, n in pairs.items() if n > 1),
+        ):
+            w = 1.0 + math.log(n)
+            parts.append(row)
+            linear.append(w - n)
+            square.append(w * w - n)
+        rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (self._k + 1))
+        both = np.dot((linear, square), rows)
+        found: npt.NDArray[np.float64] = np.where(self._norm_columns, both[1], both[0])
+        return found
 
     def _token(self, token: str) -> _Entry:
         columns, after, valence = self._featurizer.token_columns(token)
