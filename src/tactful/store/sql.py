@@ -7,14 +7,13 @@ built once with bind parameters avoid per-call construction and identity-map boo
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, null, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, literal, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tactful.domain import (
@@ -39,7 +38,6 @@ from tactful.store.database import Database, PreparedQuery, RawTransaction, Side
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.group_commit import GroupCommit, Phased
 from tactful.store.schema import (
-    UtcDateTime,
     api_keys,
     audit_heads,
     customers,
@@ -68,11 +66,11 @@ from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
 from tactful.store.sql_knowledge import SqlKnowledgeRows
 from tactful.store.sql_learning import SqlLearningStore
+from tactful.store.sql_outbox import DEFAULT_OUTBOX_LEASE, SqlOutbox
 from tactful.store.sql_reads import DecisionReads, combined_query, decision_reads
 from tactful.store.sql_vault import SqlVaultStore
 
 API_KEY_ROLES = frozenset({"admin", "decide", "auditor"})
-DEFAULT_OUTBOX_LEASE = timedelta(seconds=30)
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -96,33 +94,6 @@ _DECISION_BY_ID = select(decisions.c.document).where(
 )
 _ACTIVE_POLICY_REF = select(policies.c.version, policies.c.content_hash).where(
     policies.c.tenant_id == bindparam("b_tenant_id"), policies.c.active.is_(True)
-)
-# The relay's statements run for every batch: prepared like the decision's (see PreparedQuery).
-_CLAIM_OUTBOX = (
-    select(outbox.c.id, outbox.c.event)
-    .where(
-        outbox.c.published_at.is_(None),
-        (outbox.c.claimed_at.is_(None)) | (outbox.c.claimed_at < bindparam("b_expired", type_=UtcDateTime())),
-    )
-    .order_by(outbox.c.id)
-    .limit(bindparam("b_limit", type_=Integer()))
-    # Concurrent relays on PostgreSQL take disjoint batches instead of queueing.
-    .with_for_update(skip_locked=True)
-)
-_LEASE_OUTBOX = (
-    update(outbox)
-    .where(outbox.c.id == bindparam("b_id"))
-    .values(claimed_at=bindparam("b_now", type_=UtcDateTime()))
-)
-_MARK_PUBLISHED = (
-    update(outbox)
-    .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
-    .values(published_at=bindparam("b_now", type_=UtcDateTime()))
-)
-_RELEASE_OUTBOX = (
-    update(outbox)
-    .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
-    .values(claimed_at=null())  # a literal NULL: prepared statements bind named parameters only
 )
 _CONVERSATION_OF_DECISION = select(decisions.c.conversation_id).where(
     decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
@@ -174,13 +145,9 @@ class SqlStore:
         self._q_insert_decision = prepare(_INSERT_DECISION)
         self._q_insert_outbox = prepare(_INSERT_OUTBOX)
         self._audit_statements = AuditStatements(database)
-        self._q_claim_outbox = prepare(_CLAIM_OUTBOX)
-        self._q_lease_outbox = prepare(_LEASE_OUTBOX)
-        self._q_mark_published = prepare(_MARK_PUBLISHED)
-        self._q_release_outbox = prepare(_RELEASE_OUTBOX)
+        self._outbox = SqlOutbox(database, clock, outbox_lease)
         self._clock = clock
         self._make_id = make_id
-        self._outbox_lease = outbox_lease
         self._audit = SqlAuditLog(database, clock)
         #: Concurrent decisions of this process share durable commits (group_commit.py).
         self._group = GroupCommit(database)
@@ -758,41 +725,25 @@ class SqlStore:
     # -- outbox (for the bus relay) ------------------------------------------------------------
 
     @translate_driver_errors
-    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, dict[str, Any]]]:
-        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope_json)``,
-        after marking ``published`` (the relay's previous batch) in the same transaction: a busy
-        relay pays one write transaction per batch, not two.
+    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, str]]:
+        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope JSON
+        as stored)``, after marking ``published`` (the relay's previous chunk) in the same
+        transaction (sql_outbox.py: one mark and one ``UPDATE … RETURNING`` claim).
 
-        A claimed event is not handed out again until ``mark_published`` or until its lease
-        (``outbox_lease``) expires, so a relay that dies mid-batch loses nothing: delivery is
+        A claimed event is not handed out again until it is marked published or its lease
+        (``outbox_lease``) expires, so a relay that dies mid-chunk loses nothing: delivery is
         at-least-once and consumers dedupe by the envelope's ``event_id``.
         """
-        if limit < 1:
-            raise InputRejected("limit must be at least 1", code="invalid_limit")
-        now = self._clock()
-        with self._db.raw_write(durable=False) as tx:
-            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in published])
-            rows = tx.fetch_all(
-                self._q_claim_outbox, {"b_expired": now - self._outbox_lease, "b_limit": limit}
-            )
-            tx.execute_many(self._q_lease_outbox, [{"b_id": row_id, "b_now": now} for row_id, _ in rows])
-        return [(int(row_id), json.loads(event)) for row_id, event in rows]
+        return self._outbox.claim(limit, published)
 
     @translate_driver_errors
     def release_outbox(self, ids: Sequence[int], published: Sequence[int] = ()) -> None:
-        """Un-claim ``ids`` (a relay's batch it could not publish) after marking ``published``."""
-        now = self._clock()
-        with self._db.raw_write(durable=False) as tx:
-            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in published])
-            tx.execute_many(self._q_release_outbox, [{"b_id": row_id} for row_id in ids])
+        """Un-claim ``ids`` (a relay's chunk it could not publish) after marking ``published``."""
+        self._outbox.release(ids, published)
 
     @translate_driver_errors
     def mark_published(self, ids: list[int]) -> None:
-        if not ids:
-            return
-        now = self._clock()
-        with self._db.raw_write(durable=False) as tx:
-            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in ids])
+        self._outbox.mark(ids)
 
     def _append_audit(
         self, conn: Connection, tenant_id: TenantId, kind: str, payload: dict[str, Any], now: datetime
