@@ -114,11 +114,13 @@ class TokenScorer:
     def _token(self, token: str) -> _Entry:
         columns, after, valence = self._featurizer.token_columns(token)
         idf = self._idf[columns]
-        weighted = np.zeros((len(columns), self._k + 1))
-        weighted[:, : self._k] = self._weights[columns] * idf[:, None]
-        weighted[:, self._k] = idf * idf
-        row = np.zeros((2, self._k + 1))
-        np.add.at(row, self._block[columns], weighted)
+        # (2, m): gram j's IDF in the row of its block (words, characters); one product then
+        # gives both blocks' Σ idf · weights and, against the IDF itself, their Σ idf².
+        by_block = np.zeros((2, len(columns)))
+        by_block[self._block[columns], np.arange(len(columns))] = idf
+        row = np.empty((2, self._k + 1))
+        row[:, : self._k] = by_block @ self._weights[columns]
+        row[:, self._k] = by_block @ idf
         entry = (row.astype(np.float32).tobytes(), after, valence)
         if len(self._tokens) < CACHE_TOKENS:
             self._tokens[token] = entry
