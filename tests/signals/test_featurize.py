@@ -151,3 +151,10 @@ def test_the_language_model_reads_remembered_words_as_their_grams() -> None:
             np.testing.assert_allclose(
                 [found[lang] for lang in language_chars.LANGUAGES], expected, rtol=1e-6
             )
+
+
+@pytest.mark.parametrize("text", ["can’t won't", "’ ’’ x’y", "l’été ’s", "I’M HERE’", "it's ’quoted’"])
+def test_curly_and_straight_apostrophes_tokenise_alike(text: str) -> None:
+    straight = text.replace("’", "'")
+    assert tokens_of(text) == tokens_of(straight)
+    assert all("’" not in token for token in tokens_of(text))
