@@ -1,6 +1,6 @@
 """A/B of a signal tier's ``extract``: an earlier commit against this checkout, in one process.
 
-    PYTHONPATH=src python bench/signals_ab.py --rev f933f88 [--tier fast] [--messages FILE.jsonl]
+    PYTHONPATH=src python bench/signals_ab.py --rev f933f88 [--tier fast] [--messages FILE.jsonl] [--part heads]
 
 The earlier commit's ``src/tactful`` is exported with ``git archive`` into a temporary folder and
 imported as the package ``tactful_ab_old`` (its absolute imports rewritten), so both versions load
@@ -27,6 +27,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -66,11 +67,22 @@ def rounds(
     return {name: tuple(np.median(values, axis=0).tolist()) for name, values in found.items()}  # type: ignore[misc]
 
 
+def _heads_of(tier: Any) -> Callable[[str], object]:
+    """The model part of a ``ModelTier`` alone: no lexical cues, no ``Signals``."""
+    return lambda text: tier.heads.outputs(tier.scores([text]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rev", required=True, help="the earlier commit (B is this checkout)")
     parser.add_argument("--tier", default="fast")
     parser.add_argument("--messages", type=Path, default=None)
+    parser.add_argument(
+        "--part",
+        choices=("extract", "heads"),
+        default="extract",
+        help="heads: only featurise + every head's scores and outputs (ModelTier.scores, HeadSet.outputs)",
+    )
     args = parser.parse_args()
     if args.messages:
         texts = [json.loads(line)["text"] for line in args.messages.read_text(encoding="utf-8").splitlines()]
@@ -85,7 +97,10 @@ def main() -> None:
             "A " + args.rev: importlib.import_module(f"{OLD}.signals.tiers").load_tier(args.tier),
             "B this checkout": importlib.import_module("tactful.signals.tiers").load_tier(args.tier),
         }
-        extract = {name: tier.extract for name, tier in tiers.items()}
+        if args.part == "heads":
+            extract = {name: _heads_of(tier) for name, tier in tiers.items()}
+        else:
+            extract = {name: tier.extract for name, tier in tiers.items()}
         for text in texts:  # warm-up: caches of both
             for run in extract.values():
                 run(text)
@@ -93,7 +108,9 @@ def main() -> None:
         cold = rounds(extract, texts[:300], _Evictor(), 2)
     (a, b) = sorted(extract)
     cold_n = min(300, len(texts))
-    print(f"tier {args.tier}, {len(texts)} messages (cold: the first {cold_n}), thread CPU per message")
+    print(
+        f"tier {args.tier} ({args.part}), {len(texts)} messages (cold: the first {cold_n}), thread CPU per message"
+    )
     for label, found in (("warm", warm), ("cold", cold)):
         for i, name in enumerate(("p50", "p99")):
             old, new = found[a][i], found[b][i]

@@ -33,6 +33,7 @@ _TEXTS = [
     "",
     "ok",
     "I'm not happy, this is terrible and I want my money back now!!!",
+    "where is my order? " * 90,  # occurrences past any table of weights kept
 ]
 
 

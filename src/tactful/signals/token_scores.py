@@ -18,9 +18,7 @@ order.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections import Counter
 from typing import Final
 
 import numpy as np
@@ -68,17 +66,30 @@ class TokenScorer:
         known = self._tokens
         entries = [known.get(t) or self._token(t) for t in tokens]
         parts = [row for row, _, _ in entries]
-        found: list[bytes] = []
+        # Which occurrence of its token (bigram) each row is: the j-th adds w(j) − w(j − 1) of
+        # w(n) = 1 + log n (and of w² to the Σ idf² columns), so n occurrences sum to the scheme's
+        # weight without counting them first.
+        seen: dict[str | bytes, int] = {}
+        order = []
+        for t in tokens:
+            seen[t] = j = seen.get(t, 0) + 1
+            order.append(j)
         if len(tokens) > 1:
             bigrams = self._bigrams
             pairs = zip(entries[:-1], tokens[1:], strict=True)
             found = [c for (_, after, _), b in pairs if (c := after.get(b))]
             parts += [bigrams.get(c) or self._bigram(c) for c in found]
+            for c in found:
+                seen[c] = j = seen.get(c, 0) + 1
+                order.append(j)
         k = self._k
         rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (k + 1))
-        blocks = rows.sum(axis=0, dtype=np.float64)
-        if len(set(tokens)) < len(tokens):  # a token twice (and maybe a bigram): reweigh those
-            blocks += self._repeats(dict(zip(tokens, parts, strict=False)), Counter(tokens), Counter(found))
+        if len(seen) == len(order):  # nothing twice (a short message): every weight is 1
+            blocks = rows.sum(axis=0, dtype=np.float64)
+        else:
+            linear, square = _increments(max(order))
+            both = np.dot(([linear[j] for j in order], [square[j] for j in order]), rows)
+            blocks = np.where(self._norm_columns, both[1], both[0])
         blocks = blocks.reshape(2, k + 1)
         words, chars = blocks[:, k].tolist()
         scales = (
@@ -88,28 +99,6 @@ class TokenScorer:
         cues = valence_cues(text, [valence for _, _, valence in entries])
         z: npt.NDArray[np.float64] = np.dot(scales, blocks[:, :k]) + np.dot(cues, self._dense) + self._bias
         return z
-
-    def _repeats(
-        self, rows_of: dict[str, bytes], tokens: Counter[str], pairs: Counter[bytes]
-    ) -> npt.NDArray[np.float64]:
-        """What turns the plain sum of every occurrence's row into the scheme's weighting: a
-        token (bigram) seen n > 1 times counts w = 1 + log n, not n, and w², not n, in its Σ idf²
-        columns. Only the few repeated ones are touched (most messages repeat a comma or an "I")."""
-        parts: list[bytes] = []
-        linear: list[float] = []
-        square: list[float] = []
-        for n, row in itertools.chain(
-            ((n, rows_of[t]) for t, n in tokens.items() if n > 1),
-            ((n, self._bigrams.get(c) or self._bigram(c)) for c, n in pairs.items() if n > 1),
-        ):
-            w = 1.0 + math.log(n)
-            parts.append(row)
-            linear.append(w - n)
-            square.append(w * w - n)
-        rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (self._k + 1))
-        both = np.dot((linear, square), rows)
-        found: npt.NDArray[np.float64] = np.where(self._norm_columns, both[1], both[0])
-        return found
 
     def _token(self, token: str) -> _Entry:
         columns, after, valence = self._featurizer.token_columns(token)
@@ -136,3 +125,22 @@ class TokenScorer:
         if len(self._bigrams) < CACHE_BIGRAMS:
             self._bigrams[column] = found
         return found
+
+
+_INCREMENTS: tuple[list[float], list[float]] = ([0.0], [0.0])
+
+
+def _increments(top: int) -> tuple[list[float], list[float]]:
+    """Per occurrence index j (1-based): w(j) − w(j − 1) and w(j)² − w(j − 1)², w(j) = 1 + log j,
+    w(0) = 0; a table grown to ``top`` (a new one, never changed in place: threads may read it)."""
+    global _INCREMENTS
+    linear, square = _INCREMENTS
+    if top < len(linear):
+        return linear, square
+    size = max(top + 1, 2 * len(linear), 64)
+    w = [0.0, *(1.0 + math.log(j) for j in range(1, size))]
+    _INCREMENTS = (
+        [0.0, *(w[j] - w[j - 1] for j in range(1, size))],
+        [0.0, *(w[j] * w[j] - w[j - 1] * w[j - 1] for j in range(1, size))],
+    )
+    return _INCREMENTS
