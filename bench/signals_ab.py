@@ -1,6 +1,7 @@
 """A/B of a signal tier's ``extract``: an earlier commit against this checkout, in one process.
 
-    PYTHONPATH=src python bench/signals_ab.py --rev f933f88 [--tier fast] [--messages FILE.jsonl] [--part heads]
+    PYTHONPATH=src python bench/signals_ab.py --rev f933f88 [--tier fast] [--messages FILE.jsonl]
+        [--part heads] [--fresh]
 
 The earlier commit's ``src/tactful`` is exported with ``git archive`` into a temporary folder and
 imported as the package ``tactful_ab_old`` (its absolute imports rewritten), so both versions load
@@ -27,8 +28,8 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +68,20 @@ def rounds(
     return {name: tuple(np.median(values, axis=0).tolist()) for name, values in found.items()}  # type: ignore[misc]
 
 
+def first_pass(modules: dict[str, Any], texts: list[str], n: int = 3) -> dict[str, float]:
+    """Mean thread CPU per message through a fast tier built anew (its token caches empty), the
+    median over ``n`` rounds that alternate which version goes first: what unseen words cost."""
+    means: dict[str, list[float]] = {name: [] for name in modules}
+    for i in range(n):
+        for name in sorted(modules, reverse=bool(i % 2)):
+            tier = modules[name].fast_tier()
+            start = time.thread_time_ns()
+            for text in texts:
+                tier.extract(text)
+            means[name].append((time.thread_time_ns() - start) / 1e3 / len(texts))
+    return {name: float(np.median(values)) for name, values in means.items()}
+
+
 def _heads_of(tier: Any) -> Callable[[str], object]:
     """The model part of a ``ModelTier`` alone: no lexical cues, no ``Signals``."""
     return lambda text: tier.heads.outputs(tier.scores([text]))
@@ -82,6 +97,11 @@ def main() -> None:
         choices=("extract", "heads"),
         default="extract",
         help="heads: only featurise + every head's scores and outputs (ModelTier.scores, HeadSet.outputs)",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="also time a first pass through a new fast tier (every token unseen), A and B alternating",
     )
     args = parser.parse_args()
     if args.messages:
@@ -106,15 +126,20 @@ def main() -> None:
                 run(text)
         warm = rounds(extract, texts, None, 7)
         cold = rounds(extract, texts[:300], _Evictor(), 2)
+        modules = {
+            "A " + args.rev: importlib.import_module(f"{OLD}.signals.tiers"),
+            "B this checkout": importlib.import_module("tactful.signals.tiers"),
+        }
+        fresh = first_pass(modules, texts) if args.fresh else None
     (a, b) = sorted(extract)
     cold_n = min(300, len(texts))
-    print(
-        f"tier {args.tier} ({args.part}), {len(texts)} messages (cold: the first {cold_n}), thread CPU per message"
-    )
+    print(f"tier {args.tier} ({args.part}), {len(texts)} messages (cold: the first {cold_n}), thread CPU")
     for label, found in (("warm", warm), ("cold", cold)):
         for i, name in enumerate(("p50", "p99")):
             old, new = found[a][i], found[b][i]
             print(f"{label} {name}: A {old:.0f} µs, B {new:.0f} µs, B/A {new / old:.2f}")
+    if fresh is not None:
+        print(f"first pass, mean: A {fresh[a]:.0f} µs, B {fresh[b]:.0f} µs, B/A {fresh[b] / fresh[a]:.2f}")
 
 
 if __name__ == "__main__":
