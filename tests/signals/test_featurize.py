@@ -15,6 +15,8 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from tests.signals.corner_texts import TEXTS as _TEXTS
+from tests.signals.corner_texts import TRAIN as _TRAIN
 
 from tactful.signals import tokens as tokens_module
 from tactful.signals.featurize import (
@@ -27,25 +29,6 @@ from tactful.signals.featurize import (
     tokens_of,
 )
 from tactful.signals.tokens import view_of
-
-_TRAIN = [
-    "Where is my order? I want my refund now!!",
-    "where is my refund, I want it now",
-    "Thank you so much, the order arrived",
-    "This is the third time I ask: where is my order?",
-    "Mein Paket ist nicht angekommen, wo ist es?",
-    "I CAN'T LOG IN!!! help me please",
-]
-_TEXTS = [
-    "where is my order where is my order",  # every word and bigram twice
-    "the other thing there",  # character grams shared between words
-    "Where is my refund?! I can’t log in",  # curly apostrophe, punctuation runs
-    "zzzz qqqq xxxx",  # nothing in the vocabulary but the dense cues
-    "!!! ???",
-    "Ⓐ Ⅻ MEIN PAKET ÄRGER",  # upper-case symbols that are not letters
-    "",
-    "ok",
-]
 
 
 def _reference(vocabulary: Vocabulary, text: str, scheme: str = "tfidf") -> np.ndarray:

@@ -10,28 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.signals.corner_texts import TEXTS
+from tests.signals.corner_texts import TRAIN as _TRAIN
 
 from tactful.signals.featurize import Featurizer, Vocabulary
 from tactful.signals.heads import Head, HeadSet
 from tactful.signals.token_scores import TokenScorer
 
-_TRAIN = [
-    "Where is my order? I want my refund now!!",
-    "where is my refund, I want it now",
-    "Thank you so much, the order arrived",
-    "This is the third time I ask: where is my order?",
-    "Mein Paket ist nicht angekommen, wo ist es?",
-    "I CAN'T LOG IN!!! help me please",
-]
 _TEXTS = [
-    "where is my order where is my order",
-    "the other thing there",
-    "Where is my refund?! I can’t log in",
-    "zzzz qqqq xxxx",
-    "!!! ???",
-    "Ⓐ Ⅻ MEIN PAKET ÄRGER",
-    "",
-    "ok",
+    *TEXTS,
     "I'm not happy, this is terrible and I want my money back now!!!",
     "where is my order? " * 90,  # occurrences past any table of weights kept
 ]
