@@ -49,6 +49,8 @@ from tactful.learn.features import arm_line, shared_line
 #: spec 0.75 / 0.80). Drift is handled by the drift monitor, not by the rate.
 BASE_ARGS = "-q SA -q UA -q KA --quiet --coin"
 _HEADER = b"TACTFUL-BANDIT/1 "
+#: Contexts whose scores are kept between updates (a bound on memory: the cache is emptied when full).
+_PREDICTED_MAX = 4096
 
 
 def explorer_args(explorer: str, epsilon: float) -> str:
@@ -70,6 +72,8 @@ class BanditModel:
         self.args = args
         self.learned = 0
         self._lock = threading.Lock()
+        #: VW's scores for a (shared line, arms) pair since the last update; see ``_run``.
+        self._predicted: dict[tuple[str, tuple[Arm, ...]], tuple[float, ...]] = {}
         self._rng = random.Random(seed)
         state: dict[str, Any] = {}
         if model_bytes is None:
@@ -193,7 +197,20 @@ class BanditModel:
         ckey: str,
     ) -> list[float]:
         """One VW call; the scores (costs, or probabilities for VW's explorers) before any update."""
-        lines = [shared_line(features, ckey)]
+        shared = shared_line(features, ckey)
+        cacheable = label is None and self._scores  # (VW's own explorers: left as they were)
+        if cacheable:
+            # Between two updates the weights do not change, so the same examples score the same:
+            # a context seen again before the next reward is learned is not sent to VW, whose
+            # prediction is memory-bound (its weight table is mostly out of cache by the time a
+            # decision reaches the learner). Any update empties the cache.
+            key = (shared, tuple(arms))
+            cached = self._predicted.get(key)
+            if cached is not None:
+                return list(cached)
+        elif label is not None:
+            self._predicted.clear()
+        lines = [shared]
         for index, arm in enumerate(arms):
             prefix = ""
             if label is not None and index == label[0]:
@@ -206,7 +223,12 @@ class BanditModel:
             else:
                 pylibvw.vw.learn_multi(self._ws, examples)
             # In action order: predicted costs (--cb_adf) or probabilities (VW's explorers).
-            return [float(x) for x in examples[0].get_action_scores()]
+            scores = [float(x) for x in examples[0].get_action_scores()]
+            if cacheable:
+                if len(self._predicted) >= _PREDICTED_MAX:
+                    self._predicted.clear()
+                self._predicted[key] = tuple(scores)
+            return scores
         finally:
             pylibvw.vw._finish_example_multi_ex(self._ws, examples)
 
