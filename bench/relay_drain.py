@@ -81,12 +81,25 @@ def _database(backend: str, tmp: Path) -> Iterator[str]:
 
 def child(backend: str, drains: int, per_drain: int, chunk: int | None) -> dict[str, Any]:
     """One tree's figures (runs in a process whose ``tactful`` is that tree's)."""
-    from run import demo_message  # bench/ is on sys.path
     from timing import Clock, pct
 
     from tactful.config import Settings
-    from tactful.demo import load_messages, seed
+    from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
+    from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
     from tactful.engine import Engine
+
+    def demo_message(tenant_id: Any, texts: list[str], i: int, sent_at: Any) -> InboundMessage:
+        """``tactful.demo.bench_message``'s stream, built here: the earlier tree lacks it."""
+        c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
+        return InboundMessage(
+            event_id=EventId(f"b{i}"),
+            tenant_id=tenant_id,
+            customer_id=CustomerId(c.customer_id),
+            conversation_id=ConversationId(f"k{i % 97}"),
+            channel=c.channel,
+            text=texts[i % len(texts)],
+            sent_at=sent_at,
+        )
 
     with tempfile.TemporaryDirectory() as folder, _database(backend, Path(folder)) as url:
         engine = Engine.from_settings(Settings(database_url=url), clock=Clock(), background_relay=True)
