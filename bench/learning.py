@@ -183,8 +183,8 @@ def live_engine(n: int = 1500) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from tactful.config import Settings
-    from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
-    from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
+    from tactful.demo import bench_message, load_messages, seed
+    from tactful.domain import InboundMessage
     from tactful.engine import Engine
 
     class Clock:
@@ -211,16 +211,7 @@ def live_engine(n: int = 1500) -> dict[str, Any]:
                 setattr(learner, name, timer.wrap(getattr(learner, name), name))
 
             def message(i: int) -> InboundMessage:
-                c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
-                return InboundMessage(
-                    event_id=EventId(f"lb{i}"),
-                    tenant_id=tenant,
-                    customer_id=CustomerId(c.customer_id),
-                    conversation_id=ConversationId(f"k{i % 97}"),
-                    channel=c.channel,
-                    text=texts[i % len(texts)],
-                    sent_at=engine.clock(),
-                )
+                return bench_message(tenant, texts, i, engine.clock(), prefix="lb")
 
             for mode, offset in (("off", 0), ("live", 1_000_000)):
                 learner.set_mode(tenant, mode)

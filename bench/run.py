@@ -35,7 +35,8 @@ from timing import pct
 
 from tactful.config import Settings
 from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
-from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage, TenantId
+from tactful.demo import bench_message as demo_message
+from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
 from tactful.engine import Engine
 
 
@@ -44,22 +45,6 @@ class Clock(timing.Clock):
 
     def __init__(self) -> None:
         super().__init__(step=timedelta(seconds=7))
-
-
-def demo_message(
-    tenant_id: TenantId, texts: list[str], i: int, sent_at: datetime, prefix: str = "b"
-) -> InboundMessage:
-    """The ``i``-th bench message: the demo customers and texts in turn, 97 conversations."""
-    c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
-    return InboundMessage(
-        event_id=EventId(f"{prefix}{i}"),
-        tenant_id=tenant_id,
-        customer_id=CustomerId(c.customer_id),
-        conversation_id=ConversationId(f"k{i % 97}"),
-        channel=c.channel,
-        text=texts[i % len(texts)],
-        sent_at=sent_at,
-    )
 
 
 def time_decisions(engine: Engine, n: int) -> dict[str, object]:

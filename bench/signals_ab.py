@@ -1,12 +1,13 @@
 """A/B of a signal tier's ``extract``: an earlier commit against this checkout, in one process.
 
     PYTHONPATH=src python bench/signals_ab.py --rev f933f88 [--tier fast] [--messages FILE.jsonl]
+        [--part heads] [--fresh]
 
 The earlier commit's ``src/tactful`` is exported with ``git archive`` into a temporary folder and
 imported as the package ``tactful_ab_old`` (its absolute imports rewritten), so both versions load
 their own artifacts and run side by side. Rounds alternate which version goes first; each message
-is timed in thread CPU time (the machine is shared: a neighbour's load does not count), and the
-figure is the median over rounds of each round's p50.
+is timed in thread CPU time (the machine is shared: a neighbour's load does not count), and each
+figure is the median over rounds of each round's p50 (p99).
 
 Two regimes: warm (message after message, as a loop over a data set runs) and cold (CPU caches
 evicted before each message, as the rest of a decision evicts them between two signal stages; see
@@ -28,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -50,8 +52,9 @@ def export(rev: str, into: Path) -> None:
 
 def rounds(
     extract: dict[str, Callable[[str], object]], texts: list[str], evict: _Evictor | None, n: int
-) -> dict[str, float]:
-    p50s: dict[str, list[float]] = {name: [] for name in extract}
+) -> dict[str, tuple[float, float]]:
+    """Per version: the median over rounds of each round's (p50, p99)."""
+    found: dict[str, list[tuple[float, float]]] = {name: [] for name in extract}
     for i in range(n):
         for name in sorted(extract, reverse=bool(i % 2)):
             took = []
@@ -61,8 +64,27 @@ def rounds(
                 start = time.thread_time_ns()
                 extract[name](text)
                 took.append((time.thread_time_ns() - start) / 1e3)
-            p50s[name].append(float(np.percentile(took, 50)))
-    return {name: float(np.median(values)) for name, values in p50s.items()}
+            found[name].append((float(np.percentile(took, 50)), float(np.percentile(took, 99))))
+    return {name: tuple(np.median(values, axis=0).tolist()) for name, values in found.items()}  # type: ignore[misc]
+
+
+def first_pass(modules: dict[str, Any], texts: list[str], n: int = 3) -> dict[str, float]:
+    """Mean thread CPU per message through a fast tier built anew (its token caches empty), the
+    median over ``n`` rounds that alternate which version goes first: what unseen words cost."""
+    means: dict[str, list[float]] = {name: [] for name in modules}
+    for i in range(n):
+        for name in sorted(modules, reverse=bool(i % 2)):
+            tier = modules[name].fast_tier()
+            start = time.thread_time_ns()
+            for text in texts:
+                tier.extract(text)
+            means[name].append((time.thread_time_ns() - start) / 1e3 / len(texts))
+    return {name: float(np.median(values)) for name, values in means.items()}
+
+
+def _heads_of(tier: Any) -> Callable[[str], object]:
+    """The model part of a ``ModelTier`` alone: no lexical cues, no ``Signals``."""
+    return lambda text: tier.heads.outputs(tier.scores([text]))
 
 
 def main() -> None:
@@ -70,6 +92,17 @@ def main() -> None:
     parser.add_argument("--rev", required=True, help="the earlier commit (B is this checkout)")
     parser.add_argument("--tier", default="fast")
     parser.add_argument("--messages", type=Path, default=None)
+    parser.add_argument(
+        "--part",
+        choices=("extract", "heads"),
+        default="extract",
+        help="heads: only featurise + every head's scores and outputs (ModelTier.scores, HeadSet.outputs)",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="also time a first pass through a new fast tier (every token unseen), A and B alternating",
+    )
     args = parser.parse_args()
     if args.messages:
         texts = [json.loads(line)["text"] for line in args.messages.read_text(encoding="utf-8").splitlines()]
@@ -84,17 +117,29 @@ def main() -> None:
             "A " + args.rev: importlib.import_module(f"{OLD}.signals.tiers").load_tier(args.tier),
             "B this checkout": importlib.import_module("tactful.signals.tiers").load_tier(args.tier),
         }
-        extract = {name: tier.extract for name, tier in tiers.items()}
+        if args.part == "heads":
+            extract = {name: _heads_of(tier) for name, tier in tiers.items()}
+        else:
+            extract = {name: tier.extract for name, tier in tiers.items()}
         for text in texts:  # warm-up: caches of both
             for run in extract.values():
                 run(text)
         warm = rounds(extract, texts, None, 7)
         cold = rounds(extract, texts[:300], _Evictor(), 2)
+        modules = {
+            "A " + args.rev: importlib.import_module(f"{OLD}.signals.tiers"),
+            "B this checkout": importlib.import_module("tactful.signals.tiers"),
+        }
+        fresh = first_pass(modules, texts) if args.fresh else None
     (a, b) = sorted(extract)
     cold_n = min(300, len(texts))
-    print(f"tier {args.tier}, {len(texts)} messages (cold: the first {cold_n}), thread CPU p50 per message")
+    print(f"tier {args.tier} ({args.part}), {len(texts)} messages (cold: the first {cold_n}), thread CPU")
     for label, found in (("warm", warm), ("cold", cold)):
-        print(f"{label}: A {found[a]:.0f} µs, B {found[b]:.0f} µs, B/A {found[b] / found[a]:.2f}")
+        for i, name in enumerate(("p50", "p99")):
+            old, new = found[a][i], found[b][i]
+            print(f"{label} {name}: A {old:.0f} µs, B {new:.0f} µs, B/A {new / old:.2f}")
+    if fresh is not None:
+        print(f"first pass, mean: A {fresh[a]:.0f} µs, B {fresh[b]:.0f} µs, B/A {fresh[b] / fresh[a]:.2f}")
 
 
 if __name__ == "__main__":

@@ -110,6 +110,23 @@ DEMO_CUSTOMERS: tuple[DemoCustomer, ...] = (
 )
 
 
+def bench_message(
+    tenant_id: TenantId, texts: list[str], i: int, sent_at: datetime, prefix: str = "b"
+) -> InboundMessage:
+    """The ``i``-th message of a bench run: the demo customers and ``texts`` in turn, 97
+    conversations; one builder so every bench decides the same stream."""
+    c = DEMO_CUSTOMERS[i % len(DEMO_CUSTOMERS)]
+    return InboundMessage(
+        event_id=EventId(f"{prefix}{i}"),
+        tenant_id=tenant_id,
+        customer_id=CustomerId(c.customer_id),
+        conversation_id=ConversationId(f"k{i % 97}"),
+        channel=c.channel,
+        text=texts[i % len(texts)],
+        sent_at=sent_at,
+    )
+
+
 @dataclass(frozen=True)
 class ReplayMessage:
     conversation_id: str

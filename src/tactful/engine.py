@@ -12,15 +12,11 @@ original decision.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Collection, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Literal
-
-from opentelemetry.trace import Tracer
 
 from tactful.bus import Bus, InProcessBus
 from tactful.bus.relay import OutboxRelay
@@ -34,21 +30,13 @@ from tactful.context import (
     outcome_event,
 )
 from tactful.domain import (
-    PUBLIC_CHANNELS,
-    Action,
-    ActionType,
     Channel,
-    ChannelChoice,
     Decision,
     DecisionId,
     Envelope,
-    Explanation,
     InboundMessage,
     Outcome,
     OutcomeType,
-    PersonalisationIntensity,
-    Preferences,
-    Reply,
     Signals,
     TenantId,
     new_id,
@@ -63,20 +51,21 @@ from tactful.guard.consent import (
     keyword_language,
 )
 from tactful.guard.crypto import MasterKey, VaultError
-from tactful.guard.reinsert import leaked_values, reveal_for_delivery, reveal_reply, tokens_in
 from tactful.guard.vault import SealedValue, Vault, resolve_master_key
 from tactful.hot import HotPath
 from tactful.invalidation import CacheInvalidation
 from tactful.learn import Learner, RulesOnly
 from tactful.learn.bandit import BanditLearner
 from tactful.learn.base import Choice
+from tactful.observability.stopwatch import Stopwatch
 from tactful.observability.tracing import Tracing
 from tactful.policy.active import ActivePolicies
-from tactful.policy.compiled import CompiledPolicy
+from tactful.policy.explain import audit_snapshot, explain
 from tactful.policy.rollout import experiments_for
-from tactful.policy.types import PolicyInput, PolicyResult
-from tactful.render import Renderer, Rendering, RenderRequest, TemplateRenderer
-from tactful.render.language import LanguageChoice, LanguageSetting, choose_language
+from tactful.policy.turn_overrides import confirm_consent, hand_off_for_language
+from tactful.policy.types import PolicyInput
+from tactful.render import Renderer, TemplateRenderer
+from tactful.render.reply_stage import ReplyInputs, render_reply, reply_language
 from tactful.signals import SignalTier, default_tier
 from tactful.signals.selection import TierSelector
 from tactful.signals.tenant_intents import UNREAD, tenant_intent_model, with_tenant_intent
@@ -94,69 +83,9 @@ Clock = Callable[[], datetime]
 #: The bus group of the one process that learns from outcomes (``tactful worker --role learner``).
 LEARNER_GROUP = "learner"
 
-#: The signals the explanation lists, in this order.
-TOP_SIGNALS = (
-    "sentiment",
-    "valence",
-    "anger",
-    "frustration",
-    "urgency",
-    "formality",
-    "politeness",
-    "intent",
-    "intent_confidence",
-    "injection",
-    "language",
-)
-
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class Stopwatch:
-    """Per-stage wall-clock timings for the decision's ``latency_ms``; with a tracer, each stage is
-    also a span (the one seam tracing hangs on, docs/observability.md)."""
-
-    def __init__(self, tracer: Tracer | None = None) -> None:
-        self.ms: dict[str, float] = {}
-        self._start = time.perf_counter()
-        self._tracer = tracer
-
-    def stage(self, name: str) -> AbstractContextManager[None]:
-        if self._tracer is None:
-            return _Stage(self.ms, name)  # a plain object: a generator-based one costs more per stage
-        return self._traced(name)
-
-    @contextmanager
-    def _traced(self, name: str) -> Iterator[None]:
-        assert self._tracer is not None
-        with (
-            _Stage(self.ms, name),
-            self._tracer.start_as_current_span(
-                f"tactful.{name}", record_exception=False, set_status_on_exception=False
-            ),
-        ):
-            yield
-
-    def total(self) -> dict[str, float]:
-        return {**self.ms, "total": round((time.perf_counter() - self._start) * 1000, 3)}
-
-
-class _Stage:
-    """Times one stage into ``ms`` (also when it raises)."""
-
-    __slots__ = ("_ms", "_name", "_t0")
-
-    def __init__(self, ms: dict[str, float], name: str) -> None:
-        self._ms, self._name = ms, name
-        self._t0 = 0.0
-
-    def __enter__(self) -> None:
-        self._t0 = time.perf_counter()
-
-    def __exit__(self, *exc: object) -> None:
-        self._ms[self._name] = round((time.perf_counter() - self._t0) * 1000, 3)
 
 
 class Engine:
@@ -348,13 +277,17 @@ class Engine:
             choice = self.learner.choose(policy, inp, result)
             result = choice.result
             if consent is not None:
-                result, signals = _confirm_consent(result, signals, consent, ctx.preferences)
+                result, signals = confirm_consent(result, signals, consent, ctx.preferences)
         with watch.stage("render"):
-            language = self._reply_language(policy, signals, ctx)
+            language = reply_language(policy.document.replies, signals, ctx, self.renderer.languages)
             if language.handoff:
-                result = _hand_off_for_language(result, language)
-            rendering, reply, delivered = self._render(
-                message, result, signals, guarded, degraded, ctx, language.language
+                result = hand_off_for_language(result, language)
+            rendering, reply, delivered = render_reply(
+                self.renderer,
+                self.vault,
+                self.max_sms_segments,
+                ReplyInputs(message, result, signals, guarded, ctx, language.language),
+                degraded,
             )
             generation = rendering.generation  # issue 14: a generated reply, or why the template went
             if generation is not None:
@@ -371,7 +304,7 @@ class Engine:
             channel=result.channel,
             action=result.action,
             reply=reply,
-            explanation=self._explain(
+            explanation=explain(
                 result, signals, ctx, (*filter(None, [language.note()]), *rendering.notes)
             ).model_copy(update={"sources": generation.sources if generation else ()}),
             policy_version=result.policy_version,
@@ -399,7 +332,7 @@ class Engine:
         # The stored record carries its own latency, so the durable write itself cannot be in it:
         # ``latency_ms`` covers the stages up to here; the write is measured by the benchmark.
         timed = decision.model_copy(update={"latency_ms": watch.total()})
-        snapshot = self._snapshot(message, guarded, signals, ctx, consent)
+        snapshot = audit_snapshot(message, guarded, signals, ctx, consent)
         if isinstance(self.store, SqlStore):
             writes = self._side_writes(self.store, message, signals, ctx, timed, choice, sealed, seen)
             with watch.stage("store"):  # not in latency_ms (taken above): only a span, when tracing
@@ -603,135 +536,6 @@ class Engine:
             change_id=f"{message.event_id}.consent",
         )
 
-    def _reply_language(
-        self, policy: CompiledPolicy, signals: Signals, ctx: CustomerContext
-    ) -> LanguageChoice:
-        """Spanish in, Spanish out: the message's language, else the profile's, else the tenant's."""
-        replies = policy.document.replies
-        setting = LanguageSetting(
-            default_language=replies.default_language,
-            languages=tuple(replies.languages),
-            unsupported_language=replies.unsupported_language,
-            detect_min_confidence=replies.detect_min_confidence,
-        )
-        # The profile is read only for a known customer with personalisation on (ctx.profile is
-        # None otherwise); an unknown customer's default profile says nothing about them.
-        profile = ctx.profile.language if ctx.profile is not None and ctx.known else None
-        return choose_language(signals, profile, setting, self.renderer.languages)
-
-    def _render(
-        self,
-        message: InboundMessage,
-        result: PolicyResult,
-        signals: Signals,
-        guarded: GuardedText,
-        degraded: list[str],
-        ctx: CustomerContext,
-        language: str,
-    ) -> tuple[Rendering, Reply, Reply]:
-        """The rendering, the reply to store (tokens only) and the reply to deliver (the customer's
-        own values re-inserted, private channels only; an SMS encoded and split as sent), after the
-        leak check."""
-        names = [f.token for f in guarded.pii if f.kind == "name"]
-        personal = ctx.preferences.personalisation is not PersonalisationIntensity.OFF
-        request = RenderRequest(
-            action=result.action,
-            channel=result.channel.primary,
-            inbound_channel=message.channel,
-            tone=result.tone,
-            signals=signals,
-            customer_name_token=names[0] if names and personal else None,
-            max_sms_segments=self.max_sms_segments,
-            language=language,
-            text=guarded.text,
-            tenant_id=message.tenant_id,
-        )
-        rendering = self.renderer.render(request)
-        public = rendering.reply.channel in PUBLIC_CHANNELS
-        own = self._own_values(message, rendering.reply, guarded, public)
-        reply, delivered = reveal_for_delivery(
-            rendering.reply, own, public=public, max_sms_segments=self.max_sms_segments
-        )
-        leaked = leaked_values(delivered, own, guarded.vault.values())
-        if leaked:
-            # Never send personal data the renderer was not meant to use; fall back to a reply
-            # that carries none, and say so on the decision.
-            degraded.append(f"render: reply repeated {len(leaked)} personal data value(s); safe reply used")
-            safe = replace(
-                request,
-                signals=signals.model_copy(update={"intent": "other"}),
-                text="",
-                customer_name_token=None,
-            )
-            rendering = self.renderer.render(safe)
-            reply = rendering.reply
-            delivered = reveal_reply(reply, {}, public=True)  # removes any token, inserts nothing
-        return rendering, reply, delivered
-
-    def _own_values(
-        self, message: InboundMessage, reply: Reply, guarded: GuardedText, public: bool
-    ) -> dict[str, str]:
-        """token → value for the reply's tokens that belong to this customer: from this message,
-        else from their vault (a token of someone else is not found there)."""
-        wanted = set() if public else tokens_in(reply)
-        own = {t: guarded.vault[t] for t in wanted if t in guarded.vault}
-        missing = wanted - own.keys()
-        if missing and self.vault is not None:
-            for held in self.vault.reveal(message.tenant_id, message.customer_id, missing):
-                own[held.token] = held.value
-        return own
-
-    @staticmethod
-    def _explain(
-        result: PolicyResult, signals: Signals, ctx: CustomerContext, render_notes: tuple[str, ...] = ()
-    ) -> Explanation:
-        top: dict[str, object] = {name: getattr(signals, name) for name in TOP_SIGNALS}
-        top["pii"] = [finding.kind for finding in signals.pii]
-        top["emotions"] = {
-            k: round(v, 3) for k, v in sorted(signals.emotions.items(), key=lambda kv: -kv[1])[:3]
-        }
-        notes = list(result.notes)
-        if not ctx.known:
-            notes.append("new customer: default profile and preferences")
-        notes.extend(ctx.notes)
-        notes.extend(render_notes)
-        return Explanation(rules_fired=result.rules_fired, signals=top, notes=tuple(notes))
-
-    @staticmethod
-    def _snapshot(
-        message: InboundMessage,
-        guarded: GuardedText,
-        signals: Signals,
-        ctx: CustomerContext,
-        consent: ConsentChange | None = None,
-    ) -> dict[str, Any]:
-        """The minimised input the audit keeps: no text, no raw personal data — only what the
-        decision was based on, so the chain can stay intact after a customer is erased."""
-        keyword = {} if consent is None else {"consent_keyword": consent.value}  # an SMS STOP/START
-        return {
-            **keyword,
-            "channel": message.channel.value,
-            "sent_at": message.sent_at.isoformat(),
-            "text_chars": len(guarded.text),
-            "pii_kinds": sorted({f.kind for f in guarded.pii}),
-            "signals_tier": signals.tier,
-            "personalisation": ctx.preferences.personalisation.value,
-            "features": ctx.features,
-            # The consent facts the guardrails saw, so a compliance report can re-check the
-            # decision later (tactful.governance.report) instead of trusting it.
-            "consent": {
-                "opted_out": sorted(c.value for c in ctx.preferences.opted_out),
-                "do_not_contact": ctx.preferences.do_not_contact,
-                "quiet_hours": None
-                if ctx.preferences.quiet_hours is None
-                else [
-                    ctx.preferences.quiet_hours.start.isoformat("minutes"),
-                    ctx.preferences.quiet_hours.end.isoformat("minutes"),
-                ],
-                "time_zone": ctx.time_zone,
-            },
-        }
-
     # -- events ---------------------------------------------------------------------------------
 
     def relay_events(self) -> int:
@@ -797,47 +601,3 @@ def _same_event(stored: Decision, fingerprint: str | None) -> Decision:
             code="idempotency_conflict",
         )
     return stored
-
-
-CONSENT_RULE = "consent_keyword"
-LANGUAGE_RULE = "reply_language"
-
-
-def _hand_off_for_language(result: PolicyResult, language: LanguageChoice) -> PolicyResult:
-    """The policy hands turns in a language we cannot answer to a person (``replies``). A turn that
-    already goes to a person, says nothing, or confirms an SMS keyword keeps its action."""
-    keep = (ActionType.NO_CONTACT, ActionType.HANDOFF_HUMAN, ActionType.ESCALATE)
-    if result.action.type in keep or result.channel.primary is None or result.action.rule_id == CONSENT_RULE:
-        return result
-    action = Action(
-        type=ActionType.HANDOFF_HUMAN,
-        reason=f"no replies in {language.wanted!r}: a person takes over",
-        rule_id=LANGUAGE_RULE,
-    )
-    return result.model_copy(update={"action": action, "rules_fired": (*result.rules_fired, LANGUAGE_RULE)})
-
-
-def _confirm_consent(
-    result: PolicyResult, signals: Signals, change: ConsentChange, before: Preferences
-) -> tuple[PolicyResult, Signals]:
-    """The decision for an SMS keyword is its confirmation, by SMS (the carriers' rule: one reply
-    confirms a STOP), unless SMS was already closed to us: a repeated STOP gets no reply."""
-    # HELP is answered whatever the consent (the carriers' rule); a repeated STOP is not.
-    closed = change is not ConsentChange.SMS_HELP and (
-        before.do_not_contact or (change is ConsentChange.SMS_OPT_OUT and Channel.SMS in before.opted_out)
-    )
-    action = (
-        Action(type=ActionType.NO_CONTACT, reason="SMS already closed: no reply", rule_id=CONSENT_RULE)
-        if closed
-        else Action(type=ActionType.REPLY, reason=f"SMS keyword: {change.value}", rule_id=CONSENT_RULE)
-    )
-    confirmed = result.model_copy(
-        update={
-            "action": action,
-            "channel": ChannelChoice(primary=None if closed else Channel.SMS),
-            "proactive": False,
-            "rules_fired": (*result.rules_fired, CONSENT_RULE),
-            "notes": (*result.notes, f"consent: {change.value} from an SMS keyword; binds the next decision"),
-        }
-    )
-    return confirmed, signals.model_copy(update={"intent": change.intent, "intent_confidence": 1.0})

@@ -41,7 +41,7 @@ class FlakyOutbox:
         self._store = store
         self.failures = 1
 
-    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, dict[str, object]]]:
+    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, str]]:
         if published and self.failures:
             self.failures -= 1
             raise RuntimeError("relay crashed")

@@ -9,11 +9,14 @@ the vocabulary, punctuation only, non-ASCII capitals, an empty text.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 
 import numpy as np
 import pytest
+from tests.signals.corner_texts import TEXTS as _TEXTS
+from tests.signals.corner_texts import TRAIN as _TRAIN
 
 from tactful.signals import tokens as tokens_module
 from tactful.signals.featurize import (
@@ -27,51 +30,62 @@ from tactful.signals.featurize import (
 )
 from tactful.signals.tokens import view_of
 
-_TRAIN = [
-    "Where is my order? I want my refund now!!",
-    "where is my refund, I want it now",
-    "Thank you so much, the order arrived",
-    "This is the third time I ask: where is my order?",
-    "Mein Paket ist nicht angekommen, wo ist es?",
-    "I CAN'T LOG IN!!! help me please",
-]
-_TEXTS = [
-    "where is my order where is my order",  # every word and bigram twice
-    "the other thing there",  # character grams shared between words
-    "Where is my refund?! I can’t log in",  # curly apostrophe, punctuation runs
-    "zzzz qqqq xxxx",  # nothing in the vocabulary but the dense cues
-    "!!! ???",
-    "Ⓐ Ⅻ MEIN PAKET ÄRGER",  # upper-case symbols that are not letters
-    "",
-    "ok",
-]
 
-
-def _reference(vocabulary: Vocabulary, text: str) -> np.ndarray:
+def _reference(vocabulary: Vocabulary, text: str, scheme: str = "tfidf") -> np.ndarray:
     index = {term: i for i, term in enumerate(vocabulary.terms)}
     tokens = tokens_of(text)
     counts = Counter(index[g] for g in _grams(tokens) if g in index)
+    # additive: each distinct token's grams (its word gram, its character grams) and each distinct
+    # bigram weighted by 1 + log(count); per column Σ w · idf, the norm √(Σ w² · idf²)
+    terms = [(_grams([t]), n) for t, n in Counter(tokens).items()]
+    terms += [([f"b {a} {b}"], n) for (a, b), n in Counter(itertools.pairwise(tokens)).items()]
+    linear: Counter[int] = Counter()
+    squared: Counter[int] = Counter()
+    for grams, n in terms:
+        for g in grams:
+            if g in index:
+                linear[index[g]] += 1.0 + math.log(n)
+                squared[index[g]] += (1.0 + math.log(n)) ** 2
     vector = np.zeros(vocabulary.width)
     for is_char in (False, True):
         block = {c: k for c, k in counts.items() if vocabulary.terms[c].startswith("c ") == is_char}
-        values = {c: (1.0 + math.log(k)) * float(vocabulary.idf[c]) for c, k in block.items()}
-        norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
+        if scheme == "additive":
+            values = {c: linear[c] * float(vocabulary.idf[c]) for c in block}
+            norm = math.sqrt(sum(squared[c] * float(vocabulary.idf[c]) ** 2 for c in block)) or 1.0
+        else:
+            values = {c: (1.0 + math.log(k)) * float(vocabulary.idf[c]) for c, k in block.items()}
+            norm = math.sqrt(sum(v * v for v in values.values())) or 1.0
         for c, v in values.items():
             vector[c] = v / norm
     vector[len(vocabulary.terms) :] = np.asarray(dense_cues(text, tokens)) * DENSE_SCALE
     return vector
 
 
+@pytest.mark.parametrize("scheme", ["tfidf", "additive"])
 @pytest.mark.parametrize("text", _TEXTS)
-def test_features_are_the_defined_tf_idf(text: str) -> None:
+def test_features_are_the_defined_tf_idf(text: str, scheme: str) -> None:
     vocabulary = Vocabulary.build(_TRAIN * 3)
-    featurizer = Featurizer(vocabulary)
+    featurizer = Featurizer(vocabulary, scheme)  # type: ignore[arg-type]
     for _ in range(2):  # the second time through the token caches
         columns, values = featurizer.features(text)
         assert len(set(columns.tolist())) == len(columns)
         found = np.zeros(vocabulary.width)
         found[columns] = values
-        np.testing.assert_allclose(found, _reference(vocabulary, text), rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(found, _reference(vocabulary, text, scheme), rtol=1e-6, atol=1e-7)
+
+
+def test_the_schemes_differ_only_where_two_tokens_share_a_gram() -> None:
+    vocabulary = Vocabulary.build(_TRAIN * 3)
+    # "thank you": no gram twice; the repeated sentence: each token's grams only in that token
+    for same in ("thank you", "thank you thank you thank you"):
+        assert np.allclose(_reference(vocabulary, same), _reference(vocabulary, same, "additive"))
+    shared = "where is my order"  # " o"/"r " … in two words
+    assert not np.allclose(_reference(vocabulary, shared), _reference(vocabulary, shared, "additive"))
+
+
+def test_an_unknown_scheme_is_refused() -> None:
+    with pytest.raises(ValueError, match="feature scheme"):
+        Featurizer(Vocabulary.build(_TRAIN), "bm25")  # type: ignore[arg-type]
 
 
 def test_the_caps_cue_counts_upper_case_letters_only() -> None:
@@ -120,3 +134,10 @@ def test_the_language_model_reads_remembered_words_as_their_grams() -> None:
             np.testing.assert_allclose(
                 [found[lang] for lang in language_chars.LANGUAGES], expected, rtol=1e-6
             )
+
+
+@pytest.mark.parametrize("text", ["can’t won't", "’ ’’ x’y", "l’été ’s", "I’M HERE’", "it's ’quoted’"])
+def test_curly_and_straight_apostrophes_tokenise_alike(text: str) -> None:
+    straight = text.replace("’", "'")
+    assert tokens_of(text) == tokens_of(straight)
+    assert all("’" not in token for token in tokens_of(text))

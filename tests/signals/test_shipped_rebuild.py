@@ -58,7 +58,8 @@ def test_fast_injection_head_is_rebuilt_within_tolerance() -> None:
     shipped, arrays = HeadSet.load(artifact_path("fast"))
     terms = tuple(arrays["terms"].tobytes().decode("utf-8").split("\n"))
     vocabulary = Vocabulary(terms, arrays["idf"].astype(np.float32))
-    trained, _ = train_tier("fast", ["injection"], vocabulary=vocabulary)
+    scheme = shipped.meta.get("features", "tfidf")
+    trained, _ = train_tier("fast", ["injection"], vocabulary=vocabulary, scheme=scheme)
     _check("fast", shipped, trained.heads, trained.figures["injection"])
 
 

@@ -119,6 +119,8 @@ def test_outputs_are_every_heads_softmax_or_unit_score(synthetic: Path) -> None:
     for head in heads.heads.values():
         expected = head.probabilities(z) if head.kind == "softmax" else head.unit(z)[:, None]
         np.testing.assert_allclose(out[:, head.start : head.stop], expected, rtol=1e-5, atol=1e-7)
+    for row, found in zip(z, out, strict=True):  # one message: the same numbers in plain floats
+        np.testing.assert_allclose(heads.row_outputs(row.tolist()), found, rtol=1e-12, atol=1e-15)
 
 
 def test_heads_that_leave_a_gap_are_refused() -> None:

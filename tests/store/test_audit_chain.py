@@ -82,6 +82,16 @@ def test_canonical_forms_refuse_what_cannot_round_trip() -> None:
 
 
 @settings(derandomize=True, deadline=None)
+@given(value=json_values)
+def test_canonical_json_is_json_dumps_with_the_canonical_options(value: Any) -> None:
+    # The encoder is built once (chain.py), not per call: the text must be what the old
+    # per-call ``json.dumps`` gave, or every stored hash would stop verifying.
+    options: dict[str, Any] = {"sort_keys": True, "separators": (",", ":"), "ensure_ascii": False}
+    assert canonical_json(value) == json.dumps(value, allow_nan=False, **options)
+    assert canonical_json({"k": value, "é": [value]}) == json.dumps({"k": value, "é": [value]}, **options)
+
+
+@settings(derandomize=True, deadline=None)
 @given(
     payload=payloads,
     tenant=st.text(min_size=1, max_size=12),

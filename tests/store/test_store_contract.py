@@ -603,7 +603,7 @@ def test_outbox_claim_lease_and_publish(
     assert len(first) == 2
     ids = [outbox_id for outbox_id, _ in first]
     assert ids == sorted(ids)
-    envelope = first[0][1]
+    envelope = json.loads(first[0][1])  # the envelope's JSON as the decision stored it
     assert envelope["type"] == "decision.made"
     assert envelope["tenant_id"] == tenant.tenant_id
     assert envelope["key"] == "conv_0"
@@ -611,7 +611,7 @@ def test_outbox_claim_lease_and_publish(
     assert Decision.model_validate(envelope["payload"]) == decisions[0]
 
     second = store.claim_outbox(10)
-    assert [event["payload"]["decision_id"] for _, event in second] == [decisions[2].decision_id]
+    assert [json.loads(event)["payload"]["decision_id"] for _, event in second] == [decisions[2].decision_id]
     assert store.claim_outbox(10) == []  # everything is leased
 
     store.mark_published(ids)

@@ -318,7 +318,8 @@ def test_the_document_is_serialised_once_for_row_audit_hash_and_outbox_event(
     entry = json.loads(payload)
     assert entry["document_sha256"] == hashlib.sha256(document.encode("utf-8")).hexdigest()
     assert entry["decision"] == json.loads(document)
-    [(_, event)] = store.claim_outbox(10)
+    [(_, stored)] = store.claim_outbox(10)
+    event = json.loads(stored)
     assert event["type"] == "decision.made"
     assert event["payload"] == json.loads(document)
     assert all(r.ok for r in store.audit.verify())

@@ -33,6 +33,16 @@ class Bus(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class PublishesEncoded(Protocol):
+    """Buses that can send an event as JSON already encoded (the outbox relay has the text the
+    decision stored): the bytes go out as they are, with no second serialisation."""
+
+    def publish_encoded(self, envelope: Envelope, data: bytes) -> None:
+        """``publish(envelope)``, where ``data`` is ``envelope``'s JSON form."""
+        ...
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     """An event a group's handler failed on ``attempts`` times, set aside instead of blocking."""

@@ -24,7 +24,7 @@ from typing import Any
 
 from tactful.domain import Decision, Outcome, TenantId
 from tactful.domain.decision import LearnerTrace
-from tactful.learn.arms import STYLE_SHIFTS, Arm, allowed_arms, moved_to
+from tactful.learn.arms import STYLE_SHIFTS, Arm, allowed_arms, moved_to, proactive_on
 from tactful.learn.base import Choice
 from tactful.learn.features import Features, context_features
 from tactful.learn.model import BanditModel, explorer_args
@@ -131,8 +131,11 @@ class BanditLearner:
             return Choice(result)
         features = context_features(inp)
         tm = self._tenant(tenant, cfg)
+        inbound = inp.message.channel
+        proactive = [proactive_on(result, arm.channel, inbound) for arm in arms]
         with tm.lock:
-            prediction = tm.model.predict(features, arms)
+            tm.model.message(inp.message.customer_id, inp.message.sent_at)
+            prediction = tm.model.predict(features, arms, proactive)
             version = tm.version
         if mode == "live":
             index, propensity = prediction.chosen, prediction.probabilities[prediction.chosen]

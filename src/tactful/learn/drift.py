@@ -56,7 +56,7 @@ def context_key(features: Mapping[str, str]) -> str:
     parts = [
         f"{k}={v}"
         for k, v in sorted(features.items())
-        if k not in _CONTEXT_SKIP and not (k.startswith("f_") and _numeric_bucket(v))
+        if k not in _CONTEXT_SKIP and k[:1] != "_" and not (k.startswith("f_") and _numeric_bucket(v))
     ]
     return "|".join(parts)
 

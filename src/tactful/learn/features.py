@@ -17,6 +17,7 @@ from typing import Any
 
 from tactful.learn.arms import Arm
 from tactful.learn.drift import context_key
+from tactful.learn.fatigue import COUNT_FEATURE
 from tactful.policy.local_time import resolve_clock
 from tactful.policy.types import PolicyInput
 
@@ -77,6 +78,9 @@ def context_features(inp: PolicyInput) -> Features:
         out["ten"] = _bucket(float(inp.profile.tenure_days), (30, 365))
     for key in sorted(inp.features)[:32]:
         _add_feature(out, key, inp.features[key])
+    count = inp.features.get("proactive_contacts_24h")
+    if isinstance(count, int | float) and not isinstance(count, bool) and math.isfinite(count):
+        out[COUNT_FEATURE] = str(int(count))  # exact, for the fatigue cost (not a model feature)
     return out
 
 
@@ -107,12 +111,14 @@ def shared_line(features: Mapping[str, str], key: str | None = None) -> str:
     Coarser terms (S, U) learn first and K refines them where the data says so.
     ``key``: the features' ``context_key`` if the caller already built it (it is the costliest part).
     """
-    pairs = [f"{k}={v}" for k, v in features.items()]  # each pair formatted once for S, U and H
+    # Names starting with "_" are bookkeeping logged with the decision, not model features.
+    names = [k for k in features if k[:1] != "_"]
+    pairs = [f"{k}={features[k]}" for k in names]  # each pair formatted once for S, U and H
     plain = " ".join(pairs)
     intent = features.get("intent", "none")
     hour = features.get("hr", "none")
-    by_intent = " ".join([f"{intent}^{p}" for k, p in zip(features, pairs, strict=True) if k != "intent"])
-    by_hour = " ".join([f"{hour}^{p}" for k, p in zip(features, pairs, strict=True) if k != "hr"])
+    by_intent = " ".join([f"{intent}^{p}" for k, p in zip(names, pairs, strict=True) if k != "intent"])
+    by_hour = " ".join([f"{hour}^{p}" for k, p in zip(names, pairs, strict=True) if k != "hr"])
     who = f"{zlib.crc32((context_key(features) if key is None else key).encode()):x}"
     return f"shared |S {plain} |U {by_intent} i={intent} |H {by_hour} |K k={who} kh={who}_{hour}"
 

@@ -28,6 +28,7 @@ import threading
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pylibvw  # type: ignore[import-not-found]
@@ -36,6 +37,7 @@ import vowpalwabbit  # type: ignore[import-untyped]
 from tactful.learn.arms import Arm
 from tactful.learn.drift import ContextState, DriftMonitor, context_key, group_of, level_key
 from tactful.learn.explore import TunedSquareCB
+from tactful.learn.fatigue import COUNT_FEATURE, FatigueCost
 from tactful.learn.features import arm_line, shared_line
 
 #: ``-q SA``: context × arm; ``-q UA``: (context × intent) × arm, for preferences by situation;
@@ -83,10 +85,20 @@ class BanditModel:
         #: with AdaHedge's uniform weights over the gamma scales (the most exploring among them), so
         #: exploration rises there at once and falls again as that context's evidence comes in.
         self.after_drift = {k: TunedSquareCB.restore(v) for k, v in state.get("after_drift", {}).items()}
+        #: What initiating a contact costs the customer's later rewards (``tactful.learn.fatigue``).
+        self.fatigue = FatigueCost.restore(state.get("fatigue", {}))
 
     # -- deciding and learning --------------------------------------------------------------------
 
-    def predict(self, features: Mapping[str, str], arms: Sequence[Arm]) -> Prediction:
+    def message(self, customer: str, at: datetime) -> None:
+        """A customer's message reached the learner (how many later messages a contact touches)."""
+        with self._lock:
+            self.fatigue.message(customer, at)
+
+    def predict(
+        self, features: Mapping[str, str], arms: Sequence[Arm], proactive: Sequence[bool] = ()
+    ) -> Prediction:
+        """``proactive``: per arm, whether playing it initiates a contact (charged its later cost)."""
         if not arms:
             raise ValueError("no arms to choose from")
         # Built once per call (the epoch tags added below are not part of it): the drift levels and
@@ -107,6 +119,10 @@ class BanditModel:
                     explorer,
                 )
             rewards = [-c for c in self._run(features, arms, None, ckey)]
+            if any(proactive):
+                cost = self.fatigue.cost()
+                if cost > 0.0:
+                    rewards = [r - cost if p else r for r, p in zip(rewards, proactive, strict=True)]
             probs = _normalised(explorer.distribution(rewards, self._clock(levels)), len(arms))
             draw = self._rng.random()
         # Ties (an untrained model) go to the first arm, the rules' own.
@@ -129,6 +145,9 @@ class BanditModel:
             # at 0.56 of the oracle; 0.76 unweighted). The propensity still scores the explorer.
             before = self._run(features, arms, (chosen, reward, 1.0), ckey)
             self.learned += 1
+            count = features.get(COUNT_FEATURE)
+            if count is not None and count.isdigit():
+                self.fatigue.observe(int(count), reward)
             if not self._scores or len(before) != len(arms):
                 return
             rewards = [-c for c in before]
@@ -217,6 +236,7 @@ class BanditModel:
             return {
                 **self.explorer.status(),
                 **self.drift.status(),
+                **self.fatigue.status(),
                 "contexts_exploring_after_drift": {
                     k: v.status()["gamma_scale"] for k, v in sorted(self.after_drift.items())[:20]
                 },
@@ -234,6 +254,7 @@ class BanditModel:
                 "explorer": self.explorer.state(),
                 "drift": self.drift.state(),
                 "after_drift": {k: v.state() for k, v in self.after_drift.items()},
+                "fatigue": self.fatigue.state(),
             }
             return _HEADER + json.dumps(state, separators=(",", ":")).encode() + b"\n" + body
 

@@ -206,7 +206,7 @@ def train(
     from tactful.cli import errors_to_exit, fail, out
     from tactful.signals import hub
     from tactful.signals.base import TierUnavailable
-    from tactful.signals.featurize import Vocabulary
+    from tactful.signals.featurize import Vocabulary, scheme_of
     from tactful.signals.heads import HeadSet
     from tactful.signals.tiers import MODELS_DIR, TIERS, artifact_path
     from tactful.signals.training import merge, save, train_tier
@@ -265,8 +265,10 @@ def train(
             heads.meta["version"] = "1.0.0"
             heads.save(path, idf=hashed.idf)
         else:
+            # One head retrained into an existing artifact keeps the features its other heads read.
+            scheme = scheme_of(old.meta) if old is not None else "additive"
             trained, vocab = train_tier(
-                tier, chosen, root=data_dir, encode=encode, vocabulary=vocab, progress=progress
+                tier, chosen, root=data_dir, encode=encode, vocabulary=vocab, progress=progress, scheme=scheme
             )
             heads = merge(old, trained.heads)
             if encoder_version:

@@ -3,9 +3,19 @@ inside words, and a few dense cues (VADER word valences, punctuation, case, leng
 
 One vocabulary serves all heads, so a message is featurised once per tier call, not once per model.
 The same code builds the training matrices (``matrix``) and featurises at run time (``features``):
-the numbers a model is trained on are exactly the numbers it later sees. Each block (words, chars)
-is TF-IDF weighted with sublinear term frequency and L2-normalised on its own, as scikit-learn's
-``TfidfVectorizer(sublinear_tf=True)`` does.
+the numbers a model is trained on are exactly the numbers it later sees. Two weightings (``Scheme``):
+
+- ``tfidf``: each block (words, chars) TF-IDF weighted with sublinear term frequency and
+  L2-normalised on its own, as scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` does. Tenant
+  intent models and artifacts trained before 2026-12-04 use it.
+- ``additive``: sublinear term frequency per *token*, not per gram: every gram of a distinct token
+  (word, punctuation run) or bigram gets the weight w = 1 + log(how often that token occurs in the
+  message), a column's value is Σ w · idf over its occurrences, and each block is divided by
+  √(Σ w² · idf²) over occurrences (not the L2 norm, which would need the per-column totals). Both
+  the block's vector and that sum are weighted sums of per-token parts, so a linear model's scores
+  are a weighted sum of rows precomputed once per word (``signals/token_scores.py``): the fast
+  tier's per-message cost is a look-up per token, not a gather of every gram's weight row. It
+  differs from ``tfidf`` only where a gram occurs in two different tokens or twice in one.
 """
 
 from __future__ import annotations
@@ -18,11 +28,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Final
+from typing import Final, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from scipy.sparse import csr_matrix  # type: ignore[import-untyped]
+
+Scheme = Literal["tfidf", "additive"]
+SCHEMES: Final[tuple[Scheme, ...]] = ("tfidf", "additive")
+
+
+def scheme_of(meta: dict[str, object]) -> Scheme:
+    """The feature scheme an artifact's metadata names; artifacts from before the additive scheme
+    name none and were trained on tfidf."""
+    name = meta.get("features", "tfidf")
+    for scheme in SCHEMES:
+        if name == scheme:
+            return scheme
+    raise ValueError(f"unknown feature scheme {name!r}; expected one of {', '.join(SCHEMES)}")
+
 
 _TOKEN: Final = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[!?]+|[^\w\s]")
 _NEGATORS: Final = frozenset(
@@ -70,6 +94,8 @@ DENSE: Final = (
 DENSE_SCALE: Final = 0.5  # the dense block's weight next to the two unit-length sparse blocks
 _WORD_CACHE: Final = 200_000  # distinct words whose character-gram columns are remembered
 _TRUE: Final = np.ones(1, dtype=bool)
+_INTP: Final = np.dtype(np.intp).itemsize
+_T = TypeVar("_T")
 _NO_BIGRAMS: Final[dict[str, bytes]] = {}
 
 
@@ -87,7 +113,9 @@ def vader_lexicon() -> dict[str, float]:
 
 def tokens_of(text: str) -> list[str]:
     """Lower-cased word and punctuation tokens; curly apostrophes folded to straight ones."""
-    return [t.replace("’", "'") for t in _TOKEN.findall(text.lower())]
+    # Folded in the text, not per token: the pattern treats both apostrophes alike, so the tokens
+    # are the same, and one replace costs less than one per token.
+    return _TOKEN.findall(text.lower().replace("’", "'"))
 
 
 def _grams(tokens: Sequence[str]) -> Iterable[str]:
@@ -103,19 +131,19 @@ def _grams(tokens: Sequence[str]) -> Iterable[str]:
 
 # What the dense cues need of a token: its VADER valence (None if not in the lexicon), whether it
 # negates what follows, whether it is alphabetic. The featurizer keeps it in its token cache.
-_Valence = tuple[float | None, bool, bool]
+Valence = tuple[float | None, bool, bool]
 
 
-def _valence(token: str) -> _Valence:
+def _valence(token: str) -> Valence:
     return vader_lexicon().get(token), token in _NEGATORS, token.isalpha()
 
 
 def dense_cues(text: str, tokens: Sequence[str]) -> list[float]:
     """The dense cue values, each roughly within [−1, 1]."""
-    return _dense_cues(text, [_valence(t) for t in tokens])
+    return valence_cues(text, [_valence(t) for t in tokens])
 
 
-def _dense_cues(text: str, tokens: Sequence[_Valence]) -> list[float]:
+def valence_cues(text: str, tokens: Sequence[Valence]) -> list[float]:
     pos = neg = 0.0
     high = low = 0.0
     negated = False
@@ -142,6 +170,28 @@ def _dense_cues(text: str, tokens: Sequence[_Valence]) -> list[float]:
         min(math.log1p(len(tokens)) / 5, 1.0),
         1.0 if stripped[:1].isupper() else 0.0,
         1.0 if stripped.endswith(".") else 0.0,
+    ]
+
+
+def additive_weights(
+    tokens: Sequence[str], entries: Sequence[tuple[_T, dict[str, _T], Valence]]
+) -> list[tuple[_T, float]]:
+    """The additive scheme's terms: each distinct token's entry and each distinct bigram's column
+    (from ``entries[i][1]``, the columns of the tokens that may follow token ``i``), with the weight
+    1 + log(its count) — sublinear term frequency per token rather than per gram, so that the
+    message's features stay a weighted sum of per-token parts."""
+    first: dict[str, _T] = {}
+    counts: Counter[str] = Counter()
+    for token, (part, _, _) in zip(tokens, entries, strict=True):
+        first.setdefault(token, part)
+        counts[token] += 1
+    pairs: Counter[_T] = Counter(
+        c
+        for (_, after, _), b in zip(entries[:-1], tokens[1:], strict=True)
+        if (c := after.get(b)) is not None
+    )
+    return [(first[t], 1.0 + math.log(n)) for t, n in counts.items()] + [
+        (c, 1.0 + math.log(n)) for c, n in pairs.items()
     ]
 
 
@@ -192,8 +242,11 @@ class Vocabulary:
 class Featurizer:
     """Turns text into (column indices, values) over a ``Vocabulary`` plus the dense cues."""
 
-    def __init__(self, vocabulary: Vocabulary) -> None:
+    def __init__(self, vocabulary: Vocabulary, scheme: Scheme = "tfidf") -> None:
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown feature scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
         self.vocabulary = vocabulary
+        self.scheme = scheme
         self._index = {term: i for i, term in enumerate(vocabulary.terms)}
         self._idf = vocabulary.idf.astype(np.float64)
         # Each column's TF-IDF block: 0 for the word grams ("w ", "b "), 1 for the character grams.
@@ -210,7 +263,7 @@ class Featurizer:
             if term.startswith("b "):
                 first, _, second = term[2:].partition(" ")
                 self._bigrams.setdefault(first, {})[second] = np.intp(i).tobytes()
-        self._tokens: dict[str, tuple[bytes, dict[str, bytes], _Valence]] = {}
+        self._tokens: dict[str, tuple[bytes, dict[str, bytes], Valence]] = {}
 
     def features(self, text: str) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         """The sparse columns (each once, ascending) with their values, then the dense cues'."""
@@ -223,18 +276,62 @@ class Featurizer:
         if len(tokens) > 1:
             pairs = zip(entries[:-1], tokens[1:], strict=True)
             parts += [c for (_, after, _), b in pairs if (c := after.get(b)) is not None]
-        columns, counts = _counted(np.frombuffer(b"".join(parts), dtype=np.intp))
-        values = (1.0 + np.log(counts)) * self._idf[columns]
-        # Each block L2-normalised on its own; idf >= 1, so a block with a column has a norm > 0.
+        if self.scheme == "additive":
+            columns, values, squares = self._additive(tokens, entries)
+        else:
+            columns, counts = _counted(np.frombuffer(b"".join(parts), dtype=np.intp))
+            values = (1.0 + np.log(counts)) * self._idf[columns]
+            squares = values * values
         block = self._block[columns]
-        values /= np.sqrt(np.bincount(block, weights=values * values, minlength=2))[block]
-        dense = np.asarray(_dense_cues(text, [valence for _, _, valence in entries])) * DENSE_SCALE
+        # Each block normalised on its own; idf >= 1, so a block with a column has a norm > 0.
+        values /= np.sqrt(np.bincount(block, weights=squares, minlength=2))[block]
+        dense = np.asarray(valence_cues(text, [valence for _, _, valence in entries])) * DENSE_SCALE
         return (
             np.concatenate((columns, self._dense_columns)),
             np.concatenate((values, dense)).astype(np.float32),
         )
 
-    def _token(self, token: str) -> tuple[bytes, dict[str, bytes], _Valence]:
+    def _additive(
+        self, tokens: list[str], entries: list[tuple[bytes, dict[str, bytes], Valence]]
+    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Columns, Σ weight · idf and Σ weight² · idf² per column, where every gram of a distinct
+        token (or bigram) has the weight 1 + log(how often that token occurs)."""
+        weighted = additive_weights(tokens, entries)
+        parts = [columns for columns, _ in weighted]
+        lengths = [len(columns) // _INTP for columns in parts]
+        raw = np.frombuffer(b"".join(parts), dtype=np.intp)
+        if not len(raw):
+            return raw, np.zeros(0), np.zeros(0)
+        order = np.argsort(raw, kind="stable")
+        ordered = raw[order]
+        weights = np.repeat(np.array([w for _, w in weighted]), lengths)[order]
+        starts = np.flatnonzero(np.concatenate((_TRUE, ordered[1:] != ordered[:-1])))
+        columns = ordered[starts]
+        idf = self._idf[columns]
+        values = np.add.reduceat(weights, starts) * idf
+        squares = np.add.reduceat(weights * weights, starts) * idf * idf
+        return columns, values, squares
+
+    def token_columns(self, token: str) -> tuple[npt.NDArray[np.intp], dict[str, bytes], Valence]:
+        """``token``'s gram columns (with repeats), the bigram columns of the tokens that may follow
+        it and its VADER reading (for ``signals/token_scores.py``)."""
+        columns, bigrams, valence = self._tokens.get(token) or self._token(token, keep=False)
+        return np.frombuffer(columns, dtype=np.intp), bigrams, valence
+
+    @property
+    def column_idf(self) -> npt.NDArray[np.float64]:
+        return self._idf
+
+    @property
+    def column_block(self) -> npt.NDArray[np.intp]:
+        """Per column: 0 for the word grams, 1 for the character grams."""
+        return self._block
+
+    @property
+    def dense_start(self) -> int:
+        return self._dense_start
+
+    def _token(self, token: str, keep: bool = True) -> tuple[bytes, dict[str, bytes], Valence]:
         """A token's columns (its word gram and, for a word, its character grams), the bigram
         columns of the tokens that may follow it and its VADER reading; cached, as words repeat
         far more than they vary: most messages build no gram string at all."""
@@ -253,7 +350,7 @@ class Featurizer:
             self._bigrams.get(token, _NO_BIGRAMS),
             _valence(token),
         )
-        if len(self._tokens) < _WORD_CACHE:
+        if keep and len(self._tokens) < _WORD_CACHE:
             self._tokens[token] = entry
         return entry
 

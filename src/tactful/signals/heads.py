@@ -85,6 +85,32 @@ class HeadSet:
         out[:, layout.linear] = squashed
         return out
 
+    def row_outputs(self, z: list[float]) -> list[float]:
+        """``outputs`` for one message's raw scores as plain floats: for one row of a few dozen
+        values, Python arithmetic beats a dozen array calls (measured 11 against 16 µs warm,
+        and more on cold caches, where every first NumPy call costs)."""
+        out = z.copy()
+        for start, stop, linear, center, factor in self._plain:
+            if linear:
+                out[start] = 1.0 / (1.0 + math.exp(-factor * (z[start] - center)))
+                continue
+            logits = [v * factor for v in z[start:stop]]
+            top = max(logits)
+            exps = [math.exp(v - top) for v in logits]
+            total = sum(exps)
+            out[start:stop] = [e / total for e in exps]
+        return out
+
+    @cached_property
+    def _plain(self) -> list[tuple[int, int, bool, float, float]]:
+        """Per head: its columns, whether it is linear, and its centre and factor (as ``_Layout``)."""
+        return [
+            (h.start, h.stop, True, h.center, h.scale)
+            if h.kind == "linear"
+            else (h.start, h.stop, False, 0.0, 1.0 / h.temperature)
+            for h in sorted(self.heads.values(), key=lambda h: h.start)
+        ]
+
     @cached_property
     def _layout(self) -> _Layout:
         return _Layout.of(self.heads.values(), self.bias.shape[0])

@@ -128,6 +128,8 @@ def model_card(signal: str, entries: list[dict[str, Any]], latency: dict[str, An
         lines += ["## Latency (whole tier, all signals, per message)", ""]
         lines += [f"- {tier}: {text}" for tier, text in sorted(latency.items())]
         lines.append("")
+    if signal in CHANGES:
+        lines += ["## Changes", "", *CHANGES[signal], ""]
     lines += ["## Limitations", "", *LIMITATIONS.get(signal, ("- See docs/signals.md.",)), ""]
     return "\n".join(lines)
 
@@ -216,5 +218,39 @@ LIMITATIONS: Final[dict[str, tuple[str, ...]]] = {
         "No German customer messages were available: German support text is less well covered.",
         '- Subtle injections without the usual cue words ("disregard your guidelines and …") can '
         "score low. One signal among the guard's heuristics, not a complete defence.",
+    ),
+}
+
+_ADDITIVE: Final = (
+    "- 2026-12-04: the fast head was retrained on the `additive` n-gram features (sublinear term "
+    "frequency per token instead of per gram, each block divided by √(Σ w² · idf²); "
+    "`signals/featurize.py`), which let the tier score a message as a sum of per-token rows "
+    "(`signals/token_scores.py`). Same data, recipes and solver. Before → after on the figures above:"
+)
+#: What changed in a signal's shipped model and what it did to the figures (kept across retrains).
+CHANGES: Final[dict[str, tuple[str, ...]]] = {
+    "sentiment": (
+        _ADDITIVE,
+        "  macro-recall 0.599 → 0.594, macro-F1 0.607 → 0.601, accuracy 0.637 → 0.633 (5-fold CV, n = "
+        "2000); UMSAB val macro-F1 mean 0.591 → 0.591 (es 0.563 → 0.559, de 0.629 → 0.626, fr 0.605 → "
+        "0.602, it 0.567 → 0.574, pt 0.591 → 0.591). The CV figure moved by more than half a point: "
+        "the features are nearly the old ones (cosine ≥ 0.99 per block on UMSAB val), and a retrain "
+        "on a variant as close moved it by +0.0001 while moving others by up to 2.3 points — the "
+        "solver's sensitivity to such a change, not a systematic loss.",
+    ),
+    "emotion": (_ADDITIVE, "  accuracy 0.751 → 0.754, macro-F1 0.686 → 0.689, macro-recall 0.687 → 0.690."),
+    "emotions": (_ADDITIVE, "  accuracy 0.632 → 0.631, macro-F1 0.531 → 0.530, macro-recall 0.477 → 0.476."),
+    "intent": (
+        _ADDITIVE,
+        "  accuracy 0.957 → 0.958; real turns 0.715 → 0.712 (n = 305; paired bootstrap 95 % interval "
+        "of the difference −1.3 … +0.7 points); BANKING77 0.953 → 0.954, CLINC150 0.983 → 0.983, "
+        "Bitext 0.983 → 0.983, in-scope 0.936 → 0.936, out-of-scope recall 0.990 → 0.990.",
+    ),
+    "formality": (_ADDITIVE, "  Spearman 0.746 → 0.746."),
+    "politeness": (_ADDITIVE, "  binary accuracy 0.725 → 0.724, Spearman 0.441 → 0.441."),
+    "injection": (
+        _ADDITIVE,
+        "  F1 0.950 → 0.950 (precision, recall unchanged); customer tweets false positives at 0.5 "
+        "0.017 → 0.020, at 0.7 0.000 → 0.000; Bitext 0.000 → 0.000.",
     ),
 }

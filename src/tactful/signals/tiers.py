@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from tactful.domain import Signals
 from tactful.domain.signals import SentimentLabel
 from tactful.signals.base import SignalTier, TierUnavailable
 from tactful.signals.cues import cues_of
-from tactful.signals.featurize import Featurizer, Vocabulary
+from tactful.signals.featurize import Featurizer, Vocabulary, scheme_of
 from tactful.signals.heads import F32, HeadSet
 from tactful.signals.language import LanguageProfiles
 from tactful.signals.lexicon import LexiconTier
@@ -34,6 +34,7 @@ from tactful.signals.support.rules import (
     rule_lexicons,
     support_cues,
 )
+from tactful.signals.token_scores import TokenScorer
 from tactful.signals.tokens import view_of
 from tactful.signals.urgency import urgency_of
 
@@ -116,7 +117,8 @@ class ModelTier:
             return []
         # Every head's softmax or squashing for the whole batch in one pass, then plain floats:
         # for one message's few dozen values, Python arithmetic beats an array call per value.
-        rows = self.heads.outputs(self._score(texts)).tolist()
+        z = self._score(texts)
+        rows = [self.heads.row_outputs(z[0].tolist())] if len(z) == 1 else self.heads.outputs(z).tolist()
         return [self._signals(text, row) for text, row in zip(texts, rows, strict=True)]
 
     def _signals(self, text: str, row: list[float]) -> Signals:
@@ -178,7 +180,18 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
         )
     heads, arrays = HeadSet.load(path)
     terms = tuple(arrays["terms"].tobytes().decode("utf-8").split("\n"))
-    featurizer = Featurizer(Vocabulary(terms, arrays["idf"].astype(np.float32)))
+    featurizer = Featurizer(Vocabulary(terms, arrays["idf"].astype(np.float32)), scheme_of(heads.meta))
+    version = "fast-" + heads.meta.get("version", "1.0.0")
+    if featurizer.scheme == "additive":
+        # A sum of per-token rows per message (signals/token_scores.py); a batch stacks the rows.
+        tokens = TokenScorer(featurizer, heads)
+
+        def summed(texts: Sequence[str]) -> F32:
+            rows = [tokens.scores(t) for t in texts]
+            # float64 rows (HeadSet.outputs computes in float64 anyway): no conversion per message
+            return cast(F32, rows[0][None] if len(rows) == 1 else np.vstack(rows))
+
+        return ModelTier("fast", version, heads, summed)
 
     def score(texts: Sequence[str]) -> F32:
         # One gather-and-product over every head's columns per message; a batch stacks the rows
@@ -186,7 +199,7 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
         rows = [heads.sparse_scores(*featurizer.features(t)) for t in texts]
         return rows[0][None] if len(rows) == 1 else np.vstack(rows)
 
-    return ModelTier("fast", "fast-" + heads.meta.get("version", "1.0.0"), heads, score)
+    return ModelTier("fast", version, heads, score)
 
 
 def encoder_tier(tier: str, directory: Path | None = None) -> ModelTier:

@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression, Ridge  # type: ignore[impor
 
 from tactful.signals import metrics
 from tactful.signals.datasets import data_dir, kfold
-from tactful.signals.featurize import Featurizer, Vocabulary
+from tactful.signals.featurize import Featurizer, Scheme, Vocabulary
 from tactful.signals.heads import F32, Head, HeadSet, fit_temperature, quantised
 from tactful.signals.recipes import OTHER, RECIPES, SEED, Recipe
 
@@ -116,11 +116,13 @@ def train_tier(
     encode: Callable[[Sequence[str]], F32] | None = None,
     vocabulary: Vocabulary | None = None,
     progress: Progress = lambda _: None,
+    scheme: Scheme = "additive",
 ) -> tuple[Trained, Vocabulary | None]:
     """Fit the heads of ``signals`` (default: all) for ``tier``.
 
     ``fast`` featurises with a ``Vocabulary`` (built from every recipe's training texts unless
-    given); other tiers call ``encode`` (a sentence encoder) for dense vectors.
+    given) weighted by ``scheme`` (``featurize.py``); other tiers call ``encode`` (a sentence
+    encoder) for dense vectors.
     """
     root = root or data_dir()
     chosen = list(signals or RECIPES)
@@ -143,7 +145,7 @@ def train_tier(
         if new:
             if tier == "fast":
                 assert vocabulary is not None
-                block: Matrix = Featurizer(vocabulary).matrix(new)
+                block: Matrix = Featurizer(vocabulary, scheme).matrix(new)
             else:
                 assert encode is not None
                 block = np.asarray(encode(new), dtype=np.float32)
@@ -189,7 +191,7 @@ def train_tier(
         weights=quantised(np.hstack(coefs)),
         bias=np.concatenate(biases).astype(np.float32),
         heads=heads,
-        meta={"tier": tier, "seed": SEED},
+        meta={"tier": tier, "seed": SEED, **({"features": scheme} if tier == "fast" else {})},
     )
     texts_by_signal = {
         signal: [*recipe.train.texts, *(recipe.in_domain.texts if recipe.in_domain else ())]

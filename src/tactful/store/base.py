@@ -154,9 +154,9 @@ class AuditLog(Protocol):
 class Outbox(Protocol):
     """Events written in the same transaction as the state they announce (the outbox pattern)."""
 
-    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, dict[str, Any]]]:
-        """Up to ``limit`` unpublished events, oldest first, as ``(id, envelope dict)``; first marks
-        ``published`` (the previous batch's ids) as published, in the same transaction."""
+    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, str]]:
+        """Up to ``limit`` unpublished events, oldest first, as ``(id, envelope JSON as stored)``;
+        first marks ``published`` (the previous chunk's ids) as published, in the same transaction."""
         ...
 
     def mark_published(self, ids: list[int]) -> None: ...

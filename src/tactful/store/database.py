@@ -86,6 +86,9 @@ class RawTransaction:
         self._driver_errors: type[Exception] | tuple[()] = () if dbapi_error is None else dbapi_error
         #: The engine whose connection this is: a write kept in another database cannot join it.
         self.engine = engine
+        #: Reads made with ``send``, and (on those) their rows once fetched by ``settle``.
+        self._sent: list[RawTransaction] = []
+        self._settled: list[tuple[Any, ...]] | None = None
 
     @classmethod
     def of(cls, conn: Connection | RawTransaction) -> RawTransaction:
@@ -130,10 +133,21 @@ class RawTransaction:
         answered in the same round trip. Read the rows with the returned object's ``rows()``."""
         sent = RawTransaction(self._cursor.connection.cursor(), self._dbapi_error, engine=self.engine)
         sent._run(query.sql, query.parameters(values))
+        self._sent.append(sent)
         return sent
+
+    def settle(self) -> None:
+        """Fetch the rows of reads sent and not read yet, before the connection goes back to the
+        pool: a pipelined transaction (postgres_pipeline.py) whose only read is its last statement
+        reads it after the COMMIT left with it, in the transaction's one round trip."""
+        for sent in self._sent:
+            if not sent._cursor.closed:
+                sent._settled = sent.rows()
 
     def rows(self, *, close: bool = True) -> list[tuple[Any, ...]]:
         """The rows of a read made with ``send`` (whose cursor is then closed)."""
+        if self._settled is not None:
+            return self._settled
         try:
             return [tuple(row) for row in self._cursor.fetchall()]
         except self._driver_errors as exc:
@@ -264,7 +278,7 @@ class Database:
         if pipeline and self.backend == "postgresql":
             from tactful.store.postgres_pipeline import pipelined_transaction
 
-            with pipelined_transaction(self.engine) as tx:
+            with pipelined_transaction(self.engine, durable=durable) as tx:
                 yield tx
             return
         with self._write_lock:

@@ -23,8 +23,9 @@ _BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED"
 
 
 @contextmanager
-def pipelined_transaction(engine: Engine) -> Iterator[RawTransaction]:
+def pipelined_transaction(engine: Engine, *, durable: bool = True) -> Iterator[RawTransaction]:
     """A write transaction on a pooled connection, its statements pipelined up to the COMMIT.
+    ``durable=False`` as for ``Database.write``.
 
     Driver errors come out as SQLAlchemy's, as from ``Database.raw_write``."""
     dbapi_error = engine.dialect.loaded_dbapi.Error
@@ -37,8 +38,12 @@ def pipelined_transaction(engine: Engine) -> Iterator[RawTransaction]:
         try:
             with driver.pipeline():
                 cursor.execute(_BEGIN)
-                yield RawTransaction(cursor, dbapi_error, engine=engine)
+                if not durable:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")  # pipelined: no wait
+                tx = RawTransaction(cursor, dbapi_error, engine=engine)
+                yield tx
                 cursor.execute("COMMIT")
+            tx.settle()  # reads left unread come back with the COMMIT (RawTransaction.settle)
         except BaseException:
             if not driver.closed and driver.info.transaction_status != TransactionStatus.IDLE:
                 driver.execute("ROLLBACK")  # the statements failed, or the caller raised

@@ -7,54 +7,41 @@ built once with bind parameters avoid per-call construction and identity-map boo
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Row, bindparam, func, insert, literal, null, select, update
+from sqlalchemy import bindparam, func, insert, literal, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from tactful.domain import (
-    Customer,
     CustomerId,
-    CustomerProfile,
     Decision,
     DecisionId,
     Envelope,
     EventId,
     Outcome,
     OutcomeType,
-    Preferences,
     TenantId,
     new_id,
 )
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.observability.propagation import current_trace_context
-from tactful.store.base import ApiKeyRecord, PolicyVersion, Tenant
-from tactful.store.chain import GENESIS_HASH, canonical_bytes
+from tactful.store.chain import canonical_bytes
 from tactful.store.database import Database, PreparedQuery, RawTransaction, SideWrite
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.group_commit import GroupCommit, Phased
 from tactful.store.schema import (
-    UtcDateTime,
-    api_keys,
-    audit_heads,
-    customers,
     decisions,
     outbox,
     outcomes,
-    policies,
-    tenants,
 )
 from tactful.store.sql_audit import (
     AuditStatements,
     SqlAuditLog,
     append_in,
     head_lock_order,
-    lock_head,
     payload_text,
     send_head_lock,
 )
@@ -68,12 +55,11 @@ from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
 from tactful.store.sql_knowledge import SqlKnowledgeRows
 from tactful.store.sql_learning import SqlLearningStore
+from tactful.store.sql_outbox import DEFAULT_OUTBOX_LEASE, SqlOutbox
+from tactful.store.sql_policies import ACTIVE_POLICY_REF, PolicyRows
 from tactful.store.sql_reads import DecisionReads, combined_query, decision_reads
+from tactful.store.sql_tenants import FIND_KEY, GET_CUSTOMER, TenantRows, require_tenant
 from tactful.store.sql_vault import SqlVaultStore
-
-API_KEY_ROLES = frozenset({"admin", "decide", "auditor"})
-DEFAULT_OUTBOX_LEASE = timedelta(seconds=30)
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def utc_now() -> datetime:
@@ -94,36 +80,6 @@ _DECISION_BY_EVENT = select(decisions.c.document).where(
 _DECISION_BY_ID = select(decisions.c.document).where(
     decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
 )
-_ACTIVE_POLICY_REF = select(policies.c.version, policies.c.content_hash).where(
-    policies.c.tenant_id == bindparam("b_tenant_id"), policies.c.active.is_(True)
-)
-# The relay's statements run for every batch: prepared like the decision's (see PreparedQuery).
-_CLAIM_OUTBOX = (
-    select(outbox.c.id, outbox.c.event)
-    .where(
-        outbox.c.published_at.is_(None),
-        (outbox.c.claimed_at.is_(None)) | (outbox.c.claimed_at < bindparam("b_expired", type_=UtcDateTime())),
-    )
-    .order_by(outbox.c.id)
-    .limit(bindparam("b_limit", type_=Integer()))
-    # Concurrent relays on PostgreSQL take disjoint batches instead of queueing.
-    .with_for_update(skip_locked=True)
-)
-_LEASE_OUTBOX = (
-    update(outbox)
-    .where(outbox.c.id == bindparam("b_id"))
-    .values(claimed_at=bindparam("b_now", type_=UtcDateTime()))
-)
-_MARK_PUBLISHED = (
-    update(outbox)
-    .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
-    .values(published_at=bindparam("b_now", type_=UtcDateTime()))
-)
-_RELEASE_OUTBOX = (
-    update(outbox)
-    .where(outbox.c.id == bindparam("b_id"), outbox.c.published_at.is_(None))
-    .values(claimed_at=null())  # a literal NULL: prepared statements bind named parameters only
-)
 _CONVERSATION_OF_DECISION = select(decisions.c.conversation_id).where(
     decisions.c.tenant_id == bindparam("b_tenant_id"), decisions.c.decision_id == bindparam("b_decision_id")
 )
@@ -132,12 +88,6 @@ _COUNT_PROACTIVE = select(func.count()).where(
     decisions.c.customer_id == bindparam("b_customer_id"),
     decisions.c.decided_at >= bindparam("b_since"),
     decisions.c.proactive.is_(True),
-)
-_FIND_KEY = select(api_keys.c.key_id, api_keys.c.tenant_id, api_keys.c.role, api_keys.c.revoked).where(
-    api_keys.c.key_hash == bindparam("b_key_hash")
-)
-_GET_CUSTOMER = select(customers.c.profile, customers.c.preferences, customers.c.version).where(
-    customers.c.tenant_id == bindparam("b_tenant_id"), customers.c.customer_id == bindparam("b_customer_id")
 )
 
 
@@ -150,7 +100,7 @@ def _violates_decisions_key(exc: DBAPIError) -> bool:
     return "constraint failed: decisions." in str(exc.orig)  # sqlite3's message names the columns
 
 
-class SqlStore:
+class SqlStore(TenantRows, PolicyRows):
     """Implements ``tactful.store.base.Store`` plus the outbox relay's two calls."""
 
     def __init__(
@@ -165,22 +115,18 @@ class SqlStore:
         # The reads on every decision's path, prepared once for this backend (see PreparedQuery).
         prepare = partial(PreparedQuery, engine=database.engine)
         self._q_decision_by_event = prepare(_DECISION_BY_EVENT)
-        self._q_active_policy = prepare(_ACTIVE_POLICY_REF)
+        self._q_active_policy = prepare(ACTIVE_POLICY_REF)
         self._q_count_proactive = prepare(_COUNT_PROACTIVE)
-        self._q_find_key = prepare(_FIND_KEY)
-        self._q_customer = prepare(_GET_CUSTOMER)
+        self._q_find_key = prepare(FIND_KEY)
+        self._q_customer = prepare(GET_CUSTOMER)
         self._q_combined = prepare(combined_query(database.backend))
         self._q_combined_light = prepare(combined_query(database.backend, state=False))
         self._q_insert_decision = prepare(_INSERT_DECISION)
         self._q_insert_outbox = prepare(_INSERT_OUTBOX)
         self._audit_statements = AuditStatements(database)
-        self._q_claim_outbox = prepare(_CLAIM_OUTBOX)
-        self._q_lease_outbox = prepare(_LEASE_OUTBOX)
-        self._q_mark_published = prepare(_MARK_PUBLISHED)
-        self._q_release_outbox = prepare(_RELEASE_OUTBOX)
+        self._outbox = SqlOutbox(database, clock, outbox_lease)
         self._clock = clock
         self._make_id = make_id
-        self._outbox_lease = outbox_lease
         self._audit = SqlAuditLog(database, clock)
         #: Concurrent decisions of this process share durable commits (group_commit.py).
         self._group = GroupCommit(database)
@@ -252,275 +198,6 @@ class SqlStore:
                 return conn.execute(_PING).scalar() == 1
         except SQLAlchemyError:
             return False
-
-    # -- tenants and API keys ------------------------------------------------------------------
-
-    @translate_driver_errors
-    def create_tenant(self, name: str) -> Tenant:
-        name = name.strip()
-        if not name or len(name) > 200:
-            raise InputRejected("tenant name must be 1-200 characters", code="invalid_tenant_name")
-        tenant = Tenant(tenant_id=TenantId(self._make_id("ten")), name=name, created_at=self._clock())
-        try:
-            with self._db.write() as conn:
-                conn.execute(
-                    insert(tenants).values(
-                        tenant_id=tenant.tenant_id, name=tenant.name, created_at=tenant.created_at
-                    )
-                )
-                # The chain's head exists from the start, so appends only ever lock and update it.
-                conn.execute(
-                    insert(audit_heads).values(
-                        tenant_id=tenant.tenant_id, shard=0, seq=0, hash=GENESIS_HASH, signature=None
-                    )
-                )
-        except IntegrityError as exc:
-            if self.find_tenant_by_name(name) is not None:
-                raise Conflict(f"a tenant named {name!r} already exists", code="tenant_exists") from exc
-            raise
-        return tenant
-
-    @translate_driver_errors
-    def get_tenant(self, tenant_id: TenantId) -> Tenant | None:
-        with self._db.read() as conn:
-            row = conn.execute(select(tenants).where(tenants.c.tenant_id == tenant_id)).first()
-        return None if row is None else _tenant(row)
-
-    @translate_driver_errors
-    def list_tenants(self) -> list[Tenant]:
-        with self._db.read() as conn:
-            rows = conn.execute(select(tenants).order_by(tenants.c.name)).all()
-        return [_tenant(row) for row in rows]
-
-    @translate_driver_errors
-    def find_tenant_by_name(self, name: str) -> Tenant | None:
-        with self._db.read() as conn:
-            row = conn.execute(select(tenants).where(tenants.c.name == name.strip())).first()
-        return None if row is None else _tenant(row)
-
-    @translate_driver_errors
-    def add_api_key(self, tenant_id: TenantId, key_hash: str, role: str) -> ApiKeyRecord:
-        if role not in API_KEY_ROLES:
-            raise InputRejected(
-                f"unknown role {role!r}; use one of {', '.join(sorted(API_KEY_ROLES))}", code="invalid_role"
-            )
-        if not key_hash or len(key_hash) > 128:
-            raise InputRejected("key_hash must be 1-128 characters", code="invalid_key_hash")
-        record = ApiKeyRecord(key_id=self._make_id("key"), tenant_id=tenant_id, role=role, revoked=False)
-        try:
-            with self._db.write() as conn:
-                _require_tenant(conn, tenant_id)
-                conn.execute(
-                    insert(api_keys).values(
-                        tenant_id=tenant_id,
-                        key_id=record.key_id,
-                        key_hash=key_hash,
-                        role=role,
-                        revoked=False,
-                        created_at=self._clock(),
-                    )
-                )
-        except IntegrityError as exc:
-            raise Conflict("an API key with this hash already exists", code="api_key_exists") from exc
-        return record
-
-    @translate_driver_errors
-    def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
-        """The key with this hash, revoked or not: the caller decides what a revoked key means."""
-        row = self._db.fetch_one(self._q_find_key, {"b_key_hash": key_hash})
-        if row is None:
-            return None
-        key_id, tenant_id, role, revoked = row
-        return ApiKeyRecord(key_id=key_id, tenant_id=TenantId(tenant_id), role=role, revoked=bool(revoked))
-
-    @translate_driver_errors
-    def revoke_api_key(self, tenant_id: TenantId, key_id: str) -> ApiKeyRecord:
-        with self._db.write() as conn:
-            row = conn.execute(
-                update(api_keys)
-                .where(api_keys.c.tenant_id == tenant_id, api_keys.c.key_id == key_id)
-                .values(revoked=True)
-                .returning(api_keys.c.role)
-            ).first()
-        if row is None:
-            raise NotFound(f"no API key {key_id!r} for this tenant", code="api_key_not_found")
-        return ApiKeyRecord(key_id=key_id, tenant_id=tenant_id, role=row.role, revoked=True)
-
-    # -- customers -----------------------------------------------------------------------------
-
-    @translate_driver_errors
-    def get_customer(self, tenant_id: TenantId, customer_id: CustomerId) -> Customer | None:
-        row = self._db.fetch_one(self._q_customer, {"b_tenant_id": tenant_id, "b_customer_id": customer_id})
-        if row is None:
-            return None
-        profile, preferences, version = row
-        return Customer(
-            tenant_id=tenant_id,
-            customer_id=customer_id,
-            profile=CustomerProfile.model_validate_json(profile),
-            preferences=Preferences.model_validate_json(preferences),
-            version=int(version),
-        )
-
-    @translate_driver_errors
-    def put_customer(self, customer: Customer) -> Customer:
-        """Insert (version 1) or replace (stored version + 1); the given ``version`` is ignored."""
-        values = {
-            "profile": customer.profile.model_dump_json(),
-            "preferences": customer.preferences.model_dump_json(),
-            "updated_at": self._clock(),
-        }
-        key = (customers.c.tenant_id == customer.tenant_id, customers.c.customer_id == customer.customer_id)
-        # Two attempts: a concurrent first insert of the same customer makes ours fail on the
-        # primary key, and the retry then takes the update path.
-        for attempt in range(2):
-            try:
-                with self._db.write() as conn:
-                    version = conn.execute(
-                        update(customers)
-                        .where(*key)
-                        .values(version=customers.c.version + 1, **values)
-                        .returning(customers.c.version)
-                    ).scalar()
-                    if version is None:
-                        _require_tenant(conn, customer.tenant_id)
-                        version = 1
-                        conn.execute(
-                            insert(customers).values(
-                                tenant_id=customer.tenant_id,
-                                customer_id=customer.customer_id,
-                                version=version,
-                                **values,
-                            )
-                        )
-                return customer.model_copy(update={"version": int(version)})
-            except IntegrityError:
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
-
-    # -- policies ------------------------------------------------------------------------------
-
-    @translate_driver_errors
-    def publish_policy(self, tenant_id: TenantId, source: str, content_hash: str, by: str) -> PolicyVersion:
-        if not _SHA256_HEX.fullmatch(content_hash):
-            raise InputRejected("content_hash must be a lowercase hex sha256", code="invalid_content_hash")
-        if not by:
-            raise InputRejected("publishing a policy needs the publisher's identity", code="missing_actor")
-        now = self._clock()
-        with self._db.write() as conn:
-            # The head lock serialises this tenant's publishes, so neither the dedupe check nor the
-            # next version number can race; it also proves the tenant exists.
-            lock_head(conn, tenant_id)
-            existing = conn.execute(
-                select(policies).where(
-                    policies.c.tenant_id == tenant_id, policies.c.content_hash == content_hash
-                )
-            ).first()
-            if existing is not None:
-                return _policy(existing)
-            version = 1 + int(
-                conn.execute(
-                    select(func.coalesce(func.max(policies.c.version), 0)).where(
-                        policies.c.tenant_id == tenant_id
-                    )
-                ).scalar_one()
-            )
-            self._append_audit(
-                conn,
-                tenant_id,
-                "policy.publish",
-                {"version": version, "content_hash": content_hash, "by": by},
-                now,
-            )
-            conn.execute(
-                insert(policies).values(
-                    tenant_id=tenant_id,
-                    version=version,
-                    content_hash=content_hash,
-                    source=source,
-                    created_at=now,
-                    created_by=by,
-                    active=False,
-                )
-            )
-        return PolicyVersion(
-            tenant_id=tenant_id,
-            version=version,
-            content_hash=content_hash,
-            source=source,
-            created_at=now,
-            created_by=by,
-            active=False,
-        )
-
-    @translate_driver_errors
-    def get_policy(self, tenant_id: TenantId, version: int | None = None) -> PolicyVersion | None:
-        query = select(policies).where(policies.c.tenant_id == tenant_id)
-        query = query.where(policies.c.active.is_(True) if version is None else policies.c.version == version)
-        with self._db.read() as conn:
-            row = conn.execute(query).first()
-        return None if row is None else _policy(row)
-
-    @translate_driver_errors
-    def active_policy_ref(self, tenant_id: TenantId) -> tuple[int, str] | None:
-        row = self._db.fetch_one(self._q_active_policy, {"b_tenant_id": tenant_id})
-        return None if row is None else (int(row[0]), str(row[1]))
-
-    @translate_driver_errors
-    def list_policies(self, tenant_id: TenantId) -> list[PolicyVersion]:
-        with self._db.read() as conn:
-            rows = conn.execute(
-                select(policies).where(policies.c.tenant_id == tenant_id).order_by(policies.c.version)
-            ).all()
-        return [_policy(row) for row in rows]
-
-    @translate_driver_errors
-    def activate_policy(self, tenant_id: TenantId, version: int, by: str) -> PolicyVersion:
-        if not by:
-            raise InputRejected("activating a policy needs the actor's identity", code="missing_actor")
-        now = self._clock()
-        with self._db.write() as conn:
-            # Serialise with the tenant's other policy changes before reading the current state.
-            lock_head(conn, tenant_id)
-            row = conn.execute(
-                select(policies).where(policies.c.tenant_id == tenant_id, policies.c.version == version)
-            ).first()
-            if row is None:
-                raise NotFound(
-                    f"policy version {version} does not exist for this tenant",
-                    code="policy_version_not_found",
-                )
-            target = _policy(row)
-            if target.active:
-                return target  # already live: nothing changes, nothing to audit
-            self._append_audit(
-                conn,
-                tenant_id,
-                "policy.activate",
-                {"version": version, "content_hash": target.content_hash, "by": by},
-                now,
-            )
-            # Deactivate first: the partial unique index allows only one active row at a time.
-            conn.execute(
-                update(policies)
-                .where(policies.c.tenant_id == tenant_id, policies.c.active.is_(True))
-                .values(active=False)
-            )
-            conn.execute(
-                update(policies)
-                .where(policies.c.tenant_id == tenant_id, policies.c.version == version)
-                .values(active=True)
-            )
-        return PolicyVersion(
-            tenant_id=target.tenant_id,
-            version=target.version,
-            content_hash=target.content_hash,
-            source=target.source,
-            created_at=target.created_at,
-            created_by=target.created_by,
-            active=True,
-        )
 
     # -- decisions -----------------------------------------------------------------------------
 
@@ -639,7 +316,7 @@ class SqlStore:
             if original is not None:
                 return original, False
             with self._db.read() as conn:
-                _require_tenant(conn, decision.tenant_id)
+                require_tenant(conn, decision.tenant_id)
             if aborted and self.get_decision(decision.tenant_id, decision.decision_id) is None:
                 raise  # not a replay nor a used id: whatever aborted the pipeline, a storage failure
             raise Conflict(
@@ -758,81 +435,31 @@ class SqlStore:
     # -- outbox (for the bus relay) ------------------------------------------------------------
 
     @translate_driver_errors
-    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, dict[str, Any]]]:
-        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope_json)``,
-        after marking ``published`` (the relay's previous batch) in the same transaction: a busy
-        relay pays one write transaction per batch, not two.
+    def claim_outbox(self, limit: int, published: Sequence[int] = ()) -> list[tuple[int, str]]:
+        """Lease up to ``limit`` unpublished events, oldest first, as ``(outbox_id, envelope JSON
+        as stored)``, after marking ``published`` (the relay's previous chunk) in the same
+        transaction (sql_outbox.py: one mark and one ``UPDATE … RETURNING`` claim).
 
-        A claimed event is not handed out again until ``mark_published`` or until its lease
-        (``outbox_lease``) expires, so a relay that dies mid-batch loses nothing: delivery is
+        A claimed event is not handed out again until it is marked published or its lease
+        (``outbox_lease``) expires, so a relay that dies mid-chunk loses nothing: delivery is
         at-least-once and consumers dedupe by the envelope's ``event_id``.
         """
-        if limit < 1:
-            raise InputRejected("limit must be at least 1", code="invalid_limit")
-        now = self._clock()
-        with self._db.raw_write(durable=False) as tx:
-            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in published])
-            rows = tx.fetch_all(
-                self._q_claim_outbox, {"b_expired": now - self._outbox_lease, "b_limit": limit}
-            )
-            tx.execute_many(self._q_lease_outbox, [{"b_id": row_id, "b_now": now} for row_id, _ in rows])
-        return [(int(row_id), json.loads(event)) for row_id, event in rows]
+        return self._outbox.claim(limit, published)
 
     @translate_driver_errors
     def release_outbox(self, ids: Sequence[int], published: Sequence[int] = ()) -> None:
-        """Un-claim ``ids`` (a relay's batch it could not publish) after marking ``published``."""
-        now = self._clock()
-        with self._db.raw_write(durable=False) as tx:
-            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in published])
-            tx.execute_many(self._q_release_outbox, [{"b_id": row_id} for row_id in ids])
+        """Un-claim ``ids`` (a relay's chunk it could not publish) after marking ``published``."""
+        self._outbox.release(ids, published)
 
     @translate_driver_errors
     def mark_published(self, ids: list[int]) -> None:
-        if not ids:
-            return
-        now = self._clock()
-        with self._db.raw_write(durable=False) as tx:
-            tx.execute_many(self._q_mark_published, [{"b_id": row_id, "b_now": now} for row_id in ids])
-
-    def _append_audit(
-        self, conn: Connection, tenant_id: TenantId, kind: str, payload: dict[str, Any], now: datetime
-    ) -> None:
-        append_in(
-            RawTransaction.of(conn),
-            self._audit_statements,
-            tenant_id=tenant_id,
-            kind=kind,
-            payload=payload,
-            payload_json=payload_text(payload),
-            created_at=now,
-        )
+        self._outbox.mark(ids)
 
     @translate_driver_errors
     def pending_outbox(self) -> int:
         """How many events await publishing (claimed or not): a relay-lag gauge."""
         with self._db.read() as conn:
             return int(conn.execute(select(func.count()).where(outbox.c.published_at.is_(None))).scalar_one())
-
-
-def _require_tenant(conn: Connection, tenant_id: TenantId) -> None:
-    if conn.execute(select(tenants.c.tenant_id).where(tenants.c.tenant_id == tenant_id)).first() is None:
-        raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
-
-
-def _tenant(row: Row[Any]) -> Tenant:
-    return Tenant(tenant_id=TenantId(row.tenant_id), name=row.name, created_at=row.created_at)
-
-
-def _policy(row: Row[Any]) -> PolicyVersion:
-    return PolicyVersion(
-        tenant_id=TenantId(row.tenant_id),
-        version=int(row.version),
-        content_hash=row.content_hash,
-        source=row.source,
-        created_at=row.created_at,
-        created_by=row.created_by,
-        active=bool(row.active),
-    )
 
 
 def _with_payload(envelope_json: str, payload_json: str) -> str:

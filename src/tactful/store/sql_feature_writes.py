@@ -36,6 +36,10 @@ from tactful.store.sql_feature_definitions import as_utc
 if TYPE_CHECKING:
     from tactful.store.sql_features import SqlFeatureStore
 
+# Built once (``json.dumps`` with options builds an encoder per call; two per decision): the
+# same options, so the same text.
+_PAYLOAD_JSON = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+
 LIVE = ("backfilling", "ready", "active")
 
 _LIVE_VERSIONS = select(feature_definitions.c.version, feature_definitions.c.status).where(
@@ -139,7 +143,7 @@ class DecisionFeatureWrite:
         #: The state rows ``complete`` wrote, for the hot store once the transaction commits.
         self.written: list[dict[str, Any]] = []
         self._payloads = {
-            e.event_id: json.dumps(e.payload, separators=(",", ":"), sort_keys=True) for e in self._events
+            e.event_id: _PAYLOAD_JSON.encode(e.payload) for e in self._events
         }
 
     def send(self, tx: RawTransaction) -> None:

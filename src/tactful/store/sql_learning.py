@@ -18,6 +18,9 @@ from tactful.store.database import Database, PreparedQuery, RawTransaction
 from tactful.store.driver_errors import translate_driver_errors
 from tactful.store.schema import learning_events, learning_settings, learning_snapshots, outcomes
 
+# Built once: ``json.dumps(..., sort_keys=True)`` builds an encoder per call (a decision's hot path).
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)
+
 _INSERT_CHOICE = insert(learning_events).values(
     {c.name: bindparam(c.name, type_=c.type) for c in learning_events.columns}
 )
@@ -188,7 +191,7 @@ def _row(choice: LoggedChoice) -> dict[str, Any]:
         "propensity": choice.propensity,
         "rules_arm": choice.rules_arm,
         "greedy_arm": choice.greedy_arm,
-        "features": json.dumps(choice.features, sort_keys=True),
+        "features": _SORTED_JSON.encode(choice.features),
         "closed": choice.closed,
         "reward": choice.reward,
         "closed_at": choice.closed_at,
