@@ -158,9 +158,8 @@ def test_level_monitor_flags_a_fall_not_an_hourly_swing() -> None:
     for step in range(6000):
         hour = (step // 40) % 8  # runs of rewards from the same hour bucket, as a day goes by
         level = (0.8 if hour < 5 else 0.1) - (0.4 if step >= 4000 else 0.0)
-        flagged.append(
-            monitor.observe_level("l:sms|g:x", f"l:sms|g:x#as_policy|h{hour}", level + rng.gauss(0, 0.6))
-        )
+        event = monitor.observe_level("l:sms|g:x", f"l:sms|g:x#as_policy|h{hour}", level + rng.gauss(0, 0.6))
+        flagged.append(event == "alarm")
     assert not any(flagged[:4000])
     assert any(flagged[4000:])
     assert flagged.index(True) - 4000 < 600

@@ -286,6 +286,10 @@ class BanditLearner:
         """Rewards the tenant's model has learned from, over its snapshots."""
         return self._tenant(tenant_id, self._policies(tenant_id).document.learning).learned
 
+    def exploration(self, tenant_id: TenantId) -> dict[str, Any]:
+        """The explorer's choice and the drift monitor's counts (the ``exploration`` of ``status``)."""
+        return self._tenant(tenant_id, self._policies(tenant_id).document.learning).model.status()
+
     def model_version(self, tenant_id: TenantId) -> str:
         return self._tenant(tenant_id, self._policies(tenant_id).document.learning).version
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from statistics import NormalDist
 from typing import Any
 
 K = 0.5
@@ -36,6 +37,15 @@ H = 10.0
 #: rewards). Textbook choices for that shift, not fitted to any spec.
 LEVEL_K = 0.25
 LEVEL_H = 15.0
+#: A level alarm is confirmed before it resets a group: a fresh window of rewards after the alarm
+#: (independent of those that raised it) must show the fall persisting, its mean standardised gap
+#: below ``-LEVEL_K`` (the CUSUM's own reference value, half the design shift). Under no shift that
+#: mean is ~N(0, 1/n), so a window of n rewards confirms a false alarm with probability
+#: Φ(−LEVEL_K·√n); n is the alarm's excursion (the rewards since the CUSUM last stood at zero) but
+#: at least the n that makes this 1 % (87 rewards); a 0.5 σ fall is then confirmed with probability
+#: Φ(0.25·√87) ≈ 99 %. Derived, not fitted; it costs one window of delay.
+CONFIRM_FALSE = 0.01
+CONFIRM_MIN = math.ceil((NormalDist().inv_cdf(1.0 - CONFIRM_FALSE) / LEVEL_K) ** 2)
 CELL_WARMUP = 5  # rewards in a cell before its mean is a reference
 WARMUP = 50  # residuals before the detector judges (mean and spread must be known first)
 #: Features that say who the customer is and what they want, not when or how they wrote.
@@ -89,6 +99,15 @@ class ContextState:
     m2: float = 0.0
     up: float = 0.0
     down: float = 0.0
+    run: int = 0  # rewards since the level CUSUM last stood at zero
+    confirm_left: int = 0  # > 0: an alarm is being confirmed, this many rewards still to watch
+    confirm_size: int = 0
+    confirm_sum: float = 0.0
+    suppressed: int = 0  # level alarms the confirmation window did not bear out
+    last_epoch: int = 0  # the highest epoch used (``reset`` never reuses one)
+    undo_epoch: int = 0  # the epoch and clock before the newest reset (``undo`` goes back to them)
+    undo_learned: int = 0
+    provisional: bool = False  # reset on a level alarm still being confirmed
 
     def observe(self, residual: float) -> bool:
         """Feed one residual; True when the CUSUM crosses its threshold (the caller resets)."""
@@ -107,32 +126,63 @@ class ContextState:
         self.down = max(0.0, self.down - z - K)
         return self.up > H or self.down > H
 
-    def observe_level(self, gap: float) -> bool:
-        """Feed one reward's gap below its cell's long-run mean; True when the level has fallen
-        (one-sided CUSUM on the gaps scaled by their spread). The gaps are already centred by the
-        cell means, and are not centred again: after a rise, the cells' means lag, the gaps stay
-        positive for a while, and a running mean of them would later read the settled level as a
-        fall."""
+    def observe_level(self, gap: float, *, confirm: bool = True) -> str:
+        """Feed one reward's gap below its cell's long-run mean: ``"alarm"`` when the level has fallen
+        (one-sided CUSUM on the gaps scaled by their spread), then, once its confirmation window is
+        over (see ``CONFIRM_MIN``), ``"confirmed"`` or ``"refuted"``; ``""`` otherwise. The gaps are
+        already centred by the cell means, and are not centred again: after a rise, the cells'
+        means lag, the gaps stay positive for a while, and a running mean of them would later read
+        the settled level as a fall."""
         self.count += 1
         self.m2 += gap * gap
         if self.count < WARMUP:
-            return False
+            return ""
         sd = math.sqrt(self.m2 / self.count)
         if sd <= 1e-9:
-            return False
-        self.down = max(0.0, self.down - gap / sd - LEVEL_K)
-        return self.down > LEVEL_H
+            return ""
+        z = gap / sd
+        if self.confirm_left > 0:
+            self.confirm_sum += z
+            self.confirm_left -= 1
+            if self.confirm_left > 0:
+                return ""
+            if self.confirm_sum / self.confirm_size < -LEVEL_K:
+                return "confirmed"
+            self.suppressed += 1
+            self.confirm_sum = 0.0
+            return "refuted"
+        self.down = max(0.0, self.down - z - LEVEL_K)
+        self.run = self.run + 1 if self.down > 0.0 else 0
+        if self.down <= LEVEL_H:
+            return ""
+        if confirm:
+            self.confirm_left = self.confirm_size = max(self.run, CONFIRM_MIN)
+            self.confirm_sum = 0.0
+            self.down = 0.0
+            self.run = 0
+        return "alarm"
+
+    def undo(self) -> None:
+        """Back to the epoch before the newest reset: its weights were left untouched in the model."""
+        self.epoch, self.learned = self.undo_epoch, self.undo_learned
+        self.provisional = False
 
     def reset(self) -> None:
-        self.epoch += 1
+        # A fresh epoch number even after ``undo`` (the undone epoch's weights must not come back).
+        self.last_epoch = max(self.last_epoch, self.epoch) + 1
+        self.undo_epoch, self.undo_learned = self.epoch, self.learned
+        self.epoch = self.last_epoch
         self.learned = self.count = 0
-        self.mean = self.m2 = self.up = self.down = 0.0
+        self.mean = self.m2 = self.up = self.down = self.confirm_sum = 0.0
+        self.run = self.confirm_left = self.confirm_size = 0
+        self.provisional = False
 
 
 class DriftMonitor:
     def __init__(self) -> None:
         self.contexts: dict[str, ContextState] = {}
         self.alarms = 0
+        self.refuted = 0  # level alarms whose reset was undone
         #: Per (level key, style, hour bucket): [count, mean reward] since the level's last reset.
         self.cells: dict[str, list[float]] = {}
 
@@ -150,42 +200,53 @@ class DriftMonitor:
             return True
         return False
 
-    def observe_level(self, key: str, cell: str, reward: float) -> bool:
+    def observe_level(self, key: str, cell: str, reward: float) -> str:
         """The reward level of one channel in one customer group (``key``: ``level_key``), measured
         against the long-run mean of its ``cell`` (context, style and local-hour bucket): a
         channel's reward swings with the hour (availability) and differs by style and situation, so
         a run of night-time rewards, or the policy moving the channel to other situations, must not
         read as a fall. The cell means remember everything since the last reset
-        (unlike the regressor, which follows the newest rewards), so a fall stands out."""
+        (unlike the regressor, which follows the newest rewards), so a fall stands out.
+
+        ``"alarm"``: the caller resets the group at once (a real drift costs most while it waits);
+        the cells are kept as the reference for the confirmation window that follows, whose end
+        gives ``"refuted"`` (the caller undoes the reset: the fall did not persist) or
+        ``"confirmed"`` (the cells restart from the new level)."""
         seen = self.cells.get(cell)
         if seen is None:
             self.cells[cell] = [1.0, reward]
-            return False
+            return ""
         seen[0] += 1.0
         gap = reward - seen[1]
         seen[1] += gap / seen[0]
         if seen[0] <= CELL_WARMUP:
-            return False
+            return ""
         state = self.state_of(key)
-        if state.observe_level(gap):
-            state.reset()
+        event = state.observe_level(gap)
+        if event == "alarm":
             self.alarms += 1
+            return event
+        if event == "confirmed":
+            state.reset()
             prefix = cell.rsplit("#", 1)[0] + "#"
             for name in [c for c in self.cells if c.startswith(prefix)]:
                 del self.cells[name]
-            return True
-        return False
+        if event == "refuted":
+            self.refuted += 1
+        return event
 
     def status(self) -> dict[str, Any]:
         return {
             "contexts": sum(1 for k in self.contexts if not k.startswith(_LEVEL)),
             "drift_alarms": self.alarms,
             "contexts_reset": sum(1 for s in self.contexts.values() if s.epoch > 0),
+            "level_alarms_refuted": self.refuted,
         }
 
     def state(self) -> dict[str, Any]:
         return {
             "alarms": self.alarms,
+            "refuted": self.refuted,
             "contexts": {k: asdict(v) for k, v in self.contexts.items()},
             "cells": self.cells,
         }
@@ -194,6 +255,7 @@ class DriftMonitor:
     def restore(cls, state: Mapping[str, Any]) -> DriftMonitor:
         monitor = cls()
         monitor.alarms = int(state.get("alarms", 0))
+        monitor.refuted = int(state.get("refuted", 0))
         monitor.contexts = {k: ContextState(**v) for k, v in state.get("contexts", {}).items()}
         monitor.cells = {k: [float(x) for x in v] for k, v in state.get("cells", {}).items()}
         return monitor

@@ -167,16 +167,32 @@ class BanditModel:
                     self.after_drift[key] = TunedSquareCB()
             # The played channel's own reward level in the customer group: the regressor follows a
             # played arm's fall at once (no residual), so the fall itself is what shows a drift.
+            # A decision from the epoch before a pending reset still feeds the level's confirmation.
             _, group, gstate = levels[1]
-            if features.get("epg") == (_epoch_tag(group, gstate) if gstate.epoch else None) and (
-                self.drift.observe_level(
+            tag = features.get("epg")
+            if tag == (_epoch_tag(group, gstate) if gstate.epoch else None) or (
+                gstate.provisional
+                and tag == (_epoch_tag(group, gstate, gstate.undo_epoch) if gstate.undo_epoch else None)
+            ):
+                event = self.drift.observe_level(
                     key := level_key(group, arms[chosen].channel.value),
                     f"{key}#{zlib.crc32(ckey.encode()):x}|{arms[chosen].style}|{features.get('hr')}",
                     reward,
                 )
-            ):
-                gstate.reset()
-                self.after_drift[group] = TunedSquareCB()
+                if event == "alarm":
+                    # A second channel's alarm while the first is unconfirmed: undo goes back past both.
+                    undo = (gstate.undo_epoch, gstate.undo_learned) if gstate.provisional else None
+                    gstate.reset()
+                    if undo is not None:
+                        gstate.undo_epoch, gstate.undo_learned = undo
+                    gstate.provisional = True
+                    self.after_drift[group] = TunedSquareCB()
+                elif event == "confirmed":
+                    gstate.provisional = False
+                elif event == "refuted" and gstate.provisional:  # the fall did not persist:
+                    gstate.undo()  # back to the group's old weights
+                    if not gstate.epoch:
+                        self.after_drift.pop(group, None)
 
     def _levels(self, features: Mapping[str, str], ckey: str) -> list[tuple[str, str, ContextState]]:
         """The monitored parts of the model a decision belongs to: its context (``ckey``, the
@@ -269,8 +285,8 @@ class BanditModel:
             self._ws.finish()
 
 
-def _epoch_tag(key: str, state: ContextState) -> str:
-    return f"{zlib.crc32(key.encode()):x}_{state.epoch}"
+def _epoch_tag(key: str, state: ContextState, epoch: int | None = None) -> str:
+    return f"{zlib.crc32(key.encode()):x}_{state.epoch if epoch is None else epoch}"
 
 
 def _split(data: bytes) -> tuple[dict[str, Any], bytes]:

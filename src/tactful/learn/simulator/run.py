@@ -201,6 +201,11 @@ def simulate(
     if "bandit" in tracks:
         # Rewards still inside their window at the end were never learned from (as in production).
         report["bandit_rewards_learned"] = learner.learned(TENANT)
+        # The explorer's final choice and the drift monitor's alarms (false alarms on a no-drift spec).
+        explored = learner.exploration(TENANT)
+        report["bandit_exploration"] = {
+            k: v for k, v in explored.items() if k != "contexts_exploring_after_drift"
+        }
     return report, logged
 
 
