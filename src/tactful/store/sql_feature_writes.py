@@ -142,9 +142,7 @@ class DecisionFeatureWrite:
         self._prefolded_text = None if self._prefolded is None else _state_texts(self._prefolded)
         #: The state rows ``complete`` wrote, for the hot store once the transaction commits.
         self.written: list[dict[str, Any]] = []
-        self._payloads = {
-            e.event_id: _PAYLOAD_JSON.encode(e.payload) for e in self._events
-        }
+        self._payloads = {e.event_id: _PAYLOAD_JSON.encode(e.payload) for e in self._events}
 
     def send(self, tx: RawTransaction) -> None:
         self._sent = (
