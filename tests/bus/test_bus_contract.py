@@ -177,6 +177,33 @@ def test_jetstream_stores_a_republished_event_once(nats_server: NatsServer) -> N
         bus.close()
 
 
+def test_the_relays_stored_bytes_go_out_unchanged_and_are_read_as_the_event(
+    nats_server: NatsServer,
+) -> None:
+    """``publish_encoded`` (what the outbox relay calls) sends the stored JSON as it is: another
+    JSON form of the same envelope (orjson's, keys in another order) reaches a subscriber as that
+    envelope, and a re-sent event id is still stored once."""
+    import orjson
+
+    from tactful.bus.base import PublishesEncoded
+    from tactful.bus.nats import NatsBus
+
+    bus = open_bus(f"{nats_server.url}?prefix=encoded&backoff_s=0.01")
+    try:
+        assert isinstance(bus, NatsBus) and isinstance(bus, PublishesEncoded)
+        got = Collector()
+        bus.subscribe("message.received", got, group="alpha")
+        env = envelope("c1", 7)
+        stored = orjson.dumps(dict(reversed(list(env.model_dump(mode="json").items()))))
+        assert stored != env.model_dump_json().encode()  # not the bytes publish() would make
+        bus.publish_encoded(env, stored)
+        bus.publish_encoded(env, stored)  # the relay re-sending after a crash before its mark
+        assert got.wait_for(1) == [env]
+        assert bus.status()["streams"]["ENCODED_MESSAGES"] == 1
+    finally:
+        bus.close()
+
+
 @pytest.mark.parametrize(
     "url", ["nats://127.0.0.1:1?partitions=0", "nats://127.0.0.1:1?colour=red", "kafka://x"]
 )
