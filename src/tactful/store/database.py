@@ -22,6 +22,7 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from tactful.errors import InputRejected, StoreError
 from tactful.store.signing import ChainConfig
+from tactful.store.wal import WalCheckpointer
 
 log = logging.getLogger(__name__)
 
@@ -203,11 +204,18 @@ class Database:
         keepalive: SqliteConnection | None = None,
         sqlite_synchronous: str = "FULL",
         write_lock_timeout: float = 5.0,
+        wal_path: str | None = None,
     ) -> None:
         self.engine = engine
         self.sqlite_synchronous = sqlite_synchronous
         self._write_lock: AbstractContextManager[object] = (
             _TimedLock(write_lock_timeout) if backend == "sqlite" else nullcontext()
+        )
+        #: A SQLite file's WAL checkpoints, on a thread of their own kicked after commits (wal.py).
+        self.checkpointer = (
+            None
+            if wal_path is None
+            else WalCheckpointer(wal_path, synchronous=sqlite_synchronous, write_lock=self._write_lock)
         )
         self.backend = backend  # "sqlite" | "postgresql"
         #: How the audit log is sharded and its heads signed; set by ``open_store``.
@@ -237,6 +245,8 @@ class Database:
                     if not durable and self.backend == "postgresql":
                         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                     yield conn
+                if self.checkpointer is not None:
+                    self.checkpointer.committed()
             finally:
                 if relaxed_sqlite:
                     self._sqlite_pragma(conn, f"synchronous={self.sqlite_synchronous}")
@@ -296,6 +306,8 @@ class Database:
                             cursor.execute("SET LOCAL synchronous_commit TO OFF")
                         yield RawTransaction(cursor, dbapi_error, engine=self.engine)
                         raw.commit()
+                        if self.checkpointer is not None:
+                            self.checkpointer.committed()
                     except BaseException:
                         raw.rollback()
                         raise
@@ -367,7 +379,9 @@ class Database:
         to the busy timeout) for readers of older snapshots. PostgreSQL keeps deleted tuples in
         the table files until VACUUM removes them (docs/security.md, "Erasure")."""
         if self.backend == "sqlite":
-            with self._write_lock:
+            # Not while the background checkpointer copies the log: it would make this one busy.
+            running = self.checkpointer.running if self.checkpointer is not None else nullcontext()
+            with self._write_lock, running:
                 raw = self.engine.raw_connection()
                 try:
                     driver = raw.driver_connection
@@ -385,6 +399,8 @@ class Database:
         return True
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.engine.dispose()
         if self._keepalive is not None:
             self._keepalive.close()

@@ -26,6 +26,7 @@ from sqlalchemy.pool import QueuePool
 
 from tactful.errors import InputRejected
 from tactful.store.database import SINGLE_READ_OPTION, WRITE_OPTION, Database, store_timeout
+from tactful.store.wal import BACKSTOP_PAGES
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,23 @@ def open_database(url: str) -> Database:
     # ciphertexts do not linger in free space of the file (Database.scrub empties the WAL after).
     _install_hooks(
         engine,
-        pragmas=("journal_mode=WAL", f"synchronous={synchronous}", "secure_delete=ON"),
+        # wal_autocheckpoint: the log is checkpointed by a thread of its own (wal.py); a commit
+        # does it itself only past the backstop.
+        pragmas=(
+            "journal_mode=WAL",
+            f"synchronous={synchronous}",
+            "secure_delete=ON",
+            f"wal_autocheckpoint={BACKSTOP_PAGES}",
+        ),
         busy_ms=busy_ms,
     )
-    return Database(engine, backend="sqlite", sqlite_synchronous=synchronous, write_lock_timeout=timeout)
+    return Database(
+        engine,
+        backend="sqlite",
+        sqlite_synchronous=synchronous,
+        write_lock_timeout=timeout,
+        wal_path=str(parsed.database),
+    )
 
 
 def _create_private(path: Path) -> None:
