@@ -1,6 +1,7 @@
-"""SQLite's WAL is checkpointed by a thread of its own (store/wal.py), not inside a writer's commit:
-the pool's connections only checkpoint past a backstop, every ``EVERY_COMMITS`` commits the
-background thread copies the log into the database file, and the next writer restarts the log."""
+"""``checkpoint=background`` in a SQLite store URL: the WAL is checkpointed by a thread of its own
+(store/wal.py), not inside a writer's commit — the pool's connections only checkpoint past a
+backstop, every ``EVERY_COMMITS`` commits the background thread copies the log into the database
+file, and the next writer restarts the log. Without it (the default) nothing changes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tactful.errors import InputRejected
 from tactful.store import SqlStore, open_store
 from tactful.store.database import PreparedQuery
 from tactful.store.schema import tenants
@@ -18,7 +20,7 @@ from tests.store.conftest import EPOCH
 
 @pytest.fixture
 def file_store(tmp_path: Path) -> SqlStore:
-    store = open_store(f"sqlite:///{tmp_path / 'wal.db'}")
+    store = open_store(f"sqlite:///{tmp_path / 'wal.db'}?checkpoint=background")
     yield store  # type: ignore[misc]
     store.close()
 
@@ -79,9 +81,21 @@ def test_close_stops_the_thread_and_scrub_still_empties_the_log(file_store: SqlS
     assert not thread.is_alive()
 
 
-def test_an_in_memory_store_has_no_checkpointer() -> None:
-    store = open_store("sqlite:///:memory:")
-    try:
-        assert store._db.checkpointer is None
-    finally:
-        store.close()
+def test_the_default_and_an_in_memory_store_have_no_checkpointer(tmp_path: Path) -> None:
+    for url in (f"sqlite:///{tmp_path / 'default.db'}", "sqlite:///:memory:"):
+        store = open_store(url)
+        try:
+            assert store._db.checkpointer is None
+            raw = store._db.engine.raw_connection()
+            try:
+                (pages,) = raw.driver_connection.execute("PRAGMA wal_autocheckpoint").fetchone()  # type: ignore[union-attr]
+            finally:
+                raw.close()
+            assert pages == 1000  # SQLite's own, in the commit that fills the log
+        finally:
+            store.close()
+
+
+def test_an_unknown_checkpoint_mode_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputRejected):
+        open_store(f"sqlite:///{tmp_path / 'x.db'}?checkpoint=never")

@@ -213,9 +213,7 @@ class Database:
         )
         #: A SQLite file's WAL checkpoints, on a thread of their own kicked after commits (wal.py).
         self.checkpointer = (
-            None
-            if wal_path is None
-            else WalCheckpointer(wal_path, synchronous=sqlite_synchronous, write_lock=self._write_lock)
+            None if wal_path is None else WalCheckpointer(wal_path, synchronous=sqlite_synchronous)
         )
         self.backend = backend  # "sqlite" | "postgresql"
         #: How the audit log is sharded and its heads signed; set by ``open_store``.

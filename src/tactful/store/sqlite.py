@@ -1,13 +1,15 @@
 """SQLite engine creation: WAL, durable commits, foreign keys, and ``BEGIN IMMEDIATE`` for writes.
 
 URL forms: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:memory:``.
-One extra query parameter is understood and removed before the driver sees it:
+Extra query parameters are understood and removed before the driver sees them:
 ``timeout=SECONDS`` (default 5): how long a write waits for the write lock, held by this process's
 other writers or by another process (``busy_timeout``), before it fails with ``StoreError`` (503);
-``synchronous=FULL|NORMAL`` (default FULL: every commit is fsynced, so an acknowledged decision and
-its audit entry survive power loss). Measured for ``record_decision`` on ext4 (2 vCPU, WAL):
-FULL p50 0.9 ms / p99 2.1 ms; NORMAL p50 0.8 ms / p99 5.8 ms — NORMAL defers the fsyncs to
-checkpoints, which then stall one commit for longer, so FULL is both safer and has the better tail.
+``checkpoint=commit|background`` (default commit: who copies the WAL back into the database file,
+store/wal.py); ``synchronous=FULL|NORMAL`` (default FULL: every commit is fsynced, so an
+acknowledged decision and its audit entry survive power loss). Measured for ``record_decision``
+on ext4 (2 vCPU, WAL): FULL p50 0.9 ms / p99 2.1 ms; NORMAL p50 0.8 ms / p99 5.8 ms — NORMAL
+defers the fsyncs to checkpoints, which then stall one commit for longer, so FULL is both safer
+and has the better tail.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("FULL", "NORMAL")
+#: ``commit``: SQLite's own automatic checkpoint, in the commit that fills the log (the default);
+#: ``background``: on a thread of its own (wal.py). Not the default: see docs/performance.md
+#: "SQLite write path and features (storecpu, 2026-12-04 night)".
+CHECKPOINT_MODES = ("commit", "background")
 DEFAULT_SYNCHRONOUS = "FULL"
 
 
@@ -43,8 +49,15 @@ def open_database(url: str) -> Database:
             f"sqlite synchronous={synchronous!r} is not supported; use one of {', '.join(SYNCHRONOUS_MODES)}",
             code="unsupported_store_url",
         )
+    checkpoint = str(parsed.query.get("checkpoint", "commit")).lower()
+    if checkpoint not in CHECKPOINT_MODES:
+        raise InputRejected(
+            f"sqlite checkpoint={checkpoint!r} is not supported; use one of {', '.join(CHECKPOINT_MODES)}",
+            code="unsupported_store_url",
+        )
+    background = checkpoint == "background"
     timeout = store_timeout(parsed.query.get("timeout"), BUSY_TIMEOUT_MS / 1000)
-    parsed = parsed.difference_update_query(["synchronous", "timeout"])
+    parsed = parsed.difference_update_query(["synchronous", "timeout", "checkpoint"])
     if parsed.database in (None, "", ":memory:"):
         return _open_memory()
     busy_ms = int(timeout * 1000)
@@ -63,13 +76,13 @@ def open_database(url: str) -> Database:
     # ciphertexts do not linger in free space of the file (Database.scrub empties the WAL after).
     _install_hooks(
         engine,
-        # wal_autocheckpoint: the log is checkpointed by a thread of its own (wal.py); a commit
+        # checkpoint=background: the log is checkpointed by a thread of its own (wal.py); a commit
         # does it itself only past the backstop.
         pragmas=(
             "journal_mode=WAL",
             f"synchronous={synchronous}",
             "secure_delete=ON",
-            f"wal_autocheckpoint={BACKSTOP_PAGES}",
+            *((f"wal_autocheckpoint={BACKSTOP_PAGES}",) if background else ()),
         ),
         busy_ms=busy_ms,
     )
@@ -78,7 +91,7 @@ def open_database(url: str) -> Database:
         backend="sqlite",
         sqlite_synchronous=synchronous,
         write_lock_timeout=timeout,
-        wal_path=str(parsed.database),
+        wal_path=str(parsed.database) if background else None,
     )
 
 

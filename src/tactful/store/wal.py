@@ -1,23 +1,26 @@
-"""SQLite's WAL checkpoints on a thread of their own, not in a decision's commit.
+"""SQLite's WAL checkpoints on a thread of their own (opt-in: ``checkpoint=background`` in the
+store URL; the default leaves them to SQLite, in the commit that fills the log).
 
 In WAL mode every commit appends the pages it changed to the ``-wal`` file; a *checkpoint* copies
 them back into the database file (and fsyncs it) so the log can start over. By default the commit
-that takes the log past 1,000 pages runs that checkpoint itself before it returns. A decision
-changes ~28 pages (its row, audit entry, outbox event, facts row, feature events and state, and
-their indexes) and the outbox relay a few more, so one decision in ~30 waited for a checkpoint of
-~160 distinct pages and two more fsyncs: measured (bench, 2026-12-04) those decisions took 1.5–2×
-the median wall time, which is what the p99 is made of (issue 12).
+that takes the log past 1,000 pages runs that checkpoint before it returns. A decision changes ~28
+pages (its row, audit entry, outbox event, facts row, feature events and state, and their indexes)
+and the outbox relay a few more, so about one decision in 31 waits for a checkpoint (~160 distinct
+pages and two more fsyncs) — a candidate for the tail of the decision's wall time (issue 12).
 
 ``WalCheckpointer`` moves that work off the writers: every ``every`` commits the committing thread
 only sets an event; this thread runs ``PRAGMA wal_checkpoint(PASSIVE)`` on its own connection. A
 passive checkpoint takes no write lock (writers keep committing while it copies) and never waits
-for readers; the next writer after a complete one restarts the log, as before. The sqlite3 module
-releases the GIL while SQLite works, so the copy does not hold up the decision thread either.
+for readers, and the sqlite3 module releases the GIL while SQLite works. The log restarts from its
+start only when a writer begins after a checkpoint copied all of it; one that completes while a
+writer is mid-transaction does not let it, so the pool's connections keep SQLite's automatic
+checkpoint at ``BACKSTOP_PAGES``, which bounds the log.
 
 Durability is unchanged: a commit is durable once its log frames are synced (``synchronous=FULL``),
-whenever they are copied back. The pool's connections keep an automatic checkpoint, but at
-``BACKSTOP_PAGES`` — far past where this thread checkpoints — so a log never grows without bound
-if this thread falls behind (or another process writes without one).
+whenever they are copied back. Why it is not the default: on the loaded shared machine the
+background copy's I/O overlapped the decisions' own fsyncs and the wall p99 came out no better, in
+one variant worse (docs/performance.md, "SQLite write path and features (storecpu, 2026-12-04
+night)"); it takes the checkpoint's CPU off the decision thread (thread CPU p99 0.92×).
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from contextlib import AbstractContextManager
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +35,13 @@ log = logging.getLogger(__name__)
 #: log size SQLite's own automatic checkpoint keeps.
 EVERY_COMMITS = 32
 #: The pool connections' ``wal_autocheckpoint``: a commit checkpoints itself only past this many
-#: pages in the log (~40 MB), i.e. only when the background checkpoints cannot keep up.
-BACKSTOP_PAGES = 10_000
+#: pages in the log (~8 MB), i.e. when the background checkpoints did not let the log restart
+#: (a writer was mid-transaction whenever one of them completed) or cannot keep up.
+BACKSTOP_PAGES = 2_000
 #: Passes per checkpoint at most. The log restarts from its beginning only once a checkpoint has
 #: copied all of it; frames committed while a pass ran are left for the next pass, which is short
 #: (those few commits' pages), so the log keeps restarting as it did with SQLite's own checkpoints.
 PASSES = 4
-#: Past this many frames in the log after a checkpoint (the log did not restart twice running),
-#: the last pass holds this process's writers off for its short copy (see ``_checkpoint``).
-RESTART_FRAMES = 2 * EVERY_COMMITS * 30
 
 
 class WalCheckpointer:
@@ -52,11 +52,9 @@ class WalCheckpointer:
         path: str,
         *,
         synchronous: str,
-        write_lock: AbstractContextManager[object],
         every: int = EVERY_COMMITS,
     ) -> None:
         self._path = path
-        self._write_lock = write_lock
         self._synchronous = synchronous
         self._every = every
         self._commits = 0
@@ -129,12 +127,6 @@ class WalCheckpointer:
                     frames = _passive(con)
                     if frames is None or frames[0] <= frames[1]:
                         break
-                if frames is not None and frames[0] > RESTART_FRAMES:
-                    # Restarts were missed: a writer was mid-transaction whenever a checkpoint
-                    # completed. One more pass with this process's writers held off (it copies
-                    # only what they committed since the pass above) lets the next one restart.
-                    with self._write_lock:
-                        frames = _passive(con)
         except sqlite3.Error:
             # Nothing is lost: the log keeps the frames and the backstop (or the next kick) copies them.
             log.exception("WAL checkpointer: checkpoint of %s failed", self._path)
