@@ -32,7 +32,8 @@ from tactful.signals import SignalTier
 from tactful.signals.selection import TierSelector
 from tactful.store.base import Store
 
-log = logging.getLogger(__name__)
+#: The decision path logs under one name, the engine's (``TACTFUL_LOG_LEVELS=tactful.engine=...``).
+log = logging.getLogger("tactful.engine")
 
 Clock = Callable[[], datetime]
 

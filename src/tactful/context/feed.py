@@ -17,7 +17,8 @@ from tactful.errors import StoreError
 if TYPE_CHECKING:
     from tactful.store.base import Store
 
-log = logging.getLogger(__name__)
+#: The decision path logs under one name, the engine's (``TACTFUL_LOG_LEVELS=tactful.engine=...``).
+log = logging.getLogger("tactful.engine")
 
 
 def ingest_after_commit(

@@ -12,7 +12,8 @@ from tactful.guard import GuardedText, GuardLimits, guard
 from tactful.guard.crypto import VaultError
 from tactful.guard.vault import SealedValue, Vault
 
-log = logging.getLogger(__name__)
+#: The decision path logs under one name, the engine's (``TACTFUL_LOG_LEVELS=tactful.engine=...``).
+log = logging.getLogger("tactful.engine")
 
 
 def guard_message(

@@ -10,7 +10,8 @@ from tactful.guard import GuardedText
 from tactful.signals.selection import TierSelector
 from tactful.signals.tenant_intents import UNREAD, tenant_intent_model, with_tenant_intent
 
-log = logging.getLogger(__name__)
+#: The decision path logs under one name, the engine's (``TACTFUL_LOG_LEVELS=tactful.engine=...``).
+log = logging.getLogger("tactful.engine")
 
 
 def read_signals(

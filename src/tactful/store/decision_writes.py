@@ -23,7 +23,8 @@ from tactful.store.database import SideWrite
 from tactful.store.sql import SqlStore
 from tactful.store.sql_feature_writes import DecisionFeatureWrite
 
-log = logging.getLogger(__name__)
+#: The decision path logs under one name, the engine's (``TACTFUL_LOG_LEVELS=tactful.engine=...``).
+log = logging.getLogger("tactful.engine")
 
 
 @dataclass
