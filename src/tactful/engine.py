@@ -112,7 +112,11 @@ class Engine:
         background_relay: bool = False,
         consume: Collection[str] | None = None,
     ) -> Engine:
-        """The engine of ``EngineParts.from_settings`` (the composition root, tactful/wiring.py)."""
+        """The engine the settings describe (``EngineParts.from_settings``, tactful/wiring.py):
+        the store and bus opened by URL and the default parts. ``background_relay`` applies when
+        the settings leave the relay mode open. ``consume`` names the bus groups this process works
+        for (``tactful worker --role``; an API process on a durable bus consumes none); None, the
+        embedded default, consumes all."""
         return cls(
             EngineParts.from_settings(
                 settings, clock=clock, background_relay=background_relay, consume=consume

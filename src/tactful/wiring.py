@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import KW_ONLY, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from tactful.bus import Bus
@@ -31,18 +31,17 @@ from tactful.render import Renderer
 from tactful.signals import SignalTier
 from tactful.signals.selection import TierSelector
 from tactful.store.base import Store
+from tactful.store.sql import utc_now
 
 #: The decision path logs under one name, the engine's (``TACTFUL_LOG_LEVELS=tactful.engine=...``).
 log = logging.getLogger("tactful.engine")
+
+__all__ = ["LEARNER_GROUP", "Clock", "EngineParts", "auto_vault", "utc_now"]
 
 Clock = Callable[[], datetime]
 
 #: The bus group of the one process that learns from outcomes (``tactful worker --role learner``).
 LEARNER_GROUP = "learner"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -79,17 +78,11 @@ class EngineParts:
 
     @classmethod
     def from_settings(
-        cls,
-        settings: Settings,
-        *,
-        clock: Clock = utc_now,
-        background_relay: bool = False,
-        consume: Collection[str] | None = None,
+        cls, settings: Settings, *, clock: Clock, background_relay: bool, consume: Collection[str] | None
     ) -> EngineParts:
-        """The composition root: the store and bus named by URL and the default parts.
-        ``background_relay`` applies when the settings leave the relay mode open. ``consume`` names
-        the bus groups this process works for (``tactful worker --role``; an API process on a
-        durable bus consumes none); None, the embedded default, consumes all."""
+        """The composition root (``Engine.from_settings`` says what the options mean): the store
+        and bus named by URL, the tiers, vault, hot store and tracing the settings name, and the
+        learner this process runs (the bandit, or a reader of the learner worker's snapshots)."""
         from tactful.bus import open_bus
         from tactful.learn.bandit import BanditLearner
         from tactful.learn.reader import SnapshotReader
