@@ -64,6 +64,8 @@ class Engine:
         #: The event log and feature store (issue 6); the SQL store carries one over its own tables.
         self.features: FeatureStore = parts.feature_store()
         self.vault = parts.pii_vault()
+        #: The vault tables a decision's own transaction writes to (the SQL store's).
+        self._vault_rows = store.vault if isinstance(store, SqlStore) else None
         self.bus = self.tracing.wrap_bus(parts.bus if parts.bus is not None else InProcessBus())
         durable = parts.bus is not None and not isinstance(parts.bus, InProcessBus)
         if durable and isinstance(self.features, SqlFeatureStore):
@@ -157,7 +159,9 @@ class Engine:
         now = self.clock()
 
         with watch.stage("guard"):  # raises InputRejected on bad input
-            guarded, sealed = guard_message(message, self.guard_limits, self.vault, self.store, now, degraded)
+            guarded, sealed = guard_message(
+                message, self.guard_limits, self.vault, self._vault_rows, now, degraded
+            )
             consent = consent_asked(self.store, message, guarded.text)
         with watch.stage("signals"):
             intents = UNREAD if reads is None else reads.intent_version
@@ -168,7 +172,7 @@ class Engine:
         with watch.stage("context"):
             if consent is ConsentChange.SMS_OPT_IN:  # the confirmation goes out under the new consent
                 change_consent(self.store, message, consent)
-            row = None
+            row = None  # the combined read's, unless an opt-in was just stored or the features live elsewhere
             if reads is not None and consent is not ConsentChange.SMS_OPT_IN and self._features_in_store:
                 row = reads.context_row
             hot = None if self.hot is None else self.hot.features

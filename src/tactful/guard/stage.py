@@ -20,13 +20,14 @@ def guard_message(
     message: InboundMessage,
     limits: GuardLimits,
     vault: Vault | None,
-    store: object,
+    transaction_rows: object | None,
     now: datetime,
     degraded: list[str],
 ) -> tuple[GuardedText, list[SealedValue]]:
     """Tokenise the text and encrypt the values found (raises ``InputRejected`` on bad input). The
     ciphertexts are returned to be written in the decision's transaction when the vault's rows are
-    ``store``'s; a vault over other rows keeps them at once, in its own."""
+    ``transaction_rows`` (the SQL store's vault tables); a vault over other rows keeps them at
+    once, in its own."""
     tokeniser = None if vault is None else vault.tokeniser(message.tenant_id)
     guarded = guard(message.text, limits, tokeniser)
     if not guarded.pii:
@@ -37,7 +38,7 @@ def guard_message(
     found = {f.token: (f.kind, guarded.vault[f.token]) for f in guarded.pii}
     try:
         sealed = vault.seal(message.tenant_id, message.customer_id, found, now)
-        if vault.rows is getattr(store, "vault", None):  # the SQL store's own vault tables
+        if transaction_rows is not None and vault.rows is transaction_rows:
             return guarded, sealed
         vault.rows.put_values(message.tenant_id, message.customer_id, sealed)
     except (StoreError, VaultError) as exc:  # the decision can go on: its text is tokenised
