@@ -56,6 +56,8 @@ __all__ = ["LEARNER_GROUP", "Engine", "EngineParts"]
 
 
 class Engine:
+    """Decides inbound messages with the parts it is built from (``EngineParts``)."""
+
     def __init__(self, parts: EngineParts) -> None:
         self.store = store = parts.store
         self.hot = parts.hot
