@@ -157,7 +157,7 @@ class BanditLearner:
             model_version=version,
             arm=arm.key,
             propensity=propensity,
-            allowed=tuple(a.key for a in arms),
+            allowed=tuple([a.key for a in arms]),
             would_choose=would.key,
         )
         pending = _Pending(

@@ -12,7 +12,7 @@ import functools
 import math
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tactful.learn.arms import Arm
@@ -114,15 +114,35 @@ def shared_line(features: Mapping[str, str], key: str | None = None) -> str:
     # Names starting with "_" are bookkeeping logged with the decision, not model features.
     names = [k for k in features if k[:1] != "_"]
     pairs = [f"{k}={features[k]}" for k in names]  # each pair formatted once for S, U and H
-    plain = " ".join(pairs)
     intent = features.get("intent", "none")
     hour = features.get("hr", "none")
-    by_intent = " ".join([f"{intent}^{p}" for k, p in zip(names, pairs, strict=True) if k != "intent"])
-    by_hour = " ".join([f"{hour}^{p}" for k, p in zip(names, pairs, strict=True) if k != "hr"])
+    # U and H: every pair but the namespace's own key, prefixed; one join each (same text as one
+    # f-string per pair, a third of the cost: this line is built on every prediction).
+    by_intent = _prefixed(f"{intent}^", _without(names, pairs, "intent"))
+    by_hour = _prefixed(f"{hour}^", _without(names, pairs, "hr"))
     who = f"{zlib.crc32((context_key(features) if key is None else key).encode()):x}"
-    return f"shared |S {plain} |U {by_intent} i={intent} |H {by_hour} |K k={who} kh={who}_{hour}"
+    return f"shared |S {' '.join(pairs)} |U {by_intent} i={intent} |H {by_hour} |K k={who} kh={who}_{hour}"
 
 
-@functools.lru_cache(maxsize=256)  # a handful of arms (channels x styles), built on every VW call
+def _without(names: list[str], pairs: list[str], name: str) -> list[str]:
+    """``pairs`` without the one of feature ``name`` (names are a dict's keys: at most one)."""
+    try:
+        at = names.index(name)
+    except ValueError:
+        return pairs
+    return pairs[:at] + pairs[at + 1 :]
+
+
+def _prefixed(prefix: str, pairs: list[str]) -> str:
+    """``" ".join(prefix + p for p in pairs)`` as one join."""
+    return prefix + f" {prefix}".join(pairs) if pairs else ""
+
+
 def arm_line(arm: Arm) -> str:
-    return f"|A c={arm.channel.value} s={arm.style} cs={arm.channel.value}_{arm.style}"
+    """VW text for one arm (the A namespace; built once per arm, ``Arm.line``)."""
+    return arm.line
+
+
+def arms_text(arms: Sequence[Arm]) -> str:
+    """The arms' lines of one multi-line example, in order."""
+    return "\n".join([arm.line for arm in arms])
