@@ -93,7 +93,22 @@ def _reference_group_of(key: str) -> str:
 
 
 def _random_features(rng: random.Random) -> dict[str, str]:
-    names = ["in", "intent", "hr", "we", "val", "tier", "ep", "epg", "_pc", "f_a", "f_a0", "f_a_b", "f_n", "x"]
+    names = [
+        "in",
+        "intent",
+        "hr",
+        "we",
+        "val",
+        "tier",
+        "ep",
+        "epg",
+        "_pc",
+        "f_a",
+        "f_a0",
+        "f_a_b",
+        "f_n",
+        "x",
+    ]
     values = ["1", "m3", "-m1", "b2", "chat", "vip", "h5", "m", "mx", "-m12"]
     out = {name: rng.choice(values) for name in rng.sample(names, rng.randrange(0, len(names) + 1))}
     return dict(rng.sample(sorted(out.items()), len(out)))  # any order
