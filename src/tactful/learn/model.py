@@ -323,7 +323,7 @@ def _normalised(raw: Sequence[float], n: int) -> tuple[float, ...]:
     floor = 1e-6
     probs = [max(v / total, floor) for v in values]
     total = sum(probs)
-    return tuple(p / total for p in probs)
+    return tuple([p / total for p in probs])
 
 
 def _draw(probs: Sequence[float], u: float) -> int:
