@@ -1,7 +1,8 @@
 """A/B of a signal tier's ``extract``: an earlier commit against this checkout, in one process.
 
     PYTHONPATH=src python bench/signals_ab.py --rev f933f88 [--tier fast] [--messages FILE.jsonl]
-        [--part heads] [--fresh]
+        [--part heads|guard] [--fresh]
+    PYTHONPATH=src python bench/signals_ab.py --rev f933f88 --check   # same outputs, no timing
 
 The earlier commit's ``src/tactful`` is exported with ``git archive`` into a temporary folder and
 imported as the package ``tactful_ab_old`` (its absolute imports rewritten), so both versions load
@@ -13,6 +14,13 @@ Two regimes: warm (message after message, as a loop over a data set runs) and co
 evicted before each message, as the rest of a decision evicts them between two signal stages; see
 ``bench/signals.py``). Messages: the customer messages the decide benchmark uses
 (``tactful.demo.load_messages``) unless ``--messages`` names a JSON-lines file with a ``text`` field.
+``--part guard`` times the input guard (``tactful.guard.guard``) on the raw messages instead.
+
+``--check`` times nothing: it runs both versions' guard and tier over the bench messages, the
+decision suites (``bench/data/decisions``) and, when ``TACTFUL_DATA_DIR`` (or ``/work/shared/data``)
+holds them, validation texts of the shared data sets (multilingual, injections, emotions), and
+reports every difference: guarded text, PII, injection markers and score, each ``Signals`` field,
+and the largest difference of the raw head scores (a speed change must keep them to 1e-9).
 """
 
 from __future__ import annotations
@@ -82,6 +90,70 @@ def first_pass(modules: dict[str, Any], texts: list[str], n: int = 3) -> dict[st
     return {name: float(np.median(values)) for name, values in means.items()}
 
 
+def check_texts(extra: list[str]) -> list[str]:
+    """The texts ``--check`` compares the versions on (see the module docstring)."""
+    import csv
+    import os
+
+    from tactful.demo import load_messages
+    from tactful.quality.suite import load_suite
+
+    texts = [m.text for m in load_messages(None)[0]] + extra
+    root = Path(os.environ.get("TACTFUL_DATA_DIR", "/work/shared/data"))
+    for path in sorted(Path(__file__).parent.joinpath("data", "decisions").glob("*.jsonl")):
+        texts += [case.text for case in load_suite(path, root)]
+    for name in (
+        "umsab-multilingual-sentiment/val.csv",
+        "deepset-prompt-injections/train.csv",
+        "tweeteval-emotion/val.csv",
+        "tweeteval-sentiment/val.csv",
+        "clinc150/val.csv",
+    ):
+        if (root / name).is_file():
+            with (root / name).open(encoding="utf-8", newline="") as handle:
+                texts += [row["text"] for row in csv.DictReader(handle) if row.get("text")]
+    return texts
+
+
+def check(old: Any, new: Any, tier: str, texts: list[str]) -> int:
+    """Every difference between the versions' guard and ``tier`` outputs; returns how many."""
+    from tactful.errors import InputRejected
+
+    tiers = (old.signals.tiers.load_tier(tier), new.signals.tiers.load_tier(tier))
+    differences, worst, compared = 0, 0.0, 0
+    for text in texts:
+        try:
+            guarded = [m.guard.guard(text) for m in (old, new)]
+        except Exception as exc:  # both must refuse alike
+            if not isinstance(exc, InputRejected) and type(exc).__name__ != "InputRejected":
+                raise
+            continue
+        a, b = guarded
+        same = (a.text, a.injection, a.injection_markers, dict(a.vault)) == (
+            b.text,
+            b.injection,
+            b.injection_markers,
+            dict(b.vault),
+        ) and [p.model_dump() for p in a.pii] == [p.model_dump() for p in b.pii]
+        if not same:
+            differences += 1
+            print(f"guard differs on {text[:80]!r}: {a!r} vs {b!r}")
+        compared += 1
+        found = [t.extract(a.text).model_dump(mode="json") for t in tiers]
+        if found[0] != found[1]:
+            differences += 1
+            fields = sorted(k for k in found[0] if found[0][k] != found[1][k])
+            print(
+                f"signals differ on {a.text[:80]!r}: "
+                + ", ".join(f"{k} {found[0][k]!r} vs {found[1][k]!r}" for k in fields)
+            )
+        if hasattr(tiers[0], "scores"):
+            z = [np.asarray(t.scores([a.text]), dtype=np.float64) for t in tiers]
+            worst = max(worst, float(np.max(np.abs(z[0] - z[1]))))
+    print(f"{compared} texts compared, {differences} differ; raw head scores: max |B − A| {worst:.3g}")
+    return differences + (worst > 1e-9)
+
+
 def _heads_of(tier: Any) -> Callable[[str], object]:
     """The model part of a ``ModelTier`` alone: no lexical cues, no ``Signals``."""
     return lambda text: tier.heads.outputs(tier.scores([text]))
@@ -94,10 +166,12 @@ def main() -> None:
     parser.add_argument("--messages", type=Path, default=None)
     parser.add_argument(
         "--part",
-        choices=("extract", "heads"),
+        choices=("extract", "heads", "guard"),
         default="extract",
-        help="heads: only featurise + every head's scores and outputs (ModelTier.scores, HeadSet.outputs)",
+        help="heads: only featurise + every head's scores and outputs (ModelTier.scores, HeadSet.outputs);"
+        " guard: the input guard on the raw messages",
     )
+    parser.add_argument("--check", action="store_true", help="compare outputs, time nothing")
     parser.add_argument(
         "--fresh",
         action="store_true",
@@ -113,12 +187,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         export(args.rev, Path(folder))
         sys.path.insert(0, folder)
+        if args.check:
+            old, new = (importlib.import_module(name) for name in (OLD, "tactful"))
+            for name in ("guard", "signals.tiers", "errors"):
+                importlib.import_module(f"{OLD}.{name}")
+                importlib.import_module(f"tactful.{name}")
+            raise SystemExit(
+                1 if check(old, new, args.tier, check_texts(texts if args.messages else [])) else 0
+            )
         tiers = {
             "A " + args.rev: importlib.import_module(f"{OLD}.signals.tiers").load_tier(args.tier),
             "B this checkout": importlib.import_module("tactful.signals.tiers").load_tier(args.tier),
         }
         if args.part == "heads":
             extract = {name: _heads_of(tier) for name, tier in tiers.items()}
+        elif args.part == "guard":
+            extract = {
+                "A " + args.rev: importlib.import_module(f"{OLD}.guard").guard,
+                "B this checkout": importlib.import_module("tactful.guard").guard,
+            }
         else:
             extract = {name: tier.extract for name, tier in tiers.items()}
         for text in texts:  # warm-up: caches of both
