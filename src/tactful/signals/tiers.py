@@ -18,6 +18,7 @@ from typing import Final, cast
 import numpy as np
 
 from tactful.domain import Signals
+from tactful.domain.intents import SupportIntent
 from tactful.domain.signals import SentimentLabel
 from tactful.signals.base import SignalTier, TierUnavailable
 from tactful.signals.cues import cues_of
@@ -86,6 +87,11 @@ class _Columns:
         self.tweet = [(label, column("emotion", label)) for label in h["emotion"].labels]
         self.intent = slice(h["intent"].start, h["intent"].stop)
         self.intent_labels = h["intent"].labels
+        self.overlay_intents = [
+            (label, i)
+            for i, label in enumerate(self.intent_labels)
+            if label in (SupportIntent.HUMAN_AGENT.value, SupportIntent.FRAUD.value)
+        ]
         self.formality, self.politeness = h["formality"].start, h["politeness"].start
         self.injection = column("injection", "1")
 
@@ -160,7 +166,9 @@ class ModelTier:
                 "language": language_confidence,
             },
         }
-        fields.update(overlay_update(fields, support, dict(zip(c.intent_labels, combined, strict=True))))
+        # overlay_update reads the combined distribution of the human-agent and fraud intents only
+        overlay = {label: combined[i] for label, i in c.overlay_intents}
+        fields.update(overlay_update(fields, support, overlay))
         return Signals(**fields)
 
     def scores(self, texts: Sequence[str]) -> F32:
