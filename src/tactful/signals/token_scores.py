@@ -44,6 +44,7 @@ CACHE_BIGRAMS: Final = 50_000
 # follow it, its VADER reading, and its a_t and c_t (float32 values, as Python floats).
 _Entry = tuple[bytes, dict[str, bytes], Valence, float, float]
 _Bigram = tuple[bytes, float]  # A_t (float32 bytes) and a_t
+_NO_BIGRAMS: Final[dict[str, bytes]] = {}  # what may follow "nothing": the first token starts no bigram
 
 
 class TokenScorer:
@@ -66,43 +67,57 @@ class TokenScorer:
         self._bigrams: dict[bytes, _Bigram] = {}
 
     def scores(self, text: str) -> npt.NDArray[np.float64]:
-        tokens = tokens_of(text)
         known = self._tokens
-        entries = [known.get(t) or self._token(t) for t in tokens]
-        # Each distinct token (bigram) once, weighted by w(n) = 1 + log n of its count n, and by
-        # w² in the norms; plain dicts count in order of first occurrence.
+        # One pass over the tokens: each token's entry, how often it occurs (each distinct token
+        # is weighted by w(n) = 1 + log n of its count n, and by w² in the norms; plain dicts
+        # keep the order of first occurrence), the bigram columns found and the VADER readings.
+        # One loop rather than a comprehension each: inside a decision every extra code path
+        # costs its cache misses.
         counts: dict[str, int] = {}
-        for t in tokens:
-            counts[t] = counts.get(t, 0) + 1
-        distinct = dict(zip(tokens, entries, strict=True))
+        distinct: list[_Entry] = []
+        found: list[bytes] = []
+        valences: list[Valence] = []
+        after: dict[str, bytes] = _NO_BIGRAMS
+        for t in tokens_of(text):
+            entry = known.get(t) or self._token(t)
+            if (g := after.get(t)) is not None:
+                found.append(g)
+            after = entry[1]
+            valences.append(entry[2])
+            n = counts.get(t)
+            if n is None:
+                counts[t] = 1
+                distinct.append(entry)
+            else:
+                counts[t] = n + 1
         w = _weights(max(counts.values(), default=1))
-        token_w = [w[n] for n in counts.values()]
+        parts: list[bytes] = []
+        token_w: list[float] = []
         words = chars = 0.0
-        for (_, _, _, word_norm, char_norm), v in zip(distinct.values(), token_w, strict=True):
+        for (row, _, _, word_norm, char_norm), n in zip(distinct, counts.values(), strict=True):
+            v = w[n]
+            parts.append(row)
+            token_w.append(v)
             words += v * v * word_norm
             chars += v * v * char_norm
-        parts = [row for row, _, _, _, _ in distinct.values()]
         pair_w: list[float] = []
-        if len(tokens) > 1:
-            # zip stops at the shorter: each token but the last with the token after it
-            found = [g for (_, after, _, _, _), b in zip(entries, tokens[1:]) if (g := after.get(b))]  # noqa: B905
-            if found:
-                pairs: dict[bytes, int] = {}
-                for g in found:
-                    pairs[g] = pairs.get(g, 0) + 1
-                w = _weights(max(pairs.values()))
-                known_pairs = self._bigrams
-                for g, n in pairs.items():
-                    row, norm = known_pairs.get(g) or self._bigram(g)
-                    parts.append(row)
-                    v = w[n]
-                    pair_w.append(v)
-                    words += v * v * norm
+        if found:
+            pairs: dict[bytes, int] = {}
+            for g in found:
+                pairs[g] = pairs.get(g, 0) + 1
+            w = _weights(max(pairs.values()))
+            known_pairs = self._bigrams
+            for g, n in pairs.items():
+                row, norm = known_pairs.get(g) or self._bigram(g)
+                v = w[n]
+                parts.append(row)
+                pair_w.append(v)
+                words += v * v * norm
         s_words = 1.0 / math.sqrt(words) if words > 0.0 else 0.0
         s_chars = 1.0 / math.sqrt(chars) if chars > 0.0 else 0.0
         coefficients = [x for v in token_w for x in (v * s_words, v * s_chars)]
         coefficients += [v * s_words for v in pair_w]
-        coefficients += valence_cues(text, [valence for _, _, valence, _, _ in entries])
+        coefficients += valence_cues(text, valences)
         coefficients.append(1.0)
         parts.append(self._tail)
         rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, self._k)
