@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python bench/signals_ab.py --rev f933f88 [--tier fast] [--messages FILE.jsonl]
         [--part heads|guard] [--fresh]
+    PYTHONPATH=src python bench/signals_ab.py --rev f933f88 --part decide [--decisions 1000]
     PYTHONPATH=src python bench/signals_ab.py --rev f933f88 --check   # same outputs, no timing
 
 The earlier commit's ``src/tactful`` is exported with ``git archive`` into a temporary folder and
@@ -15,6 +16,13 @@ evicted before each message, as the rest of a decision evicts them between two s
 ``bench/signals.py``). Messages: the customer messages the decide benchmark uses
 (``tactful.demo.load_messages``) unless ``--messages`` names a JSON-lines file with a ``text`` field.
 ``--part guard`` times the input guard (``tactful.guard.guard``) on the raw messages instead.
+
+``--part decide`` runs both trees' whole ``Engine.decide`` in this process, each on its own SQLite
+file (bench/run.py's settings: full durability, the relay on its thread), and alternates them
+decision by decision (ABBA), so both see the same machine load and each evicts the other's CPU
+caches as a decision's other stages do. It reports this thread's CPU per decision for all of
+decide and for the engine's ``_signals`` and ``_guard`` stages (as bench/decide_parts.py wraps
+them), after 300 warm-up decisions each.
 
 ``--check`` times nothing: it runs both versions' guard and tier over the bench messages, the
 decision suites (``bench/data/decisions``) and, when ``TACTFUL_DATA_DIR`` (or ``/work/shared/data``)
@@ -154,6 +162,61 @@ def check(old: Any, new: Any, tier: str, texts: list[str]) -> int:
     return differences + (worst > 1e-9)
 
 
+def decide_ab(rev: str, n: int) -> None:
+    """``--part decide``: both trees' decisions alternated in this process (see the docstring)."""
+    import collections
+
+    from run import Clock, demo_message
+
+    spent: collections.Counter[tuple[str, str]] = collections.Counter()
+    engines: dict[str, tuple[Any, Any, list[str], Any]] = {}
+    for tag, package in (("A " + rev, OLD), ("B this checkout", "tactful")):
+        settings = importlib.import_module(f"{package}.config").Settings
+        demo = importlib.import_module(f"{package}.demo")
+        engine = importlib.import_module(f"{package}.engine").Engine.from_settings(
+            settings(database_url=f"sqlite:///{Path(tempfile.mkdtemp()) / 'ab.db'}"),
+            clock=Clock(),
+            background_relay=True,
+        )
+        for name in ("_signals", "_guard"):
+            inner = getattr(engine, name)
+
+            def timed(*a: Any, _inner: Any = inner, _key: tuple[str, str] = (tag, name), **k: Any) -> Any:
+                c0 = time.thread_time()
+                try:
+                    return _inner(*a, **k)
+                finally:
+                    spent[_key] += time.thread_time() - c0
+
+            setattr(engine, name, timed)
+        tenant, _ = demo.seed(engine)
+        texts = [m.text for m in demo.load_messages(None)[0]]
+        engines[tag] = (engine, tenant, texts, importlib.import_module(f"{package}.domain").InboundMessage)
+
+    def decide(tag: str, i: int) -> None:
+        engine, tenant, texts, inbound = engines[tag]
+        engine.decide(inbound(**demo_message(tenant, texts, i, engine.clock.now).model_dump()))
+
+    try:
+        for i in range(300):  # warm-up, as bench/run.py
+            for tag in engines:
+                decide(tag, 10_000_000 + i)
+        spent.clear()
+        for i in range(n):
+            for tag in sorted(engines, reverse=bool(i % 2)):
+                c0 = time.thread_time()
+                decide(tag, i)
+                spent[(tag, "decide")] += time.thread_time() - c0
+    finally:
+        for engine, *_ in engines.values():
+            engine.close()
+    (a, b) = sorted(engines)
+    print(f"{n} decisions each, alternated; this thread's CPU per decision")
+    for part in ("decide", "_signals", "_guard"):
+        old, new = spent[(a, part)] * 1000 / n, spent[(b, part)] * 1000 / n
+        print(f"{part:9s} A {old:.3f} ms, B {new:.3f} ms, B/A {new / old:.3f}")
+
+
 def _heads_of(tier: Any) -> Callable[[str], object]:
     """The model part of a ``ModelTier`` alone: no lexical cues, no ``Signals``."""
     return lambda text: tier.heads.outputs(tier.scores([text]))
@@ -166,12 +229,13 @@ def main() -> None:
     parser.add_argument("--messages", type=Path, default=None)
     parser.add_argument(
         "--part",
-        choices=("extract", "heads", "guard"),
+        choices=("extract", "heads", "guard", "decide"),
         default="extract",
         help="heads: only featurise + every head's scores and outputs (ModelTier.scores, HeadSet.outputs);"
         " guard: the input guard on the raw messages",
     )
     parser.add_argument("--check", action="store_true", help="compare outputs, time nothing")
+    parser.add_argument("--decisions", type=int, default=1000, help="--part decide: decisions per tree")
     parser.add_argument(
         "--fresh",
         action="store_true",
@@ -195,6 +259,9 @@ def main() -> None:
             raise SystemExit(
                 1 if check(old, new, args.tier, check_texts(texts if args.messages else [])) else 0
             )
+        if args.part == "decide":
+            decide_ab(args.rev, args.decisions)
+            return
         tiers = {
             "A " + args.rev: importlib.import_module(f"{OLD}.signals.tiers").load_tier(args.tier),
             "B this checkout": importlib.import_module("tactful.signals.tiers").load_tier(args.tier),

@@ -102,18 +102,28 @@ class ModelTier:
     ``score`` maps texts to the raw head scores, shape (n, columns)."""
 
     def __init__(
-        self, name: str, version: str, heads: HeadSet, score: Callable[[Sequence[str]], F32]
+        self,
+        name: str,
+        version: str,
+        heads: HeadSet,
+        score: Callable[[Sequence[str]], F32],
+        score_one: Callable[[str], list[float]] | None = None,
     ) -> None:
         self.name = name
         self.version = version
         self.heads = heads
         self._score = score
+        # One message's raw scores as plain floats, when the tier can give them without a batch
+        # (the fast tier): ``extract`` then makes no batch array to index.
+        self._score_one = score_one
         self._cues = _LexicalCues()
         self._columns = _Columns(heads)
         self._versions = {signal: head.ref for signal, head in heads.heads.items()}
         self._versions["tier"] = version
 
     def extract(self, text: str) -> Signals:
+        if self._score_one is not None:
+            return self._signals(text, self.heads.row_outputs(self._score_one(text)))
         return self.extract_batch([text])[0]
 
     def extract_batch(self, texts: Sequence[str]) -> list[Signals]:
@@ -131,12 +141,16 @@ class ModelTier:
         """One message's ``Signals``, built once: the heads' outputs with the support rules' floors
         (``overlay_update``) merged in before the model is validated."""
         c = self._columns
-        emotions = {label: _unit(row[i]) for label, i in c.fine}
+        emotions: dict[str, float] = {}
+        for label, i in c.fine:
+            emotions[label] = _unit(row[i])
         # The TweetEval head is a forced choice among four emotions; scaled by how emotional the
         # fine-grained head finds the text, so a neutral message is not "angry" at 40 %.
         emotional = 1.0 - row[c.calm[0]] - row[c.calm[1]]
+        tweet = 0.0  # the TweetEval head's largest probability (each is > 0)
         for label, i in c.tweet:
             emotions[label] = _unit(row[i] * emotional)
+            tweet = row[i] if row[i] > tweet else tweet
         sentiment = [row[i] for i in c.sentiment]
         injection = row[c.injection]
         language, language_confidence, urgency, support = self._cues.of(text)
@@ -160,7 +174,7 @@ class ModelTier:
             "model_versions": self._versions,  # validation copies it
             "confidences": {
                 "sentiment": _unit(max(sentiment)),
-                "emotion": _unit(max(row[i] for _, i in c.tweet)),
+                "emotion": _unit(tweet),
                 "intent": confidence,
                 "injection": _unit(max(injection, 1.0 - injection)),
                 "language": language_confidence,
@@ -199,7 +213,7 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
             # float64 rows (HeadSet.outputs computes in float64 anyway): no conversion per message
             return cast(F32, rows[0][None] if len(rows) == 1 else np.vstack(rows))
 
-        return ModelTier("fast", version, heads, summed)
+        return ModelTier("fast", version, heads, summed, lambda text: tokens.scores(text).tolist())
 
     def score(texts: Sequence[str]) -> F32:
         # One gather-and-product over every head's columns per message; a batch stacks the rows
