@@ -57,7 +57,11 @@ class TokenScorer:
         self._weights = heads.weights
         self._k = heads.bias.shape[0]
         self._idf = featurizer.column_idf
-        self._block = featurizer.column_block
+        # Per column, its IDF in the row of its block (0: word grams, 1: character grams), 0 in the
+        # other: a token's (2, m) block matrix is one gather (first sight of a token, ~20 grams).
+        block = featurizer.column_block
+        self._block_idf = np.zeros((2, len(block)))
+        self._block_idf[block, np.arange(len(block))] = self._idf[: len(block)]
         start = featurizer.dense_start
         # The rows every message ends with: the dense cues' (× DENSE_SCALE, exact in float32) and
         # the bias, their coefficients the cue values and 1.
@@ -126,17 +130,13 @@ class TokenScorer:
 
     def _token(self, token: str) -> _Entry:
         columns, after, valence = self._featurizer.token_columns(token)
-        idf = self._idf[columns]
-        # (2, m): gram j's IDF in the row of its block (words, characters); one product then
-        # gives both blocks' Σ idf · weights and, against the IDF itself, their Σ idf².
-        by_block = np.zeros((2, len(columns)))
-        by_block[self._block[columns], np.arange(len(columns))] = idf
-        row = np.empty((2, self._k + 1))
-        row[:, : self._k] = by_block @ self._weights[columns]
-        row[:, self._k] = by_block @ idf
-        stored = row.astype(np.float32)
-        a, c = stored[:, self._k].tolist()
-        entry = (stored[:, : self._k].tobytes(), after, valence, a, c)
+        # (2, m): gram j's IDF in the row of its block (words, characters), zero in the other; one
+        # product then gives both blocks' Σ idf · weights and, against the IDF, their Σ idf².
+        by_block = self._block_idf[:, columns]
+        blocks = by_block @ self._weights[columns]
+        norms = by_block @ self._idf[columns]
+        a, c = norms.astype(np.float32).tolist()
+        entry = (blocks.astype(np.float32).tobytes(), after, valence, a, c)
         if len(self._tokens) < CACHE_TOKENS:
             self._tokens[token] = entry
         return entry
