@@ -21,8 +21,9 @@ evicted before each message, as the rest of a decision evicts them between two s
 file (bench/run.py's settings: full durability, the relay on its thread), and alternates them
 decision by decision (ABBA), so both see the same machine load and each evicts the other's CPU
 caches as a decision's other stages do. It reports this thread's CPU per decision for all of
-decide and for the engine's ``_signals`` and ``_guard`` stages (as bench/decide_parts.py wraps
-them), after 300 warm-up decisions each.
+decide and for the guard and signals stages (the engine's ``_guard`` and ``_signals`` in earlier
+trees, ``guard_message`` and ``read_signals`` since the wiring split), after 300 warm-up decisions
+each.
 
 ``--check`` times nothing: it runs both versions' guard and tier over the bench messages, the
 decision suites (``bench/data/decisions``) and, when ``TACTFUL_DATA_DIR`` (or ``/work/shared/data``)
@@ -147,7 +148,11 @@ def check(old: Any, new: Any, tier: str, texts: list[str]) -> int:
             differences += 1
             print(f"guard differs on {text[:80]!r}: {a!r} vs {b!r}")
         compared += 1
-        found = [t.extract(a.text).model_dump(mode="json") for t in tiers]
+        # what each tree's models read (``model_text`` since the guard numbers tokens per message)
+        found = [
+            t.extract(getattr(g, "model_text", g.text)).model_dump(mode="json")
+            for t, g in zip(tiers, guarded, strict=True)
+        ]
         if found[0] != found[1]:
             differences += 1
             fields = sorted(k for k in found[0] if found[0][k] != found[1][k])
@@ -156,7 +161,10 @@ def check(old: Any, new: Any, tier: str, texts: list[str]) -> int:
                 + ", ".join(f"{k} {found[0][k]!r} vs {found[1][k]!r}" for k in fields)
             )
         if hasattr(tiers[0], "scores"):
-            z = [np.asarray(t.scores([a.text]), dtype=np.float64) for t in tiers]
+            z = [
+                np.asarray(t.scores([getattr(g, "model_text", g.text)]), dtype=np.float64)
+                for t, g in zip(tiers, guarded, strict=True)
+            ]
             worst = max(worst, float(np.max(np.abs(z[0] - z[1]))))
     print(f"{compared} texts compared, {differences} differ; raw head scores: max |B − A| {worst:.3g}")
     return differences + (worst > 1e-9)
@@ -178,17 +186,24 @@ def decide_ab(rev: str, n: int) -> None:
             clock=Clock(),
             background_relay=True,
         )
-        for name in ("_signals", "_guard"):
-            inner = getattr(engine, name)
+        # The stages: the engine's methods in earlier trees, its module's step functions (looked up
+        # at each call) since the wiring split.
+        module = importlib.import_module(f"{package}.engine")
+        for part, method, step in (
+            ("_signals", "_signals", "read_signals"),
+            ("_guard", "_guard", "guard_message"),
+        ):
+            owner, name = (engine, method) if hasattr(engine, method) else (module, step)
+            inner = getattr(owner, name)
 
-            def timed(*a: Any, _inner: Any = inner, _key: tuple[str, str] = (tag, name), **k: Any) -> Any:
+            def timed(*a: Any, _inner: Any = inner, _key: tuple[str, str] = (tag, part), **k: Any) -> Any:
                 c0 = time.thread_time()
                 try:
                     return _inner(*a, **k)
                 finally:
                     spent[_key] += time.thread_time() - c0
 
-            setattr(engine, name, timed)
+            setattr(owner, name, timed)
         tenant, _ = demo.seed(engine)
         texts = [m.text for m in demo.load_messages(None)[0]]
         engines[tag] = (engine, tenant, texts, importlib.import_module(f"{package}.domain").InboundMessage)
