@@ -27,14 +27,14 @@ def read_signals(
     in ``degraded``, which makes the decision visibly degraded."""
     # The selector never raises for a failing tier: it falls back to a poorer tier (or neutral
     # signals) and returns why.
-    outcome = tiers.signals(guarded.text, channel)
+    outcome = tiers.signals(guarded.model_text, channel)
     degraded.extend(outcome.degradations)
     found = outcome.signals
     try:
         # A tenant that trained its own intents (POST /v1/intents/examples) gets them instead of
         # the shipped support intents; one small read, the decoded model is cached per version.
         model = tenant_intent_model(store, tenant_id, intent_version)
-        found = with_tenant_intent(found, model, guarded.text)
+        found = with_tenant_intent(found, model, guarded.model_text)
     except Exception as exc:  # the shipped intent stands; the decision says so
         log.exception("tenant intent model of %s failed", tenant_id)
         degraded.append(f"signals: tenant intent model failed ({type(exc).__name__}); shipped intent used")
