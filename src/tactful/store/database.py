@@ -91,6 +91,8 @@ class RawTransaction:
         self._settled: list[tuple[Any, ...]] | None = None
         #: What the writes of one transaction share (the audit chain a batch appends to: sql_audit.py).
         self.shared: dict[object, Any] = {}
+        #: Statements sent ahead of their answers (PostgreSQL's pipeline: postgres_pipeline.py).
+        self.pipelined = False
 
     @classmethod
     def of(cls, conn: Connection | RawTransaction) -> RawTransaction:

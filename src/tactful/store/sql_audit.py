@@ -250,6 +250,11 @@ def send_batch_chain(tx: RawTransaction, statements: AuditStatements, tenant_id:
         shard = statements.turn()
         values = {"b_tenant_id": tenant_id, "b_shard": shard}
         tx.shared[key] = _BatchChain(tx.send(statements.pick_free_head, values), shard)
+    if not tx.pipelined:
+        # Read (and, if need be, make or wait for) the head now, before the caller's next
+        # statements lock anything: a transaction that may wait for a head holds no other lock
+        # yet, as every other audit writer (lock the head, then the rest) does.
+        batch_chain(tx, statements, tenant_id)
 
 
 def append_batch_in(
@@ -285,9 +290,20 @@ def batch_chain(tx: RawTransaction, statements: AuditStatements, tenant_id: Tena
         elif chain.shard is not None:  # SQLite: the chain's first append
             row = _new_head(tx, statements, tenant_id, chain.shard)
             chain.head = (chain.shard, int(row[0]), str(row[1]))
+        elif tx.pipelined:
+            # The batch's other reads went out with this one and may hold row locks already:
+            # waiting for a head now could close a cycle with a writer that holds the head and
+            # waits for those rows. The batch is rerun write by write instead (group_commit.py),
+            # where the head is taken first.
+            raise ChainBusy(f"no free audit chain of {tenant_id!r} for a pipelined batch")
         else:
             chain.head = _claim_head(tx, statements, tenant_id)
     return chain
+
+
+class ChainBusy(Exception):
+    """Every audit chain head of the tenant was held, or not made yet, when a pipelined batch
+    looked (``batch_chain``); the batch reruns its writes one transaction each."""
 
 
 def _claim_head(tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId) -> tuple[int, int, str]:
