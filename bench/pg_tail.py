@@ -16,17 +16,14 @@ import argparse
 import gc
 import json
 import statistics
-import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import timing  # noqa: E402
-from timing import pct  # noqa: E402
+import timing
+from timing import pct
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -75,8 +72,8 @@ def run(n: int, waits: Waits, *, relay: bool = True) -> list[dict[str, float]]:
     import psycopg
 
     from tactful.config import Settings
-    from tactful.demo import load_messages, seed
     from tactful.demo import bench_message as demo_message
+    from tactful.demo import load_messages, seed
     from tactful.engine import Engine
 
     admin = psycopg.connect(SERVER, autocommit=True, connect_timeout=3)
