@@ -1,7 +1,7 @@
-"""``checkpoint=background`` in a SQLite store URL: the WAL is checkpointed by a thread of its own
-(store/wal.py), not inside a writer's commit — the pool's connections only checkpoint past a
-backstop, every ``EVERY_COMMITS`` commits the background thread copies the log into the database
-file, and the next writer restarts the log. Without it (the default) nothing changes."""
+"""A SQLite file store's WAL is checkpointed by a thread of its own (store/wal.py; the default,
+``checkpoint=background``), not inside a writer's commit — the pool's connections only checkpoint
+past a backstop, every ``EVERY_COMMITS`` commits the background thread copies the log into the
+database file, and the next writer restarts the log. ``checkpoint=commit`` leaves it to SQLite."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.store.conftest import EPOCH
 
 @pytest.fixture
 def file_store(tmp_path: Path) -> SqlStore:
-    store = open_store(f"sqlite:///{tmp_path / 'wal.db'}?checkpoint=background")
+    store = open_store(f"sqlite:///{tmp_path / 'wal.db'}")
     yield store  # type: ignore[misc]
     store.close()
 
@@ -81,8 +81,8 @@ def test_close_stops_the_thread_and_scrub_still_empties_the_log(file_store: SqlS
     assert not thread.is_alive()
 
 
-def test_the_default_and_an_in_memory_store_have_no_checkpointer(tmp_path: Path) -> None:
-    for url in (f"sqlite:///{tmp_path / 'default.db'}", "sqlite:///:memory:"):
+def test_checkpoint_commit_and_an_in_memory_store_have_no_checkpointer(tmp_path: Path) -> None:
+    for url in (f"sqlite:///{tmp_path / 'commit.db'}?checkpoint=commit", "sqlite:///:memory:"):
         store = open_store(url)
         try:
             assert store._db.checkpointer is None

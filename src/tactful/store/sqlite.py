@@ -4,8 +4,8 @@ URL forms: ``sqlite:///relative.db``, ``sqlite:////abs/path.db``, ``sqlite:///:m
 Extra query parameters are understood and removed before the driver sees them:
 ``timeout=SECONDS`` (default 5): how long a write waits for the write lock, held by this process's
 other writers or by another process (``busy_timeout``), before it fails with ``StoreError`` (503);
-``checkpoint=commit|background`` (default commit: who copies the WAL back into the database file,
-store/wal.py); ``synchronous=FULL|NORMAL`` (default FULL: every commit is fsynced, so an
+``checkpoint=background|commit`` (default background: who copies the WAL back into the database
+file, store/wal.py); ``synchronous=FULL|NORMAL`` (default FULL: every commit is fsynced, so an
 acknowledged decision and its audit entry survive power loss). Measured for ``record_decision``
 on ext4 (2 vCPU, WAL): FULL p50 0.9 ms / p99 2.1 ms; NORMAL p50 0.8 ms / p99 5.8 ms — NORMAL
 defers the fsyncs to checkpoints, which then stall one commit for longer, so FULL is both safer
@@ -34,10 +34,11 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("FULL", "NORMAL")
-#: ``commit``: SQLite's own automatic checkpoint, in the commit that fills the log (the default);
-#: ``background``: on a thread of its own (wal.py). Not the default: see docs/performance.md
-#: "SQLite write path and features (storecpu, 2026-12-04 night)".
-CHECKPOINT_MODES = ("commit", "background")
+#: ``background`` (the default): WAL checkpoints on a thread of their own (wal.py); ``commit``:
+#: SQLite's own automatic checkpoint, in the commit that fills the log (docs/performance.md,
+#: "SQLite write path and features (storecpu, 2026-12-04 night)").
+CHECKPOINT_MODES = ("background", "commit")
+DEFAULT_CHECKPOINT = "background"
 DEFAULT_SYNCHRONOUS = "FULL"
 
 
@@ -49,7 +50,7 @@ def open_database(url: str) -> Database:
             f"sqlite synchronous={synchronous!r} is not supported; use one of {', '.join(SYNCHRONOUS_MODES)}",
             code="unsupported_store_url",
         )
-    checkpoint = str(parsed.query.get("checkpoint", "commit")).lower()
+    checkpoint = str(parsed.query.get("checkpoint", DEFAULT_CHECKPOINT)).lower()
     if checkpoint not in CHECKPOINT_MODES:
         raise InputRejected(
             f"sqlite checkpoint={checkpoint!r} is not supported; use one of {', '.join(CHECKPOINT_MODES)}",

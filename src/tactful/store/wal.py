@@ -1,5 +1,5 @@
-"""SQLite's WAL checkpoints on a thread of their own (opt-in: ``checkpoint=background`` in the
-store URL; the default leaves them to SQLite, in the commit that fills the log).
+"""SQLite's WAL checkpoints on a thread of their own (``checkpoint=background``, the default of a
+SQLite file store; ``checkpoint=commit`` leaves them to SQLite, in the commit that fills the log).
 
 In WAL mode every commit appends the pages it changed to the ``-wal`` file; a *checkpoint* copies
 them back into the database file (and fsyncs it) so the log can start over. By default the commit
@@ -17,10 +17,9 @@ writer is mid-transaction does not let it, so the pool's connections keep SQLite
 checkpoint at ``BACKSTOP_PAGES``, which bounds the log.
 
 Durability is unchanged: a commit is durable once its log frames are synced (``synchronous=FULL``),
-whenever they are copied back. Why it is not the default: on the loaded shared machine the
-background copy's I/O overlapped the decisions' own fsyncs and the wall p99 came out no better, in
-one variant worse (docs/performance.md, "SQLite write path and features (storecpu, 2026-12-04
-night)"); it takes the checkpoint's CPU off the decision thread (thread CPU p99 0.92×).
+whenever they are copied back. Measured (docs/performance.md, "SQLite write path and features
+(storecpu, 2026-12-04 night)"): the decision thread's CPU p99 0.85–0.92×, wall p99 0.86–1.01× at
+load 2–4; the slowest 1 % of decisions by CPU were those that ran the checkpoint.
 """
 
 from __future__ import annotations
