@@ -12,9 +12,16 @@ gap ``v_oracle − v_bandit`` (true expected rewards) is split into three parts 
   later).
 
 Printed per tenth of the run, and over the whole run with the share of decisions that follow a
-proactive contact and that initiate one, for the bandit and the oracle.
+proactive contact and that initiate one, for the bandit and the oracle. ``within``: the loss inside
+the kind of move the bandit made (which channel or style, among arms that stay or among those that
+move); ``b_stay_o_pc`` / ``b_pc_o_stay``: decisions where one stayed and the other moved.
 
-    PYTHONPATH=src python bench/learning_gap.py random-1008 --seed 1 --decisions 20000
+``--charges 0,0.4,0.8``: instead, the per-contact argmax of the *true* expected reward with each flat
+charge on proactive arms, as a share of the oracle — what a learner with perfect values and a flat
+charge could reach (the oracle also knows when each customer writes next).
+
+    PYTHONPATH=src:. python bench/learning_gap.py random-1008 --seed 1 --decisions 20000
+    PYTHONPATH=src:. python bench/learning_gap.py random-1008 --charges 0,0.2,0.4,0.6,0.8,1,1.5
 """
 
 from __future__ import annotations
@@ -66,7 +73,9 @@ def diagnose(name: str, seed: int, decisions: int) -> dict[str, Any]:
 
     sim._decide = traced
     try:
-        report, _ = sim.simulate(_spec(name), load_policy_file(default_policy_file()), decisions=decisions, seed=seed)
+        report, _ = sim.simulate(
+            _spec(name), load_policy_file(default_policy_file()), decisions=decisions, seed=seed
+        )
     finally:
         sim._decide = original
     b, o = rows["bandit"], rows["oracle"]
@@ -100,7 +109,9 @@ def diagnose(name: str, seed: int, decisions: int) -> dict[str, Any]:
         tenths.append({k: round(v, 1) for k, v in part.items()})
     total = {k: round(sum(t.get(k, 0.0) for t in tenths), 1) for k in tenths[0]}
     # Where the bandit's proactive contacts go: what the same contact was worth without moving.
-    pc_gain = [rb["v"] - rb["best_stay"] for rb in b.values() if rb["proactive"] and rb["best_stay"] is not None]
+    pc_gain = [
+        rb["v"] - rb["best_stay"] for rb in b.values() if rb["proactive"] and rb["best_stay"] is not None
+    ]
     total["b_pc_mean_immediate_gain"] = round(sum(pc_gain) / max(len(pc_gain), 1), 3)
     opc = [ro["v"] - ro["best_stay"] for ro in o.values() if ro["proactive"] and ro["best_stay"] is not None]
     total["o_pc_mean_immediate_gain"] = round(sum(opc) / max(len(opc), 1), 3)
@@ -115,20 +126,27 @@ def diagnose(name: str, seed: int, decisions: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("spec")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--decisions", type=int, default=20000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--charges", default="", help="comma-separated flat charges (see above)")
     a = parser.parse_args()
+    if a.charges:
+        charges = [float(c) for c in a.charges.split(",")]
+        print(a.spec, json.dumps(charged_greedy(a.spec, a.seed, a.decisions, charges)))
+        return
     found = diagnose(a.spec, a.seed, a.decisions)
     if a.json:
         print(json.dumps(found))
         return
     print(f"{found['spec']} seed {found['seed']}: bandit/oracle {found['share']}")
     print(json.dumps(found["exploration"]))
-    keys = ["n", "oracle", "bandit", "choice", "model", "explore", "state", "plan",
-            "within", "b_after_pc", "o_after_pc", "b_pc", "o_pc", "b_explored", "b_stay_o_pc", "b_pc_o_stay"]  # fmt: skip
+    keys = ["n", "oracle", "bandit", "choice", "model", "explore", "state", "plan", "within", "b_after_pc",
+            "o_after_pc", "b_pc", "o_pc", "b_explored", "b_stay_o_pc", "b_pc_o_stay"]  # fmt: skip
     print("tenth " + " ".join(f"{k:>10}" for k in keys))
     for t, part in enumerate(found["tenths"]):
         print(f"{t:>5} " + " ".join(f"{part.get(k, 0):>10}" for k in keys))
@@ -167,6 +185,7 @@ def charged_greedy(name: str, seed: int, decisions: int, charges: list[float]) -
             )  # fmt: skip
         finally:
             sim._decide = original
-        s = report["strategies"]
-        found[charge] = round(s["greedy"]["cumulative_expected_reward"] / s["oracle"]["cumulative_expected_reward"], 4)
+        got = report["strategies"]
+        ratio = got["greedy"]["cumulative_expected_reward"] / got["oracle"]["cumulative_expected_reward"]
+        found[charge] = round(ratio, 4)
     return found
