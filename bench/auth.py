@@ -20,7 +20,7 @@ import httpx
 
 from tactful.api.app import create_app
 from tactful.config import Settings
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.store import open_store
 from tactful.tenants import Authenticator, create_tenant, hash_key
 
@@ -55,7 +55,7 @@ def measure(tmp: Path) -> dict[str, float]:
         # A fresh authenticator per call: every check pays scrypt (a new process, or a cold cache).
         first = per_call_us(lambda: Authenticator(store).authenticate(key), 4, repeats=3)
 
-        app = create_app(Engine(store), Settings())
+        app = create_app(Engine(EngineParts(store)), Settings())
         headers = {"Authorization": f"Bearer {key}"}
 
         async def requests(n: int) -> float:

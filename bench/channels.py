@@ -51,7 +51,7 @@ from tactful.channels.smtp_inbound import mail_listener  # noqa: E402
 from tactful.config import Settings  # noqa: E402
 from tactful.demo import load_messages  # noqa: E402
 from tactful.domain import Channel, ConversationId, CustomerId, EventId, InboundMessage, TenantId  # noqa: E402
-from tactful.engine import Engine  # noqa: E402
+from tactful.engine import Engine, EngineParts  # noqa: E402
 from tactful.render.generate import DEFAULT_BUDGETS, GeneratingRenderer  # noqa: E402
 from tactful.render.generation_checks import tone_distance  # noqa: E402
 from tactful.store import open_store  # noqa: E402
@@ -90,7 +90,7 @@ def measure_channels(n: int, texts: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{tmp}/bench.db")
-        engine = Engine(store)
+        engine = Engine(EngineParts(store))
         tenant = create_tenant(store, "bench").tenant.tenant_id
         service = ChannelService(engine)
         app = create_app(engine, Settings())
@@ -226,7 +226,7 @@ def measure_quality(texts: list[str]) -> dict[str, Any] | None:
                 time.sleep(0.5)
         with tempfile.TemporaryDirectory() as tmp:
             store = open_store(f"sqlite:///{tmp}/q.db")
-            engine = Engine(store)
+            engine = Engine(EngineParts(store))
             tenant = create_tenant(store, "q").tenant.tenant_id
             service = ChannelService(engine)
             renderer = engine.renderer

@@ -21,6 +21,7 @@ from typing import Any
 
 from run import Clock, demo_message
 
+import tactful.engine as engine_module
 import tactful.policy.compiled as compiled
 import tactful.store.group_commit as group_commit
 import tactful.store.sql as sql
@@ -56,8 +57,9 @@ def main() -> None:
 
         setattr(owner, name, timed)
 
-    for name in ("_fingerprint", "_read", "_guard", "_signals", "_side_writes"):
-        wrap(engine, name, f"engine.{name}")
+    wrap(engine, "_read", "engine._read")
+    for name in ("input_fingerprint", "guard_message", "read_signals", "side_writes"):
+        wrap(engine_module, name, f"engine: {name}")  # the stages' steps, looked up at each call
     wrap(engine.store, "record_decision", "store.record_decision")
     wrap(engine.features, "from_row", "features.from_row (context)")
     for name in ("canonical_bytes", "payload_text", "append_in"):

@@ -20,7 +20,7 @@ import redis
 from timing import Clock, pct  # bench/ is on sys.path when run as a script
 
 from tactful.domain import Channel, ConversationId, CustomerId, EventId, InboundMessage, TenantId
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.hot import HotPath
 from tactful.store import open_store
 from tactful.tenants import create_tenant
@@ -43,7 +43,7 @@ def measure(n: int, url: str) -> dict[str, float]:
         for label in ("hot", "sql"):
             store = open_store(f"sqlite:///{Path(tmp) / f'{label}.db'}", clock=clock)
             hot = HotPath.open(url, store.features, prefix=prefix) if label == "hot" else None
-            engines[label] = Engine(store, clock=clock, hot=hot)
+            engines[label] = Engine(EngineParts(store, clock=clock, hot=hot))
             tenants[label] = create_tenant(store, "bench").tenant.tenant_id
         try:
             for i in range(-100, n):  # the first 100: warm-up (imports, caches, prepared statements)

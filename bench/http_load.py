@@ -7,7 +7,7 @@ threaded Python client shared the two cores with the server and capped the /heal
 server processes and PostgreSQL share them, so the figures are ratios to a baseline taken in the same
 run, with the CPU each side used printed next to them.
 
-    PYTHONPATH=src python bench/http_load.py [--seconds 8] [--connections 8]
+    PYTHONPATH=src python bench/http_load.py [--seconds 8] [--connections 8] [--only http] [--stub-decide]
 """
 
 from __future__ import annotations
@@ -96,16 +96,28 @@ def measured(
 
 
 def bench_http(
-    seconds: float, tmp: Path, connections: int = 8, uvicorn_args: tuple[str, ...] = ()
+    seconds: float,
+    tmp: Path,
+    connections: int = 8,
+    uvicorn_args: tuple[str, ...] = (),
+    stub_decide: bool = False,
 ) -> dict[str, Any]:
     """One uvicorn process on SQLite: GET /healthz and POST /v1/messages, same server, same run.
-    ``uvicorn_args``: e.g. ``--loop asyncio --http h11`` to compare with uvloop and httptools."""
+    ``uvicorn_args``: e.g. ``--loop asyncio --http h11`` to compare with uvloop and httptools.
+    ``stub_decide``: every POST answered with the first decision (``http_stub_app``), the HTTP
+    layer alone; the rate limit is lifted so that no POST is a cheap 429."""
     url = f"sqlite:///{tmp / 'http.db'}"
     store = open_store(url)
     key = create_tenant(store, "bench").api_key
     store.close()
     env = {**os.environ, "TACTFUL_DATABASE_URL": url}
-    with server_process(env, extra_args=("--no-access-log", *uvicorn_args)) as server:
+    app = "tactful.api.app:create_app"
+    if stub_decide:
+        here = str(Path(__file__).parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (here, env.get("PYTHONPATH"))))
+        env |= {"TACTFUL_RATE_LIMIT_PER_SECOND": "1000000", "TACTFUL_RATE_LIMIT_BURST": "1000000"}
+        app = "http_stub_app:create"
+    with server_process(env, extra_args=("--no-access-log", *uvicorn_args), app=app) as server:
         pids = server_pids(server.process.pid)
         wrk(f"{server.base_url}/healthz", 1.0, connections)  # warm-up
         wrk(f"{server.base_url}/v1/messages", 2.0, connections, key=key)
@@ -381,13 +393,15 @@ def main() -> None:
     parser.add_argument("--pg-connections", type=int, default=16)
     parser.add_argument("--only", choices=("http", "postgres"))
     parser.add_argument("--uvicorn-args", default="", help='e.g. "--loop asyncio --http h11"')
+    parser.add_argument("--stub-decide", action="store_true", help="the HTTP layer alone (http_stub_app)")
     args = parser.parse_args()
     if (why := wrk_missing()) is not None:
         raise SystemExit(why)
     started = time.perf_counter()
     if args.only != "postgres":
         with tempfile.TemporaryDirectory() as tmp:
-            result = bench_http(args.seconds, Path(tmp), args.connections, tuple(args.uvicorn_args.split()))
+            uvicorn_args = tuple(args.uvicorn_args.split())
+            result = bench_http(args.seconds, Path(tmp), args.connections, uvicorn_args, args.stub_decide)
             print(json.dumps(result, indent=2))
             print(f"POST/healthz {result['ratio']:.3f}; by server CPU per request {cpu_ratio(result):.3f}")
     if args.only != "http":

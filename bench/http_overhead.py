@@ -2,7 +2,10 @@
 client), CPU per ``POST /v1/messages`` with ``Engine.decide`` answered from a stored decision,
 against CPU per ``GET /healthz``, and the same POST with real decisions split by thread.
 
-    PYTHONPATH=src python bench/http_overhead.py [--requests 1000]
+    PYTHONPATH=src python bench/http_overhead.py [--requests 1000] [--concurrency 8]
+
+``--concurrency N`` keeps N requests in flight (as wrk's connections do), so the thread-pool hops,
+the GIL hand-offs between the event loop and the workers, and group commit's batching are counted.
 
 CPU is read per thread from /proc (the event loop, the thread pool, the outbox relay), so the
 background threads a POST sets off are counted too. Issue 12's aim for the HTTP overhead (the
@@ -48,7 +51,7 @@ def by_thread(before: dict[int, tuple[str, float]], n: int) -> dict[str, float]:
     return {k: round(v / n * 1000, 3) for k, v in spent.most_common() if v > 0}
 
 
-async def run(app: Any, key: str, requests: int) -> dict[str, Any]:
+async def run(app: Any, key: str, requests: int, concurrency: int = 1) -> dict[str, Any]:
     async def call(method: str, path: str, body: bytes = b"", headers: tuple[Any, ...] = ()) -> None:
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
@@ -89,8 +92,13 @@ async def run(app: Any, key: str, requests: int) -> dict[str, Any]:
 
     async def timed(label: str, method: str, path: str, with_body: bool) -> dict[str, float]:
         before, started = thread_cpu(), time.process_time()
-        for _ in range(requests):
-            await call(method, path, body() if with_body else b"", headers if with_body else ())
+
+        async def client(n: int) -> None:
+            for _ in range(n):
+                await call(method, path, body() if with_body else b"", headers if with_body else ())
+
+        share, extra = divmod(requests, concurrency)
+        await asyncio.gather(*(client(share + (i < extra)) for i in range(concurrency)))
         total = (time.process_time() - started) / requests * 1000
         return {
             f"{label} CPU ms": round(total, 3),
@@ -120,6 +128,7 @@ async def run(app: Any, key: str, requests: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=1, help="requests in flight at once")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'http.db'}"
@@ -127,6 +136,8 @@ def main() -> None:
         key = create_tenant(store, "bench").api_key
         store.close()
         os.environ["TACTFUL_DATABASE_URL"] = url
+        # The limiter still runs on every request; its bucket must not answer 429 to the stubbed run.
+        os.environ.setdefault("TACTFUL_RATE_LIMIT_PER_SECOND", "1000000")
         app = create_app()
 
         async def with_lifespan() -> dict[str, Any]:
@@ -138,7 +149,7 @@ def main() -> None:
             )
             await outgoing.get()
             try:
-                return await run(app, key, args.requests)
+                return await run(app, key, args.requests, args.concurrency)
             finally:
                 await incoming.put({"type": "lifespan.shutdown"})
                 await outgoing.get()

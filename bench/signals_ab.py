@@ -1,7 +1,9 @@
 """A/B of a signal tier's ``extract``: an earlier commit against this checkout, in one process.
 
     PYTHONPATH=src python bench/signals_ab.py --rev f933f88 [--tier fast] [--messages FILE.jsonl]
-        [--part heads] [--fresh]
+        [--part heads|guard] [--fresh]
+    PYTHONPATH=src python bench/signals_ab.py --rev f933f88 --part decide [--decisions 1000]
+    PYTHONPATH=src python bench/signals_ab.py --rev f933f88 --check   # same outputs, no timing
 
 The earlier commit's ``src/tactful`` is exported with ``git archive`` into a temporary folder and
 imported as the package ``tactful_ab_old`` (its absolute imports rewritten), so both versions load
@@ -13,6 +15,21 @@ Two regimes: warm (message after message, as a loop over a data set runs) and co
 evicted before each message, as the rest of a decision evicts them between two signal stages; see
 ``bench/signals.py``). Messages: the customer messages the decide benchmark uses
 (``tactful.demo.load_messages``) unless ``--messages`` names a JSON-lines file with a ``text`` field.
+``--part guard`` times the input guard (``tactful.guard.guard``) on the raw messages instead.
+
+``--part decide`` runs both trees' whole ``Engine.decide`` in this process, each on its own SQLite
+file (bench/run.py's settings: full durability, the relay on its thread), and alternates them
+decision by decision (ABBA), so both see the same machine load and each evicts the other's CPU
+caches as a decision's other stages do. It reports this thread's CPU per decision for all of
+decide and for the guard and signals stages (the engine's ``_guard`` and ``_signals`` in earlier
+trees, ``guard_message`` and ``read_signals`` since the wiring split), after 300 warm-up decisions
+each.
+
+``--check`` times nothing: it runs both versions' guard and tier over the bench messages, the
+decision suites (``bench/data/decisions``) and, when ``TACTFUL_DATA_DIR`` (or ``/work/shared/data``)
+holds them, validation texts of the shared data sets (multilingual, injections, emotions), and
+reports every difference: guarded text, PII, injection markers and score, each ``Signals`` field,
+and the largest difference of the raw head scores (a speed change must keep them to 1e-9).
 """
 
 from __future__ import annotations
@@ -82,6 +99,139 @@ def first_pass(modules: dict[str, Any], texts: list[str], n: int = 3) -> dict[st
     return {name: float(np.median(values)) for name, values in means.items()}
 
 
+def check_texts(extra: list[str]) -> list[str]:
+    """The texts ``--check`` compares the versions on (see the module docstring)."""
+    import csv
+    import os
+
+    from tactful.demo import load_messages
+    from tactful.quality.suite import load_suite
+
+    texts = [m.text for m in load_messages(None)[0]] + extra
+    root = Path(os.environ.get("TACTFUL_DATA_DIR", "/work/shared/data"))
+    for path in sorted(Path(__file__).parent.joinpath("data", "decisions").glob("*.jsonl")):
+        texts += [case.text for case in load_suite(path, root)]
+    for name in (
+        "umsab-multilingual-sentiment/val.csv",
+        "deepset-prompt-injections/train.csv",
+        "tweeteval-emotion/val.csv",
+        "tweeteval-sentiment/val.csv",
+        "clinc150/val.csv",
+    ):
+        if (root / name).is_file():
+            with (root / name).open(encoding="utf-8", newline="") as handle:
+                texts += [row["text"] for row in csv.DictReader(handle) if row.get("text")]
+    return texts
+
+
+def check(old: Any, new: Any, tier: str, texts: list[str]) -> int:
+    """Every difference between the versions' guard and ``tier`` outputs; returns how many."""
+    from tactful.errors import InputRejected
+
+    tiers = (old.signals.tiers.load_tier(tier), new.signals.tiers.load_tier(tier))
+    differences, worst, compared = 0, 0.0, 0
+    for text in texts:
+        try:
+            guarded = [m.guard.guard(text) for m in (old, new)]
+        except Exception as exc:  # both must refuse alike
+            if not isinstance(exc, InputRejected) and type(exc).__name__ != "InputRejected":
+                raise
+            continue
+        a, b = guarded
+        same = (a.text, a.injection, a.injection_markers, dict(a.vault)) == (
+            b.text,
+            b.injection,
+            b.injection_markers,
+            dict(b.vault),
+        ) and [p.model_dump() for p in a.pii] == [p.model_dump() for p in b.pii]
+        if not same:
+            differences += 1
+            print(f"guard differs on {text[:80]!r}: {a!r} vs {b!r}")
+        compared += 1
+        # what each tree's models read (``model_text`` since the guard numbers tokens per message)
+        found = [
+            t.extract(getattr(g, "model_text", g.text)).model_dump(mode="json")
+            for t, g in zip(tiers, guarded, strict=True)
+        ]
+        if found[0] != found[1]:
+            differences += 1
+            fields = sorted(k for k in found[0] if found[0][k] != found[1][k])
+            print(
+                f"signals differ on {a.text[:80]!r}: "
+                + ", ".join(f"{k} {found[0][k]!r} vs {found[1][k]!r}" for k in fields)
+            )
+        if hasattr(tiers[0], "scores"):
+            z = [
+                np.asarray(t.scores([getattr(g, "model_text", g.text)]), dtype=np.float64)
+                for t, g in zip(tiers, guarded, strict=True)
+            ]
+            worst = max(worst, float(np.max(np.abs(z[0] - z[1]))))
+    print(f"{compared} texts compared, {differences} differ; raw head scores: max |B − A| {worst:.3g}")
+    return differences + (worst > 1e-9)
+
+
+def decide_ab(rev: str, n: int) -> None:
+    """``--part decide``: both trees' decisions alternated in this process (see the docstring)."""
+    import collections
+
+    from run import Clock, demo_message
+
+    spent: collections.Counter[tuple[str, str]] = collections.Counter()
+    engines: dict[str, tuple[Any, Any, list[str], Any]] = {}
+    for tag, package in (("A " + rev, OLD), ("B this checkout", "tactful")):
+        settings = importlib.import_module(f"{package}.config").Settings
+        demo = importlib.import_module(f"{package}.demo")
+        engine = importlib.import_module(f"{package}.engine").Engine.from_settings(
+            settings(database_url=f"sqlite:///{Path(tempfile.mkdtemp()) / 'ab.db'}"),
+            clock=Clock(),
+            background_relay=True,
+        )
+        # The stages: the engine's methods in earlier trees, its module's step functions (looked up
+        # at each call) since the wiring split.
+        module = importlib.import_module(f"{package}.engine")
+        for part, method, step in (
+            ("_signals", "_signals", "read_signals"),
+            ("_guard", "_guard", "guard_message"),
+        ):
+            owner, name = (engine, method) if hasattr(engine, method) else (module, step)
+            inner = getattr(owner, name)
+
+            def timed(*a: Any, _inner: Any = inner, _key: tuple[str, str] = (tag, part), **k: Any) -> Any:
+                c0 = time.thread_time()
+                try:
+                    return _inner(*a, **k)
+                finally:
+                    spent[_key] += time.thread_time() - c0
+
+            setattr(owner, name, timed)
+        tenant, _ = demo.seed(engine)
+        texts = [m.text for m in demo.load_messages(None)[0]]
+        engines[tag] = (engine, tenant, texts, importlib.import_module(f"{package}.domain").InboundMessage)
+
+    def decide(tag: str, i: int) -> None:
+        engine, tenant, texts, inbound = engines[tag]
+        engine.decide(inbound(**demo_message(tenant, texts, i, engine.clock.now).model_dump()))
+
+    try:
+        for i in range(300):  # warm-up, as bench/run.py
+            for tag in engines:
+                decide(tag, 10_000_000 + i)
+        spent.clear()
+        for i in range(n):
+            for tag in sorted(engines, reverse=bool(i % 2)):
+                c0 = time.thread_time()
+                decide(tag, i)
+                spent[(tag, "decide")] += time.thread_time() - c0
+    finally:
+        for engine, *_ in engines.values():
+            engine.close()
+    (a, b) = sorted(engines)
+    print(f"{n} decisions each, alternated; this thread's CPU per decision")
+    for part in ("decide", "_signals", "_guard"):
+        old, new = spent[(a, part)] * 1000 / n, spent[(b, part)] * 1000 / n
+        print(f"{part:9s} A {old:.3f} ms, B {new:.3f} ms, B/A {new / old:.3f}")
+
+
 def _heads_of(tier: Any) -> Callable[[str], object]:
     """The model part of a ``ModelTier`` alone: no lexical cues, no ``Signals``."""
     return lambda text: tier.heads.outputs(tier.scores([text]))
@@ -94,10 +244,13 @@ def main() -> None:
     parser.add_argument("--messages", type=Path, default=None)
     parser.add_argument(
         "--part",
-        choices=("extract", "heads"),
+        choices=("extract", "heads", "guard", "decide"),
         default="extract",
-        help="heads: only featurise + every head's scores and outputs (ModelTier.scores, HeadSet.outputs)",
+        help="heads: only featurise + every head's scores and outputs (ModelTier.scores, HeadSet.outputs);"
+        " guard: the input guard on the raw messages",
     )
+    parser.add_argument("--check", action="store_true", help="compare outputs, time nothing")
+    parser.add_argument("--decisions", type=int, default=1000, help="--part decide: decisions per tree")
     parser.add_argument(
         "--fresh",
         action="store_true",
@@ -113,12 +266,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         export(args.rev, Path(folder))
         sys.path.insert(0, folder)
+        if args.check:
+            old, new = (importlib.import_module(name) for name in (OLD, "tactful"))
+            for name in ("guard", "signals.tiers", "errors"):
+                importlib.import_module(f"{OLD}.{name}")
+                importlib.import_module(f"tactful.{name}")
+            raise SystemExit(
+                1 if check(old, new, args.tier, check_texts(texts if args.messages else [])) else 0
+            )
+        if args.part == "decide":
+            decide_ab(args.rev, args.decisions)
+            return
         tiers = {
             "A " + args.rev: importlib.import_module(f"{OLD}.signals.tiers").load_tier(args.tier),
             "B this checkout": importlib.import_module("tactful.signals.tiers").load_tier(args.tier),
         }
         if args.part == "heads":
             extract = {name: _heads_of(tier) for name, tier in tiers.items()}
+        elif args.part == "guard":
+            extract = {
+                "A " + args.rev: importlib.import_module(f"{OLD}.guard").guard,
+                "B this checkout": importlib.import_module("tactful.guard").guard,
+            }
         else:
             extract = {name: tier.extract for name, tier in tiers.items()}
         for text in texts:  # warm-up: caches of both

@@ -32,7 +32,7 @@ PARTS: list[tuple[Any, str, str]] = [
     (engine_module.Engine, "decide", "Engine.decide (all of it)"),
     (sql.SqlStore, "read_for_decision", "SqlStore.read_for_decision (the combined read)"),
     (sql_features.SqlFeatureStore, "from_row", "SqlFeatureStore.from_row (state parse and read)"),
-    (engine_module.Engine, "_side_writes", "Engine._side_writes (feature pre-fold, serialisation)"),
+    (engine_module, "side_writes", "side_writes (feature pre-fold, serialisation)"),
     (sql.SqlStore, "record_decision", "SqlStore.record_decision"),
     (group_commit.GroupCommit, "_commit", "  GroupCommit._commit (statements and commit)"),
 ]

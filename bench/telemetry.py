@@ -28,7 +28,7 @@ from run import Clock, pct
 from tactful.config import Settings, TracingSettings
 from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
 from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.observability import DecisionLog, Metrics, Tracing
 from tactful.observability.logs import ContextFilter, JsonFormatter
 
@@ -54,7 +54,7 @@ def _engine(tmp: Path, name: str, tracing: TracingSettings | None, observers: bo
     engine = Engine.from_settings(settings, clock=Clock())
     if tracing is not None:
         engine.tracing.shutdown()
-        engine = Engine(engine.store, clock=engine.clock, tracing=Tracing.from_settings(tracing))
+        engine = Engine(EngineParts(engine.store, clock=engine.clock, tracing=Tracing.from_settings(tracing)))
     if observers:
         metrics = Metrics()
         engine.observers.extend([metrics.observe, DecisionLog(_json_logger(name))])

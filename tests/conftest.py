@@ -22,7 +22,7 @@ from tactful.domain import (
     TenantId,
     new_id,
 )
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.store import open_store
 from tactful.store.base import Store
 from tactful.tenants import NewTenant, create_tenant
@@ -98,7 +98,7 @@ def tenant(store: Store) -> NewTenant:
 
 @pytest.fixture
 def engine(store: Store, clock: FixedClock) -> Engine:
-    return Engine(store, clock=clock)
+    return Engine(EngineParts(store, clock=clock))
 
 
 MessageFactory = Callable[..., InboundMessage]

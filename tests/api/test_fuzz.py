@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tactful.api.app import create_app
 from tactful.config import Settings
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.store import open_store
 from tactful.tenants import create_tenant
 
@@ -71,7 +71,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, dict
     path: Path = tmp_path_factory.mktemp("fuzz") / "fuzz.db"
     store = open_store(f"sqlite:///{path}")
     created = create_tenant(store, "fuzz")
-    app = create_app(Engine(store), Settings())
+    app = create_app(Engine(EngineParts(store)), Settings())
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     try:
         yield schema, {"Authorization": f"Bearer {created.api_key}"}

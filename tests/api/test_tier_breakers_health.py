@@ -10,7 +10,7 @@ import pytest
 
 from tactful.api.app import create_app
 from tactful.config import Settings
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.signals.selection import BREAKER_FAILURES, TierSelector
 from tactful.store.base import Store
 from tests.api.conftest import Client
@@ -20,7 +20,7 @@ from tests.engine.tier_doubles import StubTier
 @pytest.fixture
 def tiered(store: Store) -> Iterator[tuple[Client, TierSelector]]:
     selector = TierSelector([StubTier("fast"), StubTier("transformer")], expected_ms={"transformer": 30.0})
-    engine = Engine(store, tier=selector)
+    engine = Engine(EngineParts(store, tier=selector))
     client = Client(create_app(engine, Settings(max_body_bytes=64 * 1024)))
     yield client, selector
     client.close()

@@ -11,7 +11,7 @@ import pytest
 
 from tactful.bus import open_bus
 from tactful.domain import TenantId, new_id
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.policy import lifecycle
 from tactful.signals import tenant_intents
 from tactful.store import open_store
@@ -27,8 +27,8 @@ def two_engines(tmp_path: Path) -> Iterator[tuple[Engine, Engine, TenantId]]:
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     with NatsServer.running() as nats:
         bus_url = f"{nats.url}?prefix=inv{new_id('x')[-8:].lower().replace('-', '')}"
-        first = Engine(open_store(url), bus=open_bus(bus_url, consume=frozenset()))
-        second = Engine(open_store(url), bus=open_bus(bus_url, consume=frozenset()))
+        first = Engine(EngineParts(open_store(url), bus=open_bus(bus_url, consume=frozenset())))
+        second = Engine(EngineParts(open_store(url), bus=open_bus(bus_url, consume=frozenset())))
         try:
             tenant_id = create_tenant(first.store, "inv").tenant.tenant_id
             yield first, second, tenant_id
@@ -62,7 +62,7 @@ def test_activation_in_one_engine_drops_the_others_cached_policy(
 
 
 def test_in_process_notice_drops_the_intent_model_and_policy(tmp_path: Path) -> None:
-    engine = Engine(open_store(f"sqlite:///{tmp_path / 'one.db'}"))
+    engine = Engine(EngineParts(open_store(f"sqlite:///{tmp_path / 'one.db'}")))
     try:
         tenant_id = create_tenant(engine.store, "inv").tenant.tenant_id
         tenant_intents._CACHE[str(tenant_id)] = (1, object())  # type: ignore[assignment]
@@ -90,7 +90,7 @@ def test_cli_activation_drops_a_running_engines_cached_policy(
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     with NatsServer.running() as nats:
         bus_url = f"{nats.url}?prefix=inv{new_id('x')[-8:].lower().replace('-', '')}"
-        running = Engine(open_store(url), bus=open_bus(bus_url, consume=frozenset()))
+        running = Engine(EngineParts(open_store(url), bus=open_bus(bus_url, consume=frozenset())))
         try:
             tenant_id = create_tenant(running.store, "inv").tenant.tenant_id
             running.policies.ttl_s = FOREVER_S

@@ -14,7 +14,7 @@ from twilio.request_validator import RequestValidator
 from tactful.api.app import create_app
 from tactful.channels.service import ChannelService
 from tactful.config import Settings
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.store import SqlStore, open_store
 from tactful.tenants import create_tenant
 from tests.api.conftest import Client
@@ -66,7 +66,7 @@ class Live:
 def live(tmp_path: Path) -> Iterator[Live]:
     clock = Clock()
     store = open_store(f"sqlite:///{tmp_path / 'live.db'}", clock=clock)
-    engine = Engine(store, clock=clock)
+    engine = Engine(EngineParts(store, clock=clock))
     created = create_tenant(store, "acme")
     twilio = LocalTwilio()
     app = create_app(engine, Settings())

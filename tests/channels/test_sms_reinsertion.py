@@ -13,7 +13,7 @@ from tactful.channels.gsm import encoding_of
 from tactful.channels.registry import fitter_for
 from tactful.channels.sms import fit_revealed
 from tactful.domain import Action, ActionType, Channel, Reply, Signals, SupportIntent, ToneProfile
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.guard.reinsert import reveal_for_delivery
 from tactful.render import RenderRequest, TemplateRenderer
 from tactful.store.base import Store
@@ -110,7 +110,7 @@ class _FixedTier:
 def test_the_engine_labels_the_sent_sms_as_carriers_count_it(
     store: Store, clock: FixedClock, message: MessageFactory
 ) -> None:
-    engine = Engine(store, clock=clock, tier=_FixedTier())
+    engine = Engine(EngineParts(store, clock=clock, tier=_FixedTier()))
     d = engine.decide(message("Hi, my name is Zoë Martin. Where is my parcel?", channel=Channel.SMS))
     assert d.reply.channel is Channel.SMS and "Zoë" in d.reply.text, d.reply.text
     assert (d.reply.encoding, list(d.reply.segments)) == _independent(d.reply.text)

@@ -28,7 +28,7 @@ from tactful.domain import (
     TenantId,
     new_id,
 )
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.policy import content_hash
 from tactful.store import SqlStore, open_store
 from tactful.tenants import NewTenant, create_tenant, issue_key
@@ -137,7 +137,7 @@ def seed(store: SqlStore, engine: Engine, tenant: NewTenant, clock: FixedClock, 
 def bed(tmp_path: Path, clock: FixedClock) -> Iterator[Bed]:
     store: SqlStore = open_store(f"sqlite:///{tmp_path / 'console.db'}")
     acme, globex = create_tenant(store, "acme"), create_tenant(store, "globex")
-    engine = Engine(store, clock=clock)
+    engine = Engine(EngineParts(store, clock=clock))
     ids = seed(store, engine, acme, clock)
     source = candidate_source()
     store.publish_policy(acme.tenant.tenant_id, source, content_hash(source), by="test")  # type: ignore[arg-type]

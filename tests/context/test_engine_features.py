@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tactful.context import load_context
 from tactful.demo import DEMO_CUSTOMERS, ReplayClock, load_messages, replay, seed
 from tactful.domain import ActionType, Channel, CustomerId, Outcome, OutcomeType, TenantId, new_id
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.store import SqlStore, open_store
 from tactful.store.schema import events, feature_state
 from tactful.tenants import NewTenant
@@ -136,7 +136,7 @@ def test_rebuild_equals_incremental_on_the_demo_data(tmp_path: Path) -> None:
     plus outcomes, compared value by value: the stored state and every feature read at the end."""
     clock = ReplayClock()
     store = open_store(f"sqlite:///{tmp_path / 'demo.db'}")
-    engine = Engine(store, clock=clock, vault=None)
+    engine = Engine(EngineParts(store, clock=clock, vault=None))
     try:
         tenant_id, _ = seed(engine)
         messages, _ = load_messages(None)

@@ -27,7 +27,7 @@ from tactful.domain import (
     TenantId,
     new_id,
 )
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.errors import InputRejected
 from tactful.hot import HotPath
 from tactful.render import TemplateRenderer
@@ -68,7 +68,7 @@ def setup(sql_store: SqlStore, clock: MovableClock, redis_prefix: tuple[str, str
     url, prefix = redis_prefix
     tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
     hot = hot_path(url, prefix, sql_store)
-    return HotSetup(Engine(sql_store, clock=clock, hot=hot), hot, tenant_id, url, prefix)
+    return HotSetup(Engine(EngineParts(sql_store, clock=clock, hot=hot)), hot, tenant_id, url, prefix)
 
 
 def replied(engine: Engine, decision: Decision, event_id: str, at: datetime) -> None:
@@ -125,7 +125,7 @@ def test_decisions_read_the_same_features_with_and_without_the_hot_store(
     try:
         other = create_tenant(reference, "acme").tenant.tenant_id
         clock.now = start
-        without = run(Engine(reference, clock=clock), other, clock)
+        without = run(Engine(EngineParts(reference, clock=clock)), other, clock)
     finally:
         reference.close()
     assert [d.features["values"] for d in with_hot] == [d.features["values"] for d in without]
@@ -209,15 +209,15 @@ def test_two_engines_sharing_redis_agree_on_a_retried_event_id(
     try:
         tenant_id = create_tenant(store_a, "acme").tenant.tenant_id
         if known:
-            Engine(store_a, clock=clock, hot=hot_path(url, prefix, store_a)).decide(
+            Engine(EngineParts(store_a, clock=clock, hot=hot_path(url, prefix, store_a))).decide(
                 inbound(tenant_id, "c1", 9, clock)
             )
             clock.now += timedelta(minutes=1)
         held = _Held()
-        a = Engine(store_a, clock=clock, renderer=held, hot=hot_path(url, prefix, store_a))
+        a = Engine(EngineParts(store_a, clock=clock, renderer=held, hot=hot_path(url, prefix, store_a)))
         b_renderer = _Held()
         b_renderer.release.set()
-        b = Engine(store_b, clock=clock, renderer=b_renderer, hot=hot_path(url, prefix, store_b))
+        b = Engine(EngineParts(store_b, clock=clock, renderer=b_renderer, hot=hot_path(url, prefix, store_b)))
         assert b.hot is not None
         made_by_b: list[Decision] = []
         b.observers.append(made_by_b.append)
@@ -296,7 +296,9 @@ def test_cli_rebuild_refills_the_configured_hot_store(
     store = open_store(db, clock=clock)
     try:
         tenant_id = create_tenant(store, "acme").tenant.tenant_id
-        run(Engine(store, clock=clock), tenant_id, clock, rounds=2)  # no hot store: Redis has nothing
+        run(
+            Engine(EngineParts(store, clock=clock)), tenant_id, clock, rounds=2
+        )  # no hot store: Redis has nothing
         assert hot_keys(url, prefix) == []
         monkeypatch.setenv("TACTFUL_HOT_STORE_URL", url)
         monkeypatch.setenv("TACTFUL_HOT_STORE_PREFIX", prefix)
@@ -306,7 +308,7 @@ def test_cli_rebuild_refills_the_configured_hot_store(
             "rebuilt 3 customers" in result.stdout
             and "hot store redis://127.0.0.1:6379/0 refilled" in result.stdout
         )
-        engine = Engine(store, clock=clock, hot=hot_path(url, prefix, store))
+        engine = Engine(EngineParts(store, clock=clock, hot=hot_path(url, prefix, store)))
         assert sql_and_hot_agree(engine, store, tenant_id, ["cust-0", "cust-1", "cust-2"]) == 3
     finally:
         store.close()

@@ -14,7 +14,7 @@ import pytest
 from tactful.api.app import create_app
 from tactful.config import Settings
 from tactful.domain import Channel, ConversationId, CustomerId, Decision, EventId, InboundMessage, TenantId
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.hot import HotPath
 from tactful.store import SqlStore
 from tactful.store.redis import RedisHotStore
@@ -64,7 +64,7 @@ def test_redis_killed_mid_stream_degrades_and_recovers(
     tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
     breaker_clock = BreakerClock()
     hot = HotPath.over(RedisHotStore(redis_server.url, "t:"), sql_store.features, clock=breaker_clock)
-    engine = Engine(sql_store, clock=clock, hot=hot)
+    engine = Engine(EngineParts(sql_store, clock=clock, hot=hot))
     client = Client(create_app(engine, Settings()))
     counter = iter(range(1_000))
 
@@ -115,7 +115,7 @@ def test_a_frozen_redis_opens_the_breaker_and_costs_only_bounded_timeouts(
     tenant_id = create_tenant(sql_store, "acme").tenant.tenant_id
     breaker_clock = BreakerClock()
     hot = HotPath.over(RedisHotStore(redis_server.url, "t:"), sql_store.features, clock=breaker_clock)
-    engine = Engine(sql_store, clock=clock, hot=hot)
+    engine = Engine(EngineParts(sql_store, clock=clock, hot=hot))
     calls: list[str] = []
     read_state = hot.store.read_state
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Connection, Table, create_engine, func, select, text
 
 from tactful.domain import Channel, ConversationId, CustomerId, EventId, InboundMessage, TenantId
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.errors import StoreError
 from tactful.guard.crypto import MasterKey, new_key
 from tactful.guard.vault import Vault
@@ -47,7 +47,7 @@ class World:
         self.other_id = TenantId(create_tenant(self.store, "globex").tenant.tenant_id)
         clock = FixedClock(NOW)
         vault = Vault(self.store.vault, MasterKey(new_key(), "test key"))
-        self.engine = Engine(self.store, clock=clock, vault=vault)
+        self.engine = Engine(EngineParts(self.store, clock=clock, vault=vault))
         learner = BanditLearner(self.store.learning, self.engine.policies.get, clock=clock, seed=3)
         learner.set_mode(self.tenant_id, "shadow")  # the bandit logs every decision
         self.engine.learner = learner

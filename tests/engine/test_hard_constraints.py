@@ -33,7 +33,7 @@ from tactful.domain import (
     TenantId,
     Tier,
 )
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.store import open_store
 from tactful.tenants import create_tenant
 from tests.conftest import FixedClock
@@ -149,7 +149,7 @@ def test_no_decision_breaks_a_hard_constraint(
             Customer(tenant_id=tid, customer_id=CustomerId("c"), profile=profile, preferences=prefs)
         )
         clock = FixedClock(start)
-        engine = Engine(store, clock=clock)
+        engine = Engine(EngineParts(store, clock=clock))
         cap = engine.policies.get(tid).fatigue_cap
         proactive_times: list[datetime] = []
         for i, (text, channel, minutes) in enumerate(conversation):

@@ -9,7 +9,7 @@ import pytest
 
 from tactful.api.app import create_app
 from tactful.config import Settings
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.store import open_store
 from tactful.store.base import Store
 from tactful.tenants import create_tenant
@@ -29,7 +29,7 @@ def pg_store() -> Iterator[Store]:
 
 def test_decisions_over_the_api_on_postgres(pg_store: Store, clock: FixedClock) -> None:
     acme, globex = create_tenant(pg_store, "acme"), create_tenant(pg_store, "globex")
-    engine = Engine(pg_store, clock=clock)
+    engine = Engine(EngineParts(pg_store, clock=clock))
     client = Client(create_app(engine, Settings()))
     try:
         auth = {"Authorization": f"Bearer {acme.api_key}"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tactful.domain import Channel, TenantId
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.signals.selection import TierSelector
 from tactful.store.base import Store
 from tactful.tenants import NewTenant
@@ -38,7 +38,7 @@ def test_a_phrase_opt_out_is_stored_confirmed_and_audited(
 def test_the_intent_model_reading_opt_out_opts_out_an_sms_the_rules_miss(
     store: Store, clock: FixedClock, message: MessageFactory, tenant: NewTenant
 ) -> None:
-    engine = Engine(store, clock=clock, tier=TierSelector([StubTier("fast", intent="opt_out")]))
+    engine = Engine(EngineParts(store, clock=clock, tier=TierSelector([StubTier("fast", intent="opt_out")])))
     try:
         ack = engine.decide(message("ya no más de esto gracias", channel=Channel.SMS))
         chat = engine.decide(message("ya no más de esto gracias", channel=Channel.CHAT, customer="c-2"))
@@ -53,7 +53,9 @@ def test_the_intent_model_reading_opt_out_opts_out_an_sms_the_rules_miss(
 def test_an_ordinary_sms_read_as_another_intent_keeps_consent(
     store: Store, clock: FixedClock, message: MessageFactory, tenant: NewTenant
 ) -> None:
-    engine = Engine(store, clock=clock, tier=TierSelector([StubTier("fast", intent="order_status")]))
+    engine = Engine(
+        EngineParts(store, clock=clock, tier=TierSelector([StubTier("fast", intent="order_status")]))
+    )
     try:
         engine.decide(message("where is my parcel", channel=Channel.SMS))
     finally:

@@ -9,7 +9,7 @@ import pytest
 
 from tactful.bus import InProcessBus
 from tactful.domain import ActionType, Channel, Envelope, Outcome, OutcomeType, Signals, new_id
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.errors import Conflict, InputRejected, NotFound
 from tactful.store.base import Store
 from tactful.tenants import NewTenant
@@ -134,7 +134,7 @@ class BrokenTier:
 def test_a_failing_signal_tier_degrades_visibly(
     store: Store, clock: FixedClock, message: MessageFactory
 ) -> None:
-    engine = Engine(store, clock=clock, tier=BrokenTier())
+    engine = Engine(EngineParts(store, clock=clock, tier=BrokenTier()))
     d = engine.decide(message("where is my order"))
     assert d.degraded is True
     assert any("signals" in reason for reason in d.degradations)

@@ -10,7 +10,7 @@ from pathlib import Path
 from tactful.bus import Deduplicator, InProcessBus
 from tactful.bus.relay import OutboxRelay
 from tactful.domain import Envelope
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.store import open_store
 from tactful.tenants import create_tenant
 from tests.conftest import FixedClock, MessageFactory
@@ -24,7 +24,7 @@ def test_background_relay_delivers_everything_in_order_by_close(
     bus = InProcessBus()
     seen: list[Envelope] = []
     bus.subscribe("decision.made", seen.append, group="test")
-    engine = Engine(store, bus=bus, clock=clock, background_relay=True)
+    engine = Engine(EngineParts(store, bus=bus, clock=clock, background_relay=True))
     made = [
         engine.decide(message(f"question {i}", event_id=f"e{i}", tenant_id=tenant.tenant.tenant_id))
         for i in range(20)
@@ -59,7 +59,7 @@ def test_a_relay_failure_redelivers_after_the_lease_and_consumers_dedupe(
 ) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'flaky.db'}", clock=clock)
     tenant = create_tenant(store, "flaky")
-    engine = Engine(store, clock=clock)  # inline relay for the decisions themselves
+    engine = Engine(EngineParts(store, clock=clock))  # inline relay for the decisions themselves
     seen_by_engine: list[str] = []
     engine.bus.subscribe("decision.made", lambda e: seen_by_engine.append(e.event_id), group="a")
     engine.decide(message("first", event_id="f1", tenant_id=tenant.tenant.tenant_id))
@@ -103,7 +103,7 @@ def test_a_refused_publish_gives_the_rest_of_the_batch_back_at_once(
 ) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'refused.db'}", clock=clock)
     tenant = create_tenant(store, "refused")
-    engine = Engine(store, clock=clock, bus=RefusingBus(accept=0))  # decisions' own relay fails
+    engine = Engine(EngineParts(store, clock=clock, bus=RefusingBus(accept=0)))  # decisions' own relay fails
     for i in range(3):
         engine.decide(message(f"question {i}", event_id=f"r{i}", tenant_id=tenant.tenant.tenant_id))
     bus = RefusingBus(accept=1)

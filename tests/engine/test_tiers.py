@@ -10,7 +10,7 @@ import pytest
 
 from tactful.config import Settings
 from tactful.domain import Channel
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.errors import InputRejected
 from tactful.signals.base import TierUnavailable
 from tactful.signals.selection import TierSelector
@@ -22,7 +22,7 @@ EXPECTED = {"embed": 3.0, "transformer": 30.0}
 
 
 def engine_with(store: Store, clock: FixedClock, *tiers: StubTier) -> Engine:
-    return Engine(store, clock=clock, tier=TierSelector(list(tiers), expected_ms=EXPECTED))
+    return Engine(EngineParts(store, clock=clock, tier=TierSelector(list(tiers), expected_ms=EXPECTED)))
 
 
 def test_chat_gets_the_transformer_and_records_its_models(

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from tactful.api.app import create_app
 from tactful.cli import app as cli
 from tactful.config import Settings, default_policy_file
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.policy.experiments import assign_arm
 from tactful.store import SqlStore, open_store
 from tactful.tenants import NewTenant, create_tenant, issue_key
@@ -44,7 +44,7 @@ class Service:
         self.store: SqlStore = open_store(self.url)
         self.tenant: NewTenant = create_tenant(self.store, "acme")
         self.clock = clock
-        self.engine = Engine(self.store, clock=clock)
+        self.engine = Engine(EngineParts(self.store, clock=clock))
         self.client = Client(create_app(self.engine, Settings()))
         self.admin = {"Authorization": f"Bearer {self.tenant.api_key}"}
         tid = self.tenant.tenant.tenant_id

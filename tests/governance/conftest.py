@@ -12,7 +12,7 @@ import pytest
 from tactful.api.app import create_app
 from tactful.config import Settings
 from tactful.domain import TenantId
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.store import SqlStore, open_store
 from tactful.tenants import create_tenant, issue_key
 from tests.api.conftest import Client
@@ -70,7 +70,7 @@ class Api:
 @pytest.fixture
 def api(tmp_path: Path, clock: Clock) -> Iterator[Api]:
     store = open_store(f"sqlite:///{tmp_path / 'api.db'}", clock=clock)
-    engine = Engine(store, clock=clock)
+    engine = Engine(EngineParts(store, clock=clock))
     created = create_tenant(store, "acme")
     tid = created.tenant.tenant_id
     keys = {"admin": created.api_key, **{r: issue_key(store, tid, r) for r in ("decide", "auditor")}}

@@ -12,7 +12,7 @@ import pytest
 from tactful.api.app import create_app
 from tactful.config import Settings
 from tactful.domain import Decision, TenantId
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.learn.arms import Arm
 from tactful.learn.bandit import BanditLearner
 from tactful.store import SqlStore, open_store
@@ -40,7 +40,7 @@ class World:
         self.auth = {"Authorization": f"Bearer {self.tenant.api_key}"}
 
     def _engine(self) -> Engine:
-        engine = Engine(self.store, clock=self.clock)
+        engine = Engine(EngineParts(self.store, clock=self.clock))
         engine.learner = BanditLearner(self.store.learning, engine.policies.get, clock=self.clock, seed=7)
         return engine
 

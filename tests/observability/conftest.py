@@ -8,7 +8,7 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.observability import Tracing
 from tactful.store.base import Store
 from tests.conftest import FixedClock
@@ -21,7 +21,7 @@ def exporter() -> InMemorySpanExporter:
 
 @pytest.fixture
 def traced_engine(store: Store, clock: FixedClock, exporter: InMemorySpanExporter) -> Iterator[Engine]:
-    engine = Engine(store, clock=clock, tracing=Tracing.to(exporter))
+    engine = Engine(EngineParts(store, clock=clock, tracing=Tracing.to(exporter)))
     yield engine
     engine.tracing.shutdown()
 

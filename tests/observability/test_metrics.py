@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tactful.api.app import create_app
 from tactful.config import Settings
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.learn.bandit import BanditLearner
 from tactful.observability.metrics import degradation_reason
 from tactful.store import SqlStore
@@ -43,7 +43,7 @@ def _sum(samples: Samples, name: str, **labels: str) -> float:
 def test_decision_stage_tenant_learner_feature_and_http_metrics(
     store: SqlStore, clock: FixedClock, tenant: NewTenant
 ) -> None:
-    engine = Engine(store, clock=clock)
+    engine = Engine(EngineParts(store, clock=clock))
     learner = BanditLearner(store.learning, engine.policies.get, clock=clock, seed=3)
     engine.learner = learner
     tid = tenant.tenant.tenant_id

@@ -18,7 +18,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from tactful.api.app import create_app
 from tactful.config import Settings
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.errors import InputRejected
 from tactful.observability import Tracing
 from tactful.store.base import Store
@@ -102,7 +102,7 @@ def test_a_relay_elsewhere_keeps_the_event_in_the_decisions_trace(
 ) -> None:
     # The relay publishes after the decision's span has ended, from outside any span (as a relay
     # thread or another process does): the trace context travels in the outbox row.
-    engine = Engine(store, clock=clock, tracing=Tracing.to(exporter), background_relay=True)
+    engine = Engine(EngineParts(store, clock=clock, tracing=Tracing.to(exporter), background_relay=True))
     engine.relay.kick = lambda: None  # type: ignore[method-assign]  # nothing drains but the test
     engine.decide(message())
     decide_trace = by_name(exporter.get_finished_spans())["tactful.decide"][0].context.trace_id
@@ -116,7 +116,7 @@ def test_a_relay_elsewhere_keeps_the_event_in_the_decisions_trace(
 def test_unsampled_traces_record_nothing_and_decisions_are_unchanged(
     store: Store, clock: FixedClock, exporter: InMemorySpanExporter, message: MessageFactory
 ) -> None:
-    engine = Engine(store, clock=clock, tracing=Tracing.to(exporter, sample=ALWAYS_OFF))
+    engine = Engine(EngineParts(store, clock=clock, tracing=Tracing.to(exporter, sample=ALWAYS_OFF)))
     decision = engine.decide(message())
     assert exporter.get_finished_spans() == ()
     assert decision.action.type.value == "reply"
@@ -208,7 +208,7 @@ def test_spans_reach_a_real_otlp_http_receiver(
     tracing_settings = config._tracing(env)
     assert tracing_settings.exporter == "otlp"
     assert tracing_settings.endpoint == f"http://127.0.0.1:{port}/v1/traces"
-    engine = Engine(store, clock=clock, tracing=Tracing.from_settings(tracing_settings))
+    engine = Engine(EngineParts(store, clock=clock, tracing=Tracing.from_settings(tracing_settings)))
     decision = engine.decide(message("Where is my order?"))
     assert engine.tracing.flush()  # blocks until the batch processor's export returned
     engine.tracing.shutdown()

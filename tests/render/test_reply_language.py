@@ -11,7 +11,7 @@ import yaml
 
 from tactful.config import default_policy_file
 from tactful.domain import ActionType, Channel, Signals, TenantId
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.errors import TactfulError
 from tactful.policy import load_policy
 from tactful.policy.lifecycle import activate, publish
@@ -111,7 +111,7 @@ class _FixedTier:
 
 
 def _engine(store: Store, clock: FixedClock, signals: Signals) -> Engine:
-    return Engine(store, clock=clock, tier=_FixedTier(signals))
+    return Engine(EngineParts(store, clock=clock, tier=_FixedTier(signals)))
 
 
 SPANISH = Signals(

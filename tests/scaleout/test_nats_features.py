@@ -18,7 +18,7 @@ from tactful.bus import InProcessBus, open_bus
 from tactful.context.events import outcome_event
 from tactful.domain import Envelope
 from tactful.domain.outcome import Outcome, OutcomeType
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.store import open_store
 from tactful.store.schema import events, outbox
 from tactful.tenants import create_tenant
@@ -69,7 +69,7 @@ def test_features_stream_holds_exactly_the_sql_feature_events(
     store = open_store(f"sqlite:///{tmp_path / 'f.db'}", clock=clock)
     tenant_id = create_tenant(store, "feat").tenant.tenant_id
     bus = open_bus(f"{nats_server.url}?prefix=feat", consume=frozenset())
-    engine = Engine(store, bus=bus, clock=clock)
+    engine = Engine(EngineParts(store, bus=bus, clock=clock))
     try:
         made = [
             engine.decide(message(f"question {i}", customer=f"c{i % 2}", tenant_id=tenant_id))
@@ -101,7 +101,7 @@ def test_the_embedded_default_writes_no_feature_outbox_rows(
 ) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'e.db'}", clock=clock)
     tenant_id = create_tenant(store, "emb").tenant.tenant_id
-    engine = Engine(store, bus=InProcessBus(), clock=clock)
+    engine = Engine(EngineParts(store, bus=InProcessBus(), clock=clock))
     try:
         for i in range(N):
             engine.decide(message(f"question {i}", tenant_id=tenant_id))

@@ -25,6 +25,7 @@ from tactful.signals.featurize import (
     Featurizer,
     Vocabulary,
     _grams,
+    _letters,
     dense_cues,
     tokens_of,
 )
@@ -141,3 +142,14 @@ def test_curly_and_straight_apostrophes_tokenise_alike(text: str) -> None:
     straight = text.replace("’", "'")
     assert tokens_of(text) == tokens_of(straight)
     assert all("’" not in token for token in tokens_of(text))
+
+
+def test_letters_counts_as_isalpha_and_isupper() -> None:
+    """The dense cues' letter and capital counts (ASCII by ``bytes.translate``, the rest one by
+    one) equal a per-character ``str.isalpha`` / ``str.isupper`` count, on any mix."""
+    rng = np.random.default_rng(11)
+    alphabet = [chr(c) for c in range(0x250)] + list("’“😡ÄßΩⅫⒶǅ\u0301١")
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 40))))
+        expected = (sum(map(str.isalpha, text)), sum(map(str.isupper, filter(str.isalpha, text))))
+        assert _letters(text) == expected, repr(text)

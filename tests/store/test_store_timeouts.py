@@ -12,7 +12,7 @@ import pytest
 
 from tactful.api.app import create_app
 from tactful.config import Settings
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.errors import InputRejected, StoreError
 from tactful.store import open_store
 from tactful.store.backends import open_database
@@ -26,7 +26,7 @@ def test_a_write_locked_by_another_process_is_a_503_with_a_code(tmp_path: Path) 
     path = tmp_path / "t.db"
     store = open_store(f"sqlite:///{path}?timeout=0.2")
     auth = {"Authorization": f"Bearer {create_tenant(store, 'acme').api_key}"}
-    client = Client(create_app(Engine(store), Settings()))
+    client = Client(create_app(Engine(EngineParts(store)), Settings()))
     other = sqlite3.connect(path, isolation_level=None)  # another process's writer, as SQLite sees it
     try:
         assert client.post("/v1/messages", json=MSG, headers=auth).status_code == 200  # warm

@@ -15,7 +15,7 @@ import pytest
 from tactful.api.app import create_app
 from tactful.config import Settings
 from tactful.domain import ActionType, Channel, TenantId
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.governance.report import compliance_report
 from tactful.store import SqlStore, open_store
 from tactful.store.base import AuditEntry
@@ -47,7 +47,7 @@ def test_each_stop_event_sent_eight_times_at_once_changes_consent_once(
     any_store: SqlStore, clock: FixedClock
 ) -> None:
     """The issue's probe: 20 SMS STOP events, each sent 8 times concurrently, through the app."""
-    engine = Engine(any_store, clock=clock)
+    engine = Engine(EngineParts(any_store, clock=clock))
     tenant = create_tenant(any_store, "acme")
     app = create_app(engine, Settings())
     auth = {"Authorization": f"Bearer {tenant.api_key}"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tactful.channels.tokens import PII_TOKEN
 from tactful.domain import Channel, PersonalisationIntensity, Preferences, Reply, TenantId
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.render import Rendering, RenderRequest, TemplateRenderer
 from tactful.store.base import Store
 from tactful.tenants import NewTenant
@@ -84,13 +84,13 @@ class EchoRenderer(TemplateRenderer):
 
 
 def _engine_saying(store: Store, clock: FixedClock, say: str) -> Engine:
-    return Engine(store, clock=clock, renderer=EchoRenderer(say))
+    return Engine(EngineParts(store, clock=clock, renderer=EchoRenderer(say)))
 
 
 def test_the_owners_token_is_re_inserted_on_a_private_channel(
     store: Store, clock: FixedClock, message: MessageFactory
 ) -> None:
-    plain = Engine(store, clock=clock)
+    plain = Engine(EngineParts(store, clock=clock))
     plain.decide(message(f"my email is {EMAIL}", channel=Channel.CHAT))
     assert plain.vault is not None
     token = plain.vault.reveal(message("x").tenant_id, message("x").customer_id)[0].token

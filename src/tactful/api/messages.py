@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from tactful.api.deps import CallerDep, EngineDep
+from tactful.api.deps import CallerDep, EngineDep, KeyCheckerDep, caller_on_worker, checks_key_itself
 from tactful.api.dto import MessageIn
 from tactful.api.roles import require
 from tactful.domain import (
@@ -28,7 +28,11 @@ def _json(decision: Decision, status: int = 200) -> Response:
 
 
 @router.post("/messages", response_model=Decision, summary="Decide tone, channel and action for a message")
-def post_message(body: MessageIn, engine: EngineDep, key: CallerDep) -> Response:
+@checks_key_itself
+def post_message(body: MessageIn, request: Request, engine: EngineDep, auth: KeyCheckerDep) -> Response:
+    # The hot path: the key check and the decision share this one worker thread (see
+    # ``caller_on_worker``); every other handler depends on ``caller`` instead.
+    key = caller_on_worker(request, auth)
     require(key, "admin", "decide")
     message = InboundMessage(
         event_id=EventId(body.event_id or new_id("evt")),

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tactful.api.deps import caller, key_check_deferred
 from tactful.domain.timestamps import INVALID_TIMESTAMP
 from tactful.errors import AuthError, PolicyError, TactfulError
 from tactful.governance.ratelimit import RateLimited
@@ -63,7 +64,8 @@ def install(app: FastAPI) -> None:
         _count(request, "store_unavailable")
         return problem(503, "store_unavailable", f"the store failed: {type(exc).__name__}")
 
-    for driver_error in _driver_errors():
+    driver_errors = tuple(_driver_errors())
+    for driver_error in driver_errors:
         app.add_exception_handler(driver_error, _store_failed)
 
     @app.exception_handler(RequestValidationError)
@@ -72,6 +74,16 @@ def install(app: FastAPI) -> None:
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
             for e in exc.errors()
         ]
+        if key_check_deferred(request) and not any(e["type"] == "json_invalid" for e in errors):
+            # The handler would have checked the key after validation: check it now, so a bad key
+            # is 401 (429, 403) before a bad body is 422, as with the ``caller`` dependency (which
+            # runs after the JSON is parsed and before it is validated: malformed JSON stays 400).
+            try:
+                await caller(request)
+            except TactfulError as failed:
+                return await _tactful(request, failed)
+            except driver_errors as failed:
+                return await _store_failed(request, failed)
         status, code = _validation_code(errors)
         _count(request, code)
         detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors[:5])

@@ -29,15 +29,19 @@ class ServerProcess:
 
 @contextmanager
 def server_process(
-    env: dict[str, str], *, extra_args: tuple[str, ...] = (), workers: int = 1
+    env: dict[str, str],
+    *,
+    extra_args: tuple[str, ...] = (),
+    workers: int = 1,
+    app: str = "tactful.api.app:create_app",
 ) -> Iterator[ServerProcess]:
-    """Start ``tactful.api.app:create_app`` with ``env`` (``workers`` processes: uvicorn's
-    ``--workers``, when more than one); stop it with SIGTERM on exit.
+    """Start the app factory ``app`` (``tactful.api.app:create_app``) with ``env`` (``workers``
+    processes: uvicorn's ``--workers``, when more than one); stop it with SIGTERM on exit.
 
     Raises ``RuntimeError`` if the server exits before it is ready."""
     several = ("--workers", str(workers)) if workers > 1 else ()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tactful.api.app:create_app", "--factory",
+        [sys.executable, "-m", "uvicorn", app, "--factory",
          "--host", "127.0.0.1", "--port", "0", "--log-level", "info", *several, *extra_args],
         env=env, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip

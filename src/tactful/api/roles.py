@@ -88,7 +88,8 @@ def route_template(request: Request) -> str:
 
 
 def check(request: Request, key: ApiKeyRecord) -> None:
-    """Raise 403 unless the key's role may call this operation (run by the caller dependency)."""
+    """Raise 403 unless the key's role may call this operation (run by ``deps.caller``, or by
+    ``deps.caller_on_worker`` for a handler that checks its key on its own worker thread)."""
     roles = allowed_roles(request.method, route_template(request))
     if key.role not in roles:
         raise Forbidden(f"a {key.role!r} key cannot do this; needs one of: {', '.join(sorted(roles))}")

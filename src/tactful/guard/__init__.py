@@ -38,6 +38,14 @@ class GuardedText:
     vault: Mapping[str, str]  # token → raw value; in memory only, never log it
     injection: float  # 0..1 heuristic likelihood of prompt injection
     injection_markers: tuple[str, ...]
+    #: What the models read: ``text`` with each token numbered per message (``<EMAIL_1>``), as in
+    #: their training data. The vault's keyed tokens are random per tenant, so a model reading them
+    #: would score the same message differently in two tenants (or after a key rotation).
+    model_text: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.model_text:
+            object.__setattr__(self, "model_text", self.text)
 
     def __repr__(self) -> str:  # keep raw personal data out of logs and tracebacks
         return (
@@ -74,6 +82,7 @@ def guard(
     spans = detect_pii(normalised)
 
     tokens: dict[tuple[str, str], str] = {}
+    numbered: dict[str, str] = {}  # token → its per-message form, for the models
     counters: dict[str, int] = {}
     vault: dict[str, str] = {}
     findings: list[PiiFinding] = []
@@ -90,6 +99,7 @@ def guard(
                 # two values of one message on the same keyed token (~1e-10): keep them apart
                 token = token if keyed in vault else keyed
             tokens[key] = token
+            numbered[token] = f"<{span.kind.upper()}_{counters[span.kind]}>"
             vault[token] = span.value
             findings.append(PiiFinding(kind=span.kind, token=token))
         parts.append(normalised[cursor : span.start])
@@ -102,12 +112,17 @@ def guard(
     for token, raw in vault.items():
         if raw in redacted:
             redacted = redacted.replace(raw, token)
+    model_text = redacted
+    for token, plain in numbered.items():
+        if token != plain:
+            model_text = model_text.replace(token, plain)
 
-    injection = score_injection(redacted, clean.hidden_removed)
+    injection = score_injection(model_text, clean.hidden_removed)
     return GuardedText(
         text=redacted,
         pii=tuple(findings),
         vault=MappingProxyType(vault),
         injection=injection.score,
         injection_markers=injection.markers,
+        model_text=model_text,
     )

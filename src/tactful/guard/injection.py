@@ -247,7 +247,7 @@ _MARKERS: Final[tuple[_Marker, ...]] = (
         0.5,
         re.compile(r"(?<!\w)(?:[^\W\d_] ){7,}[^\W\d_](?!\w)"),
         frozenset(),
-        gate=lambda _text, words: sum(len(w) == 1 for w in words) >= 8,
+        gate=lambda _text, words: list(map(len, words)).count(1) >= 8,  # map and count: in C
     ),
     # literal "\n" runs that fake a new prompt section
     _Marker(
@@ -263,7 +263,7 @@ _MARKERS: Final[tuple[_Marker, ...]] = (
         0.35,
         re.compile(r"(?<![\w/+=.:])(?=[A-Za-z0-9+/]*\d)(?=[A-Za-z0-9+/]*[A-Z])[A-Za-z0-9+/]{40,}={0,2}"),
         frozenset(),
-        gate=lambda text, words: len(text) >= 40 and any(len(w) >= 24 for w in words),
+        gate=lambda text, words: len(text) >= 40 and max(map(len, words), default=0) >= 24,
         case_sensitive=True,
     ),
     *MULTILINGUAL_MARKERS,
@@ -276,22 +276,31 @@ _HIDDEN_WEIGHT: Final = 0.3
 _EDGE_PUNCTUATION = "".join(chr(c) for c in range(33, 127) if not chr(c).isalnum()) + "«»„“”‘’…¿¡"
 
 
+# Per marker, what the loop reads, unpacked once: (triggers, gate, search, case-sensitive, name,
+# 1 − weight); and every trigger word, so a message's words are intersected with them once and
+# each marker tests the few words found.
+_PLAN: Final = tuple(
+    (m.triggers, m.gate, m.pattern.search, m.case_sensitive, m.name, 1.0 - m.weight) for m in _MARKERS
+)
+_TRIGGERS: Final = frozenset().union(*(m.triggers for m in _MARKERS))
+
+
 def score_injection(text: str, hidden_removed: int = 0) -> InjectionResult:
     """Score ``text`` (already sanitised) for prompt injection; ``hidden_removed`` comes from sanitise."""
     lower = text.lower()
     word_list = [token.strip(_EDGE_PUNCTUATION) for token in lower.split()]
-    words = set(word_list)
+    words = _TRIGGERS.intersection(word_list)
     markers: list[str] = []
     keep = 1.0
-    for marker in _MARKERS:
-        if marker.triggers:
-            if marker.triggers.isdisjoint(words):
+    for triggers, gate, search, case_sensitive, name, miss in _PLAN:
+        if triggers:
+            if triggers.isdisjoint(words):
                 continue
-        elif marker.gate is not None and not marker.gate(lower, word_list):
+        elif gate is not None and not gate(lower, word_list):
             continue
-        if marker.pattern.search(text if marker.case_sensitive else lower):
-            markers.append(marker.name)
-            keep *= 1.0 - marker.weight
+        if search(text if case_sensitive else lower):
+            markers.append(name)
+            keep *= miss
     if hidden_removed:
         markers.append(HIDDEN_CHARACTERS_MARKER)
         keep *= 1.0 - _HIDDEN_WEIGHT

@@ -67,15 +67,18 @@ def too_long(limits: GuardLimits) -> str:
 
 def sanitise(text: str, limits: GuardLimits) -> Sanitised:
     """Normalise ``text`` or raise ``InputRejected`` (``invalid_text``, ``text_too_long``, ``text_empty``)."""
+    # ASCII text (most messages) is its own UTF-8 length and already NFKC-normalised: no encoding
+    # and no normalisation check to run.
+    ascii_only = text.isascii()
     try:
-        raw_bytes = len(text.encode("utf-8"))
+        raw_bytes = len(text) if ascii_only else len(text.encode("utf-8"))
     except UnicodeEncodeError as exc:  # lone surrogates, e.g. bad UTF-8 decoded with surrogateescape
         raise InputRejected("text contains invalid Unicode (lone surrogates)", code="invalid_text") from exc
     if raw_bytes > max(limits.max_bytes, 4 * limits.max_chars):
         # A cheap early refusal of what cannot fit: the limit callers see is the character one.
         raise InputRejected(too_long(limits), code="text_too_long")
 
-    if not unicodedata.is_normalized("NFKC", text):
+    if not ascii_only and not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     hidden = 0
     # Fast path: almost every message is printable apart from its newlines, and then there is no

@@ -33,9 +33,14 @@ class Arm:
     style: ToneStyleName
     #: ``channel/style``, as logged and shown; built once (a live decision reads every arm's key).
     key: str = field(init=False, compare=False, repr=False)
+    #: The arm's example in VW's text format (``features.arm_line``), built once: every prediction
+    #: sends every allowed arm's line.
+    line: str = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "key", f"{self.channel.value}/{self.style}")
+        channel = self.channel.value
+        object.__setattr__(self, "line", f"|A c={channel} s={self.style} cs={channel}_{self.style}")
 
     @classmethod
     def parse(cls, key: str) -> Arm:

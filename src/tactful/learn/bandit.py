@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from tactful.domain import Decision, Outcome, TenantId
+from tactful.domain import Channel, Decision, Outcome, TenantId
 from tactful.domain.decision import LearnerTrace
 from tactful.learn.arms import STYLE_SHIFTS, Arm, allowed_arms, moved_to, proactive_on
 from tactful.learn.base import Choice
@@ -132,7 +132,7 @@ class BanditLearner:
         features = context_features(inp)
         tm = self._tenant(tenant, cfg)
         inbound = inp.message.channel
-        proactive = [proactive_on(result, arm.channel, inbound) for arm in arms]
+        proactive = _proactive(result, arms, inbound)
         with tm.lock:
             tm.model.message(inp.message.customer_id, inp.message.sent_at)
             prediction = tm.model.predict(features, arms, proactive)
@@ -157,7 +157,7 @@ class BanditLearner:
             model_version=version,
             arm=arm.key,
             propensity=propensity,
-            allowed=tuple(a.key for a in arms),
+            allowed=tuple([a.key for a in arms]),
             would_choose=would.key,
         )
         pending = _Pending(
@@ -348,6 +348,20 @@ class BanditLearner:
                 round(sum(c.chosen != c.rules_arm for c in live) / len(live), 4) if live else None
             ),
         }
+
+
+def _proactive(result: PolicyResult, arms: tuple[Arm, ...], inbound: Channel) -> list[bool]:
+    """Per arm, whether playing it initiates a contact (``proactive_on``, once per channel: the
+    arms come channel by channel, one per tone style)."""
+    out: list[bool] = []
+    channel: Channel | None = None
+    flag = False
+    for arm in arms:
+        if arm.channel is not channel:
+            channel = arm.channel
+            flag = proactive_on(result, channel, inbound)
+        out.append(flag)
+    return out
 
 
 def _logged_choice(decision: Decision, choice: Choice) -> LoggedChoice | None:

@@ -23,6 +23,7 @@ of the played arm, which the regressor absorbs, shows there; its alarm resets th
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -53,12 +54,14 @@ _CONTEXT_SKIP = frozenset({"hr", "we", "val", "ang", "urg", "fru", "sent", "ten"
 
 
 def context_key(features: Mapping[str, str]) -> str:
-    parts = [
-        f"{k}={v}"
-        for k, v in sorted(features.items())
-        if k not in _CONTEXT_SKIP and k[:1] != "_" and not (k.startswith("f_") and _numeric_bucket(v))
+    # Filtered before sorting (fewer items to sort; keys are unique, so the order is the keys').
+    kept = [
+        (k, v)
+        for k, v in features.items()
+        if k not in _CONTEXT_SKIP and k[:1] != "_" and (k[:2] != "f_" or not _numeric_bucket(v))
     ]
-    return "|".join(parts)
+    kept.sort()
+    return "|".join([f"{k}={v}" for k, v in kept])
 
 
 #: What a context adds to who the customer is: the situation and the channel they wrote on.
@@ -72,6 +75,7 @@ def group_key(features: Mapping[str, str]) -> str:
     return group_of(context_key(features))
 
 
+@functools.lru_cache(maxsize=4096)  # a tenant's contexts repeat; read on every prediction and update
 def group_of(key: str) -> str:
     """``group_key`` from an already built ``context_key`` (the learner builds it once per call)."""
     return "g:" + "|".join(p for p in key.split("|") if p.split("=", 1)[0] not in _SITUATION)

@@ -47,8 +47,20 @@ class AdaHedge:
     def __init__(self, n: int) -> None:
         self.losses = [0.0] * n
         self.gap = 0.0  # Δ: cumulative mixability gap
+        #: The last weights and the (gap, losses) they were computed from: every decision reads
+        #: them, only a learned reward changes them.
+        self._cached: tuple[tuple[float, ...], list[float]] | None = None
 
     def weights(self) -> list[float]:
+        key = (self.gap, *self.losses)
+        cached = self._cached
+        if cached is not None and cached[0] == key:
+            return list(cached[1])
+        found = self._weights()
+        self._cached = (key, found)
+        return list(found)
+
+    def _weights(self) -> list[float]:
         low = min(self.losses)
         if self.gap <= 0.0:  # η = ∞: follow the leader(s)
             leaders = [1.0 if loss == low else 0.0 for loss in self.losses]

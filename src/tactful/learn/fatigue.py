@@ -55,12 +55,16 @@ class FatigueCost:
         #: The first message this memory saw (not persisted: a restored estimate starts its memory
         #: afresh, so its first day's look-backs are cut short again and are not counted).
         self._since: datetime | None = None
+        #: ``fall_per_contact`` since the last ``observe`` (read on every decision with a proactive
+        #: arm, changed only by a learned reward).
+        self._fall: float | None = None
 
     # -- observing --------------------------------------------------------------------------------
 
     def observe(self, proactive_count: int, reward: float) -> None:
         """A learned reward of a decision made after ``proactive_count`` proactive contacts."""
         c = min(max(proactive_count, 0), COUNTS - 1)
+        self._fall = None
         self.n[c] += 1
         self.total[c] += reward
         self.squares[c] += reward * reward
@@ -86,6 +90,11 @@ class FatigueCost:
 
     def fall_per_contact(self) -> float:
         """Lower 95 % bound of the reward lost per earlier proactive contact (≥ 0)."""
+        if self._fall is None:
+            self._fall = self._fall_per_contact()
+        return self._fall
+
+    def _fall_per_contact(self) -> float:
         if self.n[0] < MIN_EACH:
             return 0.0
         m0, v0 = self._mean_var(0)

@@ -38,7 +38,7 @@ from tactful.learn.arms import Arm
 from tactful.learn.drift import ContextState, DriftMonitor, context_key, group_of, level_key
 from tactful.learn.explore import TunedSquareCB
 from tactful.learn.fatigue import COUNT_FEATURE, FatigueCost
-from tactful.learn.features import arm_line, shared_line
+from tactful.learn.features import arms_text, shared_line
 
 #: ``-q SA``: context × arm; ``-q UA``: (context × intent) × arm, for preferences by situation;
 #: ``-q KA``: (whole context, and whole context × hour bucket) × arm, for who-and-when preferences.
@@ -72,8 +72,8 @@ class BanditModel:
         self.args = args
         self.learned = 0  # since the last snapshot (``BanditLearner.snapshot`` sets it back to 0)
         self._lock = threading.Lock()
-        #: VW's scores for a (shared line, arms) pair since the last update; see ``_run``.
-        self._predicted: dict[tuple[str, tuple[Arm, ...]], tuple[float, ...]] = {}
+        #: VW's scores for a (shared line, arms' lines) pair since the last update; see ``_run``.
+        self._predicted: dict[tuple[str, str], tuple[float, ...]] = {}
         self._rng = random.Random(seed)
         state: dict[str, Any] = {}
         if model_bytes is None:
@@ -220,24 +220,29 @@ class BanditModel:
         """One VW call; the scores (costs, or probabilities for VW's explorers) before any update."""
         shared = shared_line(features, ckey)
         cacheable = label is None and self._scores  # (VW's own explorers: left as they were)
-        if cacheable:
-            # Between two updates the weights do not change, so the same examples score the same:
-            # a context seen again before the next reward is learned is not sent to VW, whose
-            # prediction is memory-bound (its weight table is mostly out of cache by the time a
-            # decision reaches the learner). Any update empties the cache.
-            key = (shared, tuple(arms))
-            cached = self._predicted.get(key)
-            if cached is not None:
-                return list(cached)
-        elif label is not None:
+        if label is None:
+            body = arms_text(arms)
+            if cacheable:
+                # Between two updates the weights do not change, so the same examples score the
+                # same: a context seen again before the next reward is learned is not sent to VW,
+                # whose prediction is memory-bound (its weight table is mostly out of cache by the
+                # time a decision reaches the learner). Any update empties the cache. Keyed by the
+                # examples' text (the arms' lines say which arms, in order; no Arm is hashed).
+                key = (shared, body)
+                cached = self._predicted.get(key)
+                if cached is not None:
+                    return list(cached)
+            text = f"{shared}\n{body}"
+        else:
             self._predicted.clear()
-        lines = [shared]
-        for index, arm in enumerate(arms):
-            prefix = ""
-            if label is not None and index == label[0]:
-                prefix = f"0:{-label[1]:.6g}:{label[2]:.6g} "
-            lines.append(prefix + arm_line(arm))
-        examples = pylibvw.vw._parse(self._ws, "\n".join(lines))
+            lines = [shared]
+            for index, arm in enumerate(arms):
+                if index == label[0]:
+                    lines.append(f"0:{-label[1]:.6g}:{label[2]:.6g} {arm.line}")
+                else:
+                    lines.append(arm.line)
+            text = "\n".join(lines)
+        examples = pylibvw.vw._parse(self._ws, text)
         try:
             if label is None:
                 pylibvw.vw.predict_multi(self._ws, examples)
@@ -324,7 +329,7 @@ def _normalised(raw: Sequence[float], n: int) -> tuple[float, ...]:
     floor = 1e-6
     probs = [max(v / total, floor) for v in values]
     total = sum(probs)
-    return tuple(p / total for p in probs)
+    return tuple([p / total for p in probs])
 
 
 def _draw(probs: Sequence[float], u: float) -> int:

@@ -38,7 +38,7 @@ from tactful.domain import (
     TenantId,
 )
 from tactful.domain.intents import CLEAR_SUPPORT_INTENTS
-from tactful.engine import Engine
+from tactful.engine import Engine, EngineParts
 from tactful.quality.suite import Case
 from tactful.signals.selection import DEFAULT_EXPECTED_MS, TierSelector, load_tiers
 from tactful.store import open_store
@@ -146,7 +146,9 @@ def evaluate(cases: list[Case], *, progress: Callable[[int], None] | None = None
     report = Report()
     with tempfile.TemporaryDirectory(prefix="tactful-eval-") as folder:
         engine = Engine(
-            open_store(f"sqlite:///{Path(folder) / 'eval.db'}"), tier=_patient_tiers(), clock=_Clock()
+            EngineParts(
+                open_store(f"sqlite:///{Path(folder) / 'eval.db'}"), tier=_patient_tiers(), clock=_Clock()
+            )
         )
         try:
             tenant = TenantId(create_tenant(engine.store, "decision-quality").tenant.tenant_id)

@@ -57,7 +57,9 @@ class LanguageProfiles:
             language: {word: 1.0 / share[word] for word in lexicons[f"language.{language}"]}
             for language in LANGUAGES
         }
-        self._categories = tuple((language, f"language.{language}") for language in LANGUAGES)
+        self._categories = tuple(
+            (language, f"language.{language}", self._weights[language]) for language in LANGUAGES
+        )
 
     def guess(self, view: TextView, hits: Hits) -> LanguageGuess:
         words = self._stop_words(view, hits)
@@ -81,17 +83,20 @@ class LanguageProfiles:
 
     def _stop_words(self, view: TextView, hits: Hits) -> LanguageGuess:
         found = hits.by_category
-        weights = self._weights
-        scores = {
-            language: sum(map(weights[language].__getitem__, found.get(category, ())))
-            for language, category in self._categories
-        }
+        scores = dict.fromkeys(LANGUAGES, 0.0)
+        for language, category, weights in self._categories:
+            words = found.get(category)
+            if words:
+                scores[language] = sum(map(weights.__getitem__, words))
         if not view.text.isascii():
             for letter, language in _MARK_LETTERS:
                 if letter in view.lower:
                     scores[language] += 1.0
-        ranked = sorted(scores.items(), key=lambda item: -item[1])
-        (best, top), (_, second) = ranked[0], ranked[1]
+        # The first language of the highest score (as a stable sort by score would rank it) and
+        # the second-highest score.
+        best = max(scores, key=scores.__getitem__)
+        values = sorted(scores.values())
+        top, second = values[-1], values[-2]
         total = sum(scores.values())
         if top < _MIN_EVIDENCE or len(view.words) < 3:
             return LanguageGuess(UNDETERMINED, round(min(0.2, top / 10), 4))

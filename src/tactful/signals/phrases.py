@@ -87,8 +87,7 @@ class PhraseIndex:
         hits: dict[str, dict[str, float]] = {}
         words = view.words
         index = self._index
-        for position, word in enumerate(words):
-            entries = index.get(word)
+        for position, entries in enumerate(map(index.get, words)):  # most words start no phrase
             if entries is None:
                 continue
             for rest, category, phrase, weight in entries:

@@ -18,6 +18,7 @@ from typing import Final, cast
 import numpy as np
 
 from tactful.domain import Signals
+from tactful.domain.intents import SupportIntent
 from tactful.domain.signals import SentimentLabel
 from tactful.signals.base import SignalTier, TierUnavailable
 from tactful.signals.cues import cues_of
@@ -86,6 +87,11 @@ class _Columns:
         self.tweet = [(label, column("emotion", label)) for label in h["emotion"].labels]
         self.intent = slice(h["intent"].start, h["intent"].stop)
         self.intent_labels = h["intent"].labels
+        self.overlay_intents = [
+            (label, i)
+            for i, label in enumerate(self.intent_labels)
+            if label in (SupportIntent.HUMAN_AGENT.value, SupportIntent.FRAUD.value)
+        ]
         self.formality, self.politeness = h["formality"].start, h["politeness"].start
         self.injection = column("injection", "1")
 
@@ -96,18 +102,28 @@ class ModelTier:
     ``score`` maps texts to the raw head scores, shape (n, columns)."""
 
     def __init__(
-        self, name: str, version: str, heads: HeadSet, score: Callable[[Sequence[str]], F32]
+        self,
+        name: str,
+        version: str,
+        heads: HeadSet,
+        score: Callable[[Sequence[str]], F32],
+        score_one: Callable[[str], list[float]] | None = None,
     ) -> None:
         self.name = name
         self.version = version
         self.heads = heads
         self._score = score
+        # One message's raw scores as plain floats, when the tier can give them without a batch
+        # (the fast tier): ``extract`` then makes no batch array to index.
+        self._score_one = score_one
         self._cues = _LexicalCues()
         self._columns = _Columns(heads)
         self._versions = {signal: head.ref for signal, head in heads.heads.items()}
         self._versions["tier"] = version
 
     def extract(self, text: str) -> Signals:
+        if self._score_one is not None:
+            return self._signals(text, self.heads.row_outputs(self._score_one(text)))
         return self.extract_batch([text])[0]
 
     def extract_batch(self, texts: Sequence[str]) -> list[Signals]:
@@ -125,12 +141,16 @@ class ModelTier:
         """One message's ``Signals``, built once: the heads' outputs with the support rules' floors
         (``overlay_update``) merged in before the model is validated."""
         c = self._columns
-        emotions = {label: _unit(row[i]) for label, i in c.fine}
+        emotions: dict[str, float] = {}
+        for label, i in c.fine:
+            emotions[label] = _unit(row[i])
         # The TweetEval head is a forced choice among four emotions; scaled by how emotional the
         # fine-grained head finds the text, so a neutral message is not "angry" at 40 %.
         emotional = 1.0 - row[c.calm[0]] - row[c.calm[1]]
+        tweet = 0.0  # the TweetEval head's largest probability (each is > 0)
         for label, i in c.tweet:
             emotions[label] = _unit(row[i] * emotional)
+            tweet = row[i] if row[i] > tweet else tweet
         sentiment = [row[i] for i in c.sentiment]
         injection = row[c.injection]
         language, language_confidence, urgency, support = self._cues.of(text)
@@ -154,13 +174,15 @@ class ModelTier:
             "model_versions": self._versions,  # validation copies it
             "confidences": {
                 "sentiment": _unit(max(sentiment)),
-                "emotion": _unit(max(row[i] for _, i in c.tweet)),
+                "emotion": _unit(tweet),
                 "intent": confidence,
                 "injection": _unit(max(injection, 1.0 - injection)),
                 "language": language_confidence,
             },
         }
-        fields.update(overlay_update(fields, support, dict(zip(c.intent_labels, combined, strict=True))))
+        # overlay_update reads the combined distribution of the human-agent and fraud intents only
+        overlay = {label: combined[i] for label, i in c.overlay_intents}
+        fields.update(overlay_update(fields, support, overlay))
         return Signals(**fields)
 
     def scores(self, texts: Sequence[str]) -> F32:
@@ -191,7 +213,7 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
             # float64 rows (HeadSet.outputs computes in float64 anyway): no conversion per message
             return cast(F32, rows[0][None] if len(rows) == 1 else np.vstack(rows))
 
-        return ModelTier("fast", version, heads, summed)
+        return ModelTier("fast", version, heads, summed, lambda text: tokens.scores(text).tolist())
 
     def score(texts: Sequence[str]) -> F32:
         # One gather-and-product over every head's columns per message; a batch stacks the rows

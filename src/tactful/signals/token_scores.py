@@ -7,13 +7,14 @@ likewise. The heads are linear, so every head's raw scores are
     z = Σ_t w_t · A_t / √(Σ_t w_t² · a_t) + Σ_t w_t · C_t / √(Σ_t w_t² · c_t) + cues · D + bias
 
 over the distinct tokens and bigrams t, where A_t = Σ idf · weights[gram] over t's word grams and
-a_t = Σ idf² (C_t, c_t: its character grams). Each token's (A, a, C, c) is one row of 2 · (K + 1)
-numbers (K: the heads' columns, 37 shipped), worked out the first time the token is seen. A message
-costs a look-up per token and per bigram, one (weighted) sum over a few dozen rows, two scalings and
-the ten dense cues' product: no gather of a weight row per gram (a message has hundreds of grams,
-and inside a decision those rows are not in the CPU caches). The numbers are those of
-``Featurizer.matrix(texts) @ weights`` (how the heads are trained and measured), summed in another
-order.
+a_t = Σ idf² (C_t, c_t: its character grams). Each token's rows A_t and C_t (K numbers each, K: the
+heads' columns, 37 shipped) and its a_t and c_t are worked out the first time the token is seen
+(a bigram has A_t and a_t only). A message costs a look-up per token and per bigram, the two norms
+summed in Python, and ONE product: the coefficients (w_t / norm per row, the cues, 1 for the bias)
+times the message's rows stacked with D and the bias. Inside a decision the CPU caches are cold
+and every NumPy call costs several microseconds more than warm, so the count of calls is what is
+kept small (four), not the arithmetic. The numbers are those of ``Featurizer.matrix(texts) @
+weights`` (how the heads are trained and measured), summed in another order.
 """
 
 from __future__ import annotations
@@ -34,12 +35,16 @@ from tactful.signals.featurize import (
 )
 from tactful.signals.heads import HeadSet
 
-# Rows remembered (float32). Shipped heads: 76 numbers a row, so 50,000 tokens ≈ 15 MB at most;
-# a bigram's row is as wide (its character half is zero), 50,000 of them another 15 MB.
+# Rows remembered (float32). Shipped heads: 76 numbers a token, so 50,000 tokens ≈ 15 MB at most;
+# a bigram's row is half as wide, 50,000 of them another 7.5 MB.
 CACHE_TOKENS: Final = 50_000
 CACHE_BIGRAMS: Final = 50_000
 
-_Entry = tuple[bytes, dict[str, bytes], Valence]
+# A token's rows A_t and C_t (float32 bytes, A then C), the bigram columns of the tokens that may
+# follow it, its VADER reading, and its a_t and c_t (float32 values, as Python floats).
+_Entry = tuple[bytes, dict[str, bytes], Valence, float, float]
+_Bigram = tuple[bytes, float]  # A_t (float32 bytes) and a_t
+_NO_BIGRAMS: Final[dict[str, bytes]] = {}  # what may follow "nothing": the first token starts no bigram
 
 
 class TokenScorer:
@@ -52,95 +57,112 @@ class TokenScorer:
         self._weights = heads.weights
         self._k = heads.bias.shape[0]
         self._idf = featurizer.column_idf
-        self._block = featurizer.column_block
+        # Per column, its IDF in the row of its block (0: word grams, 1: character grams), 0 in the
+        # other: a token's (2, m) block matrix is one gather (first sight of a token, ~20 grams).
+        block = featurizer.column_block
+        self._block_idf = np.zeros((2, len(block)))
+        self._block_idf[block, np.arange(len(block))] = self._idf[: len(block)]
         start = featurizer.dense_start
-        self._dense = heads.weights[start : start + len(DENSE)].astype(np.float64) * DENSE_SCALE
-        self._bias = heads.bias.astype(np.float64)
-        self._norm_columns = np.zeros(2 * (self._k + 1), dtype=bool)  # the two Σ idf² columns of a row
-        self._norm_columns[[self._k, 2 * self._k + 1]] = True
+        # The rows every message ends with: the dense cues' (× DENSE_SCALE, exact in float32) and
+        # the bias, their coefficients the cue values and 1.
+        dense = heads.weights[start : start + len(DENSE)].astype(np.float32) * np.float32(DENSE_SCALE)
+        self._tail = dense.tobytes() + heads.bias.astype(np.float32).tobytes()
         self._tokens: dict[str, _Entry] = {}
-        self._bigrams: dict[bytes, bytes] = {}
+        self._bigrams: dict[bytes, _Bigram] = {}
 
     def scores(self, text: str) -> npt.NDArray[np.float64]:
-        tokens = tokens_of(text)
         known = self._tokens
-        entries = [known.get(t) or self._token(t) for t in tokens]
-        parts = [row for row, _, _ in entries]
-        # Which occurrence of its token (bigram) each row is: the j-th adds w(j) − w(j − 1) of
-        # w(n) = 1 + log n (and of w² to the Σ idf² columns), so n occurrences sum to the scheme's
-        # weight without counting them first.
-        seen: dict[str | bytes, int] = {}
-        order = []
-        for t in tokens:
-            seen[t] = j = seen.get(t, 0) + 1
-            order.append(j)
-        if len(tokens) > 1:
-            bigrams = self._bigrams
-            pairs = zip(entries[:-1], tokens[1:], strict=True)
-            found = [c for (_, after, _), b in pairs if (c := after.get(b))]
-            parts += [bigrams.get(c) or self._bigram(c) for c in found]
-            for c in found:
-                seen[c] = j = seen.get(c, 0) + 1
-                order.append(j)
-        k = self._k
-        rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, 2 * (k + 1))
-        if len(seen) == len(order):  # nothing twice (a short message): every weight is 1
-            blocks = rows.sum(axis=0, dtype=np.float64)
-        else:
-            linear, square = _increments(max(order))
-            both = np.dot(([linear[j] for j in order], [square[j] for j in order]), rows)
-            blocks = np.where(self._norm_columns, both[1], both[0])
-        blocks = blocks.reshape(2, k + 1)
-        words, chars = blocks[:, k].tolist()
-        scales = (
-            1.0 / math.sqrt(words) if words > 0.0 else 0.0,
-            1.0 / math.sqrt(chars) if chars > 0.0 else 0.0,
-        )
-        cues = valence_cues(text, [valence for _, _, valence in entries])
-        z: npt.NDArray[np.float64] = np.dot(scales, blocks[:, :k]) + np.dot(cues, self._dense) + self._bias
+        # One pass over the tokens: each token's entry, how often it occurs (each distinct token
+        # is weighted by w(n) = 1 + log n of its count n, and by w² in the norms; plain dicts
+        # keep the order of first occurrence), the bigram columns found and the VADER readings.
+        # One loop rather than a comprehension each: inside a decision every extra code path
+        # costs its cache misses.
+        counts: dict[str, int] = {}
+        distinct: list[_Entry] = []
+        found: list[bytes] = []
+        valences: list[Valence] = []
+        after: dict[str, bytes] = _NO_BIGRAMS
+        for t in tokens_of(text):
+            entry = known.get(t) or self._token(t)
+            if (g := after.get(t)) is not None:
+                found.append(g)
+            after = entry[1]
+            valences.append(entry[2])
+            n = counts.get(t)
+            if n is None:
+                counts[t] = 1
+                distinct.append(entry)
+            else:
+                counts[t] = n + 1
+        w = _weights(max(counts.values(), default=1))
+        parts: list[bytes] = []
+        token_w: list[float] = []
+        words = chars = 0.0
+        for (row, _, _, word_norm, char_norm), n in zip(distinct, counts.values(), strict=True):
+            v = w[n]
+            parts.append(row)
+            token_w.append(v)
+            words += v * v * word_norm
+            chars += v * v * char_norm
+        pair_w: list[float] = []
+        if found:
+            pairs: dict[bytes, int] = {}
+            for g in found:
+                pairs[g] = pairs.get(g, 0) + 1
+            w = _weights(max(pairs.values()))
+            known_pairs = self._bigrams
+            for g, n in pairs.items():
+                row, norm = known_pairs.get(g) or self._bigram(g)
+                v = w[n]
+                parts.append(row)
+                pair_w.append(v)
+                words += v * v * norm
+        s_words = 1.0 / math.sqrt(words) if words > 0.0 else 0.0
+        s_chars = 1.0 / math.sqrt(chars) if chars > 0.0 else 0.0
+        coefficients = [x for v in token_w for x in (v * s_words, v * s_chars)]
+        coefficients += [v * s_words for v in pair_w]
+        coefficients += valence_cues(text, valences)
+        coefficients.append(1.0)
+        parts.append(self._tail)
+        rows = np.frombuffer(b"".join(parts), dtype=np.float32).reshape(-1, self._k)
+        z: npt.NDArray[np.float64] = np.dot(coefficients, rows)
         return z
 
     def _token(self, token: str) -> _Entry:
         columns, after, valence = self._featurizer.token_columns(token)
-        idf = self._idf[columns]
-        # (2, m): gram j's IDF in the row of its block (words, characters); one product then
-        # gives both blocks' Σ idf · weights and, against the IDF itself, their Σ idf².
-        by_block = np.zeros((2, len(columns)))
-        by_block[self._block[columns], np.arange(len(columns))] = idf
-        row = np.empty((2, self._k + 1))
-        row[:, : self._k] = by_block @ self._weights[columns]
-        row[:, self._k] = by_block @ idf
-        entry = (row.astype(np.float32).tobytes(), after, valence)
+        # (2, m): gram j's IDF in the row of its block (words, characters), zero in the other; one
+        # product then gives both blocks' Σ idf · weights and, against the IDF, their Σ idf².
+        by_block = self._block_idf[:, columns]
+        blocks = by_block @ self._weights[columns]
+        norms = by_block @ self._idf[columns]
+        a, c = norms.astype(np.float32).tolist()
+        entry = (blocks.astype(np.float32).tobytes(), after, valence, a, c)
         if len(self._tokens) < CACHE_TOKENS:
             self._tokens[token] = entry
         return entry
 
-    def _bigram(self, column: bytes) -> bytes:
+    def _bigram(self, column: bytes) -> _Bigram:
         c = int(np.frombuffer(column, dtype=np.intp)[0])
         idf = float(self._idf[c])
-        row = np.zeros((2, self._k + 1), dtype=np.float32)
-        row[0, : self._k] = self._weights[c] * idf
-        row[0, self._k] = idf * idf
-        found = row.tobytes()
+        row = np.zeros(self._k + 1, dtype=np.float32)
+        row[: self._k] = self._weights[c] * idf
+        row[self._k] = idf * idf
+        found = (row[: self._k].tobytes(), float(row[self._k]))
         if len(self._bigrams) < CACHE_BIGRAMS:
             self._bigrams[column] = found
         return found
 
 
-_INCREMENTS: tuple[list[float], list[float]] = ([0.0], [0.0])
+_WEIGHTS: list[float] = [0.0]
 
 
-def _increments(top: int) -> tuple[list[float], list[float]]:
-    """Per occurrence index j (1-based): w(j) − w(j − 1) and w(j)² − w(j − 1)², w(j) = 1 + log j,
-    w(0) = 0; a table grown to ``top`` (a new one, never changed in place: threads may read it)."""
-    global _INCREMENTS
-    linear, square = _INCREMENTS
-    if top < len(linear):
-        return linear, square
-    size = max(top + 1, 2 * len(linear), 64)
-    w = [0.0, *(1.0 + math.log(j) for j in range(1, size))]
-    _INCREMENTS = (
-        [0.0, *(w[j] - w[j - 1] for j in range(1, size))],
-        [0.0, *(w[j] * w[j] - w[j - 1] * w[j - 1] for j in range(1, size))],
-    )
-    return _INCREMENTS
+def _weights(top: int) -> list[float]:
+    """w(n) = 1 + log n per count n, w(0) = 0; a table grown to ``top`` (a new one, never
+    changed in place: threads may read it)."""
+    global _WEIGHTS
+    found = _WEIGHTS
+    if top < len(found):
+        return found
+    size = max(top + 1, 2 * len(found), 64)
+    _WEIGHTS = [0.0, *(1.0 + math.log(j) for j in range(1, size))]
+    return _WEIGHTS

@@ -89,6 +89,10 @@ class RawTransaction:
         #: Reads made with ``send``, and (on those) their rows once fetched by ``settle``.
         self._sent: list[RawTransaction] = []
         self._settled: list[tuple[Any, ...]] | None = None
+        #: What the writes of one transaction share (the audit chain a batch appends to: sql_audit.py).
+        self.shared: dict[object, Any] = {}
+        #: Statements sent ahead of their answers (PostgreSQL's pipeline: postgres_pipeline.py).
+        self.pipelined = False
 
     @classmethod
     def of(cls, conn: Connection | RawTransaction) -> RawTransaction:

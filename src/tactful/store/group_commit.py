@@ -21,16 +21,18 @@ On PostgreSQL's pipeline a write may come in two steps (``Phased``): ``send`` qu
 row locks, ``finish`` reads their answers and queues the rest. A batch then runs in rounds — the
 first write of each lock key, then the second, … — sending a whole round before finishing any of
 it, so the round's locks and reads share one round trip: a batch of sixteen decisions over eight
-chain heads waits for the server two or three times before its COMMIT instead of sixteen, and
-holds its heads that much shorter (two API processes queue on those heads, issue 12). A round
+customers waits for the server two or three times before its COMMIT instead of sixteen, and
+holds its locks that much shorter (two API processes queue on those heads, issue 12). A round
 never holds two writes under one lock key: the later one must read what the earlier one wrote.
 
-A write may name the row locks it takes first (``lock_order``, e.g. its audit chain's head): a batch
-runs its writes sorted by it, so every process takes a batch's locks in one global order. Without
-that, two processes' batches locking the same heads in arrival order deadlock (PostgreSQL breaks it
-after ``deadlock_timeout``, 1 s, and both batches rerun write by write): two API processes on one
-store decided fewer requests per second than one (issue 12). The sort is stable, so writes under
-one lock (one customer's chain) keep their arrival order.
+A write may name the row locks it takes first (``lock_order``, e.g. its customer's feature state
+rows): a batch runs its writes sorted by it, so every process takes a batch's locks in one global
+order. Without that, two processes' batches locking the same rows in arrival order deadlock
+(PostgreSQL breaks it after ``deadlock_timeout``, 1 s, and both batches rerun write by write): two
+API processes on one store decided fewer requests per second than one (issue 12). The sort is
+stable, so writes under one lock (one customer's) keep their arrival order. (A decision's audit
+chain head is no such lock any more: a batch takes a chain no other transaction holds without
+waiting, ``sql_audit.send_batch_chain``.)
 """
 
 from __future__ import annotations
@@ -48,8 +50,8 @@ MAX_BATCH = 64
 
 
 #: Where a write's first row lock sorts among a batch's (``GroupCommit.run``'s ``lock_order``).
-LockOrder = tuple[str, int]
-_FIRST: LockOrder = ("", -1)
+LockOrder = tuple[str, str]
+_FIRST: LockOrder = ("", "")
 
 
 class Phased(Generic[T]):

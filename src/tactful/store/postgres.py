@@ -2,8 +2,9 @@
 
 ``postgresql://user@host/db`` is rewritten to ``postgresql+psycopg://`` for SQLAlchemy. Extra libpq
 parameters pass through the query string, e.g. ``?options=-csearch_path%3Dtenant_a`` to use a schema.
-A tenant's audit appends are serialised by ``SELECT … FOR UPDATE`` on its ``audit_heads`` row
-(see ``sql_audit.py``); psycopg prepares repeated statements server-side on its own.
+A chain's audit appends are serialised by ``SELECT … FOR UPDATE`` on its ``audit_heads`` row; a
+batch of decisions takes a chain no other transaction holds (``SKIP LOCKED``, see ``sql_audit.py``);
+psycopg prepares repeated statements server-side on its own.
 
 One extra query parameter is understood and removed before libpq sees it: ``timeout=SECONDS``
 (default ``DEFAULT_TIMEOUT``). It bounds every wait on the database, so a stopped, restarting or

@@ -41,6 +41,7 @@ def pipelined_transaction(engine: Engine, *, durable: bool = True) -> Iterator[R
                 if not durable:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")  # pipelined: no wait
                 tx = RawTransaction(cursor, dbapi_error, engine=engine)
+                tx.pipelined = True
                 yield tx
                 cursor.execute("COMMIT")
             tx.settle()  # reads left unread come back with the COMMIT (RawTransaction.settle)

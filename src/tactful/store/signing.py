@@ -1,9 +1,10 @@
 """How a tenant's audit log is split into chains, and how chain heads are signed.
 
-A tenant's log is ``shards`` independent hash chains; an entry about a customer always goes to the
-chain :func:`shard_of` picks for that customer, so a customer's history stays in one ordered chain
-while appends for different customers lock different heads (no single per-tenant head to queue on
-across processes). Entries about the tenant itself (policies, keys, purges) go to chain 0.
+A tenant's log is ``shards`` independent hash chains. The decisions of one write transaction (a
+group commit's batch) go to one chain no other transaction holds (``sql_audit.send_batch_chain``),
+so several processes' batches never queue on one head; other entries about a customer go to the
+chain :func:`shard_of` picks for that customer; entries about the tenant itself (policies, keys,
+purges) go to chain 0.
 
 Each head row carries an HMAC-SHA256 over ``(tenant, shard, seq, hash)`` under a key kept outside the
 database (``Settings.audit_key`` or a key file in ``Settings.key_dir``). Deleting the tail of a chain

@@ -40,10 +40,10 @@ from tactful.store.schema import (
 from tactful.store.sql_audit import (
     AuditStatements,
     SqlAuditLog,
-    append_in,
-    head_lock_order,
+    append_batch_in,
+    batch_chain,
     payload_text,
-    send_head_lock,
+    send_batch_chain,
 )
 from tactful.store.sql_channels import SqlCredentialRows, SqlDeliveries
 from tactful.store.sql_consent import SqlConsent
@@ -254,7 +254,6 @@ class SqlStore(TenantRows, PolicyRows):
             "published_at": None,
         }
         inserted = False
-        sent: list[RawTransaction] = []
 
         def send(tx: RawTransaction) -> None:
             # Only statements from here: everything above was serialised before the batch's
@@ -263,22 +262,20 @@ class SqlStore(TenantRows, PolicyRows):
             nonlocal inserted
             inserted = False  # a batch that failed elsewhere runs this again on its own
             tx.execute(self._q_insert_decision, decision_row)
-            # The head lock first (the lock order every writer keeps), then a phased write's reads:
-            # on PostgreSQL's pipeline they share one round trip (with the rest of the batch's
-            # round: group_commit.py).
-            head = send_head_lock(tx, self._audit_statements, decision.tenant_id, decision.customer_id)
+            # The batch's audit chain (its head read and locked once per transaction and tenant:
+            # sql_audit.send_batch_chain), then a phased write's reads: on PostgreSQL's pipeline
+            # they share one round trip (with the rest of the batch's round: group_commit.py).
+            send_batch_chain(tx, self._audit_statements, decision.tenant_id)
             for write in side_writes:
                 send_reads = getattr(write, "send", None)
                 if send_reads is not None:
                     send_reads(tx)
-            sent[:] = [head]
 
         def finish(tx: RawTransaction) -> None:
             nonlocal inserted
-            (head,) = sent
-            head_rows = head.rows()  # in pipeline mode, where the insert's own error surfaces
+            batch_chain(tx, self._audit_statements, decision.tenant_id)  # the batch's first read
             inserted = True
-            append_in(
+            append_batch_in(
                 tx,
                 self._audit_statements,
                 tenant_id=decision.tenant_id,
@@ -290,8 +287,6 @@ class SqlStore(TenantRows, PolicyRows):
                 },
                 payload_json=audit_json,
                 created_at=now,
-                subject=decision.customer_id,
-                head=head_rows,
             )
             tx.execute(self._q_insert_outbox, outbox_row)
             for write in side_writes:
@@ -300,7 +295,9 @@ class SqlStore(TenantRows, PolicyRows):
         try:
             self._group.run(
                 Phased(send, finish),
-                head_lock_order(self._audit_statements, decision.tenant_id, decision.customer_id),
+                # The first lock that can wait: the customer's feature state rows (the chain head
+                # is taken without waiting). One global order, so two processes never deadlock.
+                (decision.tenant_id, decision.customer_id),
             )
         except DBAPIError as exc:
             # In PostgreSQL's pipeline mode the insert's unique violation may reach us as the

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -43,6 +44,26 @@ _ADVANCE_HEAD = (
     .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"), signature=bindparam("b_signature"))
 )
 _TENANT_EXISTS = select(tenants.c.tenant_id).where(tenants.c.tenant_id == bindparam("b_tenant_id"))
+# A batch's chain (see ``send_batch_chain``). PostgreSQL: the tenant's lowest-numbered chain head that
+# no other transaction holds, locked without waiting for the others.
+_PICK_FREE_HEAD = (
+    select(audit_heads.c.shard, audit_heads.c.seq, audit_heads.c.hash)
+    .where(audit_heads.c.tenant_id == bindparam("b_tenant_id"), audit_heads.c.shard < bindparam("b_shards"))
+    .order_by(audit_heads.c.shard)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+# SQLite (one writer at a time anyway): the chain the transaction's turn names.
+_HEAD_OF = select(audit_heads.c.shard, audit_heads.c.seq, audit_heads.c.hash).where(
+    audit_heads.c.tenant_id == bindparam("b_tenant_id"), audit_heads.c.shard == bindparam("b_shard")
+)
+# Every chain head of the tenant up to ``b_last``, where missing (PostgreSQL): made when a batch found
+# all existing heads held by other transactions, so that the next batches find one free.
+_NEW_HEADS = text(
+    "INSERT INTO audit_heads (tenant_id, shard, seq, hash)"
+    " SELECT :b_tenant_id, s, 0, :b_genesis FROM generate_series(0, :b_last) AS s"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 def _new_head_statement(dialect: str) -> Any:
@@ -85,6 +106,16 @@ class AuditStatements:
         self.advance_head = PreparedQuery(_ADVANCE_HEAD, database.engine)
         self.new_head = PreparedQuery(_new_head_statement(database.backend), database.engine)
         self.tenant_exists = PreparedQuery(_TENANT_EXISTS, database.engine)
+        #: PostgreSQL takes a batch's chain with ``SKIP LOCKED``; SQLite round-robins (``turn``).
+        self.skip_locked = database.backend == "postgresql"
+        pick = _PICK_FREE_HEAD if self.skip_locked else _HEAD_OF
+        self.pick_free_head = PreparedQuery(pick, database.engine)
+        self.new_heads = PreparedQuery(_NEW_HEADS, database.engine) if self.skip_locked else None
+        self._turns = itertools.count()
+
+    def turn(self) -> int:
+        """The chain of the next transaction's decisions on SQLite: each in turn."""
+        return next(self._turns) % self.chain.shards
 
 
 def append_in(
@@ -97,28 +128,54 @@ def append_in(
     payload_json: str,
     created_at: datetime,
     subject: str | None = None,
-    head: list[tuple[Any, ...]] | None = None,
 ) -> AuditEntry:
     """Append one entry within the caller's write transaction, to the chain of ``subject`` (a
     customer id; chain 0 for entries about the tenant itself).
 
     Locking the chain's head serialises that chain's appends, so its seq numbers never fork; the
-    new head is signed under the audit key. ``head``: the rows of the head lock the caller sent
-    already for the same subject (``send_head_lock``), so that other reads could share its round
-    trip.
+    new head is signed under the audit key. (A decision's entry goes to its batch's chain
+    instead: ``append_batch_in``.)
     """
     shard = _shard(statements, subject)
     lock = {"b_tenant_id": tenant_id, "b_shard": shard}
-    rows = head if head is not None else tx.send(statements.lock_head, lock).rows()
+    rows = tx.send(statements.lock_head, lock).rows()
     row = rows[0] if rows else None
     if row is None:
-        if tx.fetch_one(statements.tenant_exists, {"b_tenant_id": tenant_id}) is None:
-            raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
-        tx.execute(statements.new_head, lock)
-        row = tx.fetch_one(statements.lock_head, lock)
-        assert row is not None  # inserted just now, or by a concurrent first append we waited for
-    seq = int(row[0]) + 1
-    prev_hash = str(row[1])
+        row = _new_head(tx, statements, tenant_id, shard)
+    return _write_entry(
+        tx, statements, tenant_id=tenant_id, shard=shard, seq=int(row[0]) + 1, prev_hash=str(row[1]),
+        kind=kind, payload=payload, payload_json=payload_json, created_at=created_at,
+    )  # fmt: skip
+
+
+def _new_head(
+    tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId, shard: int
+) -> tuple[Any, ...]:
+    """A chain's first append: its genesis head, inserted and locked; NotFound without the tenant."""
+    lock = {"b_tenant_id": tenant_id, "b_shard": shard}
+    if tx.fetch_one(statements.tenant_exists, {"b_tenant_id": tenant_id}) is None:
+        raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
+    tx.execute(statements.new_head, lock)
+    row = tx.fetch_one(statements.lock_head, lock)
+    assert row is not None  # inserted just now, or by a concurrent first append we waited for
+    return row
+
+
+def _write_entry(
+    tx: RawTransaction,
+    statements: AuditStatements,
+    *,
+    tenant_id: TenantId,
+    shard: int,
+    seq: int,
+    prev_hash: str,
+    kind: str,
+    payload: dict[str, Any],
+    payload_json: str,
+    created_at: datetime,
+) -> AuditEntry:
+    """Insert the entry after ``prev_hash`` at ``seq`` and move the (locked) head to it, signed."""
+    lock = {"b_tenant_id": tenant_id, "b_shard": shard}
     digest = entry_hash(
         tenant_id=tenant_id,
         seq=seq,
@@ -159,18 +216,111 @@ def _shard(statements: AuditStatements, subject: str | None) -> int:
     return 0 if subject is None else shard_of(subject, statements.chain.shards)
 
 
-def head_lock_order(statements: AuditStatements, tenant_id: TenantId, subject: str | None) -> tuple[str, int]:
-    """The key of the chain head an append about ``subject`` locks: batched writers take their
-    locks in this order (group_commit.py), so two processes never wait on each other in a cycle."""
-    return (tenant_id, _shard(statements, subject))
+class _BatchChain:
+    """The chain one transaction's decisions of a tenant append to: the head read once (``sent``),
+    then carried along in memory (``head``: shard, seq, hash) from one append to the next."""
+
+    __slots__ = ("head", "sent", "shard")
+
+    def __init__(self, sent: RawTransaction, shard: int | None) -> None:
+        self.sent = sent
+        self.shard = shard  # None: whichever the read finds free (PostgreSQL)
+        self.head: tuple[int, int, str] | None = None
 
 
-def send_head_lock(
-    tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId, subject: str | None = None
-) -> RawTransaction:
-    """Send the lock (``SELECT … FOR UPDATE``) of ``subject``'s chain head without reading it yet
-    (``RawTransaction.send``)."""
-    return tx.send(statements.lock_head, {"b_tenant_id": tenant_id, "b_shard": _shard(statements, subject)})
+def send_batch_chain(tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId) -> None:
+    """Send the read and lock of the chain this transaction's decisions of ``tenant_id`` append to,
+    unless an earlier decision of the transaction did (``RawTransaction.send``: on PostgreSQL's
+    pipeline it shares the round trip of the other reads sent with it).
+
+    Not the customer's chain: a batch's decisions all go to one chain, so a transaction locks one
+    head per tenant, whatever customers it holds. On PostgreSQL that is the tenant's lowest-numbered
+    head no other transaction holds (``FOR UPDATE SKIP LOCKED``), so the group commits of several
+    API processes append to different chains side by side instead of queueing on each other's
+    heads (issue 12); ``audit verify`` joins the chains. On SQLite, where one transaction writes at
+    a time, each transaction takes the next chain in turn (the same one with the default 1 chain).
+    """
+    key = ("audit-chain", tenant_id)
+    if key in tx.shared:
+        return
+    if statements.skip_locked:
+        values: dict[str, Any] = {"b_tenant_id": tenant_id, "b_shards": statements.chain.shards}
+        tx.shared[key] = _BatchChain(tx.send(statements.pick_free_head, values), None)
+    else:
+        shard = statements.turn()
+        values = {"b_tenant_id": tenant_id, "b_shard": shard}
+        tx.shared[key] = _BatchChain(tx.send(statements.pick_free_head, values), shard)
+    if not tx.pipelined:
+        # Read (and, if need be, make or wait for) the head now, before the caller's next
+        # statements lock anything: a transaction that may wait for a head holds no other lock
+        # yet, as every other audit writer (lock the head, then the rest) does.
+        batch_chain(tx, statements, tenant_id)
+
+
+def append_batch_in(
+    tx: RawTransaction,
+    statements: AuditStatements,
+    *,
+    tenant_id: TenantId,
+    kind: str,
+    payload: dict[str, Any],
+    payload_json: str,
+    created_at: datetime,
+) -> AuditEntry:
+    """Append one entry to the transaction's chain for ``tenant_id`` (``send_batch_chain``)."""
+    chain = batch_chain(tx, statements, tenant_id)
+    assert chain.head is not None
+    shard, seq, prev_hash = chain.head
+    entry = _write_entry(
+        tx, statements, tenant_id=tenant_id, shard=shard, seq=seq + 1, prev_hash=prev_hash,
+        kind=kind, payload=payload, payload_json=payload_json, created_at=created_at,
+    )  # fmt: skip
+    chain.head = (shard, entry.seq, entry.hash)
+    return entry
+
+
+def batch_chain(tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId) -> _BatchChain:
+    """The transaction's chain for ``tenant_id``, its head read (the read sent, or sent now)."""
+    send_batch_chain(tx, statements, tenant_id)
+    chain: _BatchChain = tx.shared[("audit-chain", tenant_id)]
+    if chain.head is None:
+        rows = chain.sent.rows()
+        if rows:
+            chain.head = (int(rows[0][0]), int(rows[0][1]), str(rows[0][2]))
+        elif chain.shard is not None:  # SQLite: the chain's first append
+            row = _new_head(tx, statements, tenant_id, chain.shard)
+            chain.head = (chain.shard, int(row[0]), str(row[1]))
+        elif tx.pipelined:
+            # The batch's other reads went out with this one and may hold row locks already:
+            # waiting for a head now could close a cycle with a writer that holds the head and
+            # waits for those rows. The batch is rerun write by write instead (group_commit.py),
+            # where the head is taken first.
+            raise ChainBusy(f"no free audit chain of {tenant_id!r} for a pipelined batch")
+        else:
+            chain.head = _claim_head(tx, statements, tenant_id)
+    return chain
+
+
+class ChainBusy(Exception):
+    """Every audit chain head of the tenant was held, or not made yet, when a pipelined batch
+    looked (``batch_chain``); the batch reruns its writes one transaction each."""
+
+
+def _claim_head(tx: RawTransaction, statements: AuditStatements, tenant_id: TenantId) -> tuple[int, int, str]:
+    """PostgreSQL, when every existing head of the tenant was held by another transaction (or the
+    tenant has only the one made with it): make the missing ones of the configured number, take a
+    free one; if all are held still (more writers than chains), wait for chain 0 as before."""
+    assert statements.new_heads is not None
+    if tx.fetch_one(statements.tenant_exists, {"b_tenant_id": tenant_id}) is None:
+        raise NotFound(f"no tenant {tenant_id!r}", code="tenant_not_found")
+    last = statements.chain.shards - 1
+    tx.execute(statements.new_heads, {"b_tenant_id": tenant_id, "b_genesis": GENESIS_HASH, "b_last": last})
+    row = tx.fetch_one(statements.pick_free_head, {"b_tenant_id": tenant_id, "b_shards": last + 1})
+    if row is not None:
+        return int(row[0]), int(row[1]), str(row[2])
+    row = tx.fetch_one(statements.lock_head, {"b_tenant_id": tenant_id, "b_shard": 0})
+    assert row is not None  # made with the tenant, or just now
+    return 0, int(row[0]), str(row[1])
 
 
 def payload_text(payload: dict[str, Any]) -> str:

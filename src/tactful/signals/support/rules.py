@@ -29,6 +29,17 @@ _ANGRY_EMOJI: Final = frozenset("😡🤬😠👿💢👎🖕😤")
 # (value, lexicon category) pairs, in the enums' order, spelt out once: enum member access is slow.
 _RISK_CATEGORIES: Final = tuple((risk.value, _RULES + risk.value) for risk in Risk)
 _INTENT_CATEGORIES: Final = tuple((family.value, _INTENTS + family.value) for family in SupportIntent)
+# Enum values as plain strings: an enum member's ``.value`` costs a descriptor call each time.
+_HUMAN_AGENT: Final = SupportIntent.HUMAN_AGENT.value
+_FRAUD_INTENT: Final = SupportIntent.FRAUD.value
+_COMPLAINT: Final = SupportIntent.COMPLAINT.value
+_OTHER: Final = SupportIntent.OTHER.value
+_FRAUD_RISK: Final = Risk.FRAUD.value
+_TAKEOVER: Final = Risk.ACCOUNT_TAKEOVER.value
+_NEGATIVE: Final = SentimentLabel.NEGATIVE
+# Lexicon category → (position in the enum, value).
+_RISK_OF: Final = {category: (i, value) for i, (value, category) in enumerate(_RISK_CATEGORIES)}
+_INTENT_OF: Final = {category: (i, value) for i, (value, category) in enumerate(_INTENT_CATEGORIES)}
 _THREATS: Final = (Risk.LEGAL_THREAT.value, Risk.MEDIA_THREAT.value, Risk.REGULATOR_THREAT.value)
 # How far one fully sure intent cue moves the head's odds: exp(4) ≈ 55 times.
 INTENT_BOOST: Final = 4.0
@@ -66,13 +77,19 @@ class SupportCues:
     threat: float  # the strongest legal, media or regulator threat
 
 
+def _scores(found: Mapping[str, Mapping[str, float]], of: Mapping[str, tuple[int, str]]) -> dict[str, float]:
+    """Value → noisy-OR of its phrases' weights, for each category of ``of`` that ``found`` holds
+    with a score above 0, in ``of``'s order (the enum's). A message matches a few categories:
+    walking them costs less than a look-up per category of the enum."""
+    picked = [(spec, f) for category, f in found.items() if (spec := of.get(category)) is not None]
+    if len(picked) > 1:
+        picked.sort(key=lambda item: item[0][0])
+    return {value: score for (_, value), f in picked if f and (score := noisy_or(f.values())) > 0}
+
+
 def support_cues(view: TextView, hits: Hits, cues: Cues) -> SupportCues:
     found = hits.by_category
-    risks = {
-        value: score
-        for value, category in _RISK_CATEGORIES
-        if (f := found.get(category)) and (score := noisy_or(f.values())) > 0
-    }
+    risks = _scores(found, _RISK_OF)
     text = view.text
     # most texts hold none: the C-level disjointness test spares a Python loop over every character
     angry_emoji = (
@@ -91,11 +108,7 @@ def support_cues(view: TextView, hits: Hits, cues: Cues) -> SupportCues:
         )
     )
     frustration = noisy_or((waiting, anger * 0.8, cues.puzzled * 0.5))
-    intents = {
-        value: score
-        for value, category in _INTENT_CATEGORIES
-        if (f := found.get(category)) and (score := noisy_or(f.values())) > 0
-    }
+    intents = _scores(found, _INTENT_OF)
     return SupportCues(
         wants_human=hits.score(_RULES + "human"),
         risks=risks,
@@ -116,16 +129,12 @@ def combine_intent(
     p = [float(v) for v in probabilities]
     boosts = dict(cues.intents)
     if cues.wants_human:
-        boosts[SupportIntent.HUMAN_AGENT.value] = max(
-            boosts.get(SupportIntent.HUMAN_AGENT.value, 0.0), cues.wants_human
-        )
-    if SupportIntent.FRAUD.value not in boosts and cues.risks:
-        boosts[SupportIntent.FRAUD.value] = max(
-            cues.risks.get(Risk.FRAUD.value, 0.0), cues.risks.get(Risk.ACCOUNT_TAKEOVER.value, 0.0)
-        )
+        boosts[_HUMAN_AGENT] = max(boosts.get(_HUMAN_AGENT, 0.0), cues.wants_human)
+    if _FRAUD_INTENT not in boosts and cues.risks:
+        boosts[_FRAUD_INTENT] = max(cues.risks.get(_FRAUD_RISK, 0.0), cues.risks.get(_TAKEOVER, 0.0))
     complaint = max((cues.anger if cues.anger >= ANGRY_VALENCE else 0.0) * COMPLAINT_FROM_ANGER, cues.threat)
-    if complaint > boosts.get(SupportIntent.COMPLAINT.value, 0.0):
-        boosts[SupportIntent.COMPLAINT.value] = complaint
+    if complaint > boosts.get(_COMPLAINT, 0.0):
+        boosts[_COMPLAINT] = complaint
     if boosts:
         p = [v * math.exp(INTENT_BOOST * boosts.get(label, 0.0)) for v, label in zip(p, labels, strict=True)]
         total = sum(p)
@@ -133,11 +142,11 @@ def combine_intent(
     top = max(range(len(p)), key=p.__getitem__)  # the first of equal maxima, as argmax
     confidence = p[top]
     if not cues.words:
-        return SupportIntent.OTHER.value, min(confidence, NO_WORDS_CONFIDENCE), p
+        return _OTHER, min(confidence, NO_WORDS_CONFIDENCE), p
     if not boosts:
         if language not in ("en", "und"):
             confidence *= FOREIGN_DAMPING
-        if labels[top] == SupportIntent.OTHER.value and cues.words < SHORT_WORDS:
+        if labels[top] == _OTHER and cues.words < SHORT_WORDS:
             confidence = min(confidence, SHORT_OTHER_CONFIDENCE)
     return labels[top], confidence, p
 
@@ -163,16 +172,12 @@ def overlay_update(
     intent = fields["intent"]
     human = max(
         cues.wants_human,
-        combined.get(SupportIntent.HUMAN_AGENT.value, 0.0)
-        if intent == SupportIntent.HUMAN_AGENT.value
-        else 0.0,
+        combined.get(_HUMAN_AGENT, 0.0) if intent == _HUMAN_AGENT else 0.0,
     )
     update["wants_human"] = round(min(1.0, human), 4)
     risks = dict(cues.risks)
-    if intent == SupportIntent.FRAUD.value:
-        risks[Risk.FRAUD.value] = max(
-            risks.get(Risk.FRAUD.value, 0.0), combined.get(SupportIntent.FRAUD.value, 0.0)
-        )
+    if intent == _FRAUD_INTENT:
+        risks[_FRAUD_RISK] = max(risks.get(_FRAUD_RISK, 0.0), combined.get(_FRAUD_INTENT, 0.0))
     update["risks"] = {k: round(min(1.0, v), 4) for k, v in risks.items() if v > 0}
     # ``emotions`` stays the emotion models' own reading; ``anger`` and ``frustration`` are the
     # judgement the policy acts on: the model's anger stretched to the policy's scale, or the cues.
@@ -186,5 +191,5 @@ def overlay_update(
     severity = max(cues.anger if cues.anger >= ANGRY_VALENCE else 0.0, max(cues.risks.values(), default=0.0))
     if severity and fields["valence"] > -severity:
         update["valence"] = round(-severity, 4)
-        update["sentiment"] = SentimentLabel.NEGATIVE
+        update["sentiment"] = _NEGATIVE
     return update
