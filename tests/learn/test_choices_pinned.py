@@ -37,8 +37,10 @@ from tactful.policy.local_time import resolve_clock
 from tactful.policy.types import PolicyInput
 
 TELCO = Path(__file__).resolve().parents[2] / "examples/populations/telco.yaml"
-#: sha256 of the 2,000 decisions' lines, recorded on 7316537.
-PINNED = "95538004a59fec1b9f394e97cf6363ceaba3d09d1425d9a44790d378649ac4c1"
+#: sha256 of the 2,000 decisions' lines, recorded on 7316537; re-recorded by learn16 (a behaviour
+#: change on purpose: SquareCB's clock no longer restarts at snapshots, and the fatigue charge's
+#: later-contacts mean skips the first day's cut-short look-backs; docs/learning.md).
+PINNED = "fd7d0c7ea44caccd12aca96636691553cfb4e647a4427077f354e396fcf6a9e1"
 
 
 def test_the_live_learners_choices_on_a_fixed_sequence_are_unchanged() -> None:

@@ -47,15 +47,29 @@ def test_the_fall_per_contact_is_estimated_with_a_cautious_bound() -> None:
 
 def test_later_contacts_count_the_same_customers_messages_within_a_day() -> None:
     cost = FatigueCost()
-    for hours in (0, 1, 2, 30):  # the fourth is more than 24 h after the others
+    for hours in (0, 1, 2, 30, 40, 47, 60):
         cost.message("ann", T0 + timedelta(hours=hours))
     cost.message("bob", T0)
-    # ann: 0, 1, 2, 0 earlier messages within 24 h; bob: 0 → 3 over 5 messages
-    assert cost.later_contacts() == pytest.approx(3 / 5)
+    cost.message("bob", T0 + timedelta(hours=26))
+    # Counted from a day after the first message (before that, the look-back is cut short):
+    # ann at 30, 40, 47, 60 h: 0, 1, 2, 2 earlier messages within 24 h; bob at 26 h: 0 → 5 over 5.
+    assert cost.later_contacts() == pytest.approx(5 / 5)
     with_fall = fed(0.2, n=4000)
-    for hours in range(3):
+    for hours in (0, 1, 2, 24.5, 25):  # counted at 24.5 h (1 and 2 h before) and 25 h (2, 24.5)
         with_fall.message("cy", T0 + timedelta(hours=hours))
     assert with_fall.cost() == pytest.approx(with_fall.fall_per_contact() * with_fall.later_contacts())
+    assert with_fall.later_contacts() == pytest.approx(2.0) and with_fall.cost() > 0.0
+
+
+def test_later_contacts_are_not_lowered_by_the_first_day() -> None:
+    """Customers writing 3 times a day at random: every message has ~3 others in the 24 h before it.
+    Counting the first day, whose look-backs are cut short, would put the mean near 2.6 after 4 days."""
+    rng = random.Random(5)
+    cost = FatigueCost()
+    times = sorted((rng.uniform(0, 96), f"c{rng.randrange(100)}") for _ in range(1200))
+    for hours, customer in times:
+        cost.message(customer, T0 + timedelta(hours=hours))
+    assert 2.7 < cost.later_contacts() < 3.3
 
 
 def test_state_round_trips() -> None:

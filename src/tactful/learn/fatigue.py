@@ -12,7 +12,11 @@ Both parts are learned from the tenant's own logged decisions, nothing is read f
   with inverse-variance weights. Only its lower 95 % confidence bound is charged (zero until the
   data show a fall), so an unproven cost never steers the learner;
 * how many later contacts one proactive contact touches: the mean number of messages a customer
-  sent in the 24 h before a message (over a stationary stream, the same as in the 24 h after).
+  sent in the 24 h before a message (over a stationary stream, the same as in the 24 h after),
+  counted only over messages whose 24 h look-back the learner saw whole (a day after the first
+  message it remembers): in the first day every look-back is cut short, and counting it kept the
+  mean 30–50 % low for days on a 20,000-decision run (random-1003: 2.3 at decision 4,000 and 3.2
+  at 19,000 for a true 3.5).
 
 The comparison across proactive counts is observational (customers who were contacted differ from
 those who were not), so the estimate can be biased either way; it is a correction to a learner that
@@ -48,6 +52,9 @@ class FatigueCost:
         self.contacts = 0  # messages seen
         self.earlier = 0  # of those, messages by the same customer in the 24 h before each
         self._recent: OrderedDict[str, deque[datetime]] = OrderedDict()
+        #: The first message this memory saw (not persisted: a restored estimate starts its memory
+        #: afresh, so its first day's look-backs are cut short again and are not counted).
+        self._since: datetime | None = None
         #: ``fall_per_contact`` since the last ``observe`` (read on every decision with a proactive
         #: arm, changed only by a learned reward).
         self._fall: float | None = None
@@ -71,8 +78,11 @@ class FatigueCost:
                 self._recent.popitem(last=False)
         while seen and at - seen[0] >= DAY:
             seen.popleft()
-        self.contacts += 1
-        self.earlier += len(seen)
+        if self._since is None:
+            self._since = at
+        if at - self._since >= DAY:  # the whole day before this message is in memory
+            self.contacts += 1
+            self.earlier += len(seen)
         seen.append(at)
         self._recent[customer] = seen
 

@@ -70,7 +70,7 @@ class Prediction:
 class BanditModel:
     def __init__(self, args: str, *, seed: int = 0, model_bytes: bytes | None = None) -> None:
         self.args = args
-        self.learned = 0
+        self.learned = 0  # since the last snapshot (``BanditLearner.snapshot`` sets it back to 0)
         self._lock = threading.Lock()
         #: VW's scores for a (shared line, arms' lines) pair since the last update; see ``_run``.
         self._predicted: dict[tuple[str, str], tuple[float, ...]] = {}
@@ -91,6 +91,10 @@ class BanditModel:
         self.after_drift = {k: TunedSquareCB.restore(v) for k, v in state.get("after_drift", {}).items()}
         #: What initiating a contact costs the customer's later rewards (``tactful.learn.fatigue``).
         self.fatigue = FatigueCost.restore(state.get("fatigue", {}))
+        #: SquareCB's clock: every reward this model has learned, over its snapshots. (``learned``
+        #: restarts at each snapshot, and the clock read it until issue 16's learn16 fix: γ fell back
+        #: to its first value every 500 rewards.) Snapshots without it restart it at 0.
+        self.clock = int(state.get("clock", 0))
 
     # -- deciding and learning --------------------------------------------------------------------
 
@@ -149,6 +153,7 @@ class BanditModel:
             # at 0.56 of the oracle; 0.76 unweighted). The propensity still scores the explorer.
             before = self._run(features, arms, (chosen, reward, 1.0), ckey)
             self.learned += 1
+            self.clock += 1
             count = features.get(COUNT_FEATURE)
             if count is not None and count.isdigit():
                 self.fatigue.observe(int(count), reward)
@@ -203,7 +208,7 @@ class BanditModel:
 
     def _clock(self, levels: Sequence[tuple[str, str, ContextState]]) -> int:
         """SquareCB's ``n``: every reward learned, as VW counts; since the newest reset where one was."""
-        return min((st.learned for _, _, st in levels if st.epoch), default=self.learned)
+        return min((st.learned for _, _, st in levels if st.epoch), default=self.clock)
 
     def _run(
         self,
@@ -282,6 +287,7 @@ class BanditModel:
                 "drift": self.drift.state(),
                 "after_drift": {k: v.state() for k, v in self.after_drift.items()},
                 "fatigue": self.fatigue.state(),
+                "clock": self.clock,
             }
             return _HEADER + json.dumps(state, separators=(",", ":")).encode() + b"\n" + body
 
