@@ -268,7 +268,16 @@ class Featurizer:
             raise ValueError(f"unknown feature scheme {scheme!r}; expected one of {', '.join(SCHEMES)}")
         self.vocabulary = vocabulary
         self.scheme = scheme
-        self._index = {term: i for i, term in enumerate(vocabulary.terms)}
+        # Word grams by token and character grams by the gram itself (without "w "/"c "): a token
+        # seen for the first time looks its ~20 grams up without building "c " + gram for each.
+        self._words: dict[str, int] = {}
+        self._chars: dict[str, int] = {}
+        for i, term in enumerate(vocabulary.terms):
+            kind = term[:2]
+            if kind == "w ":
+                self._words[term[2:]] = i
+            elif kind == "c ":
+                self._chars[term[2:]] = i
         self._idf = vocabulary.idf.astype(np.float64)
         # Each column's TF-IDF block: 0 for the word grams ("w ", "b "), 1 for the character grams.
         terms = vocabulary.terms
@@ -356,16 +365,15 @@ class Featurizer:
         """A token's columns (its word gram and, for a word, its character grams), the bigram
         columns of the tokens that may follow it and its VADER reading; cached, as words repeat
         far more than they vary: most messages build no gram string at all."""
-        index = self._index
-        found = [c] if (c := index.get("w " + token)) is not None else []
+        found = [c] if (c := self._words.get(token)) is not None else []
         if token[0].isalnum():
             padded = " " + token + " "
-            grams = (
-                "c " + padded[i : i + n]
+            grams = [
+                padded[i : i + n]
                 for n in range(CHAR_RANGE[0], CHAR_RANGE[1] + 1)
                 for i in range(len(padded) - n + 1)
-            )
-            found.extend(c for c in map(index.get, grams) if c is not None)
+            ]
+            found.extend(c for c in map(self._chars.get, grams) if c is not None)
         entry = (
             np.array(found, dtype=np.intp).tobytes(),
             self._bigrams.get(token, _NO_BIGRAMS),
