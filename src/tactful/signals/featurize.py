@@ -342,11 +342,11 @@ class Featurizer:
         squares = np.add.reduceat(weights * weights, starts) * idf * idf
         return columns, values, squares
 
-    def token_columns(self, token: str) -> tuple[npt.NDArray[np.intp], dict[str, bytes], Valence]:
+    def token_columns(self, token: str) -> tuple[list[int], dict[str, bytes], Valence]:
         """``token``'s gram columns (with repeats), the bigram columns of the tokens that may follow
-        it and its VADER reading (for ``signals/token_scores.py``)."""
-        columns, bigrams, valence = self._tokens.get(token) or self._token(token, keep=False)
-        return np.frombuffer(columns, dtype=np.intp), bigrams, valence
+        it and its VADER reading (for ``signals/token_scores.py``, which keeps its own cache: a
+        list, not the bytes this class caches, as it indexes once with them)."""
+        return self._columns(token), self._bigrams.get(token, _NO_BIGRAMS), _valence(token)
 
     @property
     def column_idf(self) -> npt.NDArray[np.float64]:
@@ -365,6 +365,17 @@ class Featurizer:
         """A token's columns (its word gram and, for a word, its character grams), the bigram
         columns of the tokens that may follow it and its VADER reading; cached, as words repeat
         far more than they vary: most messages build no gram string at all."""
+        entry = (
+            np.array(self._columns(token), dtype=np.intp).tobytes(),
+            self._bigrams.get(token, _NO_BIGRAMS),
+            _valence(token),
+        )
+        if keep and len(self._tokens) < _WORD_CACHE:
+            self._tokens[token] = entry
+        return entry
+
+    def _columns(self, token: str) -> list[int]:
+        """Its word gram's column (if any) first, then its character grams' (a word's only)."""
         found = [c] if (c := self._words.get(token)) is not None else []
         if token[0].isalnum():
             padded = " " + token + " "
@@ -374,14 +385,7 @@ class Featurizer:
                 for i in range(len(padded) - n + 1)
             ]
             found.extend(c for c in map(self._chars.get, grams) if c is not None)
-        entry = (
-            np.array(found, dtype=np.intp).tobytes(),
-            self._bigrams.get(token, _NO_BIGRAMS),
-            _valence(token),
-        )
-        if keep and len(self._tokens) < _WORD_CACHE:
-            self._tokens[token] = entry
-        return entry
+        return found
 
     def matrix(self, texts: Sequence[str]) -> csr_matrix:
         """The training matrix: one row per text, the same values ``features`` gives."""

@@ -20,6 +20,7 @@ weights`` (how the heads are trained and measured), summed in another order.
 from __future__ import annotations
 
 import math
+import sys
 from typing import Final
 
 import numpy as np
@@ -119,7 +120,8 @@ class TokenScorer:
                 words += v * v * norm
         s_words = 1.0 / math.sqrt(words) if words > 0.0 else 0.0
         s_chars = 1.0 / math.sqrt(chars) if chars > 0.0 else 0.0
-        coefficients = [x for v in token_w for x in (v * s_words, v * s_chars)]
+        scales = (s_words, s_chars)  # one tuple per message, not one per token
+        coefficients = [v * s for v in token_w for s in scales]
         coefficients += [v * s_words for v in pair_w]
         coefficients += valence_cues(text, valences)
         coefficients.append(1.0)
@@ -129,7 +131,8 @@ class TokenScorer:
         return z
 
     def _token(self, token: str) -> _Entry:
-        columns, after, valence = self._featurizer.token_columns(token)
+        found, after, valence = self._featurizer.token_columns(token)
+        columns = np.array(found, dtype=np.intp)  # once: it indexes three arrays
         # (2, m): gram j's IDF in the row of its block (words, characters), zero in the other; one
         # product then gives both blocks' Σ idf · weights and, against the IDF, their Σ idf².
         by_block = self._block_idf[:, columns]
@@ -142,12 +145,11 @@ class TokenScorer:
         return entry
 
     def _bigram(self, column: bytes) -> _Bigram:
-        c = int(np.frombuffer(column, dtype=np.intp)[0])
+        c = int.from_bytes(column, sys.byteorder, signed=True)  # an intp's bytes (featurize.py)
         idf = float(self._idf[c])
-        row = np.zeros(self._k + 1, dtype=np.float32)
-        row[: self._k] = self._weights[c] * idf
-        row[self._k] = idf * idf
-        found = (row[: self._k].tobytes(), float(row[self._k]))
+        # float32 row times a Python float: a float32 product; idf² (exact in float64, as both are
+        # float32 values) rounded to float32 once, as a float32 array element would be
+        found = ((self._weights[c] * idf).tobytes(), float(np.float32(idf * idf)))
         if len(self._bigrams) < CACHE_BIGRAMS:
             self._bigrams[column] = found
         return found
