@@ -384,7 +384,7 @@ class Featurizer:
                 for n in range(CHAR_RANGE[0], CHAR_RANGE[1] + 1)
                 for i in range(len(padded) - n + 1)
             ]
-            found.extend(c for c in map(self._chars.get, grams) if c is not None)
+            found += [c for c in map(self._chars.get, grams) if c is not None]  # (a list: no generator)
         return found
 
     def matrix(self, texts: Sequence[str]) -> csr_matrix:
