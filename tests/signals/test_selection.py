@@ -175,6 +175,23 @@ def test_from_settings_uses_the_configured_tiers_and_budgets() -> None:
     assert selector.signals("thanks a lot!", Channel.VOICE).signals.tier == "lexicon"
 
 
+class _WarmedStub(StubTier):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.warmed = 0
+
+    def warm(self) -> None:
+        self.warmed += 1
+
+
+def test_from_settings_warms_the_net_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The net answers every message: its caches are filled at start-up, not by the first messages.
+    net, rich = _WarmedStub("fast"), _WarmedStub("embed")
+    monkeypatch.setattr("tactful.signals.selection.load_tiers", lambda names: [net, rich])
+    TierSelector.from_settings(Settings(signal_tiers=("fast", "embed")))
+    assert (net.warmed, rich.warmed) == (1, 0)
+
+
 def test_an_empty_tier_list_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one tier"):
         TierSelector([])

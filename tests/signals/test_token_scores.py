@@ -50,3 +50,28 @@ def test_the_tfidf_scheme_is_refused() -> None:
     vocabulary = Vocabulary.build(_TRAIN)
     with pytest.raises(ValueError, match="additive"):
         TokenScorer(Featurizer(vocabulary), _heads(vocabulary.width))
+
+
+def test_a_tokens_columns_are_its_word_gram_then_its_character_grams() -> None:
+    # The featurizer looks word and character grams up in two tables keyed without the "w "/"c "
+    # prefix; the columns must be those of the prefixed terms, word gram first, repeats kept.
+    vocabulary = Vocabulary.build(_TRAIN * 3)
+    featurizer = Featurizer(vocabulary, "additive")
+    column = {term: i for i, term in enumerate(vocabulary.terms)}
+    for token in ("where", "order", "my", "!!", "?", "can't", "zzzz", "paket", "ärger", "ⓐ", "aaaa"):
+        padded = f" {token} "
+        grams = [f"c {padded[i : i + n]}" for n in range(2, 6) for i in range(len(padded) - n + 1)]
+        expected = [column[g] for g in [f"w {token}", *(grams if token[0].isalnum() else [])] if g in column]
+        assert featurizer.token_columns(token)[0] == expected, token
+    assert any(len(featurizer.token_columns(t)[0]) > 1 for t in ("where", "order"))  # grams were found
+
+
+def test_warmed_rows_are_the_rows_a_first_sight_makes() -> None:
+    vocabulary = Vocabulary.build(_TRAIN * 3)
+    featurizer = Featurizer(vocabulary, "additive")
+    heads = _heads(vocabulary.width)
+    warmed, cold = TokenScorer(featurizer, heads), TokenScorer(featurizer, heads)
+    warmed.warm()
+    assert featurizer.words and all(w in warmed._tokens for w in featurizer.words)
+    for text in _TEXTS:  # one machine, the same code: the same numbers
+        np.testing.assert_array_equal(warmed.scores(text), cold.scores(text))

@@ -4,7 +4,7 @@ sentence-encoder interface the heavy tiers are built on."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,14 @@ class SignalTier(Protocol):
     version: str  # recorded in every decision's model_versions
 
     def extract(self, text: str) -> Signals: ...
+
+
+@runtime_checkable
+class Warms(Protocol):
+    """A tier that can fill its caches ahead of traffic (start-up work instead of a slow first
+    message; ``TierSelector.from_settings`` calls it)."""
+
+    def warm(self) -> None: ...
 
 
 class Encoder(Protocol):

@@ -349,6 +349,11 @@ class Featurizer:
         return self._columns(token), self._bigrams.get(token, _NO_BIGRAMS), _valence(token)
 
     @property
+    def words(self) -> list[str]:
+        """The tokens that have a word gram in the vocabulary (seen in 2+ training texts)."""
+        return list(self._words)
+
+    @property
     def column_idf(self) -> npt.NDArray[np.float64]:
         return self._idf
 

@@ -45,7 +45,7 @@ from typing import Final
 from tactful.breaker import CircuitBreaker
 from tactful.config import Settings
 from tactful.domain import Channel, Signals
-from tactful.signals.base import SignalTier, TierUnavailable
+from tactful.signals.base import SignalTier, TierUnavailable, Warms
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +199,8 @@ class TierSelector:
     def from_settings(cls, settings: Settings) -> TierSelector:
         """The configured tiers that load here, each rich tier warmed up and measured once."""
         tiers = load_tiers(settings.signal_tiers)
+        if isinstance(tiers[0], Warms):  # the net answers every message: fill its caches now
+            tiers[0].warm()
         return cls(
             tiers,
             budgets_ms={Channel(name): ms for name, ms in settings.tier_budgets_ms},

@@ -108,6 +108,7 @@ class ModelTier:
         heads: HeadSet,
         score: Callable[[Sequence[str]], F32],
         score_one: Callable[[str], list[float]] | None = None,
+        warm: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.version = version
@@ -116,10 +117,17 @@ class ModelTier:
         # One message's raw scores as plain floats, when the tier can give them without a batch
         # (the fast tier): ``extract`` then makes no batch array to index.
         self._score_one = score_one
+        self._warm = warm
         self._cues = _LexicalCues()
         self._columns = _Columns(heads)
         self._versions = {signal: head.ref for signal, head in heads.heads.items()}
         self._versions["tier"] = version
+
+    def warm(self) -> None:
+        """Fill the tier's caches ahead of the first messages (the fast tier: every vocabulary
+        word's rows); the service does it at start-up (``TierSelector.from_settings``)."""
+        if self._warm is not None:
+            self._warm()
 
     def extract(self, text: str) -> Signals:
         if self._score_one is not None:
@@ -213,7 +221,9 @@ def fast_tier(directory: Path | None = None) -> ModelTier:
             # float64 rows (HeadSet.outputs computes in float64 anyway): no conversion per message
             return cast(F32, rows[0][None] if len(rows) == 1 else np.vstack(rows))
 
-        return ModelTier("fast", version, heads, summed, lambda text: tokens.scores(text).tolist())
+        return ModelTier(
+            "fast", version, heads, summed, lambda text: tokens.scores(text).tolist(), warm=tokens.warm
+        )
 
     def score(texts: Sequence[str]) -> F32:
         # One gather-and-product over every head's columns per message; a batch stacks the rows
