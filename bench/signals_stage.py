@@ -19,8 +19,8 @@ import argparse
 import json
 import tempfile
 import time
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from run import Clock, demo_message
 from timing import pct
@@ -29,7 +29,6 @@ import tactful.engine as engine_module
 from tactful.config import Settings
 from tactful.demo import load_messages, seed
 from tactful.engine import Engine
-
 
 _STAGES = ("guard", "signals")
 
@@ -55,7 +54,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         engine = Engine.from_settings(
-            Settings(database_url=f"sqlite:///{Path(folder) / 'stage.db'}"), clock=Clock(), background_relay=True
+            Settings(database_url=f"sqlite:///{Path(folder) / 'stage.db'}"),
+            clock=Clock(),
+            background_relay=True,
         )
         try:
             tenant, _ = seed(engine)
@@ -88,7 +89,9 @@ def main() -> None:
                 "rich_share": rich / args.decisions,
                 "cpu_p50_ms": pct(cpu, 0.5),
                 "fast_only_p50": {k: round(pct(v, 0.5), 4) for k, v in fast.items() if k.startswith(_STAGES)},
-                "fast_only_p99": {k: round(pct(v, 0.99), 4) for k, v in fast.items() if k.startswith(_STAGES)},
+                "fast_only_p99": {
+                    k: round(pct(v, 0.99), 4) for k, v in fast.items() if k.startswith(_STAGES)
+                },
             }
         )
     )
