@@ -8,23 +8,38 @@ No model, no randomness: the same request always renders the same text.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 from tactful.channels.base import ChannelAdapter
 from tactful.channels.registry import fitter_for
 from tactful.channels.tokens import PII_TOKEN
 from tactful.domain import TONE_ATTRIBUTES, ActionType, Channel, MeasuredTone, Reply, ToneAttribute
 from tactful.errors import InputRejected
-from tactful.render.compose import Dial, Situation, compose
+from tactful.render.compose import Dial, Situation, compose_scene
 from tactful.render.request import Rendering, RenderRequest
 from tactful.render.situation import dominant_emotion, family_of, situation_of
 from tactful.render.template_loader import builtin_library, load_library
 from tactful.render.templates import Template, TemplateLibrary, TemplateSet
 from tactful.render.tone_estimate import ToneScorer
+from tactful.render.wording import Scene, Wording
 
 #: The largest gap between a target attribute and its measure that still counts as realised.
 TOLERANCE = 0.15
 #: Re-renders tried after a miss (each moves the missed attributes' dial by the size of the miss).
 MAX_RERENDERS = 3
+#: Entries per cache (renderings per scene and wording; results per scene and target tone).
+CACHE_SIZE = 8192
+#: Renderings kept per scene (one per wording; the tone bands give a few dozen in practice).
+WORDINGS_PER_SCENE = 512
+
+# The channels whose fitting reads the target tone besides the text (email: a fallback greeting and
+# sign-off; voice: the pause between sentences). A rendering for the others is shared by every tone.
+_FIT_READS_TONE = frozenset({Channel.EMAIL, Channel.VOICE})
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+#: A finished search: the reply, its measured tone, and the notes on the tone.
+_Result = tuple[Reply, MeasuredTone, tuple[str, ...]]
 
 
 def _gaps(measured: dict[ToneAttribute, float], req: RenderRequest) -> dict[ToneAttribute, float]:
@@ -46,6 +61,11 @@ class TemplateRenderer:
         self.version: str = self._library.version
         self.scorer = scorer or ToneScorer()
         self._families: dict[str, str] = {}
+        # Rendering is a pure function of the request's scene and tone (no model, no randomness),
+        # and most replies repeat a scene: the search's result is kept per (scene, target tone),
+        # and each attempt's rendering per (scene, wording), since many dials share a wording.
+        self._results: dict[tuple[object, ...], _Result] = {}
+        self._attempts: dict[tuple[object, ...], dict[Wording, tuple[Reply, dict[ToneAttribute, float]]]] = {}
 
     @property
     def library(self) -> TemplateLibrary:
@@ -102,14 +122,46 @@ class TemplateRenderer:
             notes.append(f"reply language: no {req.language!r} templates; replied in {ts.language!r}")
         sit = self._situation(ts, req)
         self._fitter(req.channel, req.max_sms_segments)  # refuses a bad segment cap before any work
+        scene = Scene.of(req)
+        # The fitter of an email or a voice reply reads the target tone (a fallback greeting, the
+        # pause between sentences); the others read only the text.
+        fit_tone = req.tone if scene.out in _FIT_READS_TONE else None
+        where = (ts.language, sit.key, sit.emotion, scene, req.max_sms_segments)
+        key = (where, req.tone)
+        found = self._results.get(key)
+        if found is None:
+            found = self._search(ts, sit, scene, req, (*where, fit_tone))
+            _remember(self._results, key, found)
+        final, measured, tone_notes = found
+        return Rendering(reply=final, measured=measured, notes=(*notes, *tone_notes))
+
+    def _search(
+        self, ts: TemplateSet, sit: Situation, scene: Scene, req: RenderRequest, where: tuple[object, ...]
+    ) -> _Result:
+        """The rendering closest to the target: the target's wording first, then the nearest
+        variants after a miss. A wording already rendered (in this search or an earlier request
+        of the same scene) is not composed, fitted or measured again."""
+        th = self._library.thresholds
+        public = scene.public
+        attempts = self._attempts.get(where)
+        if attempts is None:
+            attempts = {}
+            _remember(self._attempts, where, attempts)
 
         def attempt(dial: Dial) -> tuple[Reply, dict[ToneAttribute, float]]:
-            draft = compose(ts, self._library.thresholds, sit, req, dial)
-            # Fitted where it is said (a switch notice goes where the customer is now), then measured
-            # as sent: the scorer reads what the customer will read.
-            fitter = self._fitter(draft.channel, req.max_sms_segments)
-            fitted = fitter.fit(draft.text, subject=draft.subject, tone=req.tone)
-            return fitted, self.scorer.score(fitted.text, ts.language, draft.channel)
+            wording = dial.wording(th, sit, public)
+            found = attempts.get(wording)
+            if found is None:
+                draft = compose_scene(ts, sit, scene, wording)
+                # Fitted where it is said (a switch notice goes where the customer is now), then
+                # measured as sent: the scorer reads what the customer will read.
+                fitter = self._fitter(draft.channel, req.max_sms_segments)
+                fitted = fitter.fit(draft.text, subject=draft.subject, tone=req.tone)
+                found = (fitted, self.scorer.score(fitted.text, ts.language, draft.channel))
+                if len(attempts) >= WORDINGS_PER_SCENE:
+                    attempts.clear()
+                attempts[wording] = found
+            return found
 
         dial = Dial.of(req.tone)
         reply, measured = attempt(dial)
@@ -130,19 +182,22 @@ class TemplateRenderer:
                 best = (cost, reply, measured)
         _, reply, measured = best
         rerendered = measured is not first
-        notes.extend(_tone_notes(first, measured, req, rerendered))
         final = reply.model_copy(
             update={
-                "template_id": f"{action.value}.{sit.key}",
+                "template_id": f"{scene.action.value}.{sit.key}",
                 "template_version": self.version,
                 "language": ts.language,
             }
         )
-        return Rendering(
-            reply=final,
-            measured=MeasuredTone(**measured, scorer=self.scorer.version, rerendered=rerendered),
-            notes=tuple(notes),
-        )
+        tone = MeasuredTone(**measured, scorer=self.scorer.version, rerendered=rerendered)
+        return final, tone, tuple(_tone_notes(first, measured, req, rerendered))
+
+
+def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    """Bounded: arbitrary traffic cannot grow a cache without limit (it starts over when full)."""
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
 
 
 def _nearer(

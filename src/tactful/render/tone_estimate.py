@@ -99,14 +99,26 @@ class ToneScorer:
         # Replies repeat (same templates, same tone bands): scores are memoised, boundedly.
         self._memo: dict[tuple[str, str, Channel | None], dict[ToneAttribute, float]] = {}
         self._cache_size = cache_size
+        # A new reply is mostly sentences of earlier ones (the templates' fixed lines): the marker
+        # counts of a sentence are kept, so a new combination is not tokenised again. Read-only.
+        self._sentences: dict[tuple[int, str], tuple[dict[str, float], int]] = {}
 
     def _counts(self, index: MarkerIndex, text: str) -> tuple[dict[str, float], int]:
-        words = WORD.findall(text)
-        counts = dict.fromkeys(_CATEGORIES, 0.0)
-        index.count(words, counts)
-        for pattern, category, weight in index.patterns:
-            counts[category] += weight * len(pattern.findall(text))
-        return counts, len(words)
+        """(marker weight per category, words) of one sentence or frame part; the dict is shared,
+        never change it."""
+        key = (id(index), text)
+        found = self._sentences.get(key)
+        if found is None:
+            words = WORD.findall(text)
+            counts = dict.fromkeys(_CATEGORIES, 0.0)
+            index.count(words, counts)
+            for pattern, category, weight in index.patterns:
+                counts[category] += weight * len(pattern.findall(text))
+            found = (counts, len(words))
+            if len(self._sentences) >= 8 * self._cache_size:
+                self._sentences.clear()
+            self._sentences[key] = found
+        return found
 
     def score(
         self, text: str, language: str = "en", channel: Channel | None = None
