@@ -9,6 +9,8 @@ Three steps, each a sub-command, so that each tree's renderer runs in its own pr
     PYTHONPATH=<tree>/src python bench/render_ab.py replay --requests /tmp/requests.pkl --out <tree>.jsonl
     # 3. the difference: replies must be equal, measured tone within 1e-9
     python bench/render_ab.py diff base.jsonl ours.jsonl
+    # the render stage inside the engine (stored and delivered reply, leak check), per tree:
+    PYTHONPATH=<tree>/src python bench/render_ab.py decisions --out <tree>-decisions.jsonl
     # or all at once, with interleaved timing of ``renderer.render`` (base, ours, base, ...):
     python bench/render_ab.py ab --base ../rendercpu-base --requests /tmp/requests.pkl --pairs 6
 
@@ -24,6 +26,7 @@ import json
 import os
 import pickle
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+_VAULT_TOKEN = re.compile(r"<([A-Z][A-Z_]*)_\d{6,}>")
 
 
 def collect(out: Path, decisions: int, synthetic: int, data: Path) -> None:
@@ -188,8 +192,19 @@ def replay(requests_path: Path, out: Path | None, repeat: int) -> dict[str, floa
     }
 
 
+def _same(x: object, y: object) -> bool:
+    """Equal, floats within 1e-9."""
+    if isinstance(x, float) and isinstance(y, float):
+        return abs(x - y) <= 1e-9
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(_same(x[k], y[k]) for k in x)
+    if isinstance(x, list) and isinstance(y, list):
+        return len(x) == len(y) and all(_same(a, b) for a, b in zip(x, y, strict=True))
+    return x == y
+
+
 def diff(base: Path, ours: Path) -> int:
-    """Count the requests whose reply or notes differ, or whose measured tone differs by > 1e-9."""
+    """Count the rows (replies, notes, measured tone ...) that differ; floats within 1e-9."""
     a = base.read_text(encoding="utf-8").splitlines()
     b = ours.read_text(encoding="utf-8").splitlines()
     if len(a) != len(b):
@@ -197,25 +212,62 @@ def diff(base: Path, ours: Path) -> int:
         return 1
     bad = 0
     for i, (x, y) in enumerate(zip(a, b, strict=True)):
-        rx, ry = json.loads(x), json.loads(y)
-        same = rx.get("reply") == ry.get("reply") and rx.get("notes") == ry.get("notes")
-        same = same and rx.get("error") == ry.get("error")
-        mx, my = rx.get("measured"), ry.get("measured")
-        if (mx is None) != (my is None):
-            same = False
-        elif mx is not None and my is not None:
-            for key, value in mx.items():
-                other = my.get(key)
-                if isinstance(value, float) and isinstance(other, float):
-                    same = same and abs(value - other) <= 1e-9
-                else:
-                    same = same and value == other
-        if not same:
+        if not _same(json.loads(x), json.loads(y)):
             bad += 1
             if bad <= 5:
-                print(f"request {i} differs:\n  base {x}\n  ours {y}")
+                print(f"row {i} differs:\n  base {x}\n  ours {y}")
     print(json.dumps({"compared": len(a), "different": bad}))
     return 1 if bad else 0
+
+
+def decisions(out: Path, n: int, suite: Path) -> None:
+    """The render stage's output of the engine, decision by decision, on the bench's demo stream
+    and the dev suite: the reply stored and delivered, the measured tone, notes and degradations."""
+    import tactful.engine as engine_module
+    from tactful.config import Settings
+    from tactful.demo import bench_message, load_messages, seed
+    from tactful.engine import Engine
+    from tactful.quality.decisions import evaluate
+    from tactful.quality.suite import load_suite
+    from timing import Clock
+
+    rows: list[str] = []
+    inner = engine_module.render_reply
+
+    def recording(*args: Any) -> Any:
+        degraded: list[str] = args[-1]
+        before = len(degraded)
+        rendering, reply, delivered = inner(*args)
+        measured = None if rendering.measured is None else rendering.measured.model_dump(mode="json")
+        row = {
+            "reply": reply.model_dump(mode="json"),
+            "delivered": delivered.model_dump(mode="json"),
+            "measured": measured,
+            "notes": list(rendering.notes),
+            "degraded": degraded[before:],
+        }
+        # The vault's keyed token names are random per tenant, so per run: compare their kind only.
+        rows.append(_VAULT_TOKEN.sub(r"<\1_*>", json.dumps(row)))
+        return rendering, reply, delivered
+
+    engine_module.render_reply = recording  # type: ignore[assignment]
+    from datetime import timedelta
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = Engine.from_settings(
+            Settings(database_url=f"sqlite:///{Path(folder) / 'ab.db'}"), clock=Clock(step=timedelta(seconds=7))
+        )
+        try:
+            tenant_id, _ = seed(engine)
+            texts = [m.text for m in load_messages(None)[0]]
+            for i in range(n):
+                engine.decide(bench_message(tenant_id, texts, i, engine.clock()))
+        finally:
+            engine.close()
+    data_root = Path(os.environ.get("TACTFUL_DATA_DIR", "/work/shared/data"))
+    evaluate(load_suite(suite, data_root))
+    out.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    print(json.dumps({"decisions": len(rows)}))
 
 
 def ab(base_tree: Path, requests: Path, pairs: int, repeat: int) -> None:
@@ -266,6 +318,10 @@ def main() -> None:
     p.add_argument("--requests", type=Path, required=True)
     p.add_argument("--out", type=Path)
     p.add_argument("--repeat", type=int, default=2)
+    p = sub.add_parser("decisions")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--decisions", type=int, default=3000)
+    p.add_argument("--suite", type=Path, default=HERE / "data/decisions/dev.jsonl")
     p = sub.add_parser("diff")
     p.add_argument("base", type=Path)
     p.add_argument("ours", type=Path)
@@ -279,6 +335,8 @@ def main() -> None:
         collect(args.out, args.decisions, args.random, args.suite)
     elif args.command == "replay":
         print(json.dumps(replay(args.requests, args.out, args.repeat)))
+    elif args.command == "decisions":
+        decisions(args.out, args.decisions, args.suite)
     elif args.command == "diff":
         sys.exit(diff(args.base, args.ours))
     else:

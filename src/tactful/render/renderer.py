@@ -15,7 +15,7 @@ from tactful.channels.registry import fitter_for
 from tactful.channels.tokens import PII_TOKEN
 from tactful.domain import TONE_ATTRIBUTES, ActionType, Channel, MeasuredTone, Reply, ToneAttribute
 from tactful.errors import InputRejected
-from tactful.render.compose import Dial, Situation, compose_scene
+from tactful.render.compose import Dial, Draft, Situation, compose_scene
 from tactful.render.request import Rendering, RenderRequest
 from tactful.render.situation import dominant_emotion, family_of, situation_of
 from tactful.render.template_loader import builtin_library, load_library
@@ -40,6 +40,8 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 #: A finished search: the reply, its measured tone, and the notes on the tone.
 _Result = tuple[Reply, MeasuredTone, tuple[str, ...]]
+#: A rendering fitted to its channel, and its measured tone.
+_Measured = tuple[Reply, dict[ToneAttribute, float]]
 
 
 def _gaps(measured: dict[ToneAttribute, float], req: RenderRequest) -> dict[ToneAttribute, float]:
@@ -65,7 +67,7 @@ class TemplateRenderer:
         # and most replies repeat a scene: the search's result is kept per (scene, target tone),
         # and each attempt's rendering per (scene, wording), since many dials share a wording.
         self._results: dict[tuple[object, ...], _Result] = {}
-        self._attempts: dict[tuple[object, ...], dict[Wording, tuple[Reply, dict[ToneAttribute, float]]]] = {}
+        self._attempts: dict[tuple[object, ...], dict[Wording, Draft | _Measured]] = {}
 
     @property
     def library(self) -> TemplateLibrary:
@@ -123,14 +125,11 @@ class TemplateRenderer:
         sit = self._situation(ts, req)
         self._fitter(req.channel, req.max_sms_segments)  # refuses a bad segment cap before any work
         scene = Scene.of(req)
-        # The fitter of an email or a voice reply reads the target tone (a fallback greeting, the
-        # pause between sentences); the others read only the text.
-        fit_tone = req.tone if scene.out in _FIT_READS_TONE else None
         where = (ts.language, sit.key, sit.emotion, scene, req.max_sms_segments)
         key = (where, req.tone)
         found = self._results.get(key)
         if found is None:
-            found = self._search(ts, sit, scene, req, (*where, fit_tone))
+            found = self._search(ts, sit, scene, req, where)
             _remember(self._results, key, found)
         final, measured, tone_notes = found
         return Rendering(reply=final, measured=measured, notes=(*notes, *tone_notes))
@@ -139,28 +138,41 @@ class TemplateRenderer:
         self, ts: TemplateSet, sit: Situation, scene: Scene, req: RenderRequest, where: tuple[object, ...]
     ) -> _Result:
         """The rendering closest to the target: the target's wording first, then the nearest
-        variants after a miss. A wording already rendered (in this search or an earlier request
-        of the same scene) is not composed, fitted or measured again."""
+        variants after a miss. A wording already composed for this scene is not composed again;
+        one already fitted and measured (in this search, or for a channel whose fitting reads only
+        the text, in an earlier request) is not fitted or measured again."""
         th = self._library.thresholds
         public = scene.public
-        attempts = self._attempts.get(where)
-        if attempts is None:
-            attempts = {}
-            _remember(self._attempts, where, attempts)
+        shared = self._attempts.get(where)
+        if shared is None:
+            shared = {}
+            _remember(self._attempts, where, shared)
+        # The fitter of an email or a voice reply reads the target tone (a fallback greeting, the
+        # pause between sentences): those drafts are fitted again for each request.
+        per_request = scene.out in _FIT_READS_TONE
+        seen: dict[Wording, _Measured] = {}
 
-        def attempt(dial: Dial) -> tuple[Reply, dict[ToneAttribute, float]]:
+        def measure(draft: Draft) -> _Measured:
+            # Fitted where it is said (a switch notice goes where the customer is now), then
+            # measured as sent: the scorer reads what the customer will read.
+            fitter = self._fitter(draft.channel, req.max_sms_segments)
+            fitted = fitter.fit(draft.text, subject=draft.subject, tone=req.tone)
+            return fitted, self.scorer.score(fitted.text, ts.language, draft.channel)
+
+        def attempt(dial: Dial) -> _Measured:
             wording = dial.wording(th, sit, public)
-            found = attempts.get(wording)
-            if found is None:
+            found = seen.get(wording)
+            if found is not None:
+                return found
+            done = shared.get(wording)
+            if done is None:
                 draft = compose_scene(ts, sit, scene, wording)
-                # Fitted where it is said (a switch notice goes where the customer is now), then
-                # measured as sent: the scorer reads what the customer will read.
-                fitter = self._fitter(draft.channel, req.max_sms_segments)
-                fitted = fitter.fit(draft.text, subject=draft.subject, tone=req.tone)
-                found = (fitted, self.scorer.score(fitted.text, ts.language, draft.channel))
-                if len(attempts) >= WORDINGS_PER_SCENE:
-                    attempts.clear()
-                attempts[wording] = found
+                done = draft if per_request else measure(draft)
+                if len(shared) >= WORDINGS_PER_SCENE:
+                    shared.clear()
+                shared[wording] = done
+            found = measure(done) if isinstance(done, Draft) else done
+            seen[wording] = found
             return found
 
         dial = Dial.of(req.tone)

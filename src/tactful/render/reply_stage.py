@@ -8,6 +8,7 @@ makes it fall back to a reply that carries none.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from tactful.context import CustomerContext
 from tactful.domain import PUBLIC_CHANNELS, InboundMessage, PersonalisationIntensity, Reply, Signals
@@ -85,7 +86,11 @@ def render_reply(
     reply, delivered = reveal_for_delivery(
         rendering.reply, own, public=public, max_sms_segments=max_sms_segments
     )
-    leaked = leaked_values(delivered, own, guarded.vault.values())
+    others = tuple(guarded.vault.values())
+    if own or others:
+        leaked = leaked_values(delivered, own, others)
+    else:  # no customer value anywhere near it: the verdict depends on the reply's words only
+        leaked = list(_leaks_in_wording(delivered.text, delivered.subject, delivered.ssml))
     if leaked:
         # Never send personal data the renderer was not meant to use; fall back to a reply
         # that carries none, and say so on the decision.
@@ -100,6 +105,15 @@ def render_reply(
         reply = rendering.reply
         delivered = reveal_reply(reply, {}, public=True)  # removes any token, inserts nothing
     return rendering, reply, delivered
+
+
+@lru_cache(maxsize=4096)
+def _leaks_in_wording(text: str, subject: str | None, ssml: str | None) -> tuple[str, ...]:
+    """What the detectors find in a reply that re-inserts nothing and whose message held no
+    personal data: a pure function of the words, and replies repeat (the renderer's templates),
+    so it is kept. Only value-free texts are kept: no customer's data stays in the cache."""
+    reply = Reply(channel=None, text=text, subject=subject, ssml=ssml)
+    return tuple(leaked_values(reply, {}, ()))
 
 
 def _own_values(
