@@ -22,6 +22,7 @@ call it through that name.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import pickle
@@ -32,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +41,35 @@ HERE = Path(__file__).resolve().parent
 _VAULT_TOKEN = re.compile(r"<([A-Z][A-Z_]*)_\d{6,}>")
 
 
-def collect(out: Path, decisions: int, synthetic: int, data: Path) -> None:
-    """Record every request the engine renders (demo stream and dev suite), then add random ones."""
-    import tactful.engine as engine_module
+def _demo_and_suite(n: int, suite: Path) -> None:
+    """Decide the bench's demo stream (``n`` messages, as ``bench/run.py`` does) and the decision
+    suite, on SQLite in a temporary folder."""
+    from timing import Clock
+
     from tactful.config import Settings
     from tactful.demo import bench_message, load_messages, seed
     from tactful.engine import Engine
     from tactful.quality.decisions import evaluate
     from tactful.quality.suite import load_suite
+
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(database_url=f"sqlite:///{Path(folder) / 'ab.db'}")
+        engine = Engine.from_settings(settings, clock=Clock(step=timedelta(seconds=7)))
+        try:
+            tenant_id, _ = seed(engine)
+            texts = [m.text for m in load_messages(None)[0]]
+            for i in range(n):
+                engine.decide(bench_message(tenant_id, texts, i, engine.clock()))
+        finally:
+            engine.close()
+    data_root = Path(os.environ.get("TACTFUL_DATA_DIR", "/work/shared/data"))
+    evaluate(load_suite(suite, data_root))
+
+
+def collect(out: Path, decisions: int, synthetic: int, suite: Path) -> None:
+    """Record every request the engine renders (demo stream and dev suite), then add random ones."""
+    import tactful.engine as engine_module
     from tactful.render import TemplateRenderer
-    from timing import Clock
 
     requests: list[Any] = []
 
@@ -58,26 +79,10 @@ def collect(out: Path, decisions: int, synthetic: int, data: Path) -> None:
             return super().render(req)
 
     engine_module.TemplateRenderer = Recording  # type: ignore[misc]
-    from datetime import timedelta
-
-    with tempfile.TemporaryDirectory() as folder:
-        engine = Engine.from_settings(
-            Settings(database_url=f"sqlite:///{Path(folder) / 'ab.db'}"), clock=Clock(step=timedelta(seconds=7))
-        )
-        try:
-            tenant_id, _ = seed(engine)
-            texts = [m.text for m in load_messages(None)[0]]
-            for i in range(decisions):
-                engine.decide(bench_message(tenant_id, texts, i, engine.clock()))
-        finally:
-            engine.close()
-    demo = len(requests)
-    data_root = Path(os.environ.get("TACTFUL_DATA_DIR", "/work/shared/data"))
-    evaluate(load_suite(data, data_root))
-    suite = len(requests) - demo
+    _demo_and_suite(decisions, suite)
     requests.extend(random_requests(synthetic, seed=12))
     out.write_bytes(pickle.dumps(requests))
-    print(json.dumps({"demo": demo, "suite": suite, "random": synthetic, "total": len(requests)}))
+    print(json.dumps({"engine": len(requests) - synthetic, "random": synthetic, "total": len(requests)}))
 
 
 def random_requests(n: int, seed: int) -> list[Any]:
@@ -149,7 +154,7 @@ def replay(requests_path: Path, out: Path | None, repeat: int) -> dict[str, floa
         before = calls[0]
         try:
             rendering = renderer.render(req)
-        except Exception as exc:  # noqa: BLE001 - a refusal is a result to compare too
+        except Exception as exc:  # a refusal is a result to compare too
             rows.append(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
             continue
         if rendering.measured is not None:  # a no_contact says nothing: no rendering to count
@@ -174,10 +179,8 @@ def replay(requests_path: Path, out: Path | None, repeat: int) -> dict[str, floa
         samples = []
         for req in requests:
             t0 = time.perf_counter()
-            try:
+            with contextlib.suppress(Exception):  # refusals are compared above
                 renderer.render(req)
-            except Exception:  # noqa: BLE001, S110 - compared above
-                pass
             samples.append((time.perf_counter() - t0) * 1000)
     ordered = sorted(samples)
     replied = per_reply
@@ -224,12 +227,6 @@ def decisions(out: Path, n: int, suite: Path) -> None:
     """The render stage's output of the engine, decision by decision, on the bench's demo stream
     and the dev suite: the reply stored and delivered, the measured tone, notes and degradations."""
     import tactful.engine as engine_module
-    from tactful.config import Settings
-    from tactful.demo import bench_message, load_messages, seed
-    from tactful.engine import Engine
-    from tactful.quality.decisions import evaluate
-    from tactful.quality.suite import load_suite
-    from timing import Clock
 
     rows: list[str] = []
     inner = engine_module.render_reply
@@ -251,21 +248,7 @@ def decisions(out: Path, n: int, suite: Path) -> None:
         return rendering, reply, delivered
 
     engine_module.render_reply = recording  # type: ignore[assignment]
-    from datetime import timedelta
-
-    with tempfile.TemporaryDirectory() as folder:
-        engine = Engine.from_settings(
-            Settings(database_url=f"sqlite:///{Path(folder) / 'ab.db'}"), clock=Clock(step=timedelta(seconds=7))
-        )
-        try:
-            tenant_id, _ = seed(engine)
-            texts = [m.text for m in load_messages(None)[0]]
-            for i in range(n):
-                engine.decide(bench_message(tenant_id, texts, i, engine.clock()))
-        finally:
-            engine.close()
-    data_root = Path(os.environ.get("TACTFUL_DATA_DIR", "/work/shared/data"))
-    evaluate(load_suite(suite, data_root))
+    _demo_and_suite(n, suite)
     out.write_text("\n".join(rows) + "\n", encoding="utf-8")
     print(json.dumps({"decisions": len(rows)}))
 

@@ -8,7 +8,6 @@ makes it fall back to a reply that carries none.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from functools import lru_cache
 
 from tactful.context import CustomerContext
 from tactful.domain import PUBLIC_CHANNELS, InboundMessage, PersonalisationIntensity, Reply, Signals
@@ -86,11 +85,7 @@ def render_reply(
     reply, delivered = reveal_for_delivery(
         rendering.reply, own, public=public, max_sms_segments=max_sms_segments
     )
-    others = tuple(guarded.vault.values())
-    if own or others:
-        leaked = leaked_values(delivered, own, others)
-    else:  # no customer value anywhere near it: the verdict depends on the reply's words only
-        leaked = list(_leaks_in_wording(delivered.text, delivered.subject, delivered.ssml))
+    leaked = _leaked(delivered, own, tuple(guarded.vault.values()))
     if leaked:
         # Never send personal data the renderer was not meant to use; fall back to a reply
         # that carries none, and say so on the decision.
@@ -107,13 +102,27 @@ def render_reply(
     return rendering, reply, delivered
 
 
-@lru_cache(maxsize=4096)
-def _leaks_in_wording(text: str, subject: str | None, ssml: str | None) -> tuple[str, ...]:
-    """What the detectors find in a reply that re-inserts nothing and whose message held no
-    personal data: a pure function of the words, and replies repeat (the renderer's templates),
-    so it is kept. Only value-free texts are kept: no customer's data stays in the cache."""
-    reply = Reply(channel=None, text=text, subject=subject, ssml=ssml)
-    return tuple(leaked_values(reply, {}, ()))
+#: Replies known to be free of personal data (text, subject, SSML): replies repeat (the same
+#: templates), and the detectors cost more than the rest of the stage. Only clean texts of replies
+#: that re-insert nothing, for a message where no personal data was found, are kept: the set holds
+#: no value the guard or the detectors know as personal. Bounded (it starts over when full).
+_CLEAN: set[tuple[str, str | None, str | None]] = set()
+_CLEAN_MAX = 8192
+
+
+def _leaked(delivered: Reply, own: dict[str, str], others: tuple[str, ...]) -> list[str]:
+    """``leaked_values``, skipped for a value-free reply already found clean."""
+    if own or others:
+        return leaked_values(delivered, own, others)
+    key = (delivered.text, delivered.subject, delivered.ssml)
+    if key in _CLEAN:
+        return []
+    leaked = leaked_values(delivered, own, others)
+    if not leaked:
+        if len(_CLEAN) >= _CLEAN_MAX:
+            _CLEAN.clear()
+        _CLEAN.add(key)
+    return leaked
 
 
 def _own_values(
