@@ -137,28 +137,35 @@ def replay(requests_path: Path, out: Path | None, repeat: int) -> dict[str, floa
     from tactful.render import TemplateRenderer
 
     requests = pickle.loads(requests_path.read_bytes())
-    calls = [0]
-    # The base tree composes through ``compose``, this one through ``compose_scene``.
+    calls = {"compose": 0, "fit": 0}
+    # The base tree composes through ``compose``, this one through ``compose_scene``; both get
+    # their fitter through ``fitter_for`` (once per request to check the segment cap, then once
+    # per fitting).
     name = "compose_scene" if hasattr(renderer_module, "compose_scene") else "compose"
-    inner = getattr(renderer_module, name)
+    inner = {name: getattr(renderer_module, name), "fitter_for": renderer_module.fitter_for}
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls[0] += 1
-        return inner(*args, **kwargs)
+    def counting(what: str, function: Any) -> Any:
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            calls[what] += 1
+            return function(*args, **kwargs)
 
-    setattr(renderer_module, name, counting)
+        return counted
+
+    setattr(renderer_module, name, counting("compose", inner[name]))
+    renderer_module.fitter_for = counting("fit", inner["fitter_for"])
+
     renderer = TemplateRenderer()
     rows: list[str] = []
-    per_reply: list[int] = []
+    per_reply: list[tuple[int, int]] = []
     for req in requests:
-        before = calls[0]
+        before = dict(calls)
         try:
             rendering = renderer.render(req)
         except Exception as exc:  # a refusal is a result to compare too
             rows.append(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
             continue
         if rendering.measured is not None:  # a no_contact says nothing: no rendering to count
-            per_reply.append(calls[0] - before)
+            per_reply.append((calls["compose"] - before["compose"], calls["fit"] - before["fit"] - 1))
         measured = None if rendering.measured is None else rendering.measured.model_dump(mode="json")
         rows.append(
             json.dumps(
@@ -171,7 +178,8 @@ def replay(requests_path: Path, out: Path | None, repeat: int) -> dict[str, floa
         )
     if out is not None:
         out.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    setattr(renderer_module, name, inner)
+    for function_name, function in inner.items():
+        setattr(renderer_module, function_name, function)
     # Timing: fresh renderers (cold caches included in the first pass), the last pass timed per call.
     samples: list[float] = []
     for _ in range(repeat):
@@ -183,12 +191,14 @@ def replay(requests_path: Path, out: Path | None, repeat: int) -> dict[str, floa
                 renderer.render(req)
             samples.append((time.perf_counter() - t0) * 1000)
     ordered = sorted(samples)
-    replied = per_reply
+    composed = [c for c, _ in per_reply]
+    fitted = [f for _, f in per_reply]
     return {
         "requests": len(requests),
-        "renderings_per_reply": statistics.fmean(replied) if replied else 0.0,
+        "renderings_per_reply": statistics.fmean(composed) if composed else 0.0,
+        "fittings_per_reply": statistics.fmean(fitted) if fitted else 0.0,
         # one rendering or none (the whole search found in the cache)
-        "at_most_one_share": sum(n <= 1 for n in replied) / max(1, len(replied)),
+        "at_most_one_share": sum(n <= 1 for n in composed) / max(1, len(composed)),
         "p50_ms": ordered[len(ordered) // 2],
         "p99_ms": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
         "mean_ms": statistics.fmean(samples),
@@ -285,7 +295,16 @@ def ab(base_tree: Path, requests: Path, pairs: int, repeat: int) -> None:
         )
     for name in results:
         first = results[name][0]
-        print(json.dumps({name: {k: first[k] for k in ("renderings_per_reply", "at_most_one_share")}}))
+        print(
+            json.dumps(
+                {
+                    name: {
+                        k: first[k]
+                        for k in ("renderings_per_reply", "fittings_per_reply", "at_most_one_share")
+                    }
+                }
+            )
+        )
     sys.exit(status)
 
 

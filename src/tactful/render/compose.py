@@ -111,8 +111,8 @@ def compose_scene(ts: TemplateSet, sit: Situation, scene: Scene, w: Wording) -> 
     """The reply for ``scene`` in wording ``w``: the tone is read only through ``w``."""
     action, target, out = scene.action, scene.target, scene.out
     public = scene.public
-    body = w.body
-    frame = w.frame
+    body = Register(w.body)
+    frame = Register(w.frame)
     if ts.formal_address and (body is Register.CASUAL) != (frame is Register.CASUAL):
         # "tú" in the body and "usted" in the closing line would be a mistake, not a nuance.
         frame = Register.CASUAL if body is Register.CASUAL else Register.NEUTRAL

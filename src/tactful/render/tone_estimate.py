@@ -100,12 +100,12 @@ class ToneScorer:
         self._memo: dict[tuple[str, str, Channel | None], dict[ToneAttribute, float]] = {}
         self._cache_size = cache_size
         # A new reply is mostly sentences of earlier ones (the templates' fixed lines): the marker
-        # counts of a sentence are kept, so a new combination is not tokenised again. Read-only.
-        self._sentences: dict[tuple[int, str], tuple[dict[str, float], int]] = {}
+        # counts of a sentence are kept (in ``_CATEGORIES`` order: a tuple of numbers, which the
+        # garbage collector stops walking), so a new combination is not tokenised again.
+        self._sentences: dict[tuple[int, str], tuple[tuple[float, ...], int]] = {}
 
     def _counts(self, index: MarkerIndex, text: str) -> tuple[dict[str, float], int]:
-        """(marker weight per category, words) of one sentence or frame part; the dict is shared,
-        never change it."""
+        """(marker weight per category, words) of one sentence or frame part."""
         key = (id(index), text)
         found = self._sentences.get(key)
         if found is None:
@@ -114,11 +114,11 @@ class ToneScorer:
             index.count(words, counts)
             for pattern, category, weight in index.patterns:
                 counts[category] += weight * len(pattern.findall(text))
-            found = (counts, len(words))
+            found = (tuple(counts.values()), len(words))
             if len(self._sentences) >= 8 * self._cache_size:
                 self._sentences.clear()
             self._sentences[key] = found
-        return found
+        return dict(zip(_CATEGORIES, found[0], strict=True)), found[1]
 
     def score(
         self, text: str, language: str = "en", channel: Channel | None = None

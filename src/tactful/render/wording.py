@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from tactful.domain import PUBLIC_CHANNELS, ActionType, Channel, SentimentLabel
-from tactful.render.register import Register
 from tactful.render.request import RenderRequest
 from tactful.render.templates import Template, Thresholds
 
@@ -54,12 +53,25 @@ class Scene(NamedTuple):
     def public(self) -> bool:
         return self.out in PUBLIC_CHANNELS
 
+    def plain(self) -> tuple[object, ...]:
+        """The same fields, channels and action by name: a key the garbage collector need not walk."""
+        return (
+            self.action.value,
+            self.target.value,
+            self.out.value,
+            self.inbound.value,
+            self.negative,
+            self.has_pii,
+            self.intent,
+            self.name,
+        )
+
 
 class Wording(NamedTuple):
     """The side of each cut-off (``templates/common.yaml``) the dial falls on, for one template."""
 
-    body: Register  # the body's register
-    frame: Register  # greeting, opener, closer, sign-off
+    body: int  # the body's register (a ``Register`` as a number: the GC need not walk numbers)
+    frame: int  # greeting, opener, closer, sign-off
     expand: bool  # English contractions expanded
     kept: tuple[bool, ...]  # per template line: brevity leaves it in (its drop_at)
     short: bool  # the short wording and the shortest acknowledgement
@@ -99,8 +111,8 @@ def wording_of(
     # to a merely unhappy customer reads stronger than the tone asks for.
     acknowledge = th.acknowledge_from if emotion != "negative" else th.acknowledge_from + 0.1
     return Wording(
-        th.body_register(formality),
-        th.frame_register(formality),
+        int(th.body_register(formality)),
+        int(th.frame_register(formality)),
         formality >= th.expand_from,
         tuple(line.drop_at is None or brevity < line.drop_at for line in template.lines),
         brevity >= th.short_from,
