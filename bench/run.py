@@ -31,7 +31,7 @@ from cel_libraries import compare as compare_cel_libraries
 from doc_parts import with_hand_written_part
 from http_load import bench_http, bench_postgres_processes, http_section, scale_section, wrk_missing
 from regressions import compare, ratios
-from timing import pct
+from timing import cpu_unit_ms, pct
 
 from tactful.config import Settings
 from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
@@ -128,6 +128,7 @@ def bench_decide(n: int, tmp: Path) -> dict[str, object]:
 
     result["baseline_p50_ms"], result["baseline_p99_ms"] = timed(n, commit)
     con.close()
+    result["cpu_unit_ms"] = cpu_unit_ms()
     return result
 
 
@@ -238,6 +239,8 @@ def render(
         f"| decisions/s (one thread) | {decide['per_s']:.0f} | |",
         f"| baseline: bare durable SQLite commit of a 3 KB row, p50 / p99 | "
         f"{decide['baseline_p50_ms']:.3f} / {decide['baseline_p99_ms']:.3f} ms | |",
+        f"| baseline for CPU figures: a fixed pure-Python task (`timing.cpu_unit_ms`), thread CPU | "
+        f"{decide.get('cpu_unit_ms', 0.0):.3f} ms | |",
         "",
         "Per stage (ms):",
         "",
