@@ -194,3 +194,14 @@ def test_only_clean_value_free_replies_skip_the_leak_check() -> None:
     assert all(leaking.text not in key for key in reply_stage._CLEAN)  # nobody's data is kept
     # With a value of the message in play, the check always runs in full.
     assert reply_stage._leaked(clean, {}, ("We'll",)) == ["We'll"]
+
+
+def test_the_caches_stay_bounded_and_still_right(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(renderer_module, "RENDERINGS_KEPT", 7)
+    monkeypatch.setattr(renderer_module, "CACHE_SIZE", 5)
+    warm = TemplateRenderer()
+    requests = _requests(150, seed=9, languages=warm.languages)
+    for req in [*requests, *requests]:
+        _same(warm.render(req), TemplateRenderer().render(req))
+        assert sum(len(shared) for _, shared in warm._scenes.values()) <= 7
+        assert len(warm._results) <= 5 and len(warm._scenes) <= 5

@@ -26,10 +26,11 @@ from tactful.render.templates import Template, TemplateLibrary, TemplateSet
 from tactful.render.tone_estimate import ToneScorer
 from tactful.render.wording import Scene
 
-#: Entries per cache (scenes; results per scene and target tone), each starting over when full.
+#: Entries per cache (results per scene and target tone), starting over when full.
 CACHE_SIZE = 8192
-#: Renderings kept per scene (one per wording; the tone bands give a few dozen in practice).
-WORDINGS_PER_SCENE = 512
+#: Renderings kept in all scenes (one per scene and wording; the tone bands give a few dozen
+#: wordings per scene in practice). All scenes start over when it is reached.
+RENDERINGS_KEPT = 32768
 
 # The channels whose fitting reads the target tone besides the text (email: a fallback greeting and
 # sign-off; voice: the pause between sentences). A rendering for the others is shared by every tone.
@@ -64,6 +65,7 @@ class TemplateRenderer:
         # to walk (the scene key is kept once, the tone key is a tuple of numbers).
         self._scenes: dict[_Where, tuple[_Where, _Shared]] = {}
         self._results: dict[tuple[_Where, tuple[object, ...]], _Result] = {}
+        self._kept = 0  # renderings in ``_scenes``
 
     @property
     def library(self) -> TemplateLibrary:
@@ -173,8 +175,10 @@ class TemplateRenderer:
             if done is None:
                 draft = compose_scene(ts, sit, scene, wording)
                 done = (draft.text, draft.subject) if per_request else measure(draft.text, draft.subject)
-                if len(shared) >= WORDINGS_PER_SCENE:
-                    shared.clear()
+                self._kept += 1
+                if self._kept > RENDERINGS_KEPT:
+                    self._kept = 1
+                    self._scenes.clear()  # this search goes on with its scene's renderings
                 shared[key] = done
             found = measure(*done) if isinstance(done[0], str) else done  # a draft: (text, subject)
             seen[key] = found
