@@ -33,11 +33,18 @@ def ratios(
             decide["net_p99_ms"] / decide["baseline_p99_ms"],
             "lower",
         ),
-        "sqlite decide CPU p50 / bare durable commit p50": (
-            decide["cpu_p50_ms"] / decide["baseline_p50_ms"],
-            "lower",
-        ),
     }
+    if decide.get("cpu_unit_ms"):
+        # CPU against CPU: the bare commit is fsync-bound and moves with the disk, not the code.
+        found["sqlite decide CPU p50 / CPU unit (timing.cpu_unit_ms)"] = (
+            decide["cpu_p50_ms"] / decide["cpu_unit_ms"],
+            "lower",
+        )
+        if postgres:
+            found["postgres decide CPU p50 / CPU unit (timing.cpu_unit_ms)"] = (
+                postgres["cpu_p50_ms"] / decide["cpu_unit_ms"],
+                "lower",
+            )
     if postgres:
         found["postgres decide p99 / insert+commit p99"] = (
             postgres["p99_ms"] / postgres["baseline_p99_ms"],

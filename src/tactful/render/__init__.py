@@ -3,8 +3,9 @@ conditioned on the tone and measured against it."""
 
 from tactful.render.errors import TemplateError
 from tactful.render.leak import check_pii_leak
-from tactful.render.renderer import TOLERANCE, TemplateRenderer
+from tactful.render.renderer import TemplateRenderer
 from tactful.render.request import Renderer, Rendering, RenderRequest
+from tactful.render.search import TOLERANCE
 from tactful.render.tone_estimate import ToneScorer, tone_of_text
 
 __all__ = [

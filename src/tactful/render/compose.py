@@ -18,10 +18,11 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tactful.domain import PUBLIC_CHANNELS, ActionType, Channel, SentimentLabel, ToneProfile
+from tactful.domain import ActionType, Channel, ToneProfile
 from tactful.render.register import Register
 from tactful.render.request import RenderRequest
 from tactful.render.templates import Line, Role, Template, TemplateSet, Thresholds, Variant
+from tactful.render.wording import Scene, Wording, wording_of
 
 _MESSAGE_GREETING_CHANNELS = frozenset({Channel.CHAT, Channel.SMS, Channel.SOCIAL, Channel.SOCIAL_DM})
 _UPSET = frozenset({"frustration", "anger", "disappointment", "negative"})
@@ -42,6 +43,20 @@ class Dial:
     @classmethod
     def of(cls, tone: ToneProfile) -> Dial:
         return cls(tone.formality, tone.warmth, tone.empathy, tone.brevity, tone.directness)
+
+    def wording(self, th: Thresholds, sit: Situation, public: bool) -> Wording:
+        """The wording this dial selects for ``sit`` (the side of every cut-off it falls on)."""
+        return wording_of(
+            self.formality,
+            self.warmth,
+            self.empathy,
+            self.brevity,
+            self.directness,
+            th,
+            sit.template,
+            sit.emotion,
+            public,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,26 +100,26 @@ def opener_kind(inbound: Channel, out: Channel) -> str:
 
 
 def compose(ts: TemplateSet, th: Thresholds, sit: Situation, req: RenderRequest, dial: Dial) -> Draft:
-    action = req.action.type
-    target = req.channel or req.inbound_channel
-    # A switch notice is said where the customer is now; it names the channel we move to.
-    out = req.inbound_channel if action is ActionType.SWITCH_CHANNEL else target
-    public = out in PUBLIC_CHANNELS
-    signals = req.signals
-    negative = signals.sentiment is SentimentLabel.NEGATIVE
-    body = th.body_register(dial.formality)
-    frame = th.frame_register(dial.formality)
+    """The reply for ``req`` at ``dial`` (``compose_scene`` with the request's scene and the
+    dial's wording)."""
+    scene = Scene.of(req)
+    wording = dial.wording(th, sit, scene.public)
+    return compose_scene(ts, sit, scene, wording)
+
+
+def compose_scene(ts: TemplateSet, sit: Situation, scene: Scene, w: Wording) -> Draft:
+    """The reply for ``scene`` in wording ``w``: the tone is read only through ``w``."""
+    action, target, out = scene.action, scene.target, scene.out
+    public = scene.public
+    body = Register(w.body)
+    frame = Register(w.frame)
     if ts.formal_address and (body is Register.CASUAL) != (frame is Register.CASUAL):
         # "tú" in the body and "usted" in the closing line would be a mistake, not a nuance.
         frame = Register.CASUAL if body is Register.CASUAL else Register.NEUTRAL
-    expand = dial.formality >= th.expand_from
-    # Public posts are kept brief: long public threads invite detail that belongs in private.
-    brevity = max(dial.brevity, th.public_min_brevity) if public else dial.brevity
-    direct = dial.directness >= th.direct_first
-    early = dial.directness >= th.direct_early
-    soften = dial.directness < th.soft_below
+    expand = w.expand
+    direct = w.direct
     voice = out is Channel.VOICE
-    seed = zlib.crc32(f"{action.value}|{sit.key}|{out.value}|{sit.emotion}|{signals.intent}".encode())
+    seed = zlib.crc32(f"{action.value}|{sit.key}|{out.value}|{sit.emotion}|{scene.intent}".encode())
     template = sit.template
 
     def say(variant: Variant, register: Register = body) -> str:
@@ -121,19 +136,19 @@ def compose(ts: TemplateSet, th: Thresholds, sit: Situation, req: RenderRequest,
     steps: list[str] = []
     extras: list[str] = []  # details then closes, in template order
     asked_privately = False
-    for line in template.lines:
-        if not line.applies(out, negative, brevity):
+    for line, kept in zip(template.lines, w.kept, strict=True):
+        if not kept or not line.applies(out, scene.negative):
             continue
         if public and line.private:
             if not asked_privately:
                 steps.append(say(ts.public_details_request))
                 asked_privately = True
             continue
-        text = say(_wording(line, soften, voice, brevity >= th.short_from))
+        text = say(_wording(line, w.soften, voice, w.short))
         if line.role is Role.LEAD:
             leads.append(text)
         elif line.role is Role.PREFACE:
-            if not direct or dial.directness < 0.85:  # the most direct replies skip the framing
+            if w.framed:  # the most direct replies skip the framing
                 prefaces.append(text)
         elif line.role is Role.STEP:
             steps.append(text)
@@ -142,31 +157,31 @@ def compose(ts: TemplateSet, th: Thresholds, sit: Situation, req: RenderRequest,
 
     def pick_ack(options: Sequence[Variant]) -> str:
         # A brief reply takes the shortest way of saying it; otherwise the variants take turns.
-        if brevity >= th.short_from:
+        if w.short:
             return min((say(v) for v in options), key=len)
         return pick(options)
 
-    acks = _acknowledgements(ts, th, template, sit.emotion, dial.empathy, say, pick_ack)
+    acks = _acknowledgements(ts, template, sit.emotion, w, say, pick_ack)
     warm: list[str] = []
-    if template.opener and dial.warmth >= th.warm_mild and brevity < th.opener_drop:
-        strength = "strong" if dial.warmth >= th.warm_strong else "mild"
-        warm.append(say(ts.openers[strength][opener_kind(req.inbound_channel, out)], frame))
+    if template.opener and w.warm_mild and w.opener_room:
+        strength = "strong" if w.warm_strong else "mild"
+        warm.append(say(ts.openers[strength][opener_kind(scene.inbound, out)], frame))
     tail: list[str] = []
-    if sit.emotion in _UPSET and dial.empathy >= th.patience_from and brevity < th.patience_max:
+    if sit.emotion in _UPSET and w.patience and w.patience_room:
         tail.append(say(ts.patience))
     asks = template.ends_on_question or action in (ActionType.CLARIFY, ActionType.OFFER_CALLBACK)
-    if template.closer and not asks and brevity < th.further_help_below:
+    if template.closer and not asks and w.further_help:
         extras.append(say(ts.further_help))  # a long reply leaves the door open
-    if template.closer and dial.warmth >= th.warm_closer and brevity < th.closer_max:
+    if template.closer and w.warm_closer and w.closer_room:
         if asks:
             # A closing line after a question reads as if no answer were expected.
             warm.append(say(ts.warm_line, frame))
         else:
-            if dial.warmth >= th.warm_strong:
+            if w.warm_strong:
                 warm.append(say(ts.warm_line, frame))
-            tail.append(pick(ts.closers[opener_kind(req.inbound_channel, out)], frame))
+            tail.append(pick(ts.closers[opener_kind(scene.inbound, out)], frame))
 
-    if public and signals.has_pii:
+    if public and scene.has_pii:
         # The privacy notice must survive the public length cut, so it follows the core at once
         # (unless we already asked for the details by DM, which says the same thing).
         notice = [] if asked_privately else [say(ts.privacy_notice)]
@@ -176,23 +191,23 @@ def compose(ts: TemplateSet, th: Thresholds, sit: Situation, req: RenderRequest,
         # The next step first; pleasantries and framing follow it rather than delay it.
         core = [*steps, *leads]
         parts = [*core[:1], *acks, *core[1:], *warm, *prefaces, *extras, *tail]
-    elif early:
+    elif w.early:
         # Straight to the point after acknowledging the customer; the framing follows.
         parts = [*acks, *steps[:1], *warm, *prefaces, *leads, *steps[1:], *extras, *tail]
-    elif soften:
+    elif w.soften:
         # An indirect reply gives the background first and comes to the request last.
         parts = [*warm, *acks, *prefaces, *leads, *extras, *steps, *tail]
     else:
         parts = [*warm, *acks, *prefaces, *leads, *steps, *extras, *tail]
 
     subject: str | None = None
-    name = req.customer_name_token
+    name = scene.name
     if out is Channel.EMAIL:
         greeting = _greeting(ts, "letter", frame, name)
-        signoff = say(ts.email_signoffs[1] if dial.warmth >= th.warm_strong else ts.email_signoffs[0], frame)
+        signoff = say(ts.email_signoffs[1] if w.warm_strong else ts.email_signoffs[0], frame)
         subject = say(template.subject or ts.email_default_subject)
         text = f"{greeting}\n\n{' '.join(parts)}\n\n{signoff}\n{ts.email_signature}"
-    elif out in _MESSAGE_GREETING_CHANNELS and brevity < th.greeting_drop:
+    elif out in _MESSAGE_GREETING_CHANNELS and w.greeting_room:
         greeting = _greeting(ts, "message", frame, None if public else name)
         text = " ".join([join_after_greeting(greeting, parts[0], ts.keep_capital), *parts[1:]])
     else:
@@ -212,21 +227,17 @@ def _wording(line: Line, soften: bool, voice: bool, short: bool) -> Variant:
 
 def _acknowledgements(
     ts: TemplateSet,
-    th: Thresholds,
     template: Template,
     emotion: str | None,
-    empathy: float,
+    w: Wording,
     say: Callable[[Variant], str],
     pick: Callable[[Sequence[Variant]], str],
 ) -> list[str]:
     """An acknowledgement of the customer's emotion replaces the plainer one of their need: two
     "I understand ..." in a row read as a script."""
-    # Plain negative sentiment is acknowledged a little later than a named emotion: "sorry to hear"
-    # to a merely unhappy customer reads stronger than the tone asks for.
-    threshold = th.acknowledge_from if emotion != "negative" else th.acknowledge_from + 0.1
-    if emotion is not None and empathy >= threshold:
+    if emotion is not None and w.ack_emotion:
         return [pick(ts.acknowledgements[emotion])]
-    if template.ack is not None and empathy >= th.need_ack_from:
+    if template.ack is not None and w.ack_need:
         return [say(template.ack)]
     return []
 

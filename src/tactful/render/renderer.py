@@ -1,39 +1,51 @@
 """The built-in renderer: picks the template for the language, action and situation, composes it to
 the tone, fits it to the channel, and measures the result. When the measured tone misses the
 target by more than ``TOLERANCE`` on some attribute, it re-renders with the nearest variant (the
-wording chosen for a tone moved against the miss) and keeps whichever rendering is closer.
-No model, no randomness: the same request always renders the same text.
+wording chosen for a tone moved against the miss) and keeps whichever rendering is closer
+(``search.py``). No model, no randomness: the same request always renders the same text, so
+renderings are kept and found again (per scene and wording, and per scene and target tone).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from tactful.channels.base import ChannelAdapter
 from tactful.channels.registry import fitter_for
 from tactful.channels.tokens import PII_TOKEN
-from tactful.domain import TONE_ATTRIBUTES, ActionType, Channel, MeasuredTone, Reply, ToneAttribute
+from tactful.domain import ActionType, Channel, Reply
 from tactful.errors import InputRejected
-from tactful.render.compose import Dial, Situation, compose
+from tactful.render.compose import Dial, Situation, compose_scene
 from tactful.render.request import Rendering, RenderRequest
+from tactful.render.search import Attempt, attempt_of, measured_tone, search, sent
 from tactful.render.situation import dominant_emotion, family_of, situation_of
 from tactful.render.template_loader import builtin_library, load_library
 from tactful.render.templates import Template, TemplateLibrary, TemplateSet
 from tactful.render.tone_estimate import ToneScorer
+from tactful.render.wording import Scene
 
-#: The largest gap between a target attribute and its measure that still counts as realised.
-TOLERANCE = 0.15
-#: Re-renders tried after a miss (each moves the missed attributes' dial by the size of the miss).
-MAX_RERENDERS = 3
+#: Entries per cache (results per scene and target tone), starting over when full.
+CACHE_SIZE = 8192
+#: Renderings kept in all scenes (one per scene and wording; the tone bands give a few dozen
+#: wordings per scene in practice). All scenes start over when it is reached.
+RENDERINGS_KEPT = 32768
 
+# The channels whose fitting reads the target tone besides the text (email: a fallback greeting and
+# sign-off; voice: the pause between sentences). A rendering for the others is shared by every tone.
+_FIT_READS_TONE = frozenset({Channel.EMAIL, Channel.VOICE})
 
-def _gaps(measured: dict[ToneAttribute, float], req: RenderRequest) -> dict[ToneAttribute, float]:
-    return {a: getattr(req.tone, a) - measured[a] for a in TONE_ATTRIBUTES}
-
-
-def _cost(gaps: dict[ToneAttribute, float]) -> tuple[int, float]:
-    """Attributes out of tolerance first, then the total distance: fewer misses always wins."""
-    return sum(abs(g) > TOLERANCE for g in gaps.values()), round(sum(abs(g) for g in gaps.values()), 6)
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+#: What the reply depends on besides the tone, as plain values (language, situation, emotion, the
+#: scene's fields with channels by name, SMS segments).
+_Where = tuple[object, ...]
+#: A scene's renderings: wording → composed draft (text, subject; fitted per request) or fitted
+#: and measured.
+_Shared = dict[tuple[object, ...], tuple[str, str | None] | Attempt]
+#: A finished search: the attempt chosen, whether it is a re-render, the notes on the tone.
+_Result = tuple[Attempt, bool, tuple[str, ...]]
 
 
 class TemplateRenderer:
@@ -46,6 +58,14 @@ class TemplateRenderer:
         self.version: str = self._library.version
         self.scorer = scorer or ToneScorer()
         self._families: dict[str, str] = {}
+        # Rendering is a pure function of the request's scene and tone (no model, no randomness),
+        # and most replies repeat a scene: the search's result is kept per (scene, target tone),
+        # and each attempt's rendering per (scene, wording), since many dials share a wording.
+        # Few objects per entry: every object a cache keeps is one more for the garbage collector
+        # to walk (the scene key is kept once, the tone key is a tuple of numbers).
+        self._scenes: dict[_Where, tuple[_Where, _Shared]] = {}
+        self._results: dict[tuple[_Where, tuple[object, ...]], _Result] = {}
+        self._kept = 0  # renderings in ``_scenes``
 
     @property
     def library(self) -> TemplateLibrary:
@@ -102,88 +122,73 @@ class TemplateRenderer:
             notes.append(f"reply language: no {req.language!r} templates; replied in {ts.language!r}")
         sit = self._situation(ts, req)
         self._fitter(req.channel, req.max_sms_segments)  # refuses a bad segment cap before any work
+        scene = Scene.of(req)
+        where, shared = self._scene((ts.language, sit.key, sit.emotion, *scene.plain(), req.max_sms_segments))
+        # The target's fields (a target carries no measure): numbers and a name, nothing to walk.
+        key = (where, tuple(vars(req.tone).values()))
+        found = self._results.get(key)
+        if found is None:
+            found = search(req.tone, self._attempts(ts, sit, scene, req, shared))
+            _remember(self._results, key, found)
+        chosen, rerendered, tone_notes = found
+        measured = measured_tone(chosen, self.scorer.version, rerendered)
+        return Rendering(reply=sent(chosen), measured=measured, notes=(*notes, *tone_notes))
 
-        def attempt(dial: Dial) -> tuple[Reply, dict[ToneAttribute, float]]:
-            draft = compose(ts, self._library.thresholds, sit, req, dial)
-            # Fitted where it is said (a switch notice goes where the customer is now), then measured
-            # as sent: the scorer reads what the customer will read.
-            fitter = self._fitter(draft.channel, req.max_sms_segments)
-            fitted = fitter.fit(draft.text, subject=draft.subject, tone=req.tone)
-            return fitted, self.scorer.score(fitted.text, ts.language, draft.channel)
+    def _scene(self, where: _Where) -> tuple[_Where, _Shared]:
+        found = self._scenes.get(where)
+        if found is None:
+            found = (where, {})
+            _remember(self._scenes, where, found)
+        return found
 
-        dial = Dial.of(req.tone)
-        reply, measured = attempt(dial)
-        first = measured
-        best = (_cost(_gaps(measured, req)), reply, measured)
-        tried = {dial}
-        brackets: dict[ToneAttribute, list[float | None]] = {a: [None, None] for a in TONE_ATTRIBUTES}
-        for _ in range(MAX_RERENDERS):
-            if best[0][0] == 0:
-                break
-            dial = _nearer(dial, _gaps(measured, req), brackets)
-            if dial in tried:
-                break
-            tried.add(dial)
-            reply, measured = attempt(dial)
-            cost = _cost(_gaps(measured, req))
-            if cost < best[0]:
-                best = (cost, reply, measured)
-        _, reply, measured = best
-        rerendered = measured is not first
-        notes.extend(_tone_notes(first, measured, req, rerendered))
-        final = reply.model_copy(
-            update={
-                "template_id": f"{action.value}.{sit.key}",
-                "template_version": self.version,
-                "language": ts.language,
-            }
-        )
-        return Rendering(
-            reply=final,
-            measured=MeasuredTone(**measured, scorer=self.scorer.version, rerendered=rerendered),
-            notes=tuple(notes),
-        )
+    def _attempts(
+        self, ts: TemplateSet, sit: Situation, scene: Scene, req: RenderRequest, shared: _Shared
+    ) -> Callable[[Dial], Attempt]:
+        """The rendering of a dial for this request. A wording already composed for this scene is
+        not composed again; one already fitted and measured (in this search, or for a channel
+        whose fitting reads only the text, in an earlier request) is not fitted or measured again."""
+        th = self._library.thresholds
+        public = scene.public
+        # The fitter of an email or a voice reply reads the target tone (a fallback greeting, the
+        # pause between sentences): those drafts are fitted again for each request.
+        per_request = scene.out in _FIT_READS_TONE
+        seen: dict[tuple[object, ...], Attempt] = {}
 
+        template_id = f"{scene.action.value}.{sit.key}"
 
-def _nearer(
-    dial: Dial, gaps: dict[ToneAttribute, float], brackets: dict[ToneAttribute, list[float | None]]
-) -> Dial:
-    """The dial moved against every miss: by the size of the miss at first, then halfway between
-    the settings that read too low and too high (wording comes in steps, so the first move can
-    overshoot). Kept in [0, 1]."""
-    values = {a: getattr(dial, a) for a in TONE_ATTRIBUTES}
-    for attribute, gap in gaps.items():
-        if abs(gap) <= TOLERANCE:
-            continue
-        low, high = brackets[attribute]
-        current = values[attribute]
-        if gap > 0:  # reads too low: the dial must go up
-            low = current if low is None else max(low, current)
-        else:
-            high = current if high is None else min(high, current)
-        brackets[attribute] = [low, high]
-        moved = (low + high) / 2 if low is not None and high is not None else current + gap
-        values[attribute] = round(min(1.0, max(0.0, moved)), 4)
-    return Dial(**values)
+        def measure(text: str, subject: str | None) -> Attempt:
+            # Fitted where it is said (a switch notice goes where the customer is now), then
+            # measured as sent: the scorer reads what the customer will read.
+            fitted = self._fitter(scene.out, req.max_sms_segments).fit(text, subject=subject, tone=req.tone)
+            measured = self.scorer.score(fitted.text, ts.language, scene.out)
+            return attempt_of(
+                fitted, measured, template_id=template_id, template_version=self.version, language=ts.language
+            )
+
+        def attempt(dial: Dial) -> Attempt:
+            wording = dial.wording(th, sit, public)
+            key = tuple(wording)  # a plain tuple, not walked by the garbage collector (``Attempt``)
+            found = seen.get(key)
+            if found is not None:
+                return found
+            done = shared.get(key)
+            if done is None:
+                draft = compose_scene(ts, sit, scene, wording)
+                done = (draft.text, draft.subject) if per_request else measure(draft.text, draft.subject)
+                self._kept += 1
+                if self._kept > RENDERINGS_KEPT:
+                    self._kept = 1
+                    self._scenes.clear()  # this search goes on with its scene's renderings
+                shared[key] = done
+            found = measure(*done) if isinstance(done[0], str) else done  # a draft: (text, subject)
+            seen[key] = found
+            return found
+
+        return attempt
 
 
-def _tone_notes(
-    first: dict[ToneAttribute, float], final: dict[ToneAttribute, float], req: RenderRequest, rerendered: bool
-) -> list[str]:
-    def misses(measured: dict[ToneAttribute, float]) -> list[str]:
-        return [
-            f"{a} {measured[a]:.2f} vs target {getattr(req.tone, a):.2f}"
-            for a in TONE_ATTRIBUTES
-            if abs(getattr(req.tone, a) - measured[a]) > TOLERANCE
-        ]
-
-    notes: list[str] = []
-    if rerendered:
-        notes.append(
-            f"tone: first rendering missed the target ({'; '.join(misses(first))}); re-rendered with the "
-            "nearest variant"
-        )
-    left = misses(final)
-    if left:
-        notes.append(f"tone: measured beyond +/-{TOLERANCE} of the target: {'; '.join(left)}")
-    return notes
+def _remember(cache: dict[_K, _V], key: _K, value: _V) -> None:
+    """Bounded: arbitrary traffic cannot grow a cache without limit (it starts over when full)."""
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = value

@@ -85,7 +85,7 @@ def render_reply(
     reply, delivered = reveal_for_delivery(
         rendering.reply, own, public=public, max_sms_segments=max_sms_segments
     )
-    leaked = leaked_values(delivered, own, guarded.vault.values())
+    leaked = _leaked(delivered, own, tuple(guarded.vault.values()))
     if leaked:
         # Never send personal data the renderer was not meant to use; fall back to a reply
         # that carries none, and say so on the decision.
@@ -100,6 +100,29 @@ def render_reply(
         reply = rendering.reply
         delivered = reveal_reply(reply, {}, public=True)  # removes any token, inserts nothing
     return rendering, reply, delivered
+
+
+#: Replies known to be free of personal data (text, subject, SSML): replies repeat (the same
+#: templates), and the detectors cost more than the rest of the stage. Only clean texts of replies
+#: that re-insert nothing, for a message where no personal data was found, are kept: the set holds
+#: no value the guard or the detectors know as personal. Bounded (it starts over when full).
+_CLEAN: set[tuple[str, str | None, str | None]] = set()
+_CLEAN_MAX = 8192
+
+
+def _leaked(delivered: Reply, own: dict[str, str], others: tuple[str, ...]) -> list[str]:
+    """``leaked_values``, skipped for a value-free reply already found clean."""
+    if own or others:
+        return leaked_values(delivered, own, others)
+    key = (delivered.text, delivered.subject, delivered.ssml)
+    if key in _CLEAN:
+        return []
+    leaked = leaked_values(delivered, own, others)
+    if not leaked:
+        if len(_CLEAN) >= _CLEAN_MAX:
+            _CLEAN.clear()
+        _CLEAN.add(key)
+    return leaked
 
 
 def _own_values(

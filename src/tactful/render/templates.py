@@ -64,14 +64,14 @@ class Line:
     when_negative: bool | None  # None: always; True: only when negative; False: only when not
     private: bool  # asks for personal details: on a public channel, ask for them by DM instead
 
-    def applies(self, channel: Channel, negative: bool, brevity: float) -> bool:
+    def applies(self, channel: Channel, negative: bool) -> bool:
+        """Whether the line is said on ``channel`` to a customer who is (not) negative; brevity
+        may still drop it (``drop_at``, read into ``Wording.kept``)."""
         if self.only is not None and channel not in self.only:
             return False
         if channel in self.exclude:
             return False
-        if self.when_negative is not None and self.when_negative != negative:
-            return False
-        return self.drop_at is None or brevity < self.drop_at
+        return self.when_negative is None or self.when_negative == negative
 
 
 @dataclass(frozen=True, slots=True)

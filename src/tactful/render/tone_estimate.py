@@ -99,14 +99,26 @@ class ToneScorer:
         # Replies repeat (same templates, same tone bands): scores are memoised, boundedly.
         self._memo: dict[tuple[str, str, Channel | None], dict[ToneAttribute, float]] = {}
         self._cache_size = cache_size
+        # A new reply is mostly sentences of earlier ones (the templates' fixed lines): the marker
+        # counts of a sentence are kept (in ``_CATEGORIES`` order: a tuple of numbers, which the
+        # garbage collector stops walking), so a new combination is not tokenised again.
+        self._sentences: dict[tuple[int, str], tuple[tuple[float, ...], int]] = {}
 
     def _counts(self, index: MarkerIndex, text: str) -> tuple[dict[str, float], int]:
-        words = WORD.findall(text)
-        counts = dict.fromkeys(_CATEGORIES, 0.0)
-        index.count(words, counts)
-        for pattern, category, weight in index.patterns:
-            counts[category] += weight * len(pattern.findall(text))
-        return counts, len(words)
+        """(marker weight per category, words) of one sentence or frame part."""
+        key = (id(index), text)
+        found = self._sentences.get(key)
+        if found is None:
+            words = WORD.findall(text)
+            counts = dict.fromkeys(_CATEGORIES, 0.0)
+            index.count(words, counts)
+            for pattern, category, weight in index.patterns:
+                counts[category] += weight * len(pattern.findall(text))
+            found = (tuple(counts.values()), len(words))
+            if len(self._sentences) >= 8 * self._cache_size:
+                self._sentences.clear()
+            self._sentences[key] = found
+        return dict(zip(_CATEGORIES, found[0], strict=True)), found[1]
 
     def score(
         self, text: str, language: str = "en", channel: Channel | None = None
