@@ -2,7 +2,7 @@
 
 ``bench/run.py`` reports each stage's p50/p99 over all decisions; the signals stage's p99 there
 is the richer tier's wait (it runs on ~1.7 % of the decisions, more than 1 %). This script runs the
-same decisions (bench/run.py's engine: SQLite file, full durability, the relay on its thread, 200
+same decisions (bench/run.py's engine and clock: SQLite file, full durability, the relay on its thread, 200
 warm-up decisions) and prints one JSON line: per stage p50/p99 of the decisions the net answered
 alone (``fast_only``; wall clock as ``latency_ms``, and ``*_cpu``: the stage's own thread CPU, without
 waits for the GIL or the scheduler), the richer share, and this thread's CPU p50 per decision.
@@ -22,12 +22,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from run import Clock, demo_message
+from run import DecisionClock, demo_message
 from timing import pct
 
 import tactful.engine as engine_module
 from tactful.config import Settings
 from tactful.demo import load_messages, seed
+from tactful.domain import InboundMessage
 from tactful.engine import Engine
 
 _STAGES = ("guard", "signals")
@@ -55,14 +56,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         engine = Engine.from_settings(
             Settings(database_url=f"sqlite:///{Path(folder) / 'stage.db'}"),
-            clock=Clock(),
+            clock=DecisionClock(),
             background_relay=True,
         )
         try:
             tenant, _ = seed(engine)
             texts = [m.text for m in load_messages(None)[0]]
+            clock: DecisionClock = engine.clock  # type: ignore[assignment]
+
+            def message(i: int) -> InboundMessage:  # sent now, decided 7 s later (as bench/run.py)
+                inbound = demo_message(tenant, texts, i, clock.now)
+                clock.advance()
+                return inbound
+
             for i in range(200):
-                engine.decide(demo_message(tenant, texts, 10_000_000 + i, engine.clock.now))
+                engine.decide(message(10_000_000 + i))
             spent: dict[str, float] = {}
             for step in ("guard_message", "read_signals"):
                 _cpu_timed(step, spent)
@@ -71,7 +79,7 @@ def main() -> None:
             rich = 0
             for i in range(args.decisions):
                 c0 = time.thread_time()
-                d = engine.decide(demo_message(tenant, texts, i, engine.clock.now))
+                d = engine.decide(message(i))
                 cpu.append((time.thread_time() - c0) * 1000)
                 if "base_tier" in d.model_versions:
                     rich += 1
