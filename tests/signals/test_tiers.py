@@ -160,3 +160,16 @@ def test_shipped_fast_tier_scores_one_message_as_in_a_batch() -> None:
         one = tier.extract(text)
         assert _close(one.model_dump(), found.model_dump()), text
     assert tier.scores(texts).shape == (len(texts), tier.heads.bias.shape[0])
+
+
+def test_heavy_tiers_are_built_on_the_process_fast_tier(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One fast tier per process: the heavy tiers' base is the cached one, not a second copy.
+    bases: dict[str, object] = {}
+
+    def built(name: str, directory: Path | None = None, base: object = None) -> object:
+        bases[name] = base
+        return base
+
+    monkeypatch.setattr("tactful.signals.heavy.heavy_tier", built)
+    load_tier.__wrapped__("multilingual")  # past the cache: the real load_tier builds it anew
+    assert bases["multilingual"] is load_tier("fast")

@@ -269,5 +269,8 @@ def load_tier(name: str) -> SignalTier:
     if name in ("multilingual", "transformer"):
         from tactful.signals.heavy import heavy_tier
 
-        return heavy_tier(name)
+        # On the process's one fast tier (their base, answering first): one copy of its weights
+        # and caches, not one more per heavy tier (~57 MB and 0.27 s each), and the net's
+        # start-up warming serves them too. Its caches are safe to share across threads.
+        return heavy_tier(name, base=load_tier("fast"))
     raise ValueError(f"unknown signal tier {name!r}; expected one of {', '.join(TIERS)}")
