@@ -88,7 +88,9 @@ class EngineParts:
         from tactful.learn.reader import SnapshotReader
         from tactful.store import open_store
 
-        store = open_store(settings.database_url, settings=settings)
+        # The store stamps rows (feature state, outbox, audit) with the same clock as the decisions,
+        # so a run under a fixed clock is reproducible in every field.
+        store = open_store(settings.database_url, settings=settings, clock=clock)
         configured = settings.master_key
         master = None if configured is None else MasterKey.from_base64(configured, "TACTFUL_MASTER_KEY")
         policies = ActivePolicies(store)

@@ -61,3 +61,21 @@ def test_from_settings_puts_the_settings_in_the_parts(tmp_path: Path, clock: Fix
         assert engine.clock is clock
     finally:
         engine.close()
+
+
+def test_the_store_stamps_rows_with_the_engines_clock(tmp_path: Path, clock: FixedClock) -> None:
+    """A run under an injected clock is reproducible in every field: the feature state a decision
+    reads back was stamped by the same clock, not the wall clock."""
+    from tactful.demo import bench_message, seed
+
+    engine = Engine.from_settings(Settings(database_url=f"sqlite:///{tmp_path}/c.db"), clock=clock)
+    try:
+        tenant_id, _ = seed(engine)
+        texts = ["my order never arrived", "still waiting for the refund"]
+        # Message 0 and 8 are the same demo customer: the second reads the state the first wrote.
+        engine.decide(bench_message(tenant_id, texts, 0, clock.now))
+        second = engine.decide(bench_message(tenant_id, texts, 8, clock.now))
+        stamps = {v["computed_at"] for v in second.features["values"].values()}
+        assert stamps == {clock.now.isoformat()}
+    finally:
+        engine.close()
