@@ -162,7 +162,13 @@ class Engine:
 
         with watch.stage("guard"):  # raises InputRejected on bad input
             guarded, sealed = guard_message(
-                message, self.guard_limits, self.vault, self._vault_rows, now, degraded
+                message,
+                self.guard_limits,
+                self.vault,
+                self._vault_rows,
+                now,
+                degraded,
+                known_key=None if reads is None else reads.customer_key,
             )
             consent = consent_asked(self.store, message, guarded.text)
         with watch.stage("signals"):

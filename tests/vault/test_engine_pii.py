@@ -133,3 +133,30 @@ def test_snapshot_and_event_hold_kinds_not_values(
     assert entry.payload["snapshot"]["pii_kinds"] == ["email", "phone"]
     blob = json.dumps(entry.payload) + "".join(seen) + d.model_dump_json()
     assert EMAIL not in blob and "900123" not in blob
+
+
+def test_a_known_customers_key_comes_with_the_decisions_one_read(
+    engine: Engine, message: MessageFactory, tenant: NewTenant
+) -> None:
+    """The customer's wrapped data key is read with the decision's other reads: a second message
+    with personal data seals its values without a key read of its own, under the same key."""
+    from sqlalchemy import event
+
+    key_reads: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.lstrip().startswith("SELECT vault_customer_keys.wrapped_key"):
+            key_reads.append(statement)
+
+    database = engine.store._db  # type: ignore[attr-defined]
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        engine.decide(message(f"my email is {EMAIL}"))  # the first: the key is created (read, insert)
+        first = len(key_reads)
+        engine.decide(message("and my phone is +44 7700 900123, call me"))
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    assert first >= 1 and len(key_reads) == first
+    assert engine.vault is not None
+    held = engine.vault.reveal(TenantId(tenant.tenant.tenant_id), message("x").customer_id)
+    assert sorted(v.kind for v in held) == ["email", "phone"]  # both open under the one key

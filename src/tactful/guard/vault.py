@@ -117,8 +117,12 @@ class Vault:
                 self._tenant_keys[tenant_id] = key
         return key
 
-    def _data_key(self, tenant_id: str, customer_id: str, *, create: bool) -> bytes | None:
+    def _data_key(
+        self, tenant_id: str, customer_id: str, *, create: bool, known: bytes | None = None
+    ) -> bytes | None:
         tenant_key = self._tenant_key(tenant_id)
+        if known is not None:  # read already, with the decision's other reads
+            return unwrap_key(tenant_key, known)
         wrapped = self._store.customer_key(
             tenant_id, customer_id, wrap_key(tenant_key, new_key()) if create else None
         )
@@ -159,14 +163,22 @@ class Vault:
             self._store.put_values(tenant_id, customer_id, sealed)
 
     def seal(
-        self, tenant_id: str, customer_id: str, values: Mapping[str, tuple[str, str]], now: datetime
+        self,
+        tenant_id: str,
+        customer_id: str,
+        values: Mapping[str, tuple[str, str]],
+        now: datetime,
+        *,
+        known_key: bytes | None = None,
     ) -> list[SealedValue]:
         """Encrypt ``token -> (kind, raw value)`` under the customer's data key, for the caller to
         store. The key itself is stored here on the customer's first value, in its own small
-        transaction: it must exist before anything is sealed, and an unused key holds no data."""
+        transaction: it must exist before anything is sealed, and an unused key holds no data.
+        ``known_key``: the wrapped key as the caller read it from these rows (the decision's
+        combined read), which saves reading it again."""
         if not values:
             return []
-        key = self._data_key(tenant_id, customer_id, create=True)
+        key = self._data_key(tenant_id, customer_id, create=True, known=known_key)
         assert key is not None  # create=True always yields a key
         sealed = [
             SealedValue(
