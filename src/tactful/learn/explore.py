@@ -18,7 +18,6 @@ from typing import Any
 
 #: Candidate γ scales: a wide geometric grid (VW's default is 10), not values fitted to any spec.
 SCALES: tuple[float, ...] = (4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0)
-DOUBLY_ROBUST = False
 
 
 def squarecb(rewards: Sequence[float], gamma: float) -> list[float]:
@@ -117,17 +116,9 @@ class TunedSquareCB:
     def score(self, rewards: Sequence[float], n: int, chosen: int, reward: float, propensity: float) -> None:
         """One learned reward: each candidate's loss is minus its importance-weighted value."""
         candidates = self.candidates(rewards, n)
-        if DOUBLY_ROBUST:
-            # The model's value of each candidate's distribution plus the importance-weighted
-            # correction of its error on the arm played (Dudík et al. 2011).
-            error = (reward - rewards[chosen]) / propensity
-            self.hedge.update(
-                [
-                    -(sum(p * r for p, r in zip(c, rewards, strict=True)) + c[chosen] * error)
-                    for c in candidates
-                ]
-            )
-            return
+        # (A doubly-robust score, the model's own predictions as the direct method, was tried and
+        # not kept: it moved little, and AdaHedge still settled on the least-exploring scale;
+        # docs/learning.md, "confirming level alarms".)
         self.hedge.update([-reward * c[chosen] / propensity for c in candidates])
 
     def status(self) -> dict[str, Any]:
