@@ -103,3 +103,22 @@ def test_a_missing_postgres_schema_raises_store_error() -> None:
 def test_a_sqlite_file_in_a_missing_folder_raises_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         open_store(f"sqlite:///{tmp_path / 'missing' / 'db.sqlite'}")
+
+
+def test_a_sqlite_file_keeps_the_connections_a_busy_api_process_uses(tmp_path: Path) -> None:
+    """Twelve readers at once (an API process's thread pool under load), then twelve again: the
+    second round reuses the first round's connections. With SQLAlchemy's default pool (5 kept) the
+    7 beyond it were closed on return and reopened, each with its PRAGMAs and a cold page cache."""
+    from sqlalchemy import event
+
+    database = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    opened: list[object] = []
+    event.listen(database.engine, "connect", lambda conn, _record: opened.append(conn))
+    try:
+        for _ in range(2):
+            held = [database.engine.raw_connection() for _ in range(12)]
+            for raw in held:
+                raw.close()  # back to the pool
+        assert len(opened) == 12
+    finally:
+        database.close()
