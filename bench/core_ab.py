@@ -23,6 +23,8 @@ FIGURES = (
     ("cpu_p50_ms",),
     ("p50_ms",),
     ("p99_ms",),
+    ("net_p99_ms",),  # the decisions the fast net answered alone (a richer tier's wait is reported apart)
+    ("process_cpu_ms",),  # all threads per decision: the relay's and the tier workers' too
     ("stages_p50", "render"),
     ("stages_p99", "render"),
 )

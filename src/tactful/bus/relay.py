@@ -60,6 +60,9 @@ class OutboxRelay:
         self._linger_s = linger_s
         self._stop = threading.Event()
         self._drain_lock = threading.Lock()
+        #: Published by the background thread's last drain and not yet marked: marked by the next
+        #: claim's transaction (see ``_drain``), or by a drain of their own after a quiet linger.
+        self._unmarked: list[int] = []
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -76,15 +79,28 @@ class OutboxRelay:
         self._wake.set()
 
     def drain(self) -> int:
-        """Publish everything pending, chunk by chunk in id (commit) order; returns how many
-        events went out."""
+        """Publish everything pending, chunk by chunk in id (commit) order, and mark all of it
+        published; returns how many events went out."""
+        return self._drain(defer_marks=False)
+
+    def _drain(self, *, defer_marks: bool) -> int:
+        """``defer_marks`` (the background thread): stop after a short chunk and leave its marks
+        to the next claim's transaction. Under load a drain that ran until a claim came back empty
+        never found the outbox empty: each decision committed one more event while the relay
+        published the last, so it claimed, published and marked one event per write transaction
+        (0.6 relay transactions per decision on the writer lock the decisions queue on, instead of
+        one per linger). A mark is bookkeeping for at-least-once delivery: one left for the next
+        drain at most re-publishes its event after a crash, which consumers dedupe by id; the
+        lease keeps other relays off it meanwhile."""
         sent = 0
         publish = self._publish
         with self._drain_lock:
-            done: list[int] = []
+            done, self._unmarked = self._unmarked, []
             while True:
                 # One transaction marks the chunk just published and claims the next; the last
                 # claim (which finds nothing) marks the last chunk.
+                # (If it fails, the chunk's marks are lost as in a crash: its events go out again
+                # after their lease, and consumers dedupe them.)
                 chunk = self._outbox.claim_outbox(self._batch, published=done)
                 if not chunk:
                     return sent
@@ -97,6 +113,9 @@ class OutboxRelay:
                         raise
                     done.append(row_id)
                 sent += len(chunk)
+                if len(chunk) < self._batch and defer_marks:  # caught up: mark with the next claim
+                    self._unmarked = done
+                    return sent
                 if self._yield_s and len(chunk) == self._batch:  # (a short chunk was the last)
                     time.sleep(self._yield_s)  # let waiting decision threads take the GIL
 
@@ -112,14 +131,16 @@ class OutboxRelay:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait()
+            # Marks left by the last drain wait one linger for the next events to share their
+            # transaction; a quiet outbox gets a drain for them alone.
+            self._wake.wait(self._linger_s if self._unmarked else None)
             self._stop.wait(self._linger_s)  # returns at once when closing
             self._wake.clear()
-            self._drain_logged()
+            self._drain_logged(defer_marks=True)
 
-    def _drain_logged(self) -> None:
+    def _drain_logged(self, *, defer_marks: bool = False) -> None:
         try:
-            self.drain()
+            self._drain(defer_marks=defer_marks)
         except Exception:  # the events stay in the outbox; the next kick or lease expiry retries
             log.exception("outbox relay failed; events stay queued and will be retried")
 
