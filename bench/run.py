@@ -38,6 +38,7 @@ from tactful.demo import DEMO_CUSTOMERS, load_messages, seed
 from tactful.demo import bench_message as demo_message
 from tactful.domain import ConversationId, CustomerId, EventId, InboundMessage
 from tactful.engine import Engine
+from tactful.wiring import settle_startup_heap
 
 
 class Clock(timing.Clock):
@@ -59,6 +60,7 @@ class DecisionClock(timing.Clock):
 def time_decisions(engine: Engine, n: int) -> dict[str, object]:
     """Seed the demo tenant, warm up, then time ``n`` decisions over the demo's customer messages."""
     tenant_id, _ = seed(engine)
+    settle_startup_heap()  # as the services do once their engine is built
     messages, source = load_messages(None)
     texts = [m.text for m in messages]
     clock: timing.Clock = engine.clock  # type: ignore[assignment]

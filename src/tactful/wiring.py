@@ -11,6 +11,7 @@ over the store's own tables, no hot store and no tracing. Any part passed in rep
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Collection
 from dataclasses import KW_ONLY, dataclass, field
@@ -152,3 +153,15 @@ def auto_vault(store: Store, master: MasterKey | None) -> Vault | None:
         )
         return None
     return Vault(rows, key)
+
+
+def settle_startup_heap() -> None:
+    """For a long-running process, once its engine is built (models, vocabularies, policies and
+    caches loaded): collect, then move everything alive out of the garbage collector's reach
+    (``gc.freeze``). A full collection otherwise walks those ~220,000 start-up objects, none of
+    which is ever garbage: measured once per ~1,500 decisions, 96–110 ms in the middle of one
+    (issue 12's tail), and none in 3,000 decisions with them frozen. Objects made later are
+    collected as before. The services call it (``tactful serve``, ``tactful worker``); an
+    embedding application decides for its own process."""
+    gc.collect()
+    gc.freeze()

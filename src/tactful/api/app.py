@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -39,6 +40,7 @@ from tactful.governance.ratelimit import build_limiter
 from tactful.learn.bandit import BanditLearner
 from tactful.observability import DecisionLog, Metrics, configure_logging
 from tactful.observability.metrics import ProbeRead
+from tactful.wiring import settle_startup_heap
 
 
 def create_app(engine: Engine | None = None, settings: Settings | None = None) -> FastAPI:
@@ -61,6 +63,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
             # loop in its own process.
             app.state.channels = ChannelService(app.state.engine)
             app.state.channels.start()
+            settle_startup_heap()  # (wiring.py: no 100 ms full collections of start-up objects)
         try:
             yield
         finally:
@@ -68,6 +71,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
             if owns_engine:
                 app.state.channels.close()
                 app.state.engine.close()
+                gc.unfreeze()  # what start-up froze can go now (an app stopped and started again)
 
     app = FastAPI(
         title="Tactful",

@@ -73,6 +73,7 @@ def worker(
     """Run a worker process for one or more roles (any number of workers per role)."""
     from tactful.cli import errors_to_exit, settings_for
     from tactful.engine import Engine
+    from tactful.wiring import settle_startup_heap
 
     roles = expand(role)
     groups = frozenset().union(*(ROLE_GROUPS[r] for r in roles))
@@ -84,6 +85,7 @@ def worker(
         # Decisions made here relay their events from a background thread in batches (one outbox
         # claim per batch, as API processes do), not one claim per decision.
         engine = Engine.from_settings(settings, background_relay=True, consume=groups)
+        settle_startup_heap()
     loops: list[threading.Thread] = []
     try:
         if Role.decide in roles:
