@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from run import Clock, demo_message
+from run import DecisionClock, demo_message
 
 import tactful.engine as engine_module
 import tactful.policy.compiled as compiled
@@ -38,11 +38,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--decisions", type=int, default=1000)
     args = parser.parse_args()
+    clock = DecisionClock()  # 7 s per decision, however often the code under test reads it
     engine = Engine.from_settings(
         Settings(database_url=f"sqlite:///{Path(tempfile.mkdtemp()) / 'parts.db'}"),
-        clock=Clock(),
+        clock=clock,
         background_relay=True,
     )
+    clock.attach(engine)
     spent: collections.Counter[str] = collections.Counter()
 
     def wrap(owner: Any, name: str, label: str) -> None:
@@ -62,7 +64,7 @@ def main() -> None:
         wrap(engine_module, name, f"engine: {name}")  # the stages' steps, looked up at each call
     wrap(engine.store, "record_decision", "store.record_decision")
     wrap(engine.features, "from_row", "features.from_row (context)")
-    for name in ("canonical_bytes", "payload_text", "append_in"):
+    for name in ("canonical_bytes", "payload_text", "append_batch_in"):  # as sql.py imports them
         wrap(sql, name, f"sql.{name}")
     wrap(group_commit.GroupCommit, "_commit", "group_commit._commit (statements + commit)")
     wrap(group_commit.Phased, "__call__", "the decision's statements + side writes")

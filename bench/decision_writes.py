@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import run
-from run import Clock, pct, time_decisions, timed
+from run import DecisionClock, pct, time_decisions, timed
 
 from tactful.config import Settings
 from tactful.engine import Engine
@@ -51,7 +51,7 @@ def measure(n: int) -> tuple[dict[str, Any], dict[str, list[float]], tuple[float
     try:
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{Path(tmp) / 'writes.db'}"
-            engine = Engine.from_settings(Settings(database_url=url), clock=Clock())
+            engine = Engine.from_settings(Settings(database_url=url), clock=DecisionClock())
             store: Any = engine.store
             _timing(samples, store, "record_decision", "record_decision (one commit, all writes)")
             _timing(samples, store.features, "ingest_in", "  feature events + state")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from run import Clock, demo_message
+from run import DecisionClock, demo_message
 from timing import pct
 
 import tactful.engine as engine_module
@@ -58,9 +58,11 @@ def main() -> None:
     for owner, name, label in PARTS:
         setattr(owner, name, timed(samples, label, getattr(owner, name)))
     with tempfile.TemporaryDirectory() as tmp:
+        clock = DecisionClock()
         engine = engine_module.Engine.from_settings(
-            Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}"), clock=Clock(), background_relay=True
+            Settings(database_url=f"sqlite:///{Path(tmp) / 'bench.db'}"), clock=clock, background_relay=True
         )
+        clock.attach(engine)
         try:
             tenant_id, _ = seed(engine)
             texts = [m.text for m in load_messages(None)[0]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -23,6 +24,21 @@ class Clock:
     def __call__(self) -> datetime:
         self.now += self.step
         return self.now
+
+
+class DecisionClock(Clock):
+    """7 s per decision however often it is read: the engine's store stamps its rows with the
+    engine's clock, so a clock that stepped per read would make the bench's time (and with it the
+    feature windows' contents) depend on how many reads the code under test makes. A script
+    advances it once per decision (``advance``), or lets the engine do it after each decision
+    (``attach``)."""
+
+    def advance(self) -> None:
+        self.now += timedelta(seconds=7)
+
+    def attach(self, engine: Any) -> None:
+        """Advance after each of ``engine``'s decisions (one of its observers)."""
+        engine.observers.append(lambda _decision: self.advance())
 
 
 def cpu_unit_ms(repeats: int = 300) -> float:
