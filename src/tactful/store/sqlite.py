@@ -34,14 +34,14 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
 SYNCHRONOUS_MODES = ("FULL", "NORMAL")
-#: ``background`` (the default): WAL checkpoints on a thread of their own (wal.py); ``commit``:
-#: SQLite's own automatic checkpoint, in the commit that fills the log (docs/performance.md,
-#: "SQLite write path and features (storecpu, 2026-12-04 night)").
 #: Connections kept open (as on PostgreSQL, store/postgres.py): a SQLite connection is a file
 #: handle and its page cache, cheap to keep and costly to reopen.
 POOL_SIZE = 20
 #: Opened beyond ``POOL_SIZE`` at a burst, closed again when returned.
 MAX_OVERFLOW = 20
+#: ``background`` (the default): WAL checkpoints on a thread of their own (wal.py); ``commit``:
+#: SQLite's own automatic checkpoint, in the commit that fills the log (docs/performance.md,
+#: "SQLite write path and features (storecpu, 2026-12-04 night)").
 CHECKPOINT_MODES = ("background", "commit")
 DEFAULT_CHECKPOINT = "background"
 DEFAULT_SYNCHRONOUS = "FULL"
