@@ -4,6 +4,7 @@ before 422 for a body that does not validate."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -46,11 +47,45 @@ def test_a_decision_makes_one_thread_pool_hop(client: Client, auth: dict[str, st
     hops.clear()
     r = client.post("/v1/messages", json={**MSG, "event_id": "one-hop"}, headers=auth)
     assert r.status_code == 200, r.text
-    assert hops == ["post_message"]
+    assert hops == ["decide_message"]  # served by fast_path.MessagesFastPath
     # Every other /v1 route still checks its key through the `caller` dependency's own hop.
     hops.clear()
     assert client.get(f"/v1/decisions/{r.json()['decision_id']}", headers=auth).status_code == 200
     assert hops == ["authenticate", "get_decision"]
+
+
+def test_the_first_decision_finds_the_route_and_later_ones_skip_fastapi(
+    client: Client, auth: dict[str, str], hops: list[str]
+) -> None:
+    # fast_path.MessagesFastPath: the first request takes FastAPI's route (and learns the route
+    # object it stamps); a later body that validates is decided without FastAPI's request handling.
+    first = client.post("/v1/messages", json={**MSG, "event_id": "first"}, headers=auth)
+    assert first.status_code == 200 and hops == ["post_message"]
+    hops.clear()
+    fast = client.post("/v1/messages", json={**MSG, "event_id": "fast"}, headers=auth)
+    assert fast.status_code == 200 and hops == ["decide_message"]
+    assert fast.headers["content-type"] == "application/json" and fast.headers["x-request-id"]
+    assert fast.json().keys() == first.json().keys() and fast.json()["event_id"] == "fast"
+    # The same event again is the stored decision, as through the route.
+    again = client.post("/v1/messages", json={**MSG, "event_id": "fast"}, headers=auth)
+    assert again.json()["decision_id"] == fast.json()["decision_id"]
+
+
+def test_what_the_fast_path_does_not_take_is_answered_by_the_route(
+    client: Client, auth: dict[str, str], hops: list[str]
+) -> None:
+    assert client.post("/v1/messages", json=MSG, headers=auth).status_code == 200  # the route, learned
+    hops.clear()
+    # Another media type: FastAPI does not parse it as JSON, so the body does not validate.
+    text = {**auth, "Content-Type": "text/plain"}
+    r = client.post("/v1/messages", content=json.dumps({**MSG, "event_id": "t"}).encode(), headers=text)
+    assert problem_code(r, 422) == "validation_error"
+    # A body that does not validate is replayed to the route: its key check, then its 422.
+    assert problem_code(client.post("/v1/messages", json=INVALID, headers=auth), 422) == "unknown_channel"
+    assert "decide_message" not in hops and "authenticate" in hops
+    # The body limit still cuts a body off before it is read whole.
+    big = {**MSG, "event_id": "big", "text": "x" * (65 * 1024)}
+    assert problem_code(client.post("/v1/messages", json=big, headers=auth), 413) == "payload_too_large"
 
 
 @pytest.mark.parametrize(

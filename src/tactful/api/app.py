@@ -29,6 +29,7 @@ from tactful.api import intents as intents_api  # issue 3
 from tactful.api import knowledge as knowledge_api  # issue 14
 from tactful.api import learning as learning_api  # issue 4
 from tactful.api import webchat as webchat_api  # issue 14
+from tactful.api.fast_path import MessagesFastPath
 from tactful.api.limits import BodyLimit
 from tactful.api.problem_docs import problem_responses
 from tactful.api.telemetry import RequestTelemetry
@@ -106,6 +107,7 @@ def create_app(engine: Engine | None = None, settings: Settings | None = None) -
     ):  # fmt: skip
         app.include_router(module.router, responses=problem_responses())
     console.install(app, session_minutes=settings.console_session_minutes)
+    app.add_middleware(MessagesFastPath, api=app)  # innermost: inside the limit and the telemetry
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestTelemetry, metrics=app.state.metrics)  # outermost: sees 413s too
     return app

@@ -17,7 +17,9 @@ from tactful.domain import (
     TenantId,
     new_id,
 )
+from tactful.engine import Engine
 from tactful.errors import NotFound
+from tactful.tenants import Authenticator
 
 router = APIRouter(prefix="/v1", tags=["decisions"])
 
@@ -30,8 +32,14 @@ def _json(decision: Decision, status: int = 200) -> Response:
 @router.post("/messages", response_model=Decision, summary="Decide tone, channel and action for a message")
 @checks_key_itself
 def post_message(body: MessageIn, request: Request, engine: EngineDep, auth: KeyCheckerDep) -> Response:
-    # The hot path: the key check and the decision share this one worker thread (see
-    # ``caller_on_worker``); every other handler depends on ``caller`` instead.
+    # Most requests never get here: ``fast_path.MessagesFastPath`` answers a body that validates
+    # with ``decide_message`` below; this route answers the rest (and documents the operation).
+    return decide_message(request, body, engine, auth)
+
+
+def decide_message(request: Request, body: MessageIn, engine: Engine, auth: Authenticator) -> Response:
+    """The hot path: the key check and the decision share one worker thread (see
+    ``caller_on_worker``); every other handler depends on ``caller`` instead."""
     key = caller_on_worker(request, auth)
     require(key, "admin", "decide")
     message = InboundMessage(
