@@ -140,12 +140,16 @@ def test_kills_and_restarts_lose_and_double_nothing(
     )
     degraded = count(db_url, "SELECT count(*) FROM decision_facts WHERE degraded")
     with psycopg.connect(db_url) as conn:
-        rows = [r[0] for r in conn.execute("SELECT event FROM outbox ORDER BY id").fetchall()]
+        # A decision's event refers to its decision (outbox.decision_id): its event id is there.
+        rows = conn.execute(
+            "SELECT o.event, d.event_id FROM outbox o LEFT JOIN decisions d "
+            "ON d.tenant_id = o.tenant_id AND d.decision_id = o.decision_id ORDER BY o.id"
+        ).fetchall()
     decided: dict[str, list[str]] = {c: [] for c in sent}
-    for raw in rows:
+    for raw, event_id in rows:
         event = json.loads(raw)
         if event["type"] == "decision.made":
-            decided[event["key"]].append(event["payload"]["event_id"])
+            decided[event["key"]].append(event_id)
     verify = subprocess.run(
         [sys.executable, "-c", "from tactful.cli import app; app()", "audit", "verify", "--db", db_url],
         env={**os.environ, **env}, capture_output=True, text=True, timeout=120,

@@ -82,12 +82,16 @@ def test_each_conversation_is_decided_in_order_across_processes(nats_server: Nat
         # The decision.made events are written in each decision's own transaction; their outbox
         # ids give the commit order.
         with psycopg.connect(db_url) as conn:
-            rows = [r[0] for r in conn.execute("SELECT event FROM outbox ORDER BY id").fetchall()]
+            # A decision's event refers to its decision (outbox.decision_id): its event id is there.
+            rows = conn.execute(
+                "SELECT o.event, d.event_id FROM outbox o LEFT JOIN decisions d "
+                "ON d.tenant_id = o.tenant_id AND d.decision_id = o.decision_id ORDER BY o.id"
+            ).fetchall()
         store.close()
 
     decided: dict[str, list[str]] = {c: [] for c in conversations}
-    for raw in rows:
+    for raw, event_id in rows:
         event = json.loads(raw)
         if event["type"] == "decision.made":
-            decided[event["key"]].append(event["payload"]["event_id"])
+            decided[event["key"]].append(event_id)
     assert decided == sent

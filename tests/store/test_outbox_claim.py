@@ -10,15 +10,19 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import pytest
+from alembic import command
+from sqlalchemy import delete, select, text
 
 from tactful.bus import InProcessBus
 from tactful.bus.relay import OutboxRelay
-from tactful.domain import Envelope
+from tactful.domain import DecisionId, Envelope, TenantId
 from tactful.store import SqlStore, open_store
+from tactful.store.migrate import alembic_config
 from tactful.store.roundtrips import RoundTrips
+from tactful.store.schema import decisions, outbox
 from tests.conftest import postgres_schema
 from tests.engine.test_round_trips import _prepared_alone
-from tests.store.conftest import DecisionFactory, SteppingClock
+from tests.store.conftest import Backend, DecisionFactory, SteppingClock
 
 
 def _record(store: SqlStore, make_decision: DecisionFactory, n: int) -> list[str]:
@@ -210,3 +214,64 @@ def test_the_background_relay_stops_once_caught_up_and_marks_with_its_next_claim
     relay.close()  # no thread was started: a last full drain
     assert store.pending_outbox() == 0
     assert seen == committed  # each once, in commit order
+
+
+def _stored_rows(backend: Backend) -> list[tuple[str, str | None]]:
+    engine = backend.raw_engine()
+    try:
+        with engine.connect() as conn:
+            return [
+                (r[0], r[1])
+                for r in conn.execute(select(outbox.c.event, outbox.c.decision_id).order_by(outbox.c.id))
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_a_decision_event_is_stored_without_its_document_and_claimed_with_it(
+    store: SqlStore, backend: Backend, make_decision: DecisionFactory
+) -> None:
+    committed = _record(store, make_decision, 3)
+    rows = _stored_rows(backend)
+    # The row refers to the decision: its document is written once, in `decisions`.
+    assert [decision_id for _, decision_id in rows] == committed
+    assert all(json.loads(event)["payload"] is None for event, _ in rows)
+    chunk = store.claim_outbox(10)
+    for (_, event), decision_id in zip(chunk, committed, strict=True):
+        stored = store.get_decision(TenantId(json.loads(event)["tenant_id"]), DecisionId(decision_id))
+        assert stored is not None
+        assert json.loads(event)["payload"] == stored.model_dump(mode="json")
+        Envelope.model_validate_json(event)  # what the relay publishes parses whole
+
+
+def test_an_event_whose_decision_is_gone_is_marked_not_published(
+    store: SqlStore, backend: Backend, make_decision: DecisionFactory
+) -> None:
+    committed = _record(store, make_decision, 3)
+    engine = backend.raw_engine()
+    try:
+        with engine.begin() as conn:  # as retention or an erasure would, before the bus came back
+            conn.execute(delete(decisions).where(decisions.c.decision_id == committed[1]))
+    finally:
+        engine.dispose()
+    chunk = store.claim_outbox(10)
+    assert _decision_ids(chunk) == [committed[0], committed[2]]
+    assert store.pending_outbox() == 2  # the two handed out; the gone one is marked already
+
+
+def test_downgrading_puts_the_document_back_into_the_event(
+    store: SqlStore, backend: Backend, make_decision: DecisionFactory
+) -> None:
+    committed = _record(store, make_decision, 2)
+    store.close()
+    engine = backend.raw_engine()
+    try:
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0010_hotstore_state_seq")
+        with engine.connect() as conn:
+            events = [json.loads(r[0]) for r in conn.execute(text("SELECT event FROM outbox ORDER BY id"))]
+            documents = [json.loads(r[0]) for r in conn.execute(text("SELECT document FROM decisions"))]
+    finally:
+        engine.dispose()
+    assert [e["payload"]["decision_id"] for e in events] == committed
+    assert sorted((e["payload"] for e in events), key=str) == sorted(documents, key=str)

@@ -236,6 +236,10 @@ outbox = Table(
     Column("id", OutboxId, nullable=False, primary_key=True, autoincrement=True),
     Column("tenant_id", String(64), nullable=False),
     Column("event", Text(), nullable=False),
+    # A decision's event is stored without its payload, which is the decision's stored document:
+    # the claim splices it back (sql_outbox.py), so a decision's commit writes its document once
+    # fewer. NULL for an event stored whole.
+    Column("decision_id", String(64), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("claimed_at", UtcDateTime(), nullable=True),  # a relay's lease; expired leases are re-claimed
     Column("published_at", UtcDateTime(), nullable=True),

@@ -55,7 +55,7 @@ from tactful.store.sql_governance import SqlGovernance
 from tactful.store.sql_intents import SqlIntentStore
 from tactful.store.sql_knowledge import SqlKnowledgeRows
 from tactful.store.sql_learning import SqlLearningStore
-from tactful.store.sql_outbox import DEFAULT_OUTBOX_LEASE, SqlOutbox
+from tactful.store.sql_outbox import DEFAULT_OUTBOX_LEASE, SqlOutbox, with_payload
 from tactful.store.sql_policies import ACTIVE_POLICY_REF, PolicyRows
 from tactful.store.sql_reads import DecisionReads, combined_query, decision_reads
 from tactful.store.sql_tenants import FIND_KEY, GET_CUSTOMER, TenantRows, require_tenant
@@ -248,7 +248,9 @@ class SqlStore(TenantRows, PolicyRows):
         }
         outbox_row = {
             "tenant_id": decision.tenant_id,
-            "event": _with_payload(envelope.model_dump_json(), document),
+            # The payload is the document stored above: the relay's claim splices it back in.
+            "event": with_payload(envelope.model_dump_json(), "null"),
+            "decision_id": decision.decision_id,
             "created_at": now,
             "claimed_at": None,
             "published_at": None,
@@ -400,6 +402,7 @@ class SqlStore(TenantRows, PolicyRows):
                     {
                         "tenant_id": outcome.tenant_id,
                         "event": envelope.model_dump_json(),
+                        "decision_id": None,  # (the outcome's event carries its payload)
                         "created_at": self._clock(),
                         "claimed_at": None,
                         "published_at": None,
@@ -457,15 +460,3 @@ class SqlStore(TenantRows, PolicyRows):
         """How many events await publishing (claimed or not): a relay-lag gauge."""
         with self._db.read() as conn:
             return int(conn.execute(select(func.count()).where(outbox.c.published_at.is_(None))).scalar_one())
-
-
-def _with_payload(envelope_json: str, payload_json: str) -> str:
-    """An envelope's JSON (serialised with an empty payload) with ``payload_json`` as its payload.
-
-    The envelope's own ``"payload":{}`` is the only one in its text: every other value is a string
-    (where quotes are escaped) or the string-valued trace context.
-    """
-    empty = '"payload":{}'
-    if envelope_json.count(empty) != 1:  # pragma: no cover - the Envelope model guarantees one
-        raise ValueError("envelope JSON without exactly one empty payload")
-    return envelope_json.replace(empty, '"payload":' + payload_json, 1)

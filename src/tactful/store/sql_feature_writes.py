@@ -295,6 +295,7 @@ def feature_outbox_row(batch: list[FeatureEvent], payloads: dict[str, str], now:
     return {
         "tenant_id": first.tenant_id,
         "event": envelope.model_dump_json(),
+        "decision_id": None,  # (carries its payload: see outbox.decision_id)
         "created_at": now,
         "claimed_at": None,
         "published_at": None,
