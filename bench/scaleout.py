@@ -94,8 +94,10 @@ def commit_times(url: str, tenant_id: str) -> dict[str, float]:
     transaction), wall-clock seconds."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            "SELECT event::json -> 'payload' ->> 'event_id', extract(epoch FROM created_at) FROM outbox "
-            "WHERE tenant_id = %s AND event::json ->> 'type' = 'decision.made'",
+            # A decision's outbox row refers to its decision (outbox.decision_id): the inbound
+            # event id is the decision row's.
+            "SELECT d.event_id, extract(epoch FROM o.created_at) FROM outbox o JOIN decisions d "
+            "ON d.tenant_id = o.tenant_id AND d.decision_id = o.decision_id WHERE o.tenant_id = %s",
             (tenant_id,),
         ).fetchall()
     return {str(event_id): float(at) for event_id, at in rows}

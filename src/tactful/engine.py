@@ -42,10 +42,8 @@ from tactful.policy.types import PolicyInput
 from tactful.render import Renderer, TemplateRenderer
 from tactful.render.reply_stage import ReplyInputs, render_reply, reply_language
 from tactful.signals.stage import read_signals
-from tactful.signals.tenant_intents import UNREAD
-from tactful.store.decision_writes import SideWrites, learner_logged, side_writes
+from tactful.store.decision_writes import learner_logged, side_writes
 from tactful.store.replay import input_fingerprint, same_event
-from tactful.store.sql import SqlStore
 from tactful.store.sql_features import SqlFeatureStore
 from tactful.store.sql_reads import DecisionReads
 from tactful.wiring import LEARNER_GROUP, Clock, EngineParts, utc_now
@@ -67,7 +65,7 @@ class Engine:
         self.features: FeatureStore = parts.feature_store()
         self.vault = parts.pii_vault()
         #: The vault tables a decision's own transaction writes to (the SQL store's).
-        self._vault_rows = store.vault if isinstance(store, SqlStore) else None
+        self._vault_rows = store.vault
         self.bus = self.tracing.wrap_bus(parts.bus if parts.bus is not None else InProcessBus())
         durable = parts.bus is not None and not isinstance(parts.bus, InProcessBus)
         if durable and isinstance(self.features, SqlFeatureStore):
@@ -148,11 +146,8 @@ class Engine:
     def _decide(self, message: InboundMessage) -> Decision:
         fingerprint = input_fingerprint(self.store, message)
         reads = self._read(message)
-        if reads is None:  # pragma: no cover - every shipped store is an SqlStore
-            existing = self.store.get_decision_by_event(message.tenant_id, message.event_id)
-        else:
-            existing = None if reads.existing is None else Decision.model_validate_json(reads.existing)
-            self.policies.observe(message.tenant_id, reads.policy_ref)  # the policy cache's check
+        existing = None if reads.existing is None else Decision.model_validate_json(reads.existing)
+        self.policies.observe(message.tenant_id, reads.policy_ref)  # the policy cache's check
         if existing is not None:
             return same_event(existing, fingerprint)  # a re-sent event: same answer, no second side effect
 
@@ -168,20 +163,20 @@ class Engine:
                 self._vault_rows,
                 now,
                 degraded,
-                known_key=None if reads is None else reads.customer_key,
+                known_key=reads.customer_key,
             )
             consent = consent_asked(self.store, message, guarded.text)
         with watch.stage("signals"):
-            intents = UNREAD if reads is None else reads.intent_version
             signals = read_signals(
-                self.tiers, self.store, message.tenant_id, guarded, message.channel, degraded, intents
-            )
+                self.tiers, self.store, message.tenant_id, guarded, message.channel, degraded,
+                reads.intent_version,
+            )  # fmt: skip
             consent, signals = consent_read(consent, message.channel, guarded.text, signals)
         with watch.stage("context"):
             if consent is ConsentChange.SMS_OPT_IN:  # the confirmation goes out under the new consent
                 change_consent(self.store, message, consent)
             row = None  # the combined read's, unless an opt-in was just stored or the features live elsewhere
-            if reads is not None and consent is not ConsentChange.SMS_OPT_IN and self._features_in_store:
+            if consent is not ConsentChange.SMS_OPT_IN and self._features_in_store:
                 row = reads.context_row
             hot = None if self.hot is None else self.hot.features
             ctx, seen = customer_context(self.features, hot, message, now, row, degraded)
@@ -258,15 +253,11 @@ class Engine:
         # ``latency_ms`` covers the stages up to here; the write is measured by the benchmark.
         timed = decision.model_copy(update={"latency_ms": watch.total()})
         snapshot = audit_snapshot(message, guarded, signals, ctx, consent)
-        if isinstance(self.store, SqlStore):
-            writes = side_writes(
-                self.store, self.features, self.learner, message, signals, ctx, timed, choice, sealed, seen
-            )
-            with watch.stage("store"):  # not in latency_ms (taken above): only a span, when tracing
-                stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
-        else:  # pragma: no cover - every shipped store is an SqlStore
-            writes = SideWrites()
-            stored, created = self.store.record_decision(timed, snapshot)
+        writes = side_writes(
+            self.store, self.features, self.learner, message, signals, ctx, timed, choice, sealed, seen
+        )
+        with watch.stage("store"):  # not in latency_ms (taken above): only a span, when tracing
+            stored, created = self.store.record_decision(timed, snapshot, writes.in_transaction)
         if not created:
             return same_event(stored, fingerprint)  # a concurrent duplicate won the race
         if not writes.features:
@@ -299,10 +290,8 @@ class Engine:
 
     # -- the steps' details -----------------------------------------------------------------------
 
-    def _read(self, message: InboundMessage) -> DecisionReads | None:
+    def _read(self, message: InboundMessage) -> DecisionReads:
         """The decision's one combined read (event id, context, policy and intent refs)."""
-        if not isinstance(self.store, SqlStore):  # pragma: no cover - every shipped store is one
-            return None
         # With a hot store the read leaves the feature state's JSON to it (only which state is current).
         return self.store.read_for_decision(
             message.tenant_id, message.event_id, message.customer_id, state=self.hot is None
@@ -310,7 +299,7 @@ class Engine:
 
     @property
     def _features_in_store(self) -> bool:
-        return self.features is getattr(self.store, "features", None)
+        return self.features is self.store.features
 
     # -- events ---------------------------------------------------------------------------------
 

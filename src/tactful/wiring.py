@@ -31,8 +31,7 @@ from tactful.policy.active import ActivePolicies
 from tactful.render import Renderer
 from tactful.signals import SignalTier
 from tactful.signals.selection import TierSelector
-from tactful.store.base import Store
-from tactful.store.sql import utc_now
+from tactful.store.sql import SqlStore, utc_now
 
 #: The decision path logs under one name, the engine's (``TACTFUL_LOG_LEVELS=tactful.engine=...``).
 log = logging.getLogger("tactful.engine")
@@ -49,7 +48,10 @@ LEARNER_GROUP = "learner"
 class EngineParts:
     """The parts of one engine. Only the store is required; None (or "auto") takes the default."""
 
-    store: Store
+    #: The SQL store, over SQLite or PostgreSQL (``open_store``): a decision's own transaction
+    #: carries the other stages' rows (its facts, vault values, feature events, learning log), so
+    #: the engine needs the store whose tables those are, not any ``Store``.
+    store: SqlStore
     _: KW_ONLY
     #: The event bus; None: in process. A durable bus also carries a decision's feature events.
     bus: Bus | None = None
@@ -125,10 +127,7 @@ class EngineParts:
     def feature_store(self) -> FeatureStore:
         if self.features is not None:
             return self.features
-        features: FeatureStore | None = getattr(self.store, "features", None)  # SqlStore has one
-        if features is None:
-            raise TypeError("this store has no feature store; pass EngineParts(features=...)")
-        return features
+        return self.store.features
 
     def signal_tiers(self) -> TierSelector:
         from tactful.signals import default_tier
@@ -140,11 +139,9 @@ class EngineParts:
         return auto_vault(self.store, None) if self.vault == "auto" else self.vault
 
 
-def auto_vault(store: Store, master: MasterKey | None) -> Vault | None:
+def auto_vault(store: SqlStore, master: MasterKey | None) -> Vault | None:
     """A vault over the store's own tables, keyed by ``master`` or as ``resolve_master_key`` says."""
-    rows = getattr(store, "vault", None)  # SqlStore; a store without vault tables has no vault
-    if rows is None:
-        return None
+    rows = store.vault
     key = resolve_master_key(master, rows.sqlite_path(), rows.key_dir())
     if key is None:
         log.warning(

@@ -70,10 +70,8 @@ class ChannelService:
         deliver_inline: bool = True,
         generate: bool = True,
     ) -> None:
-        if not isinstance(engine.store, SqlStore):  # pragma: no cover - every shipped store is one
-            raise TypeError("live channels need the SQL store (credentials and the delivery outbox)")
         self.engine = engine
-        self.store: SqlStore = engine.store
+        self.store: SqlStore = engine.store  # its credentials and delivery outbox tables
         self.credentials = Credentials(
             self.store.credentials, engine.vault, on_change=self._credentials_changed
         )

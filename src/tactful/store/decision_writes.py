@@ -57,7 +57,7 @@ def side_writes(
         writes.in_transaction.append(
             store.vault.put_values_write(message.tenant_id, message.customer_id, sealed)
         )
-    if features is getattr(store, "features", None):
+    if features is store.features:
         events = [message_event(message, signals, personal=ctx.personal), decision_event(decision)]
         writes.feature_write = store.features.decision_write(
             events, personal=ctx.personal, context_row=context_row

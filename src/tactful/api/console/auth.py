@@ -81,7 +81,7 @@ async def sign_in(request: Request) -> Response:
 @router.post("/sign-out")
 async def sign_out(request: Request, user: UserDep) -> Response:
     await form(request, user.csrf)
-    await call(engine_of(request).store.console_sessions.end, user.token)  # type: ignore[attr-defined]
+    await call(engine_of(request).store.console_sessions.end, user.token)
     response = redirect("/console/sign-in?note=Signed+out.")
     response.delete_cookie(SESSION_COOKIE, path="/console")
     return response

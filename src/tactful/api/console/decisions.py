@@ -55,7 +55,7 @@ async def stream(
     degraded: Filter = "",
     rule: Filter = "",
 ) -> Response:
-    facts = engine_of(request).store.facts  # type: ignore[attr-defined]
+    facts = engine_of(request).store.facts
     rows = await call(facts.recent, user.tenant_id, limit=50, **_filters(channel, action, degraded, rule))
     return page(
         request,
@@ -86,7 +86,7 @@ async def stream_rows(
         raise ConsoleError(422, "invalid_after", "after must be an ISO date-time") from None
     if since is not None and since.tzinfo is None:
         raise ConsoleError(422, "invalid_after", "after must carry a time zone")
-    facts = engine_of(request).store.facts  # type: ignore[attr-defined]
+    facts = engine_of(request).store.facts
     found = await call(
         facts.recent, user.tenant_id, limit=50, since=since, **_filters(channel, action, degraded, rule)
     )
