@@ -8,7 +8,7 @@ import pytest
 from policy_builders import make_input, policy_yaml
 
 from tactful.domain import Channel, PersonalisationIntensity, Preferences, ToneAttribute
-from tactful.policy import PolicyResult, load_policy
+from tactful.policy import PolicyResult, compiled, load_policy
 
 BRAND = (
     "  neutral_tone: {formality: 0.5, warmth: 0.5, empathy: 0.5, brevity: 0.5, directness: 0.5,"
@@ -249,3 +249,37 @@ def test_arm_rerun_executes_only_the_conditions_that_read_decision() -> None:
     assert "on-sms" in rerun.rules_fired and rerun.tone.brevity == pytest.approx(0.8)
     assert sum("rule broken: condition not evaluable" in n for n in rerun.notes) == 1
     assert rerun == fresh.evaluate(inp.model_copy(), channel=Channel.SMS, tone_shift=shift)
+
+
+def test_arm_rerun_on_the_first_channel_reuses_its_action_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An arm that keeps the first evaluation's channel (a tone style only) gets that evaluation's
+    # action outcome, rules and notes without running the action stage again; an arm on another
+    # channel runs it. Both equal a full evaluation by a fresh policy object, each note once.
+    rules = (
+        "  - {id: broken, kind: action, action: clarify, when: 'features.missing > 1'}\n"
+        "  - {id: on-chat, kind: action, action: offer_callback, when: 'decision.channel == \"chat\"'}\n"
+        "  - {id: on-sms, kind: tone, when: 'decision.channel == \"sms\"', shift: {brevity: 0.3}}\n"
+    )
+    policy, fresh = (load_policy(policy_yaml(rules, brand=BRAND)) for _ in range(2))
+    inp = make_input(channel=Channel.CHAT)
+    first = policy.evaluate(inp)
+    assert first.channel.primary is Channel.CHAT and "on-chat" in first.rules_fired
+    kept = policy._last.value  # type: ignore[attr-defined]
+    assert len(kept.action) == 1
+    shift: dict[ToneAttribute, float] = {"warmth": 0.05}
+    calls: list[object] = []
+    real = compiled.choose_action
+
+    def counting(*args: Any) -> Any:
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(compiled, "choose_action", counting)
+    same = policy.evaluate(inp, channel=Channel.CHAT, tone_shift=shift)
+    assert calls == []
+    other = policy.evaluate(inp, channel=Channel.SMS, tone_shift=shift)
+    assert len(calls) == 1
+    assert same == fresh.evaluate(inp.model_copy(), channel=Channel.CHAT, tone_shift=shift)
+    assert sum("rule broken: condition not evaluable" in n for n in same.notes) == 1
+    assert other == fresh.evaluate(inp.model_copy(), channel=Channel.SMS, tone_shift=shift)
+    assert "on-chat" not in other.rules_fired and "on-sms" in other.rules_fired

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import cel
 
@@ -180,12 +181,20 @@ class CompiledPolicy:
             ev.publish_decision("channel", channel=inbound, inbound=inbound, proactive=False, action="")
 
             plan = plan_channels(self._guardrails, self._preference, self._channel_rules, inp, clock, ev)
-            self._last.value = _AfterChannels(
-                original, ctx, plan, tuple(ev.rules_fired), tuple(ev.notes), known
-            )
-        if channel is not None and channel is not plan.primary:
-            plan = _with_primary(plan, channel)
-        outcome = choose_action(self._action_rules, plan, ev)
+            last = _AfterChannels(original, ctx, plan, tuple(ev.rules_fired), tuple(ev.notes), known, [])
+            self._last.value = last
+        same_plan = channel is None or channel is plan.primary
+        if same_plan and last.action:
+            # An arm on the first evaluation's own channel: the action stage reads what it read then
+            # (the same plan and facts, the neutral tone), so its outcome is that evaluation's.
+            outcome, fired, noted = last.action[0]
+            ev.rules_fired, ev.notes = list(fired), list(noted)
+        else:
+            if channel is not None and not same_plan:
+                plan = _with_primary(plan, channel)
+            outcome = choose_action(self._action_rules, plan, ev)
+            if same_plan:  # kept for the re-runs on this plan
+                last.action.append((outcome, tuple(ev.rules_fired), tuple(ev.notes)))
         # Proactive: we start a contact the customer did not ask for on this conversation — a new
         # channel, or a call back (the reply offering it stays on the inbound channel). These are
         # what the fatigue cap counts.
@@ -232,6 +241,8 @@ class _AfterChannels:
     notes: tuple[str, ...]
     #: The conditions that do not read ``decision``, filled on by the rest of that evaluation.
     known: dict[int, tuple[bool, str | None]]
+    #: That evaluation's action stage once it has run: (outcome, rules fired, notes) after it.
+    action: list[tuple[Any, tuple[str, ...], tuple[str, ...]]]
 
 
 def _with_primary(plan: ChannelPlan, channel: Channel) -> ChannelPlan:
