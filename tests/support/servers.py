@@ -153,8 +153,13 @@ class ServerProcess:
         """``kill -9`` of the whole server (its process group), as a crash would do."""
         if self.proc is None:
             return
+        pids = [self.proc.pid, *descendants(self.proc.pid)]
         self._signal_group(signal.SIGKILL)
         self.proc.wait(timeout=STOP_TIMEOUT_S)
+        # Every process of the old server gone, not only the one we waited for: a PostgreSQL
+        # backend still exiting holds the shared memory block, and a restart then fails with
+        # "pre-existing shared memory block is still in use" (seen once under load).
+        _poll(lambda: not any(map(_running, pids)), f"{self.name} processes exit", STOP_TIMEOUT_S)
         self._after_kill()
 
     def _after_kill(self) -> None:
@@ -190,6 +195,15 @@ class ServerProcess:
             return self._log.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie (exited, waiting to be reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def descendants(pid: int) -> list[int]:
