@@ -189,3 +189,46 @@ def test_reward_for_unknown_or_foreign_decision_is_rejected(world: World) -> Non
         "/v1/outcomes", json={"decision_id": d.decision_id, "type": "csat", "value": 9}, headers=world.auth
     )
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_csat"
+
+
+def test_the_early_estimate_learns_before_any_window_closes(world: World) -> None:
+    """The default policy's ``learning.reward.early`` (3h): outcomes in by then are learned as a
+    partial reward when that horizon passes, 21 hours before the decision's window closes."""
+    world.learner.set_mode(world.tenant_id, "live")
+    first = world.decide()
+    assert first.learner is not None
+    # Customers answer the warmer style (a quick resolution) and complain about the others. (Tone,
+    # not channel: decisions this close together soon leave only the inbound channel, by the
+    # policy's fatigue cap.)
+    target = "warmer"
+    assert Arm.parse(first.learner.would_choose).style != target or pytest.fail("pick another target")
+    decisions = [first]
+    for _ in range(60):
+        decision = decisions[-1]
+        assert decision.learner is not None
+        if Arm.parse(decision.learner.arm).style == target:
+            world.outcome(decision, "resolved")
+        else:
+            world.outcome(decision, "complaint")
+        world.clock.now += timedelta(minutes=10)
+        decisions.append(world.decide())
+    world.clock.now += timedelta(hours=3)  # every partial reward is due; no window has closed
+    assert world.learner.close_due(world.clock.now) == 0  # rewards learned at a window's close
+    logged = world.store.learning.get_choice(world.tenant_id, first.decision_id)
+    assert logged is not None and not logged.closed
+    assert logged.early_due_at == first.decided_at + timedelta(hours=3)
+    expected = 1.0 if Arm.parse(first.learner.arm).style == target else -1.0
+    assert logged.partial_reward == pytest.approx(expected)
+    last = world.decide()
+    assert last.learner is not None
+    assert Arm.parse(last.learner.would_choose).style == target
+    assert world.learner.status(world.tenant_id)["rewarded"] == 0
+
+    # When the window closes the rest of the reward (here nothing more) is learned, once.
+    world.clock.now += timedelta(hours=25)
+    closed_now = world.learner.close_due(world.clock.now)
+    status = world.learner.status(world.tenant_id)
+    assert closed_now == status["logged"] == status["rewarded"] > 50 and status["open_windows"] == 0
+    closed = world.store.learning.get_choice(world.tenant_id, first.decision_id)
+    assert closed is not None and closed.closed and closed.reward == pytest.approx(expected)
+    assert closed.partial_reward == pytest.approx(expected)

@@ -110,6 +110,37 @@ def test_model_state_survives_a_snapshot() -> None:
     assert again.predict({"intent": "billing", "tier": "vip"}, arms).greedy == 1
 
 
+def test_the_early_estimate_and_the_rest_sum_to_the_reward_and_survive_a_snapshot() -> None:
+    arms = [Arm(Channel.CHAT, "as_policy"), Arm(Channel.EMAIL, "warmer")]
+    model = BanditModel(explorer_args("squarecb", 0.05), seed=1, early=True)
+    features = {"intent": "billing", "tier": "vip"}
+    # Arm 1's reward is 0.2 early (a reply) + 0.6 later; arm 0's is 0.1 early − 0.4 later.
+    parts = {0: (0.1, -0.4), 1: (0.2, 0.6)}
+    for i in range(300):
+        chosen = i % 2
+        early, rest = parts[chosen]
+        model.learn_early(features, arms, chosen, early)
+        model.learn(features, arms, chosen, early + rest, 0.5, partial=early)
+    assert model.clock == 300  # each decision counted once, at its first (early) update
+    rewards = model._rewards(features, arms, context_key(features))
+    assert rewards[1] > rewards[0] + 0.5  # the later part decides it (early alone: 0.2 vs 0.1)
+    again = BanditModel(model.args, seed=1, model_bytes=model.to_bytes())
+    assert again._rewards(features, arms, context_key(features)) == pytest.approx(rewards, abs=1e-6)
+    assert again.predict(features, arms).greedy == 1
+    # A decision whose partial reward was never learned: the main regressor learns the reward
+    # minus the early estimate's value, so the sum moves towards the reward, not past it.
+    early_value = -again._run(features, arms, None, context_key(features), early=True)[1]
+    for _ in range(50):
+        again.learn(features, arms, 1, 0.8, 0.5)
+    assert again.clock == 350
+    assert again._rewards(features, arms, context_key(features))[1] == pytest.approx(0.8, abs=0.1)
+    assert -again._run(features, arms, None, context_key(features), early=True)[1] == early_value
+    # Without its early model a snapshot loads as before, and ``learn_early`` does nothing.
+    plain = BanditModel(explorer_args("squarecb", 0.05), seed=1)
+    plain.learn_early(features, arms, 1, 0.2)
+    assert plain.clock == 0 and BanditModel(plain.args, model_bytes=plain.to_bytes()).clock == 0
+
+
 def test_old_vw_explorer_snapshots_still_load() -> None:
     arms = [Arm(Channel.CHAT, "as_policy"), Arm(Channel.EMAIL, "as_policy")]
     legacy = BanditModel("--squarecb --gamma_scale 100", seed=1)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tactful.domain import OutcomeType
-from tactful.learn.rewards import OutcomeFact, reward_for
+from tactful.learn.rewards import OutcomeFact, early_horizon, reward_for
 from tactful.policy.schema import RewardSection
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -75,6 +75,19 @@ def test_reward(name: str, spec: RewardSection, facts: list[OutcomeFact], expect
     assert reward.late == late
 
 
+def test_the_partial_reward_counts_only_the_outcomes_in_by_its_horizon() -> None:
+    facts = [
+        fact(OutcomeType.REPLIED, H),
+        fact(OutcomeType.RESOLVED, 5 * H),
+        fact(OutcomeType.COMPLAINT, 30 * H),
+    ]
+    assert reward_for(DEFAULT, T0, facts, by=3 * H).value == pytest.approx(0.2)
+    assert reward_for(DEFAULT, T0, facts, by=6 * H).value == pytest.approx(1.2)
+    assert reward_for(DEFAULT, T0, facts, by=48 * H).value == pytest.approx(1.2)  # never past the window
+    assert reward_for(DEFAULT, T0, facts[1:], by=3 * H).value == DEFAULT.default  # nothing in yet
+    assert early_horizon(DEFAULT) == 3 * H and early_horizon(RewardSection(early=None)) is None
+
+
 @pytest.mark.parametrize(
     ("section", "message"),
     [
@@ -82,6 +95,9 @@ def test_reward(name: str, spec: RewardSection, facts: list[OutcomeFact], expect
         ({"clip": [1, -1]}, "low < high"),
         ({"weights": {"bogus": 1.0}}, "Input should be"),
         ({"aggregate": "mean"}, "Input should be"),
+        ({"early": "24h"}, "shorter than the window"),
+        ({"early": "0h"}, "longer than 0"),
+        ({"early": "soon"}, "String should match pattern"),
     ],
 )
 def test_bad_reward_sections_are_rejected(section: dict[str, object], message: str) -> None:

@@ -94,7 +94,7 @@ def test_migrations_reach_head_and_match_the_schema_module(store: SqlStore, back
     engine = backend.raw_engine()
     try:
         with engine.connect() as conn:
-            assert current_revision(conn) == head_revision() == "0011_outbox_decision_ref"
+            assert current_revision(conn) == head_revision() == "0012_learning_early"
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             diffs = compare_metadata(context, metadata)
     finally:

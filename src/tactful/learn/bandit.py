@@ -28,7 +28,7 @@ from tactful.learn.arms import STYLE_SHIFTS, Arm, allowed_arms, moved_to, proact
 from tactful.learn.base import Choice
 from tactful.learn.features import Features, context_features
 from tactful.learn.model import BanditModel, explorer_args
-from tactful.learn.rewards import reward_for, window
+from tactful.learn.rewards import early_horizon, reward_for, window
 from tactful.learn.store import LearningStore, LoggedChoice, Snapshot, require_snapshot
 from tactful.policy.compiled import CompiledPolicy
 from tactful.policy.schema import LearningSection
@@ -50,6 +50,7 @@ class _Pending:
     mode: str
     model_version: str
     window: timedelta
+    early: timedelta | None = None  # the early horizon (``learning.reward.early``)
 
 
 @dataclass
@@ -169,6 +170,7 @@ class BanditLearner:
             mode,
             version,
             window(cfg.reward),
+            early_horizon(cfg.reward),
         )
         return Choice(final.model_copy(update={"notes": (*final.notes, note)}), trace, pending)
 
@@ -212,6 +214,14 @@ class BanditLearner:
         learned = 0
         with self._closing:
             self._last_close = now
+            # Partial rewards first: a choice whose window closes now gets its partial reward
+            # learned before the rest of it (the early estimate and the rest stay in step).
+            while True:
+                early = self.store.early_due_choices(now, self._batch)
+                for logged in early:
+                    self._learn_early(logged)
+                if len(early) < self._batch:
+                    break
             while True:
                 due = self.store.due_choices(now, self._batch)
                 for logged in due:
@@ -219,12 +229,28 @@ class BanditLearner:
                 if len(due) < self._batch:
                     return learned
 
+    def _learn_early(self, logged: LoggedChoice) -> None:
+        cfg = self._policies(logged.tenant_id).document.learning
+        horizon = (logged.early_due_at or logged.decided_at) - logged.decided_at
+        facts = self.store.outcome_facts(logged.tenant_id, logged.decision_id)
+        partial = reward_for(cfg.reward, logged.decided_at, facts, by=horizon).value
+        if not self.store.set_partial(logged.tenant_id, logged.decision_id, partial):
+            return  # another worker learned it, or the window closed first
+        arms = [Arm.parse(k) for k in logged.arms]
+        chosen = arms.index(Arm.parse(logged.chosen))
+        self.learn_early(logged.tenant_id, cfg, logged.features, arms, chosen, partial)
+
     def _learn(self, logged: LoggedChoice, now: datetime) -> int:
         cfg = self._policies(logged.tenant_id).document.learning
         facts = self.store.outcome_facts(logged.tenant_id, logged.decision_id)
         reward = reward_for(cfg.reward, logged.decided_at, facts)
         if not self.store.close_choice(logged.tenant_id, logged.decision_id, reward.value, now):
             return 0
+        partial = logged.partial_reward
+        if partial is None and logged.early_due_at is not None:
+            # Set by another worker after this one read the row? Once closed it cannot change.
+            again = self.store.get_choice(logged.tenant_id, logged.decision_id)
+            partial = None if again is None else again.partial_reward
         arms = [Arm.parse(k) for k in logged.arms]
         self.learn(
             logged.tenant_id,
@@ -234,6 +260,7 @@ class BanditLearner:
             arms.index(Arm.parse(logged.chosen)),
             reward.value,
             logged.propensity,
+            partial,
         )
         for observe in self.reward_observers:
             observe(logged.tenant_id, reward.value)
@@ -248,14 +275,30 @@ class BanditLearner:
         chosen: int,
         reward: float,
         propensity: float,
+        partial: float | None = None,
     ) -> None:
+        """``partial``: what ``learn_early`` learned for this decision (None: nothing)."""
         tm = self._tenant(tenant_id, cfg)
         with tm.lock:
-            tm.model.learn(features, arms, chosen, reward, propensity)
+            tm.model.learn(features, arms, chosen, reward, propensity, partial)
             tm.since_snapshot += 1
             due = tm.since_snapshot >= cfg.snapshot_every
         if due:
             self.snapshot(tenant_id, note="periodic")
+
+    def learn_early(
+        self,
+        tenant_id: TenantId,
+        cfg: LearningSection,
+        features: Features,
+        arms: list[Arm],
+        chosen: int,
+        partial: float,
+    ) -> None:
+        """A decision's partial reward at the early horizon (``learning.reward.early``)."""
+        tm = self._tenant(tenant_id, cfg)
+        with tm.lock:
+            tm.model.learn_early(features, arms, chosen, partial)
 
     # -- snapshots --------------------------------------------------------------------------------
 
@@ -305,7 +348,10 @@ class BanditLearner:
                     found = self._load(tenant_id, newest)
                 else:
                     args = explorer_args(cfg.explorer, cfg.epsilon)
-                    found = _TenantModel(BanditModel(args, seed=self._tenant_seed(tenant_id)), 0, 0)
+                    early = cfg.reward.early is not None
+                    found = _TenantModel(
+                        BanditModel(args, seed=self._tenant_seed(tenant_id), early=early), 0, 0
+                    )
                 self._models[tenant_id] = found
             return found
 
@@ -384,4 +430,5 @@ def _row(decision: Decision, pending: _Pending) -> LoggedChoice:
         rules_arm=pending.arms[0].key,
         greedy_arm=pending.arms[pending.greedy].key,
         features=pending.features,
+        early_due_at=None if pending.early is None else decision.decided_at + pending.early,
     )

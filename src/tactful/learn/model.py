@@ -68,7 +68,9 @@ class Prediction:
 
 
 class BanditModel:
-    def __init__(self, args: str, *, seed: int = 0, model_bytes: bytes | None = None) -> None:
+    def __init__(
+        self, args: str, *, seed: int = 0, model_bytes: bytes | None = None, early: bool = False
+    ) -> None:
         self.args = args
         self.learned = 0  # since the last snapshot (``BanditLearner.snapshot`` sets it back to 0)
         self._lock = threading.Lock()
@@ -81,8 +83,18 @@ class BanditModel:
             self._ws = vowpalwabbit.Workspace(f"{BASE_ARGS} {reduction} {args} --random_seed {seed}")
         else:
             state, model_bytes = _split(model_bytes)
-            self._ws = _load(model_bytes)
+            self._ws = _load(model_bytes[state.get("early_bytes", 0) :])
         self._scores = self._ws.get_prediction_type() == vowpalwabbit.PredictionType.ACTION_SCORES
+        #: The early estimate (``learning.reward.early``): a second regressor of the same form that
+        #: learns each decision's partial reward (the outcomes in by the early horizon) as soon as
+        #: that horizon passes; the main one then learns only the rest (the window's reward minus
+        #: that partial one). Their sum estimates the window's reward: E[partial] + E[rest].
+        self._early: Any = None
+        self._early_predicted: dict[tuple[str, str], tuple[float, ...]] = {}
+        if "early_bytes" in state:  # saved with an early estimate: its model file comes first
+            self._early = _load(model_bytes[: state["early_bytes"]]) if model_bytes is not None else None
+        elif early and self._scores:
+            self._early = vowpalwabbit.Workspace(f"{BASE_ARGS} --cb_adf --random_seed {seed}")
         self.explorer = TunedSquareCB.restore(state["explorer"]) if "explorer" in state else TunedSquareCB()
         self.drift = DriftMonitor.restore(state.get("drift", {}))
         #: A context whose rewards drifted explores afresh: its own explorer, restarted at the alarm
@@ -126,7 +138,7 @@ class BanditModel:
                     (self.after_drift[key] for _, key, st in levels if st.epoch and key in self.after_drift),
                     explorer,
                 )
-            rewards = [-c for c in self._run(features, arms, None, ckey)]
+            rewards = self._rewards(features, arms, ckey)
             if any(proactive):
                 cost = self.fatigue.cost()
                 if cost > 0.0:
@@ -137,23 +149,58 @@ class BanditModel:
         greedy = rewards.index(max(rewards))
         return Prediction(probs, _draw(probs, draw), greedy, features)
 
-    def learn(
-        self, features: Mapping[str, str], arms: Sequence[Arm], chosen: int, reward: float, probability: float
+    def learn_early(
+        self, features: Mapping[str, str], arms: Sequence[Arm], chosen: int, partial: float
     ) -> None:
+        """The decision's partial reward at the early horizon (a no-op without the early estimate)."""
+        if self._early is None:
+            return
+        if not 0 <= chosen < len(arms):
+            raise ValueError(f"chosen index {chosen} outside {len(arms)} arms")
+        ckey = context_key(features)
+        with self._lock:
+            self._run(features, arms, (chosen, partial, 1.0), ckey, early=True)
+            self.clock += 1
+
+    def learn(
+        self,
+        features: Mapping[str, str],
+        arms: Sequence[Arm],
+        chosen: int,
+        reward: float,
+        probability: float,
+        partial: float | None = None,
+    ) -> None:
+        """``partial``: the reward the early estimate learned for this decision (None: it learned
+        none; the main regressor then learns the reward minus the early estimate's current value
+        for the chosen arm, so the sum stays an estimate of the whole reward)."""
         if not 0 <= chosen < len(arms):
             raise ValueError(f"chosen index {chosen} outside {len(arms)} arms")
         if not 0.0 < probability <= 1.0:
             raise ValueError(f"probability must be in (0, 1], got {probability}")
         ckey = context_key(features)
+        counted = partial is not None and self._early is not None  # in the clock at its early update
         with self._lock:
+            early: list[float] | None = None
+            target = reward
+            if self._early is not None:
+                # The main regressor learns the rest: the reward minus the partial reward the early
+                # estimate learned (or, if it learned none, minus its current estimate of it).
+                early = self._run(features, arms, None, ckey, early=True)
+                if partial is None and len(early) == len(arms):
+                    partial = -early[chosen]
+                target = reward - (partial or 0.0)
             # The regressor learns the reward unweighted (probability 1 in VW's label): SquareCB needs
             # an online square-loss regression on what was observed (Foster & Rakhlin 2020), and VW's
             # default ``mtr`` weights each update by 1 / p, which with SquareCB's small probabilities
             # let one noisy reward of a rarely explored arm swamp its estimate (a generated spec stuck
             # at 0.56 of the oracle; 0.76 unweighted). The propensity still scores the explorer.
-            before = self._run(features, arms, (chosen, reward, 1.0), ckey)
+            before = self._run(features, arms, (chosen, target, 1.0), ckey)
+            if early is not None and len(early) == len(before):
+                before = [a + b for a, b in zip(before, early, strict=True)]  # what was predicted
             self.learned += 1
-            self.clock += 1
+            if not counted:
+                self.clock += 1
             count = features.get(COUNT_FEATURE)
             if count is not None and count.isdigit():
                 self.fatigue.observe(int(count), reward)
@@ -210,15 +257,33 @@ class BanditModel:
         """SquareCB's ``n``: every reward learned, as VW counts; since the newest reset where one was."""
         return min((st.learned for _, _, st in levels if st.epoch), default=self.clock)
 
+    def _rewards(self, features: Mapping[str, str], arms: Sequence[Arm], ckey: str) -> list[float]:
+        """Each arm's estimated reward: the main regressor's, plus the early estimate's if any."""
+        if self._early is None:
+            return [-c for c in self._run(features, arms, None, ckey)]
+        shared = shared_line(features, ckey)  # built once for both regressors
+        costs = self._run(features, arms, None, ckey, shared=shared)
+        early = self._run(features, arms, None, ckey, early=True, shared=shared)
+        if len(early) != len(costs):
+            return [-c for c in costs]
+        return [-(a + b) for a, b in zip(costs, early, strict=True)]
+
     def _run(
         self,
         features: Mapping[str, str],
         arms: Sequence[Arm],
         label: tuple[int, float, float] | None,
         ckey: str,
+        *,
+        early: bool = False,
+        shared: str | None = None,
     ) -> list[float]:
-        """One VW call; the scores (costs, or probabilities for VW's explorers) before any update."""
-        shared = shared_line(features, ckey)
+        """One VW call; the scores (costs, or probabilities for VW's explorers) before any update.
+        ``early``: the early estimate's regressor; ``shared``: the shared line, if already built."""
+        ws = self._early if early else self._ws
+        predicted = self._early_predicted if early else self._predicted
+        if shared is None:
+            shared = shared_line(features, ckey)
         cacheable = label is None and self._scores  # (VW's own explorers: left as they were)
         if label is None:
             body = arms_text(arms)
@@ -229,12 +294,12 @@ class BanditModel:
                 # time a decision reaches the learner). Any update empties the cache. Keyed by the
                 # examples' text (the arms' lines say which arms, in order; no Arm is hashed).
                 key = (shared, body)
-                cached = self._predicted.get(key)
+                cached = predicted.get(key)
                 if cached is not None:
                     return list(cached)
             text = f"{shared}\n{body}"
         else:
-            self._predicted.clear()
+            predicted.clear()
             lines = [shared]
             for index, arm in enumerate(arms):
                 if index == label[0]:
@@ -242,21 +307,21 @@ class BanditModel:
                 else:
                     lines.append(arm.line)
             text = "\n".join(lines)
-        examples = pylibvw.vw._parse(self._ws, text)
+        examples = pylibvw.vw._parse(ws, text)
         try:
             if label is None:
-                pylibvw.vw.predict_multi(self._ws, examples)
+                pylibvw.vw.predict_multi(ws, examples)
             else:
-                pylibvw.vw.learn_multi(self._ws, examples)
+                pylibvw.vw.learn_multi(ws, examples)
             # In action order: predicted costs (--cb_adf) or probabilities (VW's explorers).
             scores = [float(x) for x in examples[0].get_action_scores()]
             if cacheable:
-                if len(self._predicted) >= _PREDICTED_MAX:
-                    self._predicted.clear()
-                self._predicted[key] = tuple(scores)
+                if len(predicted) >= _PREDICTED_MAX:
+                    predicted.clear()
+                predicted[key] = tuple(scores)
             return scores
         finally:
-            pylibvw.vw._finish_example_multi_ex(self._ws, examples)
+            pylibvw.vw._finish_example_multi_ex(ws, examples)
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -275,14 +340,16 @@ class BanditModel:
             }
 
     def to_bytes(self) -> bytes:
-        with self._lock, tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "model.vw")
-            self._ws.save(path)
-            with open(path, "rb") as handle:
-                body = handle.read()
+        with self._lock:
+            body = _saved(self._ws)
             if not self._scores:
                 return body
-            state = {
+            state: dict[str, Any] = {}
+            if self._early is not None:
+                early = _saved(self._early)
+                state["early_bytes"] = len(early)
+                body = early + body
+            state |= {
                 "explorer": self.explorer.state(),
                 "drift": self.drift.state(),
                 "after_drift": {k: v.state() for k, v in self.after_drift.items()},
@@ -294,6 +361,8 @@ class BanditModel:
     def close(self) -> None:
         with self._lock:
             self._ws.finish()
+            if self._early is not None:
+                self._early.finish()
 
 
 def _epoch_tag(key: str, state: ContextState, epoch: int | None = None) -> str:
@@ -306,6 +375,14 @@ def _split(data: bytes) -> tuple[dict[str, Any], bytes]:
     line, _, body = data.partition(b"\n")
     state: dict[str, Any] = json.loads(line[len(_HEADER) :])
     return state, body
+
+
+def _saved(ws: vowpalwabbit.Workspace) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.vw")
+        ws.save(path)
+        with open(path, "rb") as handle:
+            return handle.read()
 
 
 def _load(model_bytes: bytes) -> vowpalwabbit.Workspace:

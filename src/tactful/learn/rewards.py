@@ -58,8 +58,16 @@ def partial_reward(spec: RewardSection, fact: OutcomeFact, decided_at: datetime)
     return weight
 
 
-def reward_for(spec: RewardSection, decided_at: datetime, facts: Iterable[OutcomeFact]) -> Reward:
-    closes = decided_at + window(spec)
+def early_horizon(spec: RewardSection) -> timedelta | None:
+    """How soon after a decision its partial reward is learned (None: no early estimate)."""
+    return None if spec.early is None else _window(spec.early)
+
+
+def reward_for(
+    spec: RewardSection, decided_at: datetime, facts: Iterable[OutcomeFact], *, by: timedelta | None = None
+) -> Reward:
+    """``by``: only the outcomes this soon after the decision (the early estimate's partial reward)."""
+    closes = decided_at + (window(spec) if by is None else min(by, window(spec)))
     parts: list[float] = []
     late = 0
     for fact in facts:

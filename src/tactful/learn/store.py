@@ -33,6 +33,10 @@ class LoggedChoice:
     closed: bool = False
     reward: float | None = None
     closed_at: datetime | None = None
+    #: When its partial reward is due (``learning.reward.early``; None: no early estimate), and
+    #: that partial reward once learned.
+    early_due_at: datetime | None = None
+    partial_reward: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,15 @@ class LearningStore(Protocol):
 
     def due_choices(self, now: datetime, limit: int) -> list[LoggedChoice]:
         """Open choices (every tenant) whose reward window has closed by ``now``, oldest first."""
+        ...
+
+    def early_due_choices(self, now: datetime, limit: int) -> list[LoggedChoice]:
+        """Open choices (every tenant) whose early horizon has passed by ``now`` and whose partial
+        reward is not set yet, oldest first."""
+        ...
+
+    def set_partial(self, tenant_id: TenantId, decision_id: DecisionId, partial: float) -> bool:
+        """Record its partial reward; False when it was recorded or the choice closed first."""
         ...
 
     def outcome_facts(self, tenant_id: TenantId, decision_id: DecisionId) -> list[OutcomeFact]: ...
@@ -123,6 +136,26 @@ class MemoryLearningStore:
         with self._lock:
             due = [c for c in self._choices.values() if not c.closed and c.due_at <= now]
         return sorted(due, key=lambda c: c.due_at)[:limit]
+
+    def early_due_choices(self, now: datetime, limit: int) -> list[LoggedChoice]:
+        with self._lock:
+            due = [
+                c
+                for c in self._choices.values()
+                if not c.closed
+                and c.partial_reward is None
+                and c.early_due_at is not None
+                and c.early_due_at <= now
+            ]
+        return sorted(due, key=lambda c: c.early_due_at or c.due_at)[:limit]
+
+    def set_partial(self, tenant_id: TenantId, decision_id: DecisionId, partial: float) -> bool:
+        with self._lock:
+            found = self._choices.get((tenant_id, decision_id))
+            if found is None or found.closed or found.partial_reward is not None:
+                return False
+            self._choices[(tenant_id, decision_id)] = replace(found, partial_reward=partial)
+            return True
 
     def outcome_facts(self, tenant_id: TenantId, decision_id: DecisionId) -> list[OutcomeFact]:
         return list(self._outcomes.get((tenant_id, decision_id), ()))

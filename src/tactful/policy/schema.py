@@ -201,6 +201,10 @@ class RewardSection(_Strict):
     default: Annotated[float, Field(ge=-10, le=10), AfterValidator(_finite)] = 0.0
     aggregate: Literal["sum", "max", "min"] = "sum"
     clip: tuple[float, float] = (-2.0, 2.0)
+    # A first estimate before the window closes: the outcomes in by this horizon are learned as a
+    # partial reward as soon as it passes, and the rest of the reward when the window closes
+    # (docs/learning.md, "The early estimate"). null: learn only when the window closes.
+    early: str | None = Field(default="3h", pattern=_DURATION_PATTERN)
 
     @model_validator(mode="after")
     def _clip_ordered(self) -> RewardSection:
@@ -209,6 +213,8 @@ class RewardSection(_Strict):
             raise ValueError(f"clip must be [low, high] with low < high, got [{lo}, {hi}]")
         if duration_seconds(self.window) <= 0:
             raise ValueError("window must be longer than 0")
+        if self.early is not None and not 0 < duration_seconds(self.early) < duration_seconds(self.window):
+            raise ValueError("early must be longer than 0 and shorter than the window")
         return self
 
 

@@ -306,9 +306,20 @@ learning_events = Table(
     Column("closed", Boolean(create_constraint=False), nullable=False),
     Column("reward", Float(), nullable=True),
     Column("closed_at", UtcDateTime(), nullable=True),
+    # The early estimate (learning.reward.early): when the partial reward is due, and its value.
+    Column("early_due_at", UtcDateTime(), nullable=True),
+    Column("partial_reward", Float(), nullable=True),
     PrimaryKeyConstraint("tenant_id", "decision_id"),
     ForeignKeyConstraint(["tenant_id", "decision_id"], ["decisions.tenant_id", "decisions.decision_id"]),
     Index("ix_learning_events_closed_due_at", "closed", "due_at"),
+    # Only the rows still waiting for their partial reward: it stays small (an early horizon's
+    # worth of decisions) and a row leaves it when its partial reward is set.
+    Index(
+        "ix_learning_events_early_due",
+        "early_due_at",
+        sqlite_where=text("early_due_at IS NOT NULL AND partial_reward IS NULL"),
+        postgresql_where=text("early_due_at IS NOT NULL AND partial_reward IS NULL"),
+    ),
 )
 
 # A tenant's model as VW saved it; the newest is what a restart resumes from. Rollback appends a

@@ -81,6 +81,38 @@ class SqlLearningStore:
         return [_choice(r) for r in rows]
 
     @translate_driver_errors
+    def early_due_choices(self, now: datetime, limit: int) -> list[LoggedChoice]:
+        e = learning_events.c
+        with self._db.read() as conn:
+            rows = conn.execute(
+                select(learning_events)
+                # The partial index ix_learning_events_early_due holds exactly these rows.
+                .where(e.early_due_at.is_not(None), e.partial_reward.is_(None), e.closed.is_(False))
+                .where(e.early_due_at <= now)
+                .order_by(e.early_due_at)
+                .limit(limit)
+            ).all()
+        return [_choice(r) for r in rows]
+
+    @translate_driver_errors
+    def set_partial(self, tenant_id: TenantId, decision_id: DecisionId, partial: float) -> bool:
+        e = learning_events.c
+        # Not fsynced: a partial reward lost on a power cut is recomputed from the outcomes (the
+        # row is due again), and learned a second time by the early estimate only.
+        with self._db.write(durable=False) as conn:
+            result = conn.execute(
+                update(learning_events)
+                .where(
+                    e.tenant_id == tenant_id,
+                    e.decision_id == decision_id,
+                    e.closed.is_(False),
+                    e.partial_reward.is_(None),
+                )
+                .values(partial_reward=partial)
+            )
+        return bool(result.rowcount == 1)
+
+    @translate_driver_errors
     def outcome_facts(self, tenant_id: TenantId, decision_id: DecisionId) -> list[OutcomeFact]:
         with self._db.read() as conn:
             rows = conn.execute(
@@ -195,6 +227,8 @@ def _row(choice: LoggedChoice) -> dict[str, Any]:
         "closed": choice.closed,
         "reward": choice.reward,
         "closed_at": choice.closed_at,
+        "early_due_at": choice.early_due_at,
+        "partial_reward": choice.partial_reward,
     }
 
 
@@ -215,6 +249,8 @@ def _choice(row: Row[Any]) -> LoggedChoice:
         closed=bool(row.closed),
         reward=None if row.reward is None else float(row.reward),
         closed_at=row.closed_at,
+        early_due_at=row.early_due_at,
+        partial_reward=None if row.partial_reward is None else float(row.partial_reward),
     )
 
 

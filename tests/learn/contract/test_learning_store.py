@@ -101,3 +101,38 @@ def test_snapshots_and_modes(store: SqlStore) -> None:
     assert store.learning.get_mode(tenant) == "live"
     store.learning.set_mode(tenant, None, EPOCH)
     assert store.learning.get_mode(tenant) is None
+
+
+def test_partial_rewards_are_due_at_the_early_horizon_and_set_once(
+    store: SqlStore, make_decision: DecisionFactory
+) -> None:
+    tenant = TenantId(store.create_tenant("acme").tenant_id)
+    early, late, none = (make_decision(tenant) for _ in range(3))
+    for d in (early, late, none):
+        store.record_decision(d, {})
+    store.learning.log_choice(
+        replace(_choice(tenant, early.decision_id), early_due_at=EPOCH + timedelta(hours=3))
+    )
+    store.learning.log_choice(
+        replace(_choice(tenant, late.decision_id), early_due_at=EPOCH + timedelta(hours=5))
+    )
+    store.learning.log_choice(_choice(tenant, none.decision_id))  # no early estimate
+
+    assert store.learning.early_due_choices(EPOCH + timedelta(hours=2), 10) == []
+    due = store.learning.early_due_choices(EPOCH + timedelta(hours=6), 10)
+    assert [c.decision_id for c in due] == [early.decision_id, late.decision_id]  # oldest first
+    assert [c.decision_id for c in store.learning.early_due_choices(EPOCH + timedelta(hours=6), 1)] == [
+        early.decision_id
+    ]
+
+    assert store.learning.set_partial(tenant, early.decision_id, 0.2)
+    assert not store.learning.set_partial(tenant, early.decision_id, 0.7)  # once only
+    got = store.learning.get_choice(tenant, early.decision_id)
+    assert got is not None and got.partial_reward == pytest.approx(0.2)
+    assert [c.decision_id for c in store.learning.early_due_choices(EPOCH + timedelta(hours=6), 10)] == [
+        late.decision_id
+    ]
+    # A choice whose window closed first gets no partial reward any more, and is no longer due.
+    assert store.learning.close_choice(tenant, late.decision_id, 1.0, EPOCH + timedelta(hours=25))
+    assert not store.learning.set_partial(tenant, late.decision_id, 0.2)
+    assert store.learning.early_due_choices(EPOCH + timedelta(hours=30), 10) == []

@@ -25,6 +25,7 @@ from tactful.domain import INTRUSIVE_CHANNELS, continues_conversation
 from tactful.domain.customer import QuietHours
 from tactful.learn.arms import Arm, allowed_arms, moved_to
 from tactful.learn.bandit import BanditLearner, _Pending
+from tactful.learn.rewards import early_horizon
 from tactful.learn.rewards import window as learning_window
 from tactful.learn.simulator.foresight import oracle_plan
 from tactful.learn.simulator.memo import PolicyMemo, RewardMemo
@@ -114,13 +115,29 @@ def simulate(
     planned = oracle_plan(world, policy, realised, rewards) if "oracle" in tracks else {}
 
     window = learning_window(cfg.reward)
-    due: list[tuple[datetime, int, _Pending, float, float]] = []  # rewards waiting for their window
+    early = early_horizon(cfg.reward)
+    # Rewards waiting for their horizon: (when, contact, 0 early / 1 window, pending, reward,
+    # propensity, partial reward).
+    due: list[tuple[datetime, int, int, _Pending, float, float, float | None]] = []
 
     for contact in world.contacts:
         now_box[0] = contact.at
         while due and due[0][0] <= contact.at:
-            _, _, ready, ready_reward, ready_p = heapq.heappop(due)
-            learner.learn(TENANT, cfg, ready.features, list(ready.arms), ready.chosen, ready_reward, ready_p)
+            _, _, kind, ready, ready_reward, ready_p, partial = heapq.heappop(due)
+            if kind == 0:
+                assert partial is not None
+                learner.learn_early(TENANT, cfg, ready.features, list(ready.arms), ready.chosen, partial)
+            else:
+                learner.learn(
+                    TENANT,
+                    cfg,
+                    ready.features,
+                    list(ready.arms),
+                    ready.chosen,
+                    ready_reward,
+                    ready_p,
+                    partial,
+                )
         cache: dict[int, tuple[PolicyInput, PolicyResult, tuple[Arm, ...]]] = {}
         expected: dict[tuple[Arm, int], float] = {}
         tone: dict[str, float] | None = None
@@ -171,7 +188,15 @@ def simulate(
                 track.proactive.setdefault(contact.customer.index, deque()).append(contact.at)
             if pending is not None:
                 # Learned when the decision's reward window closes, as in production (close_due).
-                heapq.heappush(due, (contact.at + window, contact.index, pending, reward, propensity))
+                partial = None
+                if early is not None:
+                    partial = world.partial_reward(contact, arm, early, count, tone)
+                    heapq.heappush(
+                        due, (contact.at + early, contact.index, 0, pending, reward, propensity, partial)
+                    )
+                heapq.heappush(
+                    due, (contact.at + window, contact.index, 1, pending, reward, propensity, partial)
+                )
             if track.name == log_strategy:
                 from tactful.learn.features import context_features
 

@@ -278,6 +278,27 @@ class World:
         self, contact: Contact, arm: Arm, proactive_24h: int = 0, tone: Mapping[str, float] | None = None
     ) -> float:
         """The reward the policy's definition gives the outcomes that arrive inside the window."""
+        outcomes, delays = self._outcomes(contact, arm, proactive_24h, tone)
+        return self._realised(outcomes, delays) + self.spec.reward_noise * contact.noise
+
+    def partial_reward(
+        self,
+        contact: Contact,
+        arm: Arm,
+        by: timedelta,
+        proactive_24h: int = 0,
+        tone: Mapping[str, float] | None = None,
+    ) -> float:
+        """The reward of the outcomes in by ``by`` after the decision (the early estimate's; the
+        reward's noise is left to the rest, which arrives with the window)."""
+        outcomes, delays = self._outcomes(contact, arm, proactive_24h, tone)
+        kept = [(o, d) for o, d in zip(outcomes, delays, strict=True) if d <= by]
+        return self._realised([o for o, _ in kept], tuple(d for _, d in kept))
+
+    def _outcomes(
+        self, contact: Contact, arm: Arm, proactive_24h: int, tone: Mapping[str, float] | None
+    ) -> tuple[list[tuple[OutcomeType, float | None]], tuple[timedelta, ...]]:
+        """The contact's outcomes under ``arm`` and when each arrives after the decision."""
         a, q = self.probabilities(contact, arm, proactive_24h, tone)
         if contact.u_reply >= a:
             pattern = _NO_REPLY
@@ -294,7 +315,7 @@ class World:
             timedelta(hours=-self._delay_hours[kind] * math.log(1.0 - contact.u_delays[_DELAYED.index(kind)]))
             for kind, _ in outcomes
         )
-        return self._realised(outcomes, delays) + self.spec.reward_noise * contact.noise
+        return outcomes, delays
 
     def _realised(
         self, outcomes: list[tuple[OutcomeType, float | None]], delays: tuple[timedelta, ...]
