@@ -201,11 +201,24 @@ def _worst(times: list[int | None]) -> int | None:
     return None if None in times else max(t for t in times if t is not None)
 
 
+def _rows_of(out: Path, learner: str, decisions: int) -> dict[tuple[str, int], dict[str, Any]]:
+    """Rows by (spec, seed). ``learner``: a hash, or several joined by commas for learners that
+    make the same choices (code changes that move no decision: checked row by row where they
+    overlap), the first one's row kept where several ran the same (spec, seed)."""
+    hashes = learner.split(",")
+    found: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in read_rows(out):
+        if row.get("learner") in hashes and row.get("decisions") == decisions:
+            key = (row["spec"], row["seed"])
+            if key not in found or hashes.index(row["learner"]) < hashes.index(found[key]["learner"]):
+                found[key] = row
+    return found
+
+
 def report(out: Path, learner: str, decisions: int) -> list[dict[str, Any]]:
     by_spec: dict[str, list[dict[str, Any]]] = {}
-    for row in read_rows(out):
-        if row.get("learner") == learner and row.get("decisions") == decisions:
-            by_spec.setdefault(row["spec"], []).append(row)
+    for (spec, _), row in sorted(_rows_of(out, learner, decisions).items()):
+        by_spec.setdefault(spec, []).append(row)
     return [per_spec(rows) for _, rows in sorted(by_spec.items())]
 
 
@@ -213,10 +226,10 @@ def paired(out: Path, learner: str, baseline: str, decisions: int) -> str:
     """Two learners on the (spec, seed) runs both have: the same customers and contacts, so the
     difference is the learner's, not the draw's. Compared as the bandit's cumulative expected reward
     over the baseline's (minus 1), which does not depend on how the oracle was computed then."""
-    by: dict[str, dict[tuple[str, int], float]] = {learner: {}, baseline: {}}
-    for row in read_rows(out):
-        if row.get("learner") in by and row.get("decisions") == decisions:
-            by[row["learner"]][(row["spec"], row["seed"])] = _expected(row, "bandit")
+    by = {
+        name: {k: _expected(row, "bandit") for k, row in _rows_of(out, name, decisions).items()}
+        for name in (learner, baseline)
+    }
     common = sorted(set(by[learner]) & set(by[baseline]))
     lines = [
         f"| spec | seeds | bandit expected reward, {baseline} | {learner} | gain |",
@@ -280,7 +293,9 @@ def main() -> None:
     parser.add_argument("--specs", default="", help="comma-separated spec names to run (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench/results/learning_matrix.jsonl")
     parser.add_argument("--report", action="store_true", help="only summarise what --out holds")
-    parser.add_argument("--learner", default="", help="summarise rows of this learner hash")
+    parser.add_argument(
+        "--learner", default="", help="summarise rows of this learner hash (or hashes, comma-separated)"
+    )
     parser.add_argument("--baseline", default="", help="also compare with this learner hash, paired")
     args = parser.parse_args()
     learner = args.learner or learner_hash()

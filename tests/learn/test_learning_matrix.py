@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.learning_matrix import paired, per_spec, read_rows, run_matrix, table
+from bench.learning_matrix import paired, per_spec, read_rows, report, run_matrix, table
 
 from tactful.learn.simulator.generate import random_spec
 from tactful.learn.simulator.spec import load_spec
@@ -34,6 +34,10 @@ def test_matrix_appends_and_resumes(tmp_path: Path) -> None:
     # The same code under two labels: paired on the one run both have, no difference.
     comparison = paired(out, "learner-b", "learner-a", 250)
     assert "| telco | 1 |" in comparison and "+0.000" in comparison and "all (1 runs" in comparison
+    # Two labels summarised as one learner: each (spec, seed) once, the first label's row kept.
+    (joined,) = [s for s in report(out, "learner-b,learner-a", 250) if s["spec"] == "telco"]
+    assert joined["seeds"] == [1, 2]
+    assert "all (4 runs" in paired(out, "learner-b,learner-a", "learner-a", 250)
 
     telco = per_spec([r for r in read_rows(out) if r["spec"] == "telco" and r["learner"] == "learner-a"])
     share = telco["bandit_share_of_oracle"]
