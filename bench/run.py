@@ -273,7 +273,8 @@ def render(
         f"{decide['process_cpu_ms']:.2f} ms | |",
         f"| mean | {decide['mean_ms']:.2f} ms | |",
         f"| decisions/s (one thread) | {decide['per_s']:.0f} | |",
-        f"| baseline: bare durable SQLite commit of a 3 KB row (between blocks of the decisions), p50 / p99 | "
+        "| baseline: bare durable SQLite commit of a 3 KB row (between blocks of the decisions), "
+        "p50 / p99 | "
         f"{decide['baseline_p50_ms']:.3f} / {decide['baseline_p99_ms']:.3f} ms | |",
         f"| baseline for CPU figures: a fixed pure-Python task (`timing.cpu_unit_ms`), thread CPU | "
         f"{decide.get('cpu_unit_ms', 0.0):.3f} ms | |",
