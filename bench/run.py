@@ -55,9 +55,7 @@ DecisionClock = timing.DecisionClock  # (defined there for every bench script)
 BASELINE_BLOCKS = 10
 
 
-def time_decisions(
-    engine: Engine, n: int, baseline: Callable[[], object] | None = None
-) -> dict[str, object]:
+def time_decisions(engine: Engine, n: int, baseline: Callable[[], object] | None = None) -> dict[str, object]:
     """Seed the demo tenant, warm up, then time ``n`` decisions over the demo's customer messages.
 
     ``baseline`` (a bare durable commit): called ``n`` times in all, a share after each of
