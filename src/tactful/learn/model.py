@@ -183,10 +183,11 @@ class BanditModel:
         with self._lock:
             early: list[float] | None = None
             target = reward
+            shared = shared_line(features, ckey)  # built once for both regressors
             if self._early is not None:
                 # The main regressor learns the rest: the reward minus the partial reward the early
                 # estimate learned (or, if it learned none, minus its current estimate of it).
-                early = self._run(features, arms, None, ckey, early=True)
+                early = self._run(features, arms, None, ckey, early=True, shared=shared)
                 if partial is None and len(early) == len(arms):
                     partial = -early[chosen]
                 target = reward - (partial or 0.0)
@@ -195,7 +196,7 @@ class BanditModel:
             # default ``mtr`` weights each update by 1 / p, which with SquareCB's small probabilities
             # let one noisy reward of a rarely explored arm swamp its estimate (a generated spec stuck
             # at 0.56 of the oracle; 0.76 unweighted). The propensity still scores the explorer.
-            before = self._run(features, arms, (chosen, target, 1.0), ckey)
+            before = self._run(features, arms, (chosen, target, 1.0), ckey, shared=shared)
             if early is not None and len(early) == len(before):
                 before = [a + b for a, b in zip(before, early, strict=True)]  # what was predicted
             self.learned += 1
